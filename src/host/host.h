@@ -1,0 +1,62 @@
+/* host.h - the backend contract between carve and one host's GPUs.
+ *
+ * Two implementations: sysfs (a real kernel, or a fixture tree shaped like
+ * one) and sim (an in-memory host built from a profile, optionally keeping its
+ * state in a file so it survives a killed process as kernel state would).
+ * Callers above this layer never touch sysfs themselves.
+ *
+ * Realization requests name a parent chosen by placement; backends enforce the
+ * drivers' own rules (available instances, one type per parent, SR-IOV
+ * creatable lists) and fail with -EBUSY/-ENOSPC/-EINVAL rather than guessing.
+ * Every string from outside is validated (UUID, PCI address, type identifier)
+ * before any path is built.  A backend object is used by one thread at a time.
+ */
+#pragma once
+
+#include "inventory.h"
+#include "util/error.h"
+
+struct carve_host;
+
+struct carve_vgpu_spec {
+	char uuid[37];        /* vGPU/mdev UUID */
+	char pgpu_pci[13];    /* the PGPU (PF) chosen by placement */
+	char type_id[65];     /* vendor type identifier */
+	enum carve_impl impl;
+	char params[256];     /* vgpu_params to write after creation, "" for none */
+};
+
+/* Where a realized vGPU lives: what the VM's XML/QEMU args must reference. */
+struct carve_vgpu_placement {
+	char uuid[37];        /* mdev UUID ("" for VF-backed) */
+	char device_pci[13];  /* VF or whole GPU for PCI hostdevs; mdev parent otherwise */
+};
+
+struct carve_host_ops {
+	const char *name;
+	int (*discover)(struct carve_host *h, struct carve_hw_inventory *out, struct carve_error *err);
+	int (*vgpu_create)(struct carve_host *h, const struct carve_vgpu_spec *spec,
+			   struct carve_vgpu_placement *out, struct carve_error *err);
+	/* Remove; -ENOENT when it is already gone (callers treat that as done). */
+	int (*vgpu_remove)(struct carve_host *h, const struct carve_vgpu_spec *spec,
+			   const struct carve_vgpu_placement *where, struct carve_error *err);
+	int (*vgpu_set_params)(struct carve_host *h, const struct carve_vgpu_placement *where, const char *params,
+			       struct carve_error *err);
+	void (*free)(struct carve_host *h);
+};
+
+struct carve_host {
+	const struct carve_host_ops *ops;
+};
+
+/* Open a backend: exactly one of sysfs_root / profile_path is used; with
+ * state_path the sim keeps its state there across processes. */
+int carve_host_open_sysfs(const char *sysfs_root, struct carve_host **out, struct carve_error *err);
+int carve_host_open_sim(const char *profile_path, const char *state_path, struct carve_host **out,
+			struct carve_error *err);
+void carve_host_free(struct carve_host *h);
+
+static inline int carve_host_discover(struct carve_host *h, struct carve_hw_inventory *out, struct carve_error *err)
+{
+	return h->ops->discover(h, out, err);
+}

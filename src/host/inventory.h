@@ -1,0 +1,95 @@
+/* inventory.h - what a host reports about its GPUs, independent of how it was
+ * learned (sysfs discovery or the simulated host).
+ *
+ * A carve_hw_inventory owns everything inside it; carve_hw_inventory_free()
+ * accepts NULL.  GPUs are sorted by PCI address, types by identifier order as
+ * the catalog lists them (discovery order is not stable across kernels, so
+ * consumers must not rely on directory order), devices by UUID then parent.
+ *
+ * The JSON form (carve_hw_inventory_to_json) is the golden-file format of the
+ * discovery tests and the payload of `carve host-discover --json`.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "model/impl.h"
+#include "util/error.h"
+#include "util/str.h"
+
+struct carve_hw_type {
+	char id[65];           /* "nvidia-46", "k140q", "1155", "i915-GVTg_V5_4", "passthrough" */
+	char name[128];        /* "GRID P40-1Q" */
+	enum carve_impl impl;
+	uint64_t framebuffer_mib;
+	uint32_t num_heads, max_res_x, max_res_y, frl_config;
+	uint32_t max_instances;    /* per PGPU */
+	uint32_t available;        /* instances creatable now, as the driver reports it */
+	bool multi_vgpu;           /* may be one of several vGPUs in a VM */
+	char series;               /* 'A','B','C','Q' or 0 */
+	uint64_t low_gm_mib, high_gm_mib; /* GVT-g */
+	uint32_t fence, weight;           /* GVT-g */
+};
+
+/* A vGPU instance that exists on the host now. */
+struct carve_hw_dev {
+	char uuid[37];     /* mdev UUID; empty for SR-IOV VF-backed vGPUs */
+	char type_id[65];
+	char parent[13];   /* mdev parent or the VF that carries it */
+	char params[256];  /* vgpu_params as read back, "" when none */
+};
+
+struct carve_hw_vf {
+	char pci[13];
+	char driver[32];
+	int32_t iommu_group;
+	char current_type[65]; /* NVIDIA SR-IOV current_vgpu_type ("" or "0" when free); AMD: "" */
+	bool in_use;           /* carries a vGPU now */
+};
+
+struct carve_hw_gpu {
+	char pci[13];
+	uint32_t vendor_id, device_id, subsys_vendor_id, subsys_device_id, class_code;
+	char driver[32];
+	int32_t numa_node;   /* -1 when unknown */
+	int32_t iommu_group; /* -1 when none */
+	char board[64];      /* catalog board name, "" when unknown */
+	bool is_system_display;
+	enum carve_impl mechanism; /* PASSTHROUGH when the GPU cannot be split */
+	bool mixed_size;           /* the driver allows different types side by side */
+	uint32_t sriov_totalvfs, sriov_numvfs;
+	struct carve_hw_vf *vfs;
+	size_t n_vfs;
+	struct carve_hw_type *types; /* supported types (passthrough included) */
+	size_t n_types;
+	struct carve_hw_dev *devs;
+	size_t n_devs;
+};
+
+struct carve_hw_inventory {
+	struct carve_hw_gpu *gpus;
+	size_t n_gpus;
+};
+
+void carve_hw_inventory_free(struct carve_hw_inventory *inv);
+/* Clears the contents; the struct itself may live on the stack. */
+void carve_hw_inventory_clear(struct carve_hw_inventory *inv);
+
+/* Appenders: grow the arrays, return the new zeroed element or NULL (ENOMEM). */
+struct carve_hw_gpu *carve_hw_inventory_add_gpu(struct carve_hw_inventory *inv);
+struct carve_hw_type *carve_hw_gpu_add_type(struct carve_hw_gpu *g);
+struct carve_hw_dev *carve_hw_gpu_add_dev(struct carve_hw_gpu *g);
+struct carve_hw_vf *carve_hw_gpu_add_vf(struct carve_hw_gpu *g);
+
+/* Sort into the canonical order described above. */
+void carve_hw_inventory_sort(struct carve_hw_inventory *inv);
+
+const struct carve_hw_gpu *carve_hw_inventory_find(const struct carve_hw_inventory *inv, const char *pci);
+const struct carve_hw_type *carve_hw_gpu_find_type(const struct carve_hw_gpu *g, const char *type_id);
+
+/* Canonical JSON (new reference). */
+json_t *carve_hw_inventory_to_json(const struct carve_hw_inventory *inv);

@@ -1,0 +1,54 @@
+/* sysfs.h - the only code in carve that touches sysfs, read or write.
+ *
+ * A struct carve_sysfs is a handle on a sysfs root: "/sys" on a real host, a
+ * generated fixture tree in tests.  Every path given here is relative to that
+ * root and is resolved *inside* it (openat2 RESOLVE_IN_ROOT), so the relative
+ * symlinks of sysfs (bus/pci/devices/X -> ../../../devices/...) work in a
+ * fixture tree exactly as on a host, and nothing can climb out of the root.
+ *
+ * Writes are stricter: the caller names the device directory it means
+ * (e.g. "bus/pci/devices/0000:82:00.0") and a path below it; the final open
+ * is O_NOFOLLOW with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS from that directory,
+ * and each component is checked (no "..", no "/" prefix, no empty part).
+ * A value is written with a single write(2), as sysfs attributes require.
+ *
+ * Reads cap at CARVE_SYSFS_MAX_READ bytes.  Errors: negative errno, with err
+ * naming the file.  Not thread-safe per handle only in that the handle must
+ * not be closed while in use; the calls themselves keep no shared state.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "str.h"
+
+#define CARVE_SYSFS_MAX_READ (64 * 1024)
+
+struct carve_sysfs;
+
+int carve_sysfs_open(const char *root, struct carve_sysfs **out, struct carve_error *err);
+void carve_sysfs_close(struct carve_sysfs *s);
+const char *carve_sysfs_root(const struct carve_sysfs *s);
+
+/* Read a whole file; trailing newline(s) stripped.  *out is owned by caller. */
+int carve_sysfs_read(struct carve_sysfs *s, const char *path, char **out, struct carve_error *err);
+/* Same, but -ENOENT is not an error: *out = NULL and return 0. */
+int carve_sysfs_read_opt(struct carve_sysfs *s, const char *path, char **out, struct carve_error *err);
+bool carve_sysfs_exists(struct carve_sysfs *s, const char *path);
+bool carve_sysfs_is_dir(struct carve_sysfs *s, const char *path);
+
+/* Sorted entry names of a directory (no "." / ".."). -ENOENT if missing. */
+int carve_sysfs_list(struct carve_sysfs *s, const char *path, struct carve_strv *out, struct carve_error *err);
+
+/* Last component of a symlink's target ("driver" -> "nvidia"). */
+int carve_sysfs_link_name(struct carve_sysfs *s, const char *path, char **out, struct carve_error *err);
+
+/* Write value to devdir/attr (see above for the rules).  Both strings are
+ * checked; a bad component gives -EINVAL before anything is opened. */
+int carve_sysfs_write(struct carve_sysfs *s, const char *devdir, const char *attr, const char *value,
+		      struct carve_error *err);
+
+/* True if a relative path is safe to hand to the functions above. */
+bool carve_sysfs_path_valid(const char *path);
