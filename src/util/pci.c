@@ -49,7 +49,7 @@ bool carve_pci_valid(const char *s)
 
 void carve_pci_format(const struct carve_pci_addr *a, char out[CARVE_PCI_STRLEN + 1])
 {
-	snprintf(out, CARVE_PCI_STRLEN + 1, "%04x:%02x:%02x.%x", a->domain, a->bus, a->slot, a->func);
+	snprintf(out, CARVE_PCI_STRLEN + 1, "%04x:%02x:%02x.%x", a->domain, a->bus, a->slot & 0x1fu, a->func & 7u);
 }
 
 int carve_pci_normalize(const char *s, char out[CARVE_PCI_STRLEN + 1])

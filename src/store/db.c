@@ -1,0 +1,161 @@
+#include "db.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema.h"
+
+void carve_db_close(struct carve_db *db)
+{
+	if (db)
+		db->ops->close(db);
+}
+
+int carve_db_exec(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
+		  struct carve_rows **out, struct carve_error *err)
+{
+	if (out)
+		*out = NULL;
+	return db->ops->exec(db, sql, params, nparams, out, err);
+}
+
+int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_error *err, const char *sql,
+		   size_t nparams, ...)
+{
+	const char *params[16];
+	if (nparams > 16)
+		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many SQL parameters");
+	va_list ap;
+	va_start(ap, nparams);
+	for (size_t i = 0; i < nparams; i++)
+		params[i] = va_arg(ap, const char *);
+	va_end(ap);
+	return carve_db_exec(db, sql, params, nparams, out, err);
+}
+
+int carve_db_begin(struct carve_db *db, struct carve_error *err)
+{
+	if (db->txn_depth++ > 0)
+		return 0;
+	db->txn_failed = false;
+	int r = carve_db_exec(db, db->ops->name[0] == 's' ? "BEGIN IMMEDIATE" : "BEGIN", NULL, 0, NULL, err);
+	if (r < 0)
+		db->txn_depth = 0;
+	return r;
+}
+
+int carve_db_commit(struct carve_db *db, struct carve_error *err)
+{
+	if (db->txn_depth <= 0)
+		return carve_error_set(err, -EINVAL, "INTERNAL_ERROR", "commit without a transaction");
+	if (--db->txn_depth > 0)
+		return 0;
+	if (db->txn_failed) {
+		carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
+		return carve_error_set(err, -EIO, "INTERNAL_ERROR", "transaction was rolled back");
+	}
+	int r = carve_db_exec(db, "COMMIT", NULL, 0, NULL, err);
+	if (r < 0)
+		carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
+	return r;
+}
+
+void carve_db_rollback(struct carve_db *db)
+{
+	if (db->txn_depth <= 0)
+		return;
+	if (--db->txn_depth > 0) {
+		db->txn_failed = true;
+		return;
+	}
+	carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
+}
+
+int carve_db_schema_version(struct carve_db *db, int *out, struct carve_error *err)
+{
+	struct carve_rows *rows = NULL;
+	int r = carve_db_exec(db, "SELECT MAX(version) FROM schema_version", NULL, 0, &rows, err);
+	if (r < 0)
+		return r;
+	const char *v = rows->nrows ? carve_rows_cell(rows, 0, 0) : NULL;
+	*out = v ? atoi(v) : 0;
+	carve_rows_free(rows);
+	return 0;
+}
+
+int carve_db_migrate(struct carve_db *db, struct carve_error *err)
+{
+	int r = carve_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied TEXT)",
+			      NULL, 0, NULL, err);
+	if (r < 0)
+		return r;
+	int have;
+	if ((r = carve_db_begin(db, err)) < 0)
+		return r;
+	if ((r = carve_db_schema_version(db, &have, err)) < 0)
+		goto fail;
+	for (size_t i = 0; i < carve_schema_count; i++) {
+		const struct carve_schema_step *s = &carve_schema_steps[i];
+		if (s->version <= have)
+			continue;
+		/* Statements are separated by lines holding only "--;" so that
+		 * both backends can run them one at a time. */
+		char *sql = strdup(s->sql);
+		if (!sql) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		char *p = sql;
+		while (p && *p) {
+			char *next = strstr(p, "\n--;");
+			if (next) {
+				*next = '\0';
+				next += 4;
+			}
+			char *q = p;
+			while (*q == ' ' || *q == '\n' || *q == '\t')
+				q++;
+			if (*q && (r = carve_db_exec(db, q, NULL, 0, NULL, err)) < 0) {
+				free(sql);
+				goto fail;
+			}
+			p = next;
+		}
+		free(sql);
+		char ver[16];
+		snprintf(ver, sizeof(ver), "%d", s->version);
+		r = carve_db_execf(db, NULL, err,
+				   "INSERT INTO schema_version (version, applied) VALUES ($1, CURRENT_TIMESTAMP)", 1, ver);
+		if (r < 0)
+			goto fail;
+	}
+	return carve_db_commit(db, err);
+fail:
+	carve_db_rollback(db);
+	return r;
+}
+
+void carve_rows_free(struct carve_rows *rows)
+{
+	if (!rows)
+		return;
+	for (size_t i = 0; i < rows->ncols; i++)
+		free(rows->colnames[i]);
+	for (size_t i = 0; i < rows->nrows * rows->ncols; i++)
+		free(rows->cells[i]);
+	free(rows->colnames);
+	free(rows->cells);
+	free(rows);
+}
+
+const char *carve_rows_get(const struct carve_rows *rows, size_t row, const char *col)
+{
+	if (!rows || row >= rows->nrows)
+		return NULL;
+	for (size_t c = 0; c < rows->ncols; c++)
+		if (strcmp(rows->colnames[c], col) == 0)
+			return carve_rows_cell(rows, row, c);
+	return NULL;
+}

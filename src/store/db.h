@@ -1,0 +1,73 @@
+/* db.h - the store contract: a small SQL interface that both backends
+ * implement (embedded SQLite for one host, PostgreSQL for a pool).
+ *
+ * Everything above the store speaks portable SQL with $1..$N placeholders
+ * and text parameters (NULL pointer = SQL NULL); results come back as text
+ * (NULL cell = SQL NULL).  That keeps one set of queries for both backends.
+ *
+ * Durability: SQLite runs in WAL mode with synchronous=FULL and foreign keys
+ * on; PostgreSQL uses synchronous commit.  A transaction acknowledged by
+ * carve_db_commit() survives a crash of the process or the machine.
+ *
+ * Threading: a carve_db is used by one thread at a time; open one per thread.
+ * Errors: negative errno; -EBUSY when the database is locked past the busy
+ * timeout, -EEXIST on a uniqueness violation, -EINVAL on a constraint
+ * violation, -EIO otherwise, with err carrying the backend's message.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+struct carve_db;
+
+struct carve_rows {
+	size_t nrows, ncols;
+	char **colnames; /* ncols */
+	char **cells;    /* nrows * ncols, row-major; NULL = SQL NULL */
+};
+
+struct carve_db_ops {
+	const char *name;
+	int (*exec)(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
+		    struct carve_rows **out, struct carve_error *err);
+	void (*close)(struct carve_db *db);
+};
+
+struct carve_db {
+	const struct carve_db_ops *ops;
+	int txn_depth; /* nested begin() calls collapse into one transaction */
+	bool txn_failed;
+};
+
+int carve_db_open_sqlite(const char *path, struct carve_db **out, struct carve_error *err);
+void carve_db_close(struct carve_db *db);
+
+/* Run one statement.  out may be NULL when no rows are wanted. */
+int carve_db_exec(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
+		  struct carve_rows **out, struct carve_error *err);
+/* Convenience: up to 16 params given as a NULL-terminated-free vararg list of
+ * const char *, count first. */
+int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_error *err, const char *sql,
+		   size_t nparams, ...);
+
+/* Transactions; begin/commit nest (only the outermost commits).  On any
+ * failure inside, callers roll back; rollback of an inner level marks the
+ * whole transaction failed. */
+int carve_db_begin(struct carve_db *db, struct carve_error *err);
+int carve_db_commit(struct carve_db *db, struct carve_error *err);
+void carve_db_rollback(struct carve_db *db);
+
+/* Apply schema migrations (src/store/schema/NNN_*.sql) not yet applied. */
+int carve_db_migrate(struct carve_db *db, struct carve_error *err);
+int carve_db_schema_version(struct carve_db *db, int *out, struct carve_error *err);
+
+void carve_rows_free(struct carve_rows *rows);
+/* Cell by row and column name; NULL for SQL NULL or unknown column. */
+const char *carve_rows_get(const struct carve_rows *rows, size_t row, const char *col);
+static inline const char *carve_rows_cell(const struct carve_rows *rows, size_t row, size_t col)
+{
+	return rows->cells[row * rows->ncols + col];
+}

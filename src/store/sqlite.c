@@ -1,0 +1,168 @@
+/* sqlite.c - the embedded store backend (one host, one file). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+
+struct sqlite_db {
+	struct carve_db base;
+	sqlite3 *h;
+};
+
+/* Portable SQL uses $N placeholders (PostgreSQL's); SQLite spells them ?N.
+ * Rewrite outside of string literals. */
+static char *rewrite_placeholders(const char *sql)
+{
+	char *out = strdup(sql);
+	if (!out)
+		return NULL;
+	bool in_str = false;
+	for (char *p = out; *p; p++) {
+		if (*p == '\'')
+			in_str = !in_str;
+		else if (!in_str && *p == '$' && p[1] >= '0' && p[1] <= '9')
+			*p = '?';
+	}
+	return out;
+}
+
+static int map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY: case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_CONSTRAINT:
+		return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ? -EEXIST : -EINVAL;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_READONLY: case SQLITE_PERM: case SQLITE_AUTH: return -EACCES;
+	case SQLITE_CANTOPEN: return -ENOENT;
+	default: return -EIO;
+	}
+}
+
+static int add_row(struct carve_rows *rows, sqlite3_stmt *st, size_t *cap)
+{
+	if (rows->nrows == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		char **cells = realloc(rows->cells, ncap * rows->ncols * sizeof(char *));
+		if (!cells)
+			return -ENOMEM;
+		rows->cells = cells;
+		*cap = ncap;
+	}
+	char **row = rows->cells + rows->nrows * rows->ncols;
+	for (size_t c = 0; c < rows->ncols; c++) {
+		const unsigned char *t = sqlite3_column_text(st, (int)c);
+		row[c] = t ? strdup((const char *)t) : NULL;
+		if (t && !row[c]) {
+			for (size_t k = 0; k < c; k++)
+				free(row[k]);
+			return -ENOMEM;
+		}
+	}
+	rows->nrows++;
+	return 0;
+}
+
+static int sqlite_exec(struct carve_db *base, const char *sql, const char *const *params, size_t nparams,
+		       struct carve_rows **out, struct carve_error *err)
+{
+	struct sqlite_db *db = (struct sqlite_db *)base;
+	char *q = rewrite_placeholders(sql);
+	if (!q)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db->h, q, -1, &st, NULL);
+	free(q);
+	if (rc != SQLITE_OK)
+		return carve_error_set(err, map_rc(rc), "DATABASE_ERROR", "database: %s", sqlite3_errmsg(db->h));
+	for (size_t i = 0; i < nparams; i++) {
+		rc = params[i] ? sqlite3_bind_text(st, (int)i + 1, params[i], -1, SQLITE_TRANSIENT)
+			       : sqlite3_bind_null(st, (int)i + 1);
+		if (rc != SQLITE_OK) {
+			sqlite3_finalize(st);
+			return carve_error_set(err, map_rc(rc), "DATABASE_ERROR", "database: %s", sqlite3_errmsg(db->h));
+		}
+	}
+	struct carve_rows *rows = NULL;
+	size_t cap = 0;
+	if (out) {
+		rows = calloc(1, sizeof(*rows));
+		if (!rows)
+			goto nomem;
+		rows->ncols = (size_t)sqlite3_column_count(st);
+		rows->colnames = calloc(rows->ncols ? rows->ncols : 1, sizeof(char *));
+		if (!rows->colnames)
+			goto nomem;
+		for (size_t c = 0; c < rows->ncols; c++)
+			if (!(rows->colnames[c] = strdup(sqlite3_column_name(st, (int)c))))
+				goto nomem;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (rows && add_row(rows, st, &cap) < 0)
+			goto nomem;
+	}
+	if (rc != SQLITE_DONE) {
+		int r = carve_error_set(err, map_rc(sqlite3_extended_errcode(db->h)), "DATABASE_ERROR", "database: %s",
+					sqlite3_errmsg(db->h));
+		sqlite3_finalize(st);
+		carve_rows_free(rows);
+		return r;
+	}
+	sqlite3_finalize(st);
+	if (out)
+		*out = rows;
+	return 0;
+nomem:
+	sqlite3_finalize(st);
+	carve_rows_free(rows);
+	return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+}
+
+static void sqlite_close(struct carve_db *base)
+{
+	struct sqlite_db *db = (struct sqlite_db *)base;
+	sqlite3_close_v2(db->h);
+	free(db);
+}
+
+static const struct carve_db_ops sqlite_ops = {
+	.name = "sqlite",
+	.exec = sqlite_exec,
+	.close = sqlite_close,
+};
+
+int carve_db_open_sqlite(const char *path, struct carve_db **out, struct carve_error *err)
+{
+	struct sqlite_db *db = calloc(1, sizeof(*db));
+	if (!db)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	db->base.ops = &sqlite_ops;
+	int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		int r = carve_error_set(err, map_rc(rc), "DATABASE_UNAVAILABLE", "cannot open database %s: %s", path,
+					db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		sqlite3_close_v2(db->h);
+		free(db);
+		return r;
+	}
+	sqlite3_busy_timeout(db->h, 10000);
+	static const char *const pragmas[] = {
+		"PRAGMA journal_mode=WAL",
+		"PRAGMA synchronous=FULL",
+		"PRAGMA foreign_keys=ON",
+	};
+	for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+		int r = sqlite_exec(&db->base, pragmas[i], NULL, 0, NULL, err);
+		if (r < 0) {
+			sqlite_close(&db->base);
+			return r;
+		}
+	}
+	*out = &db->base;
+	return 0;
+}
