@@ -1,0 +1,119 @@
+#include "render.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ops/fields.h"
+#include "ops/verbs.h"
+#include "util/cleanup.h"
+#include "util/str.h"
+
+/* Split params= into field pointers of the class; NULL list = defaults. */
+static int select_fields(const struct carve_class *cls, const char *params, const struct carve_field **sel,
+			 size_t *n, struct carve_error *err)
+{
+	*n = 0;
+	if (!params) {
+		for (size_t i = 0; i < cls->n_fields; i++)
+			if (cls->fields[i].in_default)
+				sel[(*n)++] = &cls->fields[i];
+		return 0;
+	}
+	if (strcmp(params, "all") == 0) {
+		for (size_t i = 0; i < cls->n_fields; i++)
+			sel[(*n)++] = &cls->fields[i];
+		return 0;
+	}
+	_cleanup_free_ char *copy = strdup(params);
+	if (!copy)
+		return -ENOMEM;
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct carve_field *f = carve_class_field(cls, carve_strstrip(tok));
+		if (!f)
+			return carve_error_set(err, -EINVAL, "UNKNOWN_FIELD", "%s has no field '%.64s'", cls->name, tok);
+		if (*n < cls->n_fields)
+			sel[(*n)++] = f;
+	}
+	return 0;
+}
+
+static void print_record(FILE *f, json_t *rec, const struct carve_field **sel, size_t n)
+{
+	size_t width = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t w = strlen(sel[i]->name) + 6; /* "name ( RO)" */
+		if (w > width)
+			width = w;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char key[160];
+		snprintf(key, sizeof(key), "%s (%*s)", sel[i]->name, 3, sel[i]->mode);
+		_cleanup_free_ char *v = carve_value_text(json_object_get(rec, sel[i]->name));
+		const char *val = v ? v : "";
+		/* xe: first line flush left, the rest right-aligned, colons in one column */
+		if (i == 0)
+			fprintf(f, "%-*s: %s\n", (int)width + 4, key, val);
+		else
+			fprintf(f, "%*s: %s\n", (int)width + 4, key, val);
+	}
+	fputc('\n', f);
+}
+
+int carve_render_result(FILE *f, json_t *result, const struct carve_render_opts *o, struct carve_error *err)
+{
+	json_t *records = json_object_get(result, "records");
+	const char *cls_name = json_string_value(json_object_get(result, "class"));
+	const struct carve_class *cls = cls_name ? carve_class_find(cls_name) : NULL;
+
+	if (records && cls) {
+		const struct carve_field *sel[64];
+		size_t n;
+		int r = select_fields(cls, o->json && !o->params ? "all" : o->params, sel, &n, err);
+		if (r < 0)
+			return r;
+		if (o->minimal) {
+			size_t i;
+			json_t *rec;
+			json_array_foreach(records, i, rec)
+				fprintf(f, "%s%s", i ? "," : "", json_string_value(json_object_get(rec, "uuid")));
+			fputc('\n', f);
+			return 0;
+		}
+		if (o->json) {
+			_cleanup_json_ json_t *out = json_array();
+			size_t i;
+			json_t *rec;
+			json_array_foreach(records, i, rec) {
+				json_t *x = json_object();
+				for (size_t k = 0; k < n; k++)
+					json_object_set(x, sel[k]->name, json_object_get(rec, sel[k]->name));
+				json_array_append_new(out, x);
+			}
+			json_dumpf(out, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			fputc('\n', f);
+			return 0;
+		}
+		size_t i;
+		json_t *rec;
+		json_array_foreach(records, i, rec)
+			print_record(f, rec, sel, n);
+		return 0;
+	}
+	if (o->json) {
+		json_dumpf(result, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', f);
+		return 0;
+	}
+	json_t *v = json_object_get(result, "value");
+	if (v) {
+		_cleanup_free_ char *s = carve_value_text(v);
+		fprintf(f, "%s\n", s ? s : "");
+	} else if (json_object_get(result, "uuid") && json_object_size(result) == 1) {
+		fprintf(f, "%s\n", json_string_value(json_object_get(result, "uuid")));
+	} else if (json_object_size(result) > 0) {
+		json_dumpf(result, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', f);
+	}
+	return 0;
+}

@@ -1,0 +1,255 @@
+/* ops.c - the dispatcher and the verbs that read or edit the model only. */
+#include "ops.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "args.h"
+#include "fields.h"
+#include "records.h"
+#include "snapshot.h"
+#include "util/cleanup.h"
+#include "util/uuid.h"
+#include "verbs.h"
+
+CARVE_DEFINE_CLEANUP(struct carve_rows, carve_rows_free)
+#define _cleanup_rows_ _cleanup_(carve_rows_freep)
+CARVE_DEFINE_CLEANUP(struct carve_snapshot, carve_snapshot_free)
+
+int carve_ctx_open_store(struct carve_ctx *ctx, const char *path, struct carve_error *err)
+{
+	int r = carve_db_open_sqlite(path, &ctx->db, err);
+	if (r < 0)
+		return r;
+	r = carve_db_migrate(ctx->db, err);
+	if (r < 0) {
+		carve_db_close(ctx->db);
+		ctx->db = NULL;
+	}
+	return r;
+}
+
+/* ---- generic verbs over a class ---- */
+
+static const char *verb_class(const char *verb, char *buf, size_t len)
+{
+	/* "vgpu-type-param-list" -> "vgpu-type" */
+	static const char *const suffixes[] = {"-list", "-param-list", "-param-get"};
+	size_t vl = strlen(verb);
+	for (int i = 2; i >= 0; i--) {
+		size_t sl = strlen(suffixes[i]);
+		if (vl > sl && strcmp(verb + vl - sl, suffixes[i]) == 0 && vl - sl < len) {
+			memcpy(buf, verb, vl - sl);
+			buf[vl - sl] = '\0';
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* A record value as xe prints it: sets joined by "; ", maps "k: v; ...". */
+char *carve_value_text(json_t *v)
+{
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_integer(v))
+		return carve_strdupf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (json_is_boolean(v))
+		return strdup(json_is_true(v) ? "true" : "false");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e) {
+			_cleanup_free_ char *s = carve_value_text(e);
+			fprintf(f, "%s%s", i ? "; " : "", s ? s : "");
+		}
+	} else if (json_is_object(v)) {
+		const char *k;
+		json_t *e;
+		bool first = true;
+		json_object_foreach(v, k, e) {
+			_cleanup_free_ char *s = carve_value_text(e);
+			fprintf(f, "%s%s: %s", first ? "" : "; ", k, s ? s : "");
+			first = false;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static int list_verb(struct carve_ctx *ctx, const char *cls_name, json_t *args, json_t **result,
+		     struct carve_error *err)
+{
+	const struct carve_class *cls = carve_class_find(cls_name);
+	carve_records_fn fn = carve_records_for(cls_name);
+	json_t *records = NULL;
+	int r = fn(ctx, NULL, &records, err);
+	if (r < 0)
+		return r;
+	_cleanup_json_ json_t *all = records;
+	/* Every argument other than params/minimal is a field filter (xe semantics). */
+	const char *key;
+	json_t *want;
+	json_object_foreach(args, key, want) {
+		if (strcmp(key, "params") == 0 || strcmp(key, "minimal") == 0)
+			continue;
+		const struct carve_field *f = carve_class_field(cls, key);
+		if (!f)
+			return carve_error_set(err, -EINVAL, "UNKNOWN_PARAMETER", "unknown parameter for %s-list: %s",
+					       cls_name, key);
+		_cleanup_free_ char *wanted = carve_value_text(want);
+		json_t *kept = json_array();
+		size_t i;
+		json_t *rec;
+		json_array_foreach(all, i, rec) {
+			_cleanup_free_ char *have = carve_value_text(json_object_get(rec, f->name));
+			if (have && wanted && strcmp(have, wanted) == 0)
+				json_array_append(kept, rec);
+		}
+		json_decref(all);
+		all = kept;
+	}
+	*result = json_pack("{s:s, s:O}", "class", cls_name, "records", all);
+	return *result ? 0 : -ENOMEM;
+}
+
+static int lookup_record(struct carve_ctx *ctx, const char *cls_name, const char *uuid, json_t **rec,
+			 struct carve_error *err)
+{
+	json_t *records = NULL;
+	int r = carve_records_for(cls_name)(ctx, uuid, &records, err);
+	if (r < 0)
+		return r;
+	if (json_array_size(records) == 0) {
+		json_decref(records);
+		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no %s with uuid %s", cls_name, uuid);
+	}
+	*rec = json_incref(json_array_get(records, 0));
+	json_decref(records);
+	return 0;
+}
+
+static int param_list_verb(struct carve_ctx *ctx, const char *cls_name, json_t *args, json_t **result,
+			   struct carve_error *err)
+{
+	char uuid[37];
+	json_t *rec;
+	int r = carve_arg_uuid(args, "uuid", true, uuid, err);
+	if (r < 0 || (r = lookup_record(ctx, cls_name, uuid, &rec, err)) < 0)
+		return r;
+	*result = json_pack("{s:s, s:[o]}", "class", cls_name, "records", rec);
+	return *result ? 0 : -ENOMEM;
+}
+
+static int param_get_verb(struct carve_ctx *ctx, const char *cls_name, json_t *args, json_t **result,
+			  struct carve_error *err)
+{
+	char uuid[37];
+	const char *name, *key;
+	_cleanup_json_ json_t *rec = NULL;
+	int r;
+	if ((r = carve_arg_uuid(args, "uuid", true, uuid, err)) < 0 ||
+	    (r = carve_arg_str(args, "param-name", true, &name, err)) < 0 ||
+	    (r = carve_arg_str(args, "param-key", false, &key, err)) < 0)
+		return r;
+	const struct carve_field *f = carve_class_field(carve_class_find(cls_name), name);
+	if (!f)
+		return carve_error_set(err, -EINVAL, "UNKNOWN_FIELD", "%s has no field '%.64s'", cls_name, name);
+	if ((r = lookup_record(ctx, cls_name, uuid, &rec, err)) < 0)
+		return r;
+	json_t *v = json_object_get(rec, f->name);
+	if (key) {
+		if (!json_is_object(v))
+			return carve_error_set(err, -EINVAL, "INVALID_VALUE", "%s is not a map field", f->name);
+		v = json_object_get(v, key);
+		if (!v)
+			return carve_error_set(err, -ENOENT, "MAP_KEY_NOT_FOUND", "%s has no key %.64s", f->name, key);
+	}
+	*result = json_pack("{s:O}", "value", v);
+	return *result ? 0 : -ENOMEM;
+}
+
+int carve_op_generic(struct carve_ctx *ctx, const char *verb, json_t *args, json_t **result, struct carve_error *err)
+{
+	char cls[32];
+	if (!verb_class(verb, cls, sizeof(cls)))
+		return carve_error_set(err, -EINVAL, "UNKNOWN_COMMAND", "unknown command: %s", verb);
+	const char *suffix = verb + strlen(cls);
+	if (strcmp(suffix, "-param-list") == 0)
+		return param_list_verb(ctx, cls, args, result, err);
+	if (strcmp(suffix, "-param-get") == 0)
+		return param_get_verb(ctx, cls, args, result, err);
+	return list_verb(ctx, cls, args, result, err);
+}
+
+/* ---- dispatch ---- */
+
+static json_t *lower_keys(json_t *args, struct carve_error *err)
+{
+	json_t *out = json_object();
+	const char *k;
+	json_t *v;
+	if (!out)
+		return NULL;
+	if (args && !json_is_object(args)) {
+		json_decref(out);
+		carve_error_set(err, -EINVAL, "INVALID_REQUEST", "arguments must be a JSON object");
+		return NULL;
+	}
+	json_object_foreach(args, k, v) {
+		char lk[128];
+		size_t n = strlen(k);
+		if (n == 0 || n >= sizeof(lk)) {
+			json_decref(out);
+			carve_error_set(err, -EINVAL, "UNKNOWN_PARAMETER", "bad parameter name");
+			return NULL;
+		}
+		for (size_t i = 0; i <= n; i++)
+			lk[i] = (char)tolower((unsigned char)k[i]);
+		if (json_object_get(out, lk)) {
+			json_decref(out);
+			carve_error_set(err, -EINVAL, "DUPLICATE_PARAMETER", "parameter given twice: %s", lk);
+			return NULL;
+		}
+		json_object_set(out, lk, v);
+	}
+	return out;
+}
+
+int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t **result, struct carve_error *err)
+{
+	*result = NULL;
+	const struct carve_op *op = carve_op_find(verb);
+	if (!op)
+		return carve_error_set(err, -EINVAL, "UNKNOWN_COMMAND", "unknown command: %.64s", verb ? verb : "");
+	_cleanup_json_ json_t *a = lower_keys(args, err);
+	if (!a)
+		return carve_error_isset(err) ? err->code : -ENOMEM;
+	if (!op->filters) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(a, k, v) {
+			bool ok = false;
+			for (size_t i = 0; op->keys && op->keys[i]; i++)
+				if (strcmp(op->keys[i], k) == 0)
+					ok = true;
+			if (!ok)
+				return carve_error_set(err, -EINVAL, "UNKNOWN_PARAMETER", "unknown parameter for %s: %.64s",
+						       op->verb, k);
+		}
+	}
+	if (!ctx->refreshed) {
+		int r = carve_ops_refresh(ctx, err);
+		if (r < 0)
+			return r;
+	}
+	return op->fn(ctx, a, result, err);
+}

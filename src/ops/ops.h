@@ -1,0 +1,70 @@
+/* ops.h - the verbs: one function per verb behind one dispatch table.
+ *
+ * The CLI (in-process with --local) and carved's HTTP API build the same
+ * request - a verb name and a JSON object of arguments - and get the same
+ * result back, so every front end speaks one shape:
+ *   list verbs:   {"class": "pgpu", "records": [ {field: value, ...}, ... ]}
+ *   get verbs:    {"value": ...}
+ *   create verbs: {"uuid": "..."} (plus verb-specific fields)
+ *   other verbs:  {} or verb-specific objects
+ * Argument keys are matched case-insensitively; values may be JSON strings
+ * (from the CLI) or JSON scalars (from the API).  Unknown keys are refused.
+ *
+ * Each verb validates its input first, runs in one store transaction, and
+ * for verbs that touch the host: records intent, commits, acts, confirms.
+ * Errors: negative errno with err set (stable XAPI-style ids such as
+ * UUID_INVALID, UUID_NOT_FOUND, UNKNOWN_PARAMETER).  A failed verb changes
+ * nothing in the store.  A context is used by one thread at a time.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "host/host.h"
+#include "store/db.h"
+#include "util/error.h"
+
+enum carve_role {
+	CARVE_ROLE_READ_ONLY = 0,
+	CARVE_ROLE_VM_OPERATOR = 1,
+	CARVE_ROLE_POOL_ADMIN = 2,
+};
+
+struct carve_ctx {
+	struct carve_db *db;        /* owned by the caller */
+	struct carve_host *host;    /* owned by the caller; NULL = model only, no discovery */
+	const char *hostname;       /* this host's name in the model */
+	const char *backend_desc;   /* e.g. "sysfs:/sys" or "sim:examples/hosts/demo.yaml" */
+	char host_uuid[37];         /* filled by carve_ops_refresh() */
+	bool refreshed;
+};
+
+typedef int (*carve_op_fn)(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+
+struct carve_op {
+	const char *verb;
+	carve_op_fn fn;
+	enum carve_role role;  /* least role allowed to call it */
+	bool writes;           /* serialised against other writers */
+	bool filters;          /* list verb: any field name is accepted as a filter */
+	const char *const *keys; /* accepted argument keys (lower case), NULL-terminated */
+	const char *summary;
+};
+
+const struct carve_op *carve_op_find(const char *verb);
+/* NULL-terminated table, in help order. */
+const struct carve_op *carve_ops_table(size_t *n);
+
+/* Validate args against the verb, then run it.  *result is a new reference. */
+int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t **result, struct carve_error *err);
+
+/* Fold an inventory into the model (one transaction; see sync.c). */
+int carve_ops_sync_inventory(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, struct carve_error *err);
+
+/* Discover the host and bring the model up to date (idempotent). */
+int carve_ops_refresh(struct carve_ctx *ctx, struct carve_error *err);
+
+/* Open the store at path and migrate it. */
+int carve_ctx_open_store(struct carve_ctx *ctx, const char *path, struct carve_error *err);

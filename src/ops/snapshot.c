@@ -1,0 +1,116 @@
+#include "snapshot.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+
+CARVE_DEFINE_CLEANUP(struct carve_rows, carve_rows_free)
+#define _cleanup_rows_ _cleanup_(carve_rows_freep)
+
+void carve_snapshot_free(struct carve_snapshot *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_pgpus; i++) {
+		free(s->pgpus[i].slots);
+		free(s->pgpus[i].used);
+	}
+	free(s->pgpus);
+	free(s->types);
+	free(s);
+}
+
+const struct carve_place_type *carve_snapshot_type(const struct carve_snapshot *s, const char *uuid)
+{
+	for (size_t i = 0; i < s->n_types; i++)
+		if (strcmp(s->types[i].uuid, uuid) == 0)
+			return &s->types[i];
+	return NULL;
+}
+
+static struct carve_place_pgpu *find_pgpu(struct carve_snapshot *s, const char *uuid)
+{
+	for (size_t i = 0; i < s->n_pgpus; i++)
+		if (strcmp(s->pgpus[i].uuid, uuid) == 0)
+			return &s->pgpus[i];
+	return NULL;
+}
+
+#define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
+
+int carve_snapshot_load(struct carve_ctx *ctx, const char *group_uuid, struct carve_snapshot **out,
+			struct carve_error *err)
+{
+	_cleanup_rows_ struct carve_rows *types = NULL, *pgpus = NULL, *slots = NULL, *used = NULL;
+	int r;
+	if ((r = carve_db_execf(ctx->db, &types, err,
+				"SELECT DISTINCT t.uuid, t.size, t.implementation, t.board, t.series, t.max_instances "
+				"FROM vgpu_type t JOIN pgpu_type pt ON pt.vgpu_type_uuid = t.uuid JOIN pgpu p ON "
+				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1 ORDER BY t.uuid",
+				1, group_uuid)) < 0 ||
+	    (r = carve_db_execf(ctx->db, &pgpus, err,
+				"SELECT uuid, pci_id, numa_node, mixed_size, present, size FROM pgpu WHERE "
+				"gpu_group_uuid=$1 ORDER BY pci_id, host_uuid",
+				1, group_uuid)) < 0 ||
+	    (r = carve_db_execf(ctx->db, &slots, err,
+				"SELECT pt.pgpu_uuid, pt.vgpu_type_uuid, pt.enabled FROM pgpu_type pt JOIN pgpu p ON "
+				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1 AND pt.supported=1",
+				1, group_uuid)) < 0 ||
+	    (r = carve_db_execf(ctx->db, &used, err,
+				"SELECT COALESCE(v.resident_on, v.scheduled_pgpu) AS p, v.vgpu_type_uuid FROM vgpu v "
+				"JOIN pgpu p ON p.uuid = COALESCE(v.resident_on, v.scheduled_pgpu) WHERE "
+				"p.gpu_group_uuid=$1",
+				1, group_uuid)) < 0)
+		return r;
+
+	struct carve_snapshot *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->types = calloc(types->nrows + 1, sizeof(*s->types));
+	s->pgpus = calloc(pgpus->nrows + 1, sizeof(*s->pgpus));
+	if (!s->types || !s->pgpus)
+		goto nomem;
+	for (size_t i = 0; i < types->nrows; i++) {
+		struct carve_place_type *t = &s->types[s->n_types++];
+		COPY(t->uuid, carve_rows_cell(types, i, 0));
+		t->size = atoll(carve_rows_cell(types, i, 1));
+		COPY(t->implementation, carve_rows_cell(types, i, 2));
+		t->passthrough = strcmp(t->implementation, "passthrough") == 0;
+		COPY(t->board, carve_rows_cell(types, i, 3));
+		COPY(t->series, carve_rows_cell(types, i, 4));
+		t->max_instances = (uint32_t)atoll(carve_rows_cell(types, i, 5));
+	}
+	for (size_t i = 0; i < pgpus->nrows; i++) {
+		struct carve_place_pgpu *p = &s->pgpus[s->n_pgpus++];
+		COPY(p->uuid, carve_rows_cell(pgpus, i, 0));
+		COPY(p->pci, carve_rows_cell(pgpus, i, 1));
+		p->numa_node = atoi(carve_rows_cell(pgpus, i, 2));
+		p->mixed_size = atoi(carve_rows_cell(pgpus, i, 3)) != 0;
+		p->present = atoi(carve_rows_cell(pgpus, i, 4)) != 0;
+		p->size = atoll(carve_rows_cell(pgpus, i, 5));
+		p->slots = calloc(slots->nrows + 1, sizeof(*p->slots));
+		p->used = calloc(used->nrows + 1, sizeof(*p->used));
+		if (!p->slots || !p->used)
+			goto nomem;
+	}
+	for (size_t i = 0; i < slots->nrows; i++) {
+		struct carve_place_pgpu *p = find_pgpu(s, carve_rows_cell(slots, i, 0));
+		const struct carve_place_type *t = carve_snapshot_type(s, carve_rows_cell(slots, i, 1));
+		if (!p || !t)
+			continue;
+		p->slots[p->n_slots].type = t;
+		p->slots[p->n_slots++].enabled = atoi(carve_rows_cell(slots, i, 2)) != 0;
+	}
+	for (size_t i = 0; i < used->nrows; i++) {
+		struct carve_place_pgpu *p = find_pgpu(s, carve_rows_cell(used, i, 0));
+		const struct carve_place_type *t = carve_snapshot_type(s, carve_rows_cell(used, i, 1));
+		if (p && t)
+			p->used[p->n_used++] = t;
+	}
+	*out = s;
+	return 0;
+nomem:
+	carve_snapshot_free(s);
+	return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+}
