@@ -37,6 +37,10 @@ struct carve_type_entry {
 	bool cuda, multi_vgpu;
 	char series;           /* 'A','B','C','Q' or 0 */
 	uint8_t mig_slices;    /* 0 unless MIG-backed */
+	/* Intel GVT-g only (0 otherwise), as i915 defines its types: graphics
+	 * memory inside (low) and outside (high) the aperture, fence registers,
+	 * scheduler weight.  framebuffer_mib is the aperture (low_gm_mib). */
+	uint32_t low_gm_mib, high_gm_mib, fence, weight;
 };
 
 const struct carve_board *carve_board_by_ids(uint16_t vendor_id, uint16_t device_id);
