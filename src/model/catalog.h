@@ -1,7 +1,7 @@
 /* catalog.h - what carve knows about boards and vGPU types without asking
  * the hardware: compiled in from data/ (gpu-boards.csv, nvidia-vgpu-types.csv,
- * nvidia-sriov-types.csv, amd-mxgpu.csv, gvt-g types) by scripts/csv2c.py at
- * build time.  Read-only static data; every function is thread-safe.
+ * nvidia-sriov-types.csv, amd-mxgpu-types.csv, intel-gvt-types.csv) by
+ * scripts/csv2c.py at build time; data/README.md says where each row comes from.  Read-only static data; every function is thread-safe.
  *
  * Needed because hardware does not always tell: NVIDIA's SR-IOV vendor-VFIO
  * model only lists types creatable *now* (the list shrinks as capacity is
@@ -29,7 +29,7 @@ struct carve_board {
 };
 
 struct carve_type_entry {
-	const char *type_id;   /* "nvidia-46", "k140q", "1155", "i915-GVTg_V5_4", "amd-s7150-1/2" */
+	const char *type_id;   /* "nvidia-46", "k140q", "1155", "i915-GVTg_V5_4", "s7150-2" */
 	const char *name;      /* "GRID P40-1Q" */
 	const char *board;     /* short board name */
 	uint32_t framebuffer_mib;

@@ -66,6 +66,7 @@ static bool span_next(struct span *rest, const char *seps, struct span *tok)
 	if (!rest->p)
 		return false;
 	size_t i = 0;
+	/* A NUL byte is never a separator (strchr would match the terminator). */
 	while (i < rest->n && (rest->p[i] == '\0' || !strchr(seps, rest->p[i])))
 		i++;
 	tok->p = rest->p;
@@ -89,8 +90,10 @@ static const char *span_quote(struct span s, char *buf, size_t size)
 		unsigned char c = (unsigned char)s.p[i];
 		buf[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
 	}
-	if (s.n > max)
-		memcpy(buf + o, "...", 3), o += 3;
+	if (s.n > max) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
 	buf[o] = '\0';
 	return buf;
 }

@@ -11,6 +11,8 @@
  * `origin` names the file in error messages (e.g. the sysfs path).  Inputs
  * need not be NUL-terminated (len is authoritative) and may be hostile: the
  * parsers are fuzzed.  Return 0 or -EINVAL/-ERANGE/-ENOMEM with err set.
+ * Trailing NUL bytes are ignored, any other NUL is an error; a known key given
+ * twice is an error (not "last wins"); on error the result is zeroed.
  */
 #pragma once
 
@@ -46,6 +48,8 @@ int carve_nv_desc_parse(const char *text, size_t len, const char *origin, struct
 			struct carve_error *err);
 int carve_gvt_desc_parse(const char *text, size_t len, const char *origin, struct carve_gvt_desc *out,
 			 struct carve_error *err);
-/* *out is malloc'ed (free() it), *n entries; at most 1024 entries accepted. */
+/* *out is malloc'ed (free() it), *n entries; at most 1024 entries accepted.
+ * An empty list gives *out == NULL, *n == 0.  Entry ids are non-zero and
+ * unique, names trimmed, printable ASCII, at most 127 bytes. */
 int carve_sriov_creatable_parse(const char *text, size_t len, const char *origin, struct carve_sriov_entry **out,
 				size_t *n, struct carve_error *err);
