@@ -60,6 +60,43 @@ static void print_record(FILE *f, json_t *rec, const struct carve_field **sel, s
 	fputc('\n', f);
 }
 
+/* Results that are not records: text blocks print as they are, arrays of
+ * strings one per line, arrays of objects as "key=value ..." lines. */
+static void print_object(FILE *f, json_t *o)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		if (json_is_string(v) && strchr(json_string_value(v), '\n')) {
+			fprintf(f, "%s:\n%s%s", k, json_string_value(v),
+				json_string_value(v)[strlen(json_string_value(v)) - 1] == '\n' ? "" : "\n");
+		} else if (json_is_array(v)) {
+			fprintf(f, "%s:%s\n", k, json_array_size(v) ? "" : " (none)");
+			size_t i;
+			json_t *e;
+			json_array_foreach(v, i, e) {
+				if (json_is_object(e)) {
+					const char *ek;
+					json_t *ev;
+					fputs("  ", f);
+					json_object_foreach(e, ek, ev) {
+						_cleanup_free_ char *s = carve_value_text(ev);
+						if (s && *s)
+							fprintf(f, "%s=%s ", ek, s);
+					}
+					fputc('\n', f);
+				} else {
+					_cleanup_free_ char *s = carve_value_text(e);
+					fprintf(f, "  %s\n", s ? s : "");
+				}
+			}
+		} else {
+			_cleanup_free_ char *s = carve_value_text(v);
+			fprintf(f, "%s: %s\n", k, s ? s : "");
+		}
+	}
+}
+
 int carve_render_result(FILE *f, json_t *result, const struct carve_render_opts *o, struct carve_error *err)
 {
 	json_t *records = json_object_get(result, "records");
@@ -111,9 +148,8 @@ int carve_render_result(FILE *f, json_t *result, const struct carve_render_opts 
 		fprintf(f, "%s\n", s ? s : "");
 	} else if (json_object_get(result, "uuid") && json_object_size(result) == 1) {
 		fprintf(f, "%s\n", json_string_value(json_object_get(result, "uuid")));
-	} else if (json_object_size(result) > 0) {
-		json_dumpf(result, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputc('\n', f);
+	} else {
+		print_object(f, result);
 	}
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include "ops.h"
 #include "util/cleanup.h"
 #include "verbs.h"
+#include "vm.h"
 
 #define GENERIC(fn, verb)                                                                                          \
 	static int fn(struct carve_ctx *c, json_t *a, json_t **r, struct carve_error *e)                          \
@@ -23,6 +24,12 @@ GENERIC(vgpu_type_param_get, "vgpu-type-param-get")
 GENERIC(gpu_group_list, "gpu-group-list")
 GENERIC(gpu_group_param_list, "gpu-group-param-list")
 GENERIC(gpu_group_param_get, "gpu-group-param-get")
+GENERIC(vm_list, "vm-list")
+GENERIC(vm_param_list, "vm-param-list")
+GENERIC(vm_param_get, "vm-param-get")
+GENERIC(vgpu_list, "vgpu-list")
+GENERIC(vgpu_param_list, "vgpu-param-list")
+GENERIC(vgpu_param_get, "vgpu-param-get")
 
 static const char *const k_uuid[] = {"uuid", "params", NULL};
 static const char *const k_get[] = {"uuid", "param-name", "param-key", NULL};
@@ -32,9 +39,15 @@ static const char *const k_group_create[] = {"name-label", "name-description", "
 static const char *const k_group_set[] = {"uuid", "name-label", "name-description", "allocation-algorithm", NULL};
 static const char *const k_capacity[] = {"uuid", "vgpu-type-uuid", NULL};
 static const char *const k_none[] = {NULL};
+static const char *const k_vm_create[] = {"name-label", "name-description", "uuid", "numa-node", NULL};
+static const char *const k_vm_set[] = {"uuid", "name-label", "name-description", "numa-node", NULL};
+static const char *const k_vgpu_create[] = {"vm-uuid", "gpu-group-uuid", "vgpu-type-uuid", "device", "extra-args", NULL};
+static const char *const k_vgpu_set[] = {"uuid", "extra-args", NULL};
+static const char *const k_adopt[] = {"uuid", "vm-uuid", NULL};
 
 #define RO CARVE_ROLE_READ_ONLY
 #define ADMIN CARVE_ROLE_POOL_ADMIN
+#define OPER CARVE_ROLE_VM_OPERATOR
 
 static const struct carve_op ops[] = {
 	{"host-list", host_list, RO, false, true, NULL, "list hosts"},
@@ -60,6 +73,25 @@ static const struct carve_op ops[] = {
 	{"gpu-group-destroy", carve_op_gpu_group_destroy, ADMIN, true, false, k_uuid, "destroy an empty GPU group"},
 	{"gpu-group-get-remaining-capacity", carve_op_gpu_group_remaining_capacity, RO, false, false, k_capacity,
 	 "how many more vGPUs of a type the group can take"},
+	{"vm-list", vm_list, RO, false, true, NULL, "list VMs"},
+	{"vm-param-list", vm_param_list, RO, false, false, k_uuid, "all fields of a VM"},
+	{"vm-param-get", vm_param_get, RO, false, false, k_get, "one field of a VM"},
+	{"vm-param-set", carve_op_vm_param_set, OPER, true, false, k_vm_set, "rename a VM or set its NUMA node"},
+	{"vm-create", carve_op_vm_create, OPER, true, false, k_vm_create, "define a VM"},
+	{"vm-destroy", carve_op_vm_destroy, OPER, true, false, k_uuid, "forget a halted VM and its vGPUs"},
+	{"vm-start", carve_op_vm_start, OPER, true, false, k_uuid,
+	 "place and create the VM's vGPUs; print its libvirt hostdevs and QEMU arguments"},
+	{"vm-shutdown", carve_op_vm_shutdown, OPER, true, false, k_uuid, "remove the VM's vGPUs and release capacity"},
+	{"vgpu-list", vgpu_list, RO, false, true, NULL, "list vGPUs"},
+	{"vgpu-param-list", vgpu_param_list, RO, false, false, k_uuid, "all fields of a vGPU"},
+	{"vgpu-param-get", vgpu_param_get, RO, false, false, k_get, "one field of a vGPU"},
+	{"vgpu-param-set", carve_op_vgpu_param_set, OPER, true, false, k_vgpu_set, "set a vGPU's extra-args (vgpu_params)"},
+	{"vgpu-create", carve_op_vgpu_create, OPER, true, false, k_vgpu_create,
+	 "define a vGPU for a halted VM (no type = passthrough)"},
+	{"vgpu-destroy", carve_op_vgpu_destroy, OPER, true, false, k_uuid, "remove a vGPU from a halted VM"},
+	{"vgpu-adopt", carve_op_vgpu_adopt, ADMIN, true, false, k_adopt, "take over a device carve did not create"},
+	{"host-reconcile", carve_op_host_reconcile, ADMIN, true, false, k_none,
+	 "converge the host with the store: recreate, finish, roll back, report orphans"},
 	{NULL, NULL, RO, false, false, NULL, NULL},
 };
 

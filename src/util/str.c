@@ -132,6 +132,18 @@ bool carve_ident_valid(const char *s)
 	return strstr(s, "..") == NULL;
 }
 
+int carve_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = src ? strlen(src) : 0;
+	if (size == 0)
+		return -ENAMETOOLONG;
+	size_t c = n < size ? n : size - 1;
+	if (c)
+		memcpy(dst, src, c);
+	dst[c] = '\0';
+	return c < n ? -ENAMETOOLONG : 0;
+}
+
 bool carve_streq_ci(const char *a, const char *b)
 {
 	return a && b && strcasecmp(a, b) == 0;

@@ -24,6 +24,9 @@ char *carve_strstrip(char *s);
 /* [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, not "." or "..". */
 bool carve_ident_valid(const char *s);
 
+/* Copy src into dst[size], always terminated; returns -ENAMETOOLONG if cut. */
+int carve_strlcpy(char *dst, const char *src, size_t size);
+
 bool carve_streq_ci(const char *a, const char *b);
 bool carve_startswith(const char *s, const char *prefix);
 

@@ -1,0 +1,20 @@
+/* vm.h - VM and vGPU verbs (verbs_vm.c: definitions; lifecycle.c: start,
+ * shutdown, reconcile, adopt). */
+#pragma once
+
+#include <jansson.h>
+
+#include "ops.h"
+
+int carve_extra_args_valid(const char *s, struct carve_error *err);
+
+int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vm_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vm_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vgpu_create(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vgpu_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vgpu_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vgpu_adopt(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
