@@ -24,8 +24,12 @@ fail() {
 # Informational line; does not count.
 note() { echo "NOTE: $*"; }
 
-# skip WHAT: explicitly counted as neither pass nor fail, but visible.
-skip() { echo "SKIP: $*"; }
+# skip WHAT: counted as skipped (neither pass nor fail), but visible.  A boot
+# whose checks were all skipped is reported as skipped by the host.
+skip() {
+	echo "SKIP: $*"
+	echo "SKIP $TESTBED_SCRIPT: $*" >> "$TESTBED_RESULTS"
+}
 
 # check DESC CMD...: pass if CMD succeeds.
 check() {
@@ -57,13 +61,15 @@ expect_match() {
 # the status and leaves the error text (e.g. "No space left on device") in
 # $TB_ERR.
 # (The shell's own echo/printf builtins do not report errno, so use dd.)
+# (No temp file: safe to call from concurrent subshells.)
 sysfs_write() {
 	TB_ERR=
-	if printf '%s\n' "$2" | dd of="$1" bs=65536 2>/run/testbed/.err; then
-		return 0
-	fi
-	TB_ERR=$(grep -E 'error|can.t open' /run/testbed/.err | sed -e 's/^.*: //' | tail -n1)
-	[ -n "$TB_ERR" ] || TB_ERR="write failed: $(tr '\n' ' ' < /run/testbed/.err)"
+	_out=$(printf '%s\n' "$2" | dd of="$1" bs=65536 2>&1 && echo __TB_WRITE_OK__)
+	case $_out in
+	*__TB_WRITE_OK__*) return 0 ;;
+	esac
+	TB_ERR=$(echo "$_out" | grep -E 'error|can.t open' | sed -e 's/^.*: //' | tail -n1)
+	[ -n "$TB_ERR" ] || TB_ERR="write failed: $(echo "$_out" | tr '\n' ' ')"
 	return 1
 }
 
