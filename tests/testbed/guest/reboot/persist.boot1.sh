@@ -25,3 +25,13 @@ sync
 check "state written" test -s /state/boot1
 mkdir -p /state/dir/nested && echo data > /state/dir/nested/file
 check "nested dirs on the share" test -f /state/dir/nested/file
+
+# SQLite in WAL mode on the share (what a carve database on /state needs:
+# 9p is mounted with cache=mmap so the -shm file can be mmap'ed shared).
+if command -v sqlite3 >/dev/null; then
+	check "sqlite3 WAL database on /state" sqlite3 /state/test.db \
+		"PRAGMA journal_mode=WAL; CREATE TABLE vgpu(uuid TEXT PRIMARY KEY, type TEXT); INSERT INTO vgpu VALUES('$u', 'nvidia-47');"
+	expect_eq "sqlite3 reads its row back" "$(sqlite3 /state/test.db 'SELECT type FROM vgpu')" nvidia-47
+else
+	skip "no sqlite3 in the guest"
+fi

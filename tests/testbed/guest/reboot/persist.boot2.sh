@@ -22,3 +22,11 @@ expect_eq "GPU is idle after reboot" "$(emu_avail "$p" "$t")" 12
 check "re-create the recorded vGPU with the same uuid" emu_create "$p" "$t" "$u"
 expect_eq "re-created with the recorded type" \
 	"$(basename "$(readlink "/sys/bus/mdev/devices/$u/mdev_type")")" "$t"
+
+if command -v sqlite3 >/dev/null; then
+	expect_eq "sqlite3 WAL database survived the reboot" \
+		"$(sqlite3 /state/test.db "SELECT type FROM vgpu WHERE uuid = '$u'")" nvidia-47
+	expect_eq "database integrity" "$(sqlite3 /state/test.db 'PRAGMA integrity_check')" ok
+else
+	skip "no sqlite3 in the guest"
+fi
