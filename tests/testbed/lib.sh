@@ -95,6 +95,7 @@ new_uuid() { cat /proc/sys/kernel/random/uuid; }
 
 # ---- carve_vgpu_emu helpers ------------------------------------------------
 
+# shellcheck disable=SC2034  # used by guest scripts
 EMU_PARAMS=/sys/module/carve_vgpu_emu/parameters
 
 # emu_load [module params...]: (re)load the emulated vGPU driver.

@@ -4,6 +4,7 @@
 # The carve binaries packed into the initramfs run inside the guest (their
 # shared libraries and the dynamic loader were found by ldd), and see the
 # emulated host.  Skipped when the host had no carve binaries to pack.
+# shellcheck source=tests/testbed/lib.sh
 . "$TESTBED_LIB"
 
 if [ ! -x /usr/local/bin/carve ]; then

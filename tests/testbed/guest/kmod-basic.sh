@@ -4,6 +4,7 @@
 # carve_vgpu_emu on the real VFIO-mdev core, plain shell: discovery layout,
 # NVIDIA description format, create/remove, available_instances accounting,
 # homogeneous and full-GPU refusals, vgpu_params, vfio open, rmmod.
+# shellcheck source=tests/testbed/lib.sh
 . "$TESTBED_LIB"
 
 P=0000:41:00.0
@@ -45,8 +46,8 @@ while IFS='|' read -r id name fb heads res frl maxi; do
 	[ -d "$d/devices" ] && [ -f "$d/create" ] || { fail "$id lacks devices/ or create"; bad=1; }
 done < /tmp/p40.types
 [ $bad = 0 ] && ok "all $nexp type dirs: name, description, available_instances, device_api, create, devices/"
-expect_eq "nvidia-46 name" "$(cat $(emu_type_dir $P $T1)/name)" "GRID P40-1Q"
-expect_eq "nvidia-46 description (NVIDIA format)" "$(cat $(emu_type_dir $P $T1)/description)" \
+expect_eq "nvidia-46 name" "$(cat "$(emu_type_dir $P $T1)/name")" "GRID P40-1Q"
+expect_eq "nvidia-46 description (NVIDIA format)" "$(cat "$(emu_type_dir $P $T1)/description")" \
 	"num_heads=4, frl_config=60, framebuffer=1024M, max_resolution=5120x2880, max_instance=24"
 
 # ---- create / homogeneous rule ------------------------------------------
@@ -191,7 +192,7 @@ for a in 0000:3d:00.0 0000:3e:00.0 0000:3f:00.0 0000:40:00.0; do
 	test -d "$(emu_parent $a)" || fail "m10 parent $a missing"
 done
 expect_eq "m10: 4 parents" "$(ls /sys/class/mdev_bus | wc -l)" 4
-expect_eq "m10: device id" "$(cat $(emu_parent 0000:3e:00.0)/device)" 0x13bd
+expect_eq "m10: device id" "$(cat "$(emu_parent 0000:3e:00.0)/device")" 0x13bd
 expect_eq "m10: M10-1Q (nvidia-39) available 8 per GPU" "$(emu_avail 0000:3e:00.0 nvidia-39)" 8
 mu=$(new_uuid)
 check "m10: create on GPU 2" emu_create 0000:3e:00.0 nvidia-41 "$mu"
@@ -200,18 +201,18 @@ expect_eq "m10: homogeneous per GPU" "$(emu_avail 0000:3e:00.0 nvidia-39)" 0
 check "m10: remove" emu_remove "$mu"
 
 check "load profile=t4" emu_load profile=t4
-expect_eq "t4: device id" "$(cat $(emu_parent 0000:5e:00.0)/device)" 0x1eb8
+expect_eq "t4: device id" "$(cat "$(emu_parent 0000:5e:00.0)/device")" 0x1eb8
 expect_eq "t4: T4-1Q (nvidia-230) available 16" "$(emu_avail 0000:5e:00.0 nvidia-230)" 16
 
 check "load profile=p40x2" emu_load profile=p40x2
 expect_eq "p40x2: 2 parents" "$(ls /sys/class/mdev_bus | wc -l)" 2
-expect_eq "p40x2: second GPU on NUMA node 1" "$(cat $(emu_parent 0000:81:00.0)/numa_node)" 1
+expect_eq "p40x2: second GPU on NUMA node 1" "$(cat "$(emu_parent 0000:81:00.0)/numa_node")" 1
 
 check "load profile=p40,t4 (mixed host)" emu_load profile=p40,t4
 expect_eq "p40,t4: 2 parents" "$(ls /sys/class/mdev_bus | sort | tr '\n' ' ')" "0000:41:00.0 0000:5e:00.0 "
 
 check "load mixed=1 sets the parent default" emu_load profile=t4 mixed=1
-expect_eq "mixed=1 parent knob" "$(cat $(emu_parent 0000:5e:00.0)/carve_emu/mixed)" 1
+expect_eq "mixed=1 parent knob" "$(cat "$(emu_parent 0000:5e:00.0)/carve_emu/mixed")" 1
 
 emu_unload
 check_not "unknown profile refused" modprobe carve_vgpu_emu profile=nosuchgpu

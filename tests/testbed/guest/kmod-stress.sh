@@ -5,6 +5,7 @@
 # framebuffer, remove while a "VM" holds the vfio device open, rmmod refused
 # while open, repeated load/create/unload cycles.  /init fails the boot if
 # the kernel logged any WARN/BUG/oops.
+# shellcheck source=tests/testbed/lib.sh
 . "$TESTBED_LIB"
 
 P=0000:41:00.0
@@ -24,18 +25,18 @@ while [ $i -lt 32 ]; do
 	i=$((i + 1))
 done
 wait
-expect_eq "concurrent creates: 24 succeeded" "$(ls /tmp/race | grep -c '^ok')" 24
-expect_eq "concurrent creates: 8 refused" "$(ls /tmp/race | grep -c '^err')" 8
+expect_eq "concurrent creates: 24 succeeded" "$(find /tmp/race -name 'ok.*' | wc -l)" 24
+expect_eq "concurrent creates: 8 refused" "$(find /tmp/race -name 'err.*' | wc -l)" 8
 expect_eq "refusals are ENOSPC" "$(cat /tmp/race/err.* | sort -u)" "No space left on device"
 expect_eq "24 mdevs" "$(mdev_count)" 24
-expect_eq "framebuffer exactly full" "$(cat $(emu_parent $P)/carve_emu/fb_used_mib)" 24576
+expect_eq "framebuffer exactly full" "$(cat "$(emu_parent $P)/carve_emu/fb_used_mib")" 24576
 expect_eq "available 0" "$(emu_avail $P $T1)" 0
 
 # concurrent removes
 for f in /tmp/race/ok.*; do ( emu_remove "$(cat "$f")" ) & done
 wait
 expect_eq "concurrent removes: none left" "$(mdev_count)" 0
-expect_eq "concurrent removes: all framebuffer back" "$(cat $(emu_parent $P)/carve_emu/fb_used_mib)" 0
+expect_eq "concurrent removes: all framebuffer back" "$(cat "$(emu_parent $P)/carve_emu/fb_used_mib")" 0
 expect_eq "concurrent removes: available 24" "$(emu_avail $P $T1)" 24
 
 # ---- a "running VM" holds the vfio device ---------------------------------

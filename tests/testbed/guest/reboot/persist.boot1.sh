@@ -5,6 +5,7 @@
 # share (/state) and create a vGPU that will NOT survive the reboot.
 # Run with:  tests/testbed/run --reboot guest/reboot/persist.boot1.sh guest/reboot/persist.boot2.sh
 #   (or just tests/testbed/run guest/reboot/persist.boot1.sh)
+# shellcheck source=tests/testbed/lib.sh
 . "$TESTBED_LIB"
 
 check "/state is a 9p mount" sh -c "grep -q ' /state 9p ' /proc/mounts"

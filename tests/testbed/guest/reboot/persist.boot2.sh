@@ -4,6 +4,7 @@
 # Reboot persistence demo, boot 2 of 2: the state written in boot 1 is
 # there, the kernel is fresh (new boot_id, the vGPU is gone), and the vGPU
 # can be re-created from the recorded state (what carve's reconcile does).
+# shellcheck source=tests/testbed/lib.sh
 . "$TESTBED_LIB"
 
 expect_eq "this is boot 2" "$TESTBED_BOOT" 2
