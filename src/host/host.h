@@ -56,6 +56,11 @@ int carve_host_open_sim(const char *profile_path, const char *state_path, struct
 			struct carve_error *err);
 void carve_host_free(struct carve_host *h);
 
+/* NVIDIA vgpu_params syntax as carve accepts it before writing it anywhere:
+ * "key=value" pairs separated by commas, [A-Za-z0-9_=,.:-] only, shorter
+ * than 256 bytes ("" is valid: no params). */
+bool carve_vgpu_params_valid(const char *params);
+
 static inline int carve_host_discover(struct carve_host *h, struct carve_hw_inventory *out, struct carve_error *err)
 {
 	return h->ops->discover(h, out, err);

@@ -79,7 +79,9 @@ void carve_hw_inventory_free(struct carve_hw_inventory *inv);
 /* Clears the contents; the struct itself may live on the stack. */
 void carve_hw_inventory_clear(struct carve_hw_inventory *inv);
 
-/* Appenders: grow the arrays, return the new zeroed element or NULL (ENOMEM). */
+/* Appenders: grow the arrays, return the new zeroed element or NULL (ENOMEM).
+ * Growing may move the array: pointers to earlier elements are invalidated.
+ * Arrays must only ever be grown through these functions. */
 struct carve_hw_gpu *carve_hw_inventory_add_gpu(struct carve_hw_inventory *inv);
 struct carve_hw_type *carve_hw_gpu_add_type(struct carve_hw_gpu *g);
 struct carve_hw_dev *carve_hw_gpu_add_dev(struct carve_hw_gpu *g);
@@ -90,6 +92,23 @@ void carve_hw_inventory_sort(struct carve_hw_inventory *inv);
 
 const struct carve_hw_gpu *carve_hw_inventory_find(const struct carve_hw_inventory *inv, const char *pci);
 const struct carve_hw_type *carve_hw_gpu_find_type(const struct carve_hw_gpu *g, const char *type_id);
+
+/* The identifier a catalog type has under a mechanism: NVIDIA's vendor-VFIO
+ * interface names types by number ("1155"), its mdev interface "nvidia-1155";
+ * everything else keeps the catalog's identifier. */
+void carve_hw_type_id_for(enum carve_impl mech, const char *catalog_id, char out[65]);
+
+/* Position of a type in the catalog's table for a board (short name), or -1.
+ * "nvidia-1155" and "1155" name the same NVIDIA type (mdev vs vendor VFIO). */
+int carve_hw_type_catalog_index(const char *board_short, const char *type_id);
+
+/* NVIDIA's rule for how many more vGPUs of type t fit on GPU g, ignoring VF
+ * availability: 0 while a passthrough assignment exists; homogeneous (one type
+ * per physical GPU) unless g->mixed_size, then also a framebuffer budget (the
+ * largest framebuffer * max_instances among g's types).  Shared by the sim and
+ * by sysfs discovery where the driver publishes only a creatable list, so the
+ * two cannot disagree. */
+uint32_t carve_hw_gpu_nv_capacity(const struct carve_hw_gpu *g, const struct carve_hw_type *t);
 
 /* Canonical JSON (new reference). */
 json_t *carve_hw_inventory_to_json(const struct carve_hw_inventory *inv);

@@ -1,0 +1,349 @@
+/* inventory.c - the host inventory: growable arrays, canonical order, and
+ * the canonical JSON that golden files and `host-discover --json` use.
+ *
+ * Canonical means: the same hardware state gives byte-identical JSON no matter
+ * which backend learned it or in which order directories were listed.  Every
+ * field is always present (0, "" or false when unknown) except the GVT-g
+ * budget fields, which appear only when nonzero so that NVIDIA types stay
+ * short.
+ */
+#include "inventory.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/catalog.h"
+#include "util/cleanup.h"
+#include "util/pci.h"
+
+static void gpu_clear(struct carve_hw_gpu *g)
+{
+	free(g->vfs);
+	free(g->types);
+	free(g->devs);
+}
+
+void carve_hw_inventory_clear(struct carve_hw_inventory *inv)
+{
+	if (!inv)
+		return;
+	for (size_t i = 0; i < inv->n_gpus; i++)
+		gpu_clear(&inv->gpus[i]);
+	free(inv->gpus);
+	inv->gpus = NULL;
+	inv->n_gpus = 0;
+}
+
+void carve_hw_inventory_free(struct carve_hw_inventory *inv)
+{
+	if (!inv)
+		return;
+	carve_hw_inventory_clear(inv);
+	free(inv);
+}
+
+/* Grow *arr of *n elements of size sz by one zeroed element.  Capacity is not
+ * stored: arrays grow in powers of two, so the capacity is implied by n. */
+static void *grow(void **arr, size_t *n, size_t sz)
+{
+	size_t cur = *n;
+	bool full = cur == 0 || (cur & (cur - 1)) == 0; /* 0,1,2,4,8...: next slot needs room */
+	if (full) {
+		size_t cap = cur ? cur * 2 : 1;
+		if (cap > SIZE_MAX / sz)
+			return NULL;
+		void *p = realloc(*arr, cap * sz);
+		if (!p)
+			return NULL;
+		*arr = p;
+	}
+	void *el = (char *)*arr + cur * sz;
+	memset(el, 0, sz);
+	(*n)++;
+	return el;
+}
+
+struct carve_hw_gpu *carve_hw_inventory_add_gpu(struct carve_hw_inventory *inv)
+{
+	struct carve_hw_gpu *g = grow((void **)&inv->gpus, &inv->n_gpus, sizeof(*g));
+	if (g) {
+		g->numa_node = -1;
+		g->iommu_group = -1;
+	}
+	return g;
+}
+
+struct carve_hw_type *carve_hw_gpu_add_type(struct carve_hw_gpu *g)
+{
+	return grow((void **)&g->types, &g->n_types, sizeof(struct carve_hw_type));
+}
+
+struct carve_hw_dev *carve_hw_gpu_add_dev(struct carve_hw_gpu *g)
+{
+	return grow((void **)&g->devs, &g->n_devs, sizeof(struct carve_hw_dev));
+}
+
+struct carve_hw_vf *carve_hw_gpu_add_vf(struct carve_hw_gpu *g)
+{
+	struct carve_hw_vf *vf = grow((void **)&g->vfs, &g->n_vfs, sizeof(struct carve_hw_vf));
+	if (vf)
+		vf->iommu_group = -1;
+	return vf;
+}
+
+/* ---- canonical order ---- */
+
+static int pci_str_cmp(const char *a, const char *b)
+{
+	struct carve_pci_addr x, y;
+	bool okx = carve_pci_parse(a, &x) == 0, oky = carve_pci_parse(b, &y) == 0;
+	if (okx && oky)
+		return carve_pci_cmp(&x, &y);
+	if (okx != oky)
+		return okx ? -1 : 1; /* well-formed addresses first */
+	return strcmp(a, b);
+}
+
+static int cmp_gpu(const void *a, const void *b)
+{
+	return pci_str_cmp(((const struct carve_hw_gpu *)a)->pci, ((const struct carve_hw_gpu *)b)->pci);
+}
+
+static int cmp_vf(const void *a, const void *b)
+{
+	return pci_str_cmp(((const struct carve_hw_vf *)a)->pci, ((const struct carve_hw_vf *)b)->pci);
+}
+
+static int cmp_dev(const void *a, const void *b)
+{
+	const struct carve_hw_dev *x = a, *y = b;
+	int r = strcmp(x->uuid, y->uuid);
+	if (r == 0)
+		r = pci_str_cmp(x->parent, y->parent);
+	if (r == 0)
+		r = strcmp(x->type_id, y->type_id);
+	return r;
+}
+
+void carve_hw_type_id_for(enum carve_impl mech, const char *catalog_id, char out[65])
+{
+	bool numeric = catalog_id[0] != '\0' && strspn(catalog_id, "0123456789") == strlen(catalog_id);
+	if (mech == CARVE_IMPL_NVIDIA_SRIOV && carve_startswith(catalog_id, "nvidia-"))
+		snprintf(out, 65, "%s", catalog_id + 7);
+	else if (mech == CARVE_IMPL_NVIDIA_MDEV && numeric)
+		snprintf(out, 65, "nvidia-%s", catalog_id);
+	else
+		snprintf(out, 65, "%s", catalog_id);
+}
+
+int carve_hw_type_catalog_index(const char *board_short, const char *type_id)
+{
+	const struct carve_type_entry *const *tab = NULL;
+	size_t n = board_short ? carve_catalog_types(board_short, &tab) : 0;
+	if (!type_id)
+		return -1;
+	/* The same NVIDIA type is "nvidia-1155" under mdev and "1155" under the
+	 * vendor-VFIO interface: accept either spelling. */
+	const char *bare = carve_startswith(type_id, "nvidia-") ? type_id + 7 : type_id;
+	for (size_t i = 0; i < n; i++) {
+		const char *c = tab[i]->type_id;
+		const char *cbare = carve_startswith(c, "nvidia-") ? c + 7 : c;
+		if (strcmp(c, type_id) == 0 || strcmp(cbare, bare) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+struct ranked_type {
+	long rank;
+	struct carve_hw_type t;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked_type *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return strverscmp(x->t.id, y->t.id);
+}
+
+/* Catalog order first, then types the catalog does not know (by natural
+ * order of their identifier), passthrough last. */
+static void sort_types(struct carve_hw_gpu *g)
+{
+	if (g->n_types < 2)
+		return;
+	const struct carve_board *b = g->board[0] ? carve_board_by_name(g->board) : NULL;
+	struct ranked_type *r = malloc(g->n_types * sizeof(*r));
+	if (!r) {
+		/* Degrade to identifier order rather than fail: sorting cannot report errors. */
+		return;
+	}
+	for (size_t i = 0; i < g->n_types; i++) {
+		r[i].t = g->types[i];
+		int idx = b ? carve_hw_type_catalog_index(b->short_name, g->types[i].id) : -1;
+		if (g->types[i].impl == CARVE_IMPL_PASSTHROUGH)
+			r[i].rank = 1L << 30;
+		else
+			r[i].rank = idx >= 0 ? idx : (1L << 20);
+	}
+	qsort(r, g->n_types, sizeof(*r), cmp_ranked);
+	for (size_t i = 0; i < g->n_types; i++)
+		g->types[i] = r[i].t;
+	free(r);
+}
+
+void carve_hw_inventory_sort(struct carve_hw_inventory *inv)
+{
+	if (!inv)
+		return;
+	if (inv->n_gpus > 1)
+		qsort(inv->gpus, inv->n_gpus, sizeof(*inv->gpus), cmp_gpu);
+	for (size_t i = 0; i < inv->n_gpus; i++) {
+		struct carve_hw_gpu *g = &inv->gpus[i];
+		if (g->n_vfs > 1)
+			qsort(g->vfs, g->n_vfs, sizeof(*g->vfs), cmp_vf);
+		if (g->n_devs > 1)
+			qsort(g->devs, g->n_devs, sizeof(*g->devs), cmp_dev);
+		sort_types(g);
+	}
+}
+
+const struct carve_hw_gpu *carve_hw_inventory_find(const struct carve_hw_inventory *inv, const char *pci)
+{
+	char norm[CARVE_PCI_STRLEN + 1];
+	if (!inv || carve_pci_normalize(pci, norm) < 0)
+		return NULL;
+	for (size_t i = 0; i < inv->n_gpus; i++)
+		if (strcmp(inv->gpus[i].pci, norm) == 0)
+			return &inv->gpus[i];
+	return NULL;
+}
+
+const struct carve_hw_type *carve_hw_gpu_find_type(const struct carve_hw_gpu *g, const char *type_id)
+{
+	if (!g || !type_id)
+		return NULL;
+	for (size_t i = 0; i < g->n_types; i++)
+		if (strcmp(g->types[i].id, type_id) == 0)
+			return &g->types[i];
+	return NULL;
+}
+
+/* ---- the NVIDIA time-sliced capacity rule ---- */
+
+uint32_t carve_hw_gpu_nv_capacity(const struct carve_hw_gpu *g, const struct carve_hw_type *t)
+{
+	uint32_t count = 0;
+	uint64_t used_fb = 0, total_fb = 0;
+	for (size_t i = 0; i < g->n_types; i++) {
+		const struct carve_hw_type *x = &g->types[i];
+		if (x->impl == CARVE_IMPL_PASSTHROUGH)
+			continue;
+		uint64_t fb = x->framebuffer_mib * x->max_instances;
+		if (fb > total_fb)
+			total_fb = fb;
+	}
+	for (size_t i = 0; i < g->n_devs; i++) {
+		const struct carve_hw_dev *d = &g->devs[i];
+		if (strcmp(d->type_id, "passthrough") == 0)
+			return 0; /* the whole GPU belongs to one VM */
+		if (strcmp(d->type_id, t->id) == 0) {
+			count++;
+		} else if (!g->mixed_size) {
+			return 0; /* homogeneous: one type per physical GPU */
+		}
+		const struct carve_hw_type *dt = carve_hw_gpu_find_type(g, d->type_id);
+		used_fb += dt ? dt->framebuffer_mib : 0;
+	}
+	if (count >= t->max_instances)
+		return 0;
+	uint32_t cap = t->max_instances - count;
+	if (g->mixed_size && t->framebuffer_mib) {
+		uint64_t free_fb = total_fb > used_fb ? total_fb - used_fb : 0;
+		uint64_t by_fb = free_fb / t->framebuffer_mib;
+		if (by_fb < cap)
+			cap = (uint32_t)by_fb;
+	}
+	return cap;
+}
+
+/* ---- JSON ---- */
+
+static json_t *hex_str(uint32_t v, int width)
+{
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%0*x", width, v);
+	return json_string(buf);
+}
+
+static json_t *type_to_json(const struct carve_hw_type *t)
+{
+	char res[32] = "";
+	if (t->max_res_x || t->max_res_y)
+		snprintf(res, sizeof(res), "%ux%u", t->max_res_x, t->max_res_y);
+	char series[2] = {t->series, '\0'};
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:b, s:s}", "id", t->id, "name", t->name,
+			      "implementation", carve_impl_name(t->impl), "framebuffer_mib",
+			      (json_int_t)t->framebuffer_mib, "num_heads", (json_int_t)t->num_heads, "max_resolution",
+			      res, "frl_config", (json_int_t)t->frl_config, "max_instances",
+			      (json_int_t)t->max_instances, "available", (json_int_t)t->available, "multi_vgpu",
+			      (int)t->multi_vgpu, "series", series);
+	if (!o)
+		return NULL;
+	if (t->low_gm_mib)
+		json_object_set_new(o, "low_gm_mib", json_integer((json_int_t)t->low_gm_mib));
+	if (t->high_gm_mib)
+		json_object_set_new(o, "high_gm_mib", json_integer((json_int_t)t->high_gm_mib));
+	if (t->fence)
+		json_object_set_new(o, "fence", json_integer(t->fence));
+	if (t->weight)
+		json_object_set_new(o, "weight", json_integer(t->weight));
+	return o;
+}
+
+static json_t *gpu_to_json(const struct carve_hw_gpu *g)
+{
+	_cleanup_json_ json_t *vfs = json_array(), *types = json_array(), *devs = json_array();
+	if (!vfs || !types || !devs)
+		return NULL;
+	for (size_t i = 0; i < g->n_vfs; i++) {
+		const struct carve_hw_vf *v = &g->vfs[i];
+		if (json_array_append_new(vfs, json_pack("{s:s, s:s, s:i, s:s, s:b}", "pci", v->pci, "driver",
+							 v->driver, "iommu_group", (int)v->iommu_group,
+							 "current_type", v->current_type, "in_use",
+							 (int)v->in_use)) < 0)
+			return NULL;
+	}
+	for (size_t i = 0; i < g->n_types; i++)
+		if (json_array_append_new(types, type_to_json(&g->types[i])) < 0)
+			return NULL;
+	for (size_t i = 0; i < g->n_devs; i++) {
+		const struct carve_hw_dev *d = &g->devs[i];
+		if (json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:s}", "uuid", d->uuid, "type",
+							  d->type_id, "parent", d->parent, "params", d->params)) < 0)
+			return NULL;
+	}
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:i, s:s, s:b, s:s, s:b, s:I, s:I, s:O, s:O, s:O}",
+			 "pci", g->pci, "vendor_id", hex_str(g->vendor_id, 4), "device_id",
+			 hex_str(g->device_id, 4), "subsystem_vendor_id", hex_str(g->subsys_vendor_id, 4),
+			 "subsystem_device_id", hex_str(g->subsys_device_id, 4), "class",
+			 hex_str(g->class_code, 6), "driver", g->driver, "numa_node", (int)g->numa_node,
+			 "iommu_group", (int)g->iommu_group, "board", g->board, "is_system_display",
+			 (int)g->is_system_display, "mechanism", carve_impl_name(g->mechanism), "mixed_size",
+			 (int)g->mixed_size, "sriov_totalvfs", (json_int_t)g->sriov_totalvfs, "sriov_numvfs",
+			 (json_int_t)g->sriov_numvfs, "vfs", vfs, "types", types, "devices", devs);
+}
+
+json_t *carve_hw_inventory_to_json(const struct carve_hw_inventory *inv)
+{
+	_cleanup_json_ json_t *gpus = json_array();
+	if (!gpus || !inv)
+		return NULL;
+	for (size_t i = 0; i < inv->n_gpus; i++)
+		if (json_array_append_new(gpus, gpu_to_json(&inv->gpus[i])) < 0)
+			return NULL;
+	return json_pack("{s:O}", "gpus", gpus);
+}

@@ -1,0 +1,768 @@
+/* profile.c - YAML host profiles: parse (syntax, schema, formats, limits)
+ * and validate (catalog semantics).  See profile.h for the format.
+ *
+ * libyaml's document API gives every node its line, which is what error
+ * messages need.  Aliases are refused: they would let a small file name the
+ * same large subtree many times, and a host description never needs them.
+ */
+#include "profile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "inventory.h"
+#include "model/catalog.h"
+#include "model/impl.h"
+#include "util/cleanup.h"
+#include "util/pci.h"
+#include "util/uuid.h"
+
+#define ID "PROFILE_INVALID"
+
+static int vreport(const char *origin, struct carve_error *err, int code, int line, const char *key, const char *fmt,
+		   va_list ap)
+{
+	char msg[400];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (key && *key)
+		return carve_error_set(err, code, ID, "%s:%d: %s: %s", origin, line, key, msg);
+	return carve_error_set(err, code, ID, "%s:%d: %s", origin, line, msg);
+}
+
+int carve_profile_error(const struct carve_profile *p, struct carve_error *err, int code, int line, const char *key,
+			const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vreport(p && p->origin ? p->origin : "<profile>", err, code, line, key, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* ---- parsing ---- */
+
+struct pctx {
+	yaml_document_t *doc;
+	const char *origin;
+	struct carve_error *err;
+	unsigned char *seen; /* one flag per node: aliases make a node reachable twice */
+	size_t n_nodes;
+	size_t total_vgpus;
+};
+
+static int line_of(const yaml_node_t *n)
+{
+	return (int)n->start_mark.line + 1;
+}
+
+static int perr(struct pctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int perr(struct pctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vreport(c->origin, c->err, -EINVAL, n ? line_of(n) : 1, key, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Fetch a node, refusing one already visited (an alias). */
+static yaml_node_t *node(struct pctx *c, int id, const char *key, int *r)
+{
+	yaml_node_t *n = yaml_document_get_node(c->doc, id);
+	*r = 0;
+	if (!n) {
+		*r = carve_error_set(c->err, -EINVAL, ID, "%s: %s: dangling YAML node", c->origin, key);
+		return NULL;
+	}
+	size_t idx = (size_t)(id - 1);
+	if (idx < c->n_nodes) {
+		if (c->seen[idx]) {
+			*r = perr(c, n, key, "YAML aliases are not supported");
+			return NULL;
+		}
+		c->seen[idx] = 1;
+	}
+	return n;
+}
+
+/* A scalar's text, or an error naming the key. */
+static int scalar(struct pctx *c, yaml_node_t *n, const char *key, const char **out)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return perr(c, n, key, "expected a single value");
+	const char *s = (const char *)n->data.scalar.value;
+	if (strlen(s) != n->data.scalar.length)
+		return perr(c, n, key, "value contains a NUL byte");
+	*out = s;
+	return 0;
+}
+
+static int get_str(struct pctx *c, yaml_node_t *n, const char *key, char *buf, size_t size)
+{
+	const char *s = NULL;
+	int r = scalar(c, n, key, &s);
+	if (r < 0)
+		return r;
+	if (strlen(s) >= size)
+		return perr(c, n, key, "value longer than %zu characters", size - 1);
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return perr(c, n, key, "value contains a control character");
+	snprintf(buf, size, "%s", s);
+	return 0;
+}
+
+static int get_u32(struct pctx *c, yaml_node_t *n, const char *key, uint32_t max, uint32_t *out)
+{
+	const char *s = NULL;
+	int r = scalar(c, n, key, &s);
+	if (r < 0)
+		return r;
+	if (carve_parse_u32(s, out) < 0 || *out > max)
+		return perr(c, n, key, "'%.64s' is not a number from 0 to %u", s, max);
+	return 0;
+}
+
+static int get_i32(struct pctx *c, yaml_node_t *n, const char *key, int32_t min, int32_t max, int32_t *out)
+{
+	const char *s = NULL;
+	int r = scalar(c, n, key, &s);
+	if (r < 0)
+		return r;
+	if (carve_parse_i32(s, out) < 0 || *out < min || *out > max)
+		return perr(c, n, key, "'%.64s' is not a number from %d to %d", s, min, max);
+	return 0;
+}
+
+static int get_bool(struct pctx *c, yaml_node_t *n, const char *key, bool *out)
+{
+	const char *s = NULL;
+	int r = scalar(c, n, key, &s);
+	if (r < 0)
+		return r;
+	if (carve_parse_bool(s, out) < 0)
+		return perr(c, n, key, "'%.64s' is not true or false", s);
+	return 0;
+}
+
+static int get_hex16_pair(struct pctx *c, yaml_node_t *n, const char *key, uint16_t *a, uint16_t *b)
+{
+	const char *s = NULL;
+	int r = scalar(c, n, key, &s);
+	if (r < 0)
+		return r;
+	char buf[16];
+	uint32_t x, y;
+	const char *colon = strchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(buf))
+		return perr(c, n, key, "'%.64s' is not VVVV:DDDD", s);
+	memcpy(buf, s, (size_t)(colon - s));
+	buf[colon - s] = '\0';
+	if (carve_parse_hex_u32(buf, &x) < 0 || carve_parse_hex_u32(colon + 1, &y) < 0 || x > 0xffff || y > 0xffff)
+		return perr(c, n, key, "'%.64s' is not VVVV:DDDD", s);
+	*a = (uint16_t)x;
+	*b = (uint16_t)y;
+	return 0;
+}
+
+/* Iterate a mapping's pairs with each key's text; refuses repeated keys. */
+typedef int (*pair_fn)(struct pctx *c, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn,
+		       const char *path);
+
+static int walk_mapping(struct pctx *c, yaml_node_t *m, const char *path, void *obj, pair_fn fn)
+{
+	if (m->type != YAML_MAPPING_NODE)
+		return perr(c, m, path, "expected a mapping (key: value)");
+	struct carve_strv seen = {0};
+	int r = 0;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = node(c, p->key, path, &r);
+		if (!kn)
+			break;
+		const char *key;
+		if ((r = scalar(c, kn, path, &key)) < 0)
+			break;
+		char kpath[160];
+		snprintf(kpath, sizeof(kpath), "%s%s%.48s", path, *path ? "." : "", key);
+		if (carve_strv_contains(&seen, key)) {
+			r = perr(c, kn, kpath, "key given twice");
+			break;
+		}
+		if ((r = carve_strv_push(&seen, key)) < 0) {
+			r = carve_error_set(c->err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+			break;
+		}
+		yaml_node_t *vn = node(c, p->value, kpath, &r);
+		if (!vn)
+			break;
+		if ((r = fn(c, obj, key, kn, vn, kpath)) < 0)
+			break;
+	}
+	carve_strv_clear(&seen);
+	return r;
+}
+
+static int unknown_key(struct pctx *c, yaml_node_t *kn, const char *kpath)
+{
+	return perr(c, kn, kpath, "unknown key");
+}
+
+static int vgpu_pair(struct pctx *c, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn, const char *kpath)
+{
+	struct carve_profile_vgpu *v = obj;
+	if (strcmp(key, "uuid") == 0) {
+		const char *s;
+		int r = scalar(c, vn, kpath, &s);
+		if (r < 0)
+			return r;
+		if (carve_uuid_normalize(s, v->uuid) < 0)
+			return perr(c, vn, kpath, "'%.64s' is not a UUID", s);
+		v->line_uuid = line_of(vn);
+		return 0;
+	}
+	if (strcmp(key, "type") == 0) {
+		int r = get_str(c, vn, kpath, v->type_id, sizeof(v->type_id));
+		if (r < 0)
+			return r;
+		if (!carve_ident_valid(v->type_id))
+			return perr(c, vn, kpath, "'%s' is not a valid type identifier", v->type_id);
+		v->line_type = line_of(vn);
+		return 0;
+	}
+	if (strcmp(key, "params") == 0)
+		return get_str(c, vn, kpath, v->params, sizeof(v->params));
+	if (strcmp(key, "gpu") == 0)
+		return get_u32(c, vn, kpath, 255, &v->gpu);
+	return unknown_key(c, kn, kpath);
+}
+
+static int parse_vgpus(struct pctx *c, struct carve_profile_gpu *g, yaml_node_t *seq, const char *path)
+{
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return perr(c, seq, path, "expected a list");
+	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (n > CARVE_PROFILE_MAX_VGPUS_PER_GPU)
+		return carve_error_set(c->err, -E2BIG, ID, "%s:%d: %s: more than %d vGPUs on one GPU entry", c->origin,
+				       line_of(seq), path, CARVE_PROFILE_MAX_VGPUS_PER_GPU);
+	if (c->total_vgpus + n > CARVE_PROFILE_MAX_VGPUS)
+		return carve_error_set(c->err, -E2BIG, ID, "%s:%d: %s: more than %d vGPUs in the profile", c->origin,
+				       line_of(seq), path, CARVE_PROFILE_MAX_VGPUS);
+	c->total_vgpus += n;
+	g->vgpus = calloc(n ? n : 1, sizeof(*g->vgpus));
+	if (!g->vgpus)
+		return carve_error_set(c->err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		char ipath[128];
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		int r;
+		yaml_node_t *item = node(c, seq->data.sequence.items.start[i], ipath, &r);
+		if (!item)
+			return r;
+		struct carve_profile_vgpu *v = &g->vgpus[g->n_vgpus++];
+		v->line = line_of(item);
+		if ((r = walk_mapping(c, item, ipath, v, vgpu_pair)) < 0)
+			return r;
+		if (!v->type_id[0])
+			return perr(c, item, ipath, "missing key 'type'");
+	}
+	return 0;
+}
+
+static int parse_types(struct pctx *c, struct carve_profile_gpu *g, yaml_node_t *seq, const char *path)
+{
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return perr(c, seq, path, "expected a list");
+	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (n == 0)
+		return perr(c, seq, path, "empty list (leave the key out for all types)");
+	if (n > CARVE_PROFILE_MAX_TYPES)
+		return carve_error_set(c->err, -E2BIG, ID, "%s:%d: %s: more than %d types", c->origin, line_of(seq),
+				       path, CARVE_PROFILE_MAX_TYPES);
+	for (size_t i = 0; i < n; i++) {
+		int r;
+		yaml_node_t *item = node(c, seq->data.sequence.items.start[i], path, &r);
+		if (!item)
+			return r;
+		char id[65];
+		if ((r = get_str(c, item, path, id, sizeof(id))) < 0)
+			return r;
+		if (!carve_ident_valid(id))
+			return perr(c, item, path, "'%s' is not a valid type identifier", id);
+		if (carve_strv_contains(&g->types, id))
+			return perr(c, item, path, "type %s listed twice", id);
+		if (carve_strv_push(&g->types, id) < 0)
+			return carve_error_set(c->err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	}
+	return 0;
+}
+
+static const char *const gpu_keys[CARVE_PGK__MAX] = {
+	[CARVE_PGK_BOARD] = "board",
+	[CARVE_PGK_PCI] = "pci",
+	[CARVE_PGK_NUMA_NODE] = "numa_node",
+	[CARVE_PGK_IOMMU_GROUP] = "iommu_group",
+	[CARVE_PGK_TYPES] = "types",
+	[CARVE_PGK_MECHANISM] = "mechanism",
+	[CARVE_PGK_DRIVER] = "driver",
+	[CARVE_PGK_VFS] = "vfs",
+	[CARVE_PGK_NUMVFS] = "numvfs",
+	[CARVE_PGK_MIXED_SIZE] = "mixed_size",
+	[CARVE_PGK_SYSTEM_DISPLAY] = "system_display",
+	[CARVE_PGK_SUBSYSTEM] = "subsystem",
+	[CARVE_PGK_CLASS] = "class",
+	[CARVE_PGK_VGPUS] = "vgpus",
+};
+
+static int gpu_pair(struct pctx *c, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn, const char *kpath)
+{
+	struct carve_profile_gpu *g = obj;
+	int k = -1;
+	for (int i = 0; i < CARVE_PGK__MAX; i++)
+		if (strcmp(gpu_keys[i], key) == 0)
+			k = i;
+	if (k < 0)
+		return unknown_key(c, kn, kpath);
+	g->key_line[k] = line_of(kn);
+	const char *s = NULL;
+	int r;
+	bool b;
+	uint32_t u;
+	switch ((enum carve_profile_gpu_key)k) {
+	case CARVE_PGK_BOARD:
+		return get_str(c, vn, kpath, g->board, sizeof(g->board));
+	case CARVE_PGK_PCI:
+		if ((r = scalar(c, vn, kpath, &s)) < 0)
+			return r;
+		if (carve_pci_normalize(s, g->pci) < 0)
+			return perr(c, vn, kpath, "'%.64s' is not a PCI address (DDDD:BB:SS.F)", s);
+		return 0;
+	case CARVE_PGK_NUMA_NODE:
+		return get_i32(c, vn, kpath, -1, 1023, &g->numa_node);
+	case CARVE_PGK_IOMMU_GROUP:
+		return get_i32(c, vn, kpath, 0, 65535, &g->iommu_group);
+	case CARVE_PGK_TYPES:
+		return parse_types(c, g, vn, kpath);
+	case CARVE_PGK_MECHANISM:
+		if ((r = scalar(c, vn, kpath, &s)) < 0)
+			return r;
+		if ((g->mechanism = carve_impl_from_name(s)) < 0)
+			return perr(c, vn, kpath,
+				    "unknown mechanism '%.64s' (passthrough, nvidia-mdev, nvidia-sriov, amd-mxgpu, gvt-g)",
+				    s);
+		return 0;
+	case CARVE_PGK_DRIVER:
+		if ((r = get_str(c, vn, kpath, g->driver, sizeof(g->driver))) < 0)
+			return r;
+		if (!carve_ident_valid(g->driver))
+			return perr(c, vn, kpath, "'%s' is not a valid driver name", g->driver);
+		return 0;
+	case CARVE_PGK_VFS:
+		return get_u32(c, vn, kpath, CARVE_PROFILE_MAX_VFS, &g->vfs);
+	case CARVE_PGK_NUMVFS:
+		return get_u32(c, vn, kpath, CARVE_PROFILE_MAX_VFS, &g->numvfs);
+	case CARVE_PGK_MIXED_SIZE:
+		if ((r = get_bool(c, vn, kpath, &b)) < 0)
+			return r;
+		g->mixed_size = b;
+		return 0;
+	case CARVE_PGK_SYSTEM_DISPLAY:
+		return get_bool(c, vn, kpath, &g->system_display);
+	case CARVE_PGK_SUBSYSTEM:
+		return get_hex16_pair(c, vn, kpath, &g->subsys_vendor, &g->subsys_device);
+	case CARVE_PGK_CLASS:
+		if ((r = scalar(c, vn, kpath, &s)) < 0)
+			return r;
+		if (carve_parse_hex_u32(s, &u) < 0 || u > 0xffffff)
+			return perr(c, vn, kpath, "'%.64s' is not a PCI class (0xCCSSPP)", s);
+		g->class_code = u;
+		return 0;
+	case CARVE_PGK_VGPUS:
+		return parse_vgpus(c, g, vn, kpath);
+	case CARVE_PGK__MAX:
+		break;
+	}
+	return unknown_key(c, kn, kpath);
+}
+
+static int parse_gpus(struct pctx *c, struct carve_profile *p, yaml_node_t *seq, const char *path)
+{
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return perr(c, seq, path, "expected a list");
+	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (n > CARVE_PROFILE_MAX_GPUS)
+		return carve_error_set(c->err, -E2BIG, ID, "%s:%d: %s: more than %d GPU entries", c->origin,
+				       line_of(seq), path, CARVE_PROFILE_MAX_GPUS);
+	p->gpus = calloc(n ? n : 1, sizeof(*p->gpus));
+	if (!p->gpus)
+		return carve_error_set(c->err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		char ipath[64];
+		snprintf(ipath, sizeof(ipath), "gpus[%zu]", i);
+		int r;
+		yaml_node_t *item = node(c, seq->data.sequence.items.start[i], ipath, &r);
+		if (!item)
+			return r;
+		struct carve_profile_gpu *g = &p->gpus[p->n_gpus++];
+		g->line = line_of(item);
+		g->numa_node = 0;
+		g->iommu_group = -1;
+		g->mechanism = -1;
+		g->mixed_size = -1;
+		if ((r = walk_mapping(c, item, ipath, g, gpu_pair)) < 0)
+			return r;
+		if (!g->key_line[CARVE_PGK_BOARD])
+			return perr(c, item, ipath, "missing key 'board'");
+		if (!g->key_line[CARVE_PGK_PCI])
+			return perr(c, item, ipath, "missing key 'pci'");
+		if (g->key_line[CARVE_PGK_NUMVFS] && !g->key_line[CARVE_PGK_VFS])
+			g->vfs = g->numvfs;
+		if (g->key_line[CARVE_PGK_VFS] && !g->key_line[CARVE_PGK_NUMVFS])
+			g->numvfs = g->vfs;
+		if (g->numvfs > g->vfs)
+			return perr(c, item, ipath, "numvfs %u exceeds vfs %u", g->numvfs, g->vfs);
+	}
+	return 0;
+}
+
+static int top_pair(struct pctx *c, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn, const char *kpath)
+{
+	struct carve_profile *p = obj;
+	int r;
+	if (strcmp(key, "name") == 0) {
+		if ((r = get_str(c, vn, kpath, p->name, sizeof(p->name))) < 0)
+			return r;
+		if (!carve_ident_valid(p->name))
+			return perr(c, vn, kpath, "'%s' is not a valid name ([A-Za-z0-9_.-])", p->name);
+		return 0;
+	}
+	if (strcmp(key, "description") == 0)
+		return get_str(c, vn, kpath, p->description, sizeof(p->description));
+	if (strcmp(key, "fail_create_after") == 0) {
+		p->has_fail_create_after = true;
+		p->line_fail_create_after = line_of(kn);
+		return get_u32(c, vn, kpath, 1000000, &p->fail_create_after);
+	}
+	if (strcmp(key, "gpus") == 0)
+		return parse_gpus(c, p, vn, kpath);
+	return unknown_key(c, kn, kpath);
+}
+
+void carve_profile_free(struct carve_profile *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_gpus; i++) {
+		carve_strv_clear(&p->gpus[i].types);
+		free(p->gpus[i].vgpus);
+	}
+	free(p->gpus);
+	free(p->origin);
+	free(p);
+}
+CARVE_DEFINE_CLEANUP(struct carve_profile, carve_profile_free)
+
+static void parser_deletep(yaml_parser_t **p)
+{
+	if (*p)
+		yaml_parser_delete(*p);
+}
+static void document_deletep(yaml_document_t **d)
+{
+	if (*d)
+		yaml_document_delete(*d);
+}
+
+static int yaml_problem(const char *origin, const yaml_parser_t *y, struct carve_error *err)
+{
+	if (y->error == YAML_MEMORY_ERROR)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "%s: out of memory parsing YAML", origin);
+	return carve_error_set(err, -EINVAL, ID, "%s:%zu:%zu: YAML syntax error: %s%s%s", origin,
+			       y->problem_mark.line + 1, y->problem_mark.column + 1,
+			       y->problem ? y->problem : "malformed document", y->context ? " " : "",
+			       y->context ? y->context : "");
+}
+
+int carve_profile_parse(const char *text, size_t len, const char *origin, struct carve_profile **out,
+			struct carve_error *err)
+{
+	*out = NULL;
+	if (!origin)
+		origin = "<profile>";
+	if (len > CARVE_PROFILE_MAX_BYTES)
+		return carve_error_set(err, -E2BIG, ID, "%s: larger than %d bytes", origin, CARVE_PROFILE_MAX_BYTES);
+	_cleanup_(carve_profile_freep) struct carve_profile *p = calloc(1, sizeof(*p));
+	if (!p || !(p->origin = strdup(origin)))
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+
+	yaml_parser_t parser_s;
+	yaml_document_t doc_s;
+	_cleanup_(parser_deletep) yaml_parser_t *parser = NULL;
+	_cleanup_(document_deletep) yaml_document_t *doc = NULL;
+	if (!yaml_parser_initialize(&parser_s))
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	parser = &parser_s;
+	yaml_parser_set_input_string(parser, (const unsigned char *)(text ? text : ""), len);
+	if (!yaml_parser_load(parser, &doc_s))
+		return yaml_problem(origin, parser, err);
+	doc = &doc_s;
+	yaml_node_t *root = yaml_document_get_root_node(doc);
+	if (!root)
+		return carve_error_set(err, -EINVAL, ID, "%s:1: empty profile", origin);
+	{
+		/* A second document would be silently ignored: refuse it. */
+		yaml_document_t extra;
+		if (!yaml_parser_load(parser, &extra))
+			return yaml_problem(origin, parser, err);
+		bool more = yaml_document_get_root_node(&extra) != NULL;
+		yaml_document_delete(&extra);
+		if (more)
+			return carve_error_set(err, -EINVAL, ID, "%s: more than one YAML document", origin);
+	}
+
+	size_t n_nodes = (size_t)(doc->nodes.top - doc->nodes.start);
+	_cleanup_free_ unsigned char *seen = calloc(n_nodes ? n_nodes : 1, 1);
+	if (!seen)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	struct pctx c = {.doc = doc, .origin = origin, .err = err, .seen = seen, .n_nodes = n_nodes};
+	seen[0] = 1; /* the root */
+	int r = walk_mapping(&c, root, "", p, top_pair);
+	if (r < 0)
+		return r;
+	if (!p->name[0])
+		return carve_error_set(err, -EINVAL, ID, "%s:%d: missing key 'name'", origin, line_of(root));
+	if (p->n_gpus == 0 && !p->gpus)
+		return carve_error_set(err, -EINVAL, ID, "%s:%d: missing key 'gpus'", origin, line_of(root));
+	*out = TAKE_PTR(p);
+	return 0;
+}
+
+/* ---- validation against the catalog ---- */
+
+/* The mechanism a GPU entry ends up with: bound to vfio-pci means the vendor
+ * driver is not there to split it. */
+static int effective_mechanism(const struct carve_profile_gpu *g, const struct carve_board *b)
+{
+	if (strcmp(g->driver, "vfio-pci") == 0)
+		return CARVE_IMPL_PASSTHROUGH;
+	return g->mechanism >= 0 ? g->mechanism : (int)b->mechanism;
+}
+
+static bool mechanism_allowed(const struct carve_board *b, int mech)
+{
+	const struct carve_type_entry *const *tab;
+	size_t n = carve_catalog_types(b->short_name, &tab);
+	switch (mech) {
+	case CARVE_IMPL_PASSTHROUGH:
+		return true;
+	case CARVE_IMPL_NVIDIA_MDEV:
+		return b->vendor_id == 0x10de && n > 0;
+	case CARVE_IMPL_NVIDIA_SRIOV:
+		return b->vendor_id == 0x10de && n > 0 && b->sriov;
+	case CARVE_IMPL_AMD_MXGPU:
+	case CARVE_IMPL_GVT_G:
+		return (int)b->mechanism == mech && n > 0;
+	default:
+		return false;
+	}
+}
+
+int carve_profile_gpu_resolve(const struct carve_profile_gpu *g, struct carve_profile_resolved *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->board = carve_board_by_name(g->board);
+	if (!out->board)
+		return -ENOENT;
+	const struct carve_board *b = out->board;
+	out->mechanism = effective_mechanism(g, b);
+	out->sriov = (out->mechanism == CARVE_IMPL_NVIDIA_MDEV && b->sriov) ||
+		     out->mechanism == CARVE_IMPL_NVIDIA_SRIOV || out->mechanism == CARVE_IMPL_AMD_MXGPU;
+	if (!out->sriov)
+		return 0;
+	if (g->key_line[CARVE_PGK_VFS] || g->key_line[CARVE_PGK_NUMVFS]) {
+		out->totalvfs = g->vfs;
+		out->numvfs = g->numvfs;
+		return 0;
+	}
+	/* One vGPU per VF: enough VFs for the densest type. */
+	const struct carve_type_entry *const *tab;
+	size_t n = carve_catalog_types(b->short_name, &tab);
+	for (size_t i = 0; i < n; i++)
+		if (tab[i]->max_instance > out->totalvfs)
+			out->totalvfs = tab[i]->max_instance;
+	if (out->totalvfs > CARVE_PROFILE_MAX_VFS)
+		out->totalvfs = CARVE_PROFILE_MAX_VFS;
+	out->numvfs = out->totalvfs;
+	return 0;
+}
+
+/* Is id a type this GPU entry publishes (under its mechanism's spelling)? */
+static bool entry_has_type(const struct carve_profile_gpu *g, const struct carve_board *b, int mech, uint32_t numvfs,
+			   const char *id)
+{
+	if (mech == CARVE_IMPL_PASSTHROUGH)
+		return false;
+	if (g->types.n > 0 && !carve_strv_contains(&g->types, id))
+		return false;
+	const struct carve_type_entry *const *tab;
+	size_t n = carve_catalog_types(b->short_name, &tab);
+	for (size_t i = 0; i < n; i++) {
+		char tid[65];
+		carve_hw_type_id_for((enum carve_impl)mech, tab[i]->type_id, tid);
+		if (strcmp(tid, id) == 0)
+			return mech != CARVE_IMPL_AMD_MXGPU || tab[i]->max_instance == numvfs;
+	}
+	return false;
+}
+
+static int validate_gpu(const struct carve_profile *p, size_t gi, struct carve_strv *uuids, struct carve_error *err)
+{
+	const struct carve_profile_gpu *g = &p->gpus[gi];
+	const int *kl = g->key_line;
+	char key[64];
+	const struct carve_board *b = carve_board_by_name(g->board);
+	snprintf(key, sizeof(key), "gpus[%zu].board", gi);
+	if (!b)
+		return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_BOARD], key,
+					   "unknown board '%s' (see data/gpu-boards.csv)", g->board);
+	struct carve_pci_addr a;
+	carve_pci_parse(g->pci, &a);
+	snprintf(key, sizeof(key), "gpus[%zu].pci", gi);
+	if ((unsigned)a.bus + b->gpus_per_board - 1 > 0xff)
+		return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_PCI], key,
+					   "%s has %u GPUs on consecutive buses: bus %02x is too high", b->name,
+					   b->gpus_per_board, a.bus);
+
+	struct carve_profile_resolved res;
+	carve_profile_gpu_resolve(g, &res);
+	int mech = res.mechanism;
+	snprintf(key, sizeof(key), "gpus[%zu].mechanism", gi);
+	if (g->mechanism >= 0 && !mechanism_allowed(b, g->mechanism))
+		return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_MECHANISM], key,
+					   "%s does not support %s", b->name, carve_impl_name((enum carve_impl)g->mechanism));
+	if (g->mechanism >= 0 && g->mechanism != CARVE_IMPL_PASSTHROUGH && strcmp(g->driver, "vfio-pci") == 0)
+		return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_MECHANISM], key,
+					   "a GPU bound to vfio-pci can only be passed through");
+	bool sriov = res.sriov;
+
+	snprintf(key, sizeof(key), "gpus[%zu].types", gi);
+	if (g->types.n > 0) {
+		if (mech != CARVE_IMPL_NVIDIA_MDEV && mech != CARVE_IMPL_GVT_G)
+			return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_TYPES], key,
+						   "a type subset applies to mdev types only; %s publishes the catalog's set",
+						   carve_impl_name((enum carve_impl)mech));
+		for (size_t i = 0; i < g->types.n; i++) {
+			struct carve_profile_gpu all = *g;
+			all.types.n = 0;
+			if (!entry_has_type(&all, b, mech, 0, g->types.v[i]))
+				return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_TYPES], key,
+							   "%s has no %s type '%s'", b->name,
+							   carve_impl_name((enum carve_impl)mech), g->types.v[i]);
+		}
+	}
+	snprintf(key, sizeof(key), "gpus[%zu].vfs", gi);
+	if ((kl[CARVE_PGK_VFS] || kl[CARVE_PGK_NUMVFS]) && !sriov)
+		return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_VFS] ? kl[CARVE_PGK_VFS] : kl[CARVE_PGK_NUMVFS],
+					   key, "%s under %s has no SR-IOV virtual functions", b->name,
+					   carve_impl_name((enum carve_impl)mech));
+	if (mech == CARVE_IMPL_AMD_MXGPU && res.numvfs > 0) {
+		const struct carve_type_entry *const *tab;
+		size_t n = carve_catalog_types(b->short_name, &tab);
+		bool ok = false;
+		for (size_t i = 0; i < n; i++)
+			ok = ok || tab[i]->max_instance == res.numvfs;
+		if (!ok)
+			return carve_profile_error(p, err, -EINVAL,
+						   kl[CARVE_PGK_NUMVFS] ? kl[CARVE_PGK_NUMVFS] : kl[CARVE_PGK_VFS], key,
+						   "gim has no %s configuration with %u VFs (vf_num)", b->name, res.numvfs);
+	}
+	snprintf(key, sizeof(key), "gpus[%zu].mixed_size", gi);
+	if (g->mixed_size >= 0 && mech != CARVE_IMPL_NVIDIA_MDEV && mech != CARVE_IMPL_NVIDIA_SRIOV)
+		return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_MIXED_SIZE], key,
+					   "mixed-size mode is an NVIDIA vGPU setting");
+
+	for (size_t i = 0; i < g->n_vgpus; i++) {
+		const struct carve_profile_vgpu *v = &g->vgpus[i];
+		snprintf(key, sizeof(key), "gpus[%zu].vgpus[%zu]", gi, i);
+		if (mech == CARVE_IMPL_PASSTHROUGH)
+			return carve_profile_error(p, err, -EINVAL, v->line, key,
+						   "%s cannot host vGPUs here (passthrough only)", b->name);
+		if (v->gpu >= b->gpus_per_board)
+			return carve_profile_error(p, err, -EINVAL, v->line, key, "gpu %u: %s has %u GPU(s)", v->gpu,
+						   b->name, b->gpus_per_board);
+		if (!entry_has_type(g, b, mech, res.numvfs, v->type_id))
+			return carve_profile_error(p, err, -EINVAL, v->line_type, key,
+						   "type '%s' is not published by this GPU", v->type_id);
+		bool needs_uuid = mech == CARVE_IMPL_NVIDIA_MDEV || mech == CARVE_IMPL_GVT_G;
+		if (needs_uuid && !v->uuid[0])
+			return carve_profile_error(p, err, -EINVAL, v->line, key, "missing key 'uuid' (an mdev needs one)");
+		if (v->params[0] && mech != CARVE_IMPL_NVIDIA_MDEV && mech != CARVE_IMPL_NVIDIA_SRIOV)
+			return carve_profile_error(p, err, -EINVAL, v->line, key, "vgpu_params are an NVIDIA feature");
+		if (v->uuid[0]) {
+			if (carve_strv_contains(uuids, v->uuid))
+				return carve_profile_error(p, err, -EINVAL, v->line_uuid, key, "UUID %s used twice",
+							   v->uuid);
+			if (carve_strv_push(uuids, v->uuid) < 0)
+				return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+		}
+	}
+	return 0;
+}
+
+int carve_profile_validate(const struct carve_profile *p, struct carve_error *err)
+{
+	struct carve_strv uuids = {0};
+	int r = 0;
+	for (size_t i = 0; i < p->n_gpus && r == 0; i++)
+		r = validate_gpu(p, i, &uuids, err);
+	carve_strv_clear(&uuids);
+	if (r == 0 && p->n_gpus == 0)
+		r = carve_error_set(err, -EINVAL, ID, "%s: no GPUs", p->origin);
+	return r;
+}
+
+int carve_profile_load(const char *path, struct carve_profile **out, struct carve_error *err)
+{
+	*out = NULL;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return carve_error_set(err, -errno, "PROFILE_UNREADABLE", "cannot open profile %s: %s", path,
+				       strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return carve_error_set(err, -EINVAL, "PROFILE_UNREADABLE", "%s is not a regular file", path);
+	if (st.st_size > CARVE_PROFILE_MAX_BYTES)
+		return carve_error_set(err, -E2BIG, ID, "%s: larger than %d bytes", path, CARVE_PROFILE_MAX_BYTES);
+	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return carve_error_set(err, -errno, "PROFILE_UNREADABLE", "cannot read %s: %s", path,
+					       strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > (size_t)st.st_size) /* grew while reading */
+			return carve_error_set(err, -EAGAIN, "PROFILE_UNREADABLE", "%s changed while being read", path);
+	}
+	_cleanup_(carve_profile_freep) struct carve_profile *p = NULL;
+	int r = carve_profile_parse(buf, len, path, &p, err);
+	if (r < 0)
+		return r;
+	if ((r = carve_profile_validate(p, err)) < 0)
+		return r;
+	*out = TAKE_PTR(p);
+	return 0;
+}

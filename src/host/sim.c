@@ -1,0 +1,990 @@
+/* sim.c - the simulated host backend (see sim.h).
+ *
+ * The model is itself a struct carve_hw_inventory (GPUs, VFs, types, devices)
+ * whose `available` fields are not kept: discovery copies the model and
+ * computes them from the rules, so the numbers can never drift from the
+ * devices that exist.  The same rules decide create requests.
+ */
+#include "sim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model/catalog.h"
+#include "util/cleanup.h"
+#include "util/pci.h"
+#include "util/uuid.h"
+
+#define STATE_FORMAT "carve-sim-state"
+#define STATE_VERSION 1
+
+struct sim_extra {
+	char orig_driver[32];  /* restored when a passthrough assignment ends */
+	/* GVT-g budgets of the whole GPU (see gvt_budgets) */
+	uint64_t low, high;
+	uint32_t fence, weight, max_vgpus;
+};
+
+struct sim {
+	struct carve_host base;
+	char profile_name[64];
+	char *profile_origin;
+	struct carve_hw_inventory model; /* sorted by PCI once built; `available` unused */
+	struct sim_extra *extra;         /* parallel to model.gpus */
+	char *state_path;
+	unsigned long creates;           /* vgpu_create calls so far */
+	unsigned long fail_nth;          /* CARVE_SIM_FAIL_CREATE, 0 = off */
+	bool has_fail_after;
+	unsigned long fail_after;
+};
+
+static const struct carve_host_ops sim_ops;
+
+static struct sim *to_sim(struct carve_host *h)
+{
+	return (struct sim *)h;
+}
+
+/* ---- building the model from a profile ---- */
+
+static const char *default_driver(const struct carve_board *b, int mech)
+{
+	switch (mech) {
+	case CARVE_IMPL_NVIDIA_MDEV:
+	case CARVE_IMPL_NVIDIA_SRIOV:
+		return "nvidia";
+	case CARVE_IMPL_AMD_MXGPU:
+		return "gim";
+	case CARVE_IMPL_GVT_G:
+		return "i915";
+	default:
+		break;
+	}
+	switch (b->vendor_id) {
+	case 0x10de: return "nvidia";
+	case 0x1002: return "amdgpu";
+	case 0x8086: return "i915";
+	case 0x1a03: return "ast";
+	case 0x102b: return "mgag200";
+	default: return "vfio-pci";
+	}
+}
+
+/* Data-centre NVIDIA boards are 3D controllers; Kepler/Maxwell GRID boards,
+ * AMD, Intel and BMCs are VGA controllers. */
+static uint32_t default_class(const struct carve_board *b)
+{
+	if (b->vendor_id == 0x10de && b->architecture && !carve_startswith(b->architecture, "Kepler") &&
+	    !carve_startswith(b->architecture, "Maxwell"))
+		return 0x030200;
+	return 0x030000;
+}
+
+/* First VF's routing-ID offset from its PF (NVIDIA: 4; AMD MxGPU: 16). */
+static unsigned vf_offset(const struct carve_board *b)
+{
+	return b->vendor_id == 0x1002 ? 16 : 4;
+}
+
+static void gvt_budgets(const struct carve_board *b, struct sim_extra *x)
+{
+	/* i915 splits the GPU's aperture (low GM), hidden GM and fences between
+	 * vGPUs; the catalog gives each type's share and how many fit alone, so
+	 * the budgets are the largest share * count over the board's types.  The
+	 * weight budget models the scheduler's share the same way. */
+	const struct carve_type_entry *const *tab;
+	size_t n = carve_catalog_types(b->short_name, &tab);
+	for (size_t i = 0; i < n; i++) {
+		const struct carve_type_entry *t = tab[i];
+		uint64_t low = (uint64_t)t->low_gm_mib * t->max_instance, high = (uint64_t)t->high_gm_mib * t->max_instance;
+		uint32_t fence = t->fence * t->max_instance, weight = t->weight * t->max_instance;
+		if (low > x->low)
+			x->low = low;
+		if (high > x->high)
+			x->high = high;
+		if (fence > x->fence)
+			x->fence = fence;
+		if (weight > x->weight)
+			x->weight = weight;
+		if (t->max_instance > x->max_vgpus)
+			x->max_vgpus = t->max_instance;
+	}
+}
+
+struct addr_use {
+	uint32_t key;
+	int line;
+	size_t entry;
+};
+
+static uint32_t addr_key(const char *pci)
+{
+	struct carve_pci_addr a = {0};
+	carve_pci_parse(pci, &a);
+	return ((uint32_t)a.domain << 16) | ((uint32_t)a.bus << 8) | ((uint32_t)a.slot << 3) | a.func;
+}
+
+static int cmp_addr_use(const void *a, const void *b)
+{
+	const struct addr_use *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->line > y->line) - (x->line < y->line);
+}
+
+struct addr_list {
+	struct addr_use *v;
+	size_t n, cap;
+};
+
+static int addr_push(struct addr_list *l, const char *pci, int line, size_t entry)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct addr_use *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct addr_use){addr_key(pci), line, entry};
+	return 0;
+}
+
+static void fill_type(struct carve_hw_type *t, const struct carve_type_entry *e, int mech)
+{
+	carve_hw_type_id_for((enum carve_impl)mech, e->type_id, t->id);
+	snprintf(t->name, sizeof(t->name), "%s", e->name);
+	t->impl = (enum carve_impl)mech;
+	t->framebuffer_mib = e->framebuffer_mib;
+	t->num_heads = e->num_heads;
+	t->max_res_x = e->max_res_x;
+	t->max_res_y = e->max_res_y;
+	t->frl_config = e->frl_config;
+	t->max_instances = e->max_instance;
+	t->multi_vgpu = e->multi_vgpu;
+	t->series = e->series;
+	t->low_gm_mib = e->low_gm_mib;
+	t->high_gm_mib = e->high_gm_mib;
+	t->fence = e->fence;
+	t->weight = e->weight;
+}
+
+static void fill_passthrough(struct carve_hw_type *t, const struct carve_board *b)
+{
+	snprintf(t->id, sizeof(t->id), "passthrough");
+	snprintf(t->name, sizeof(t->name), "passthrough");
+	t->impl = CARVE_IMPL_PASSTHROUGH;
+	t->framebuffer_mib = b ? b->fb_mib_per_gpu : 0;
+	t->max_instances = 1;
+	t->multi_vgpu = true; /* a VM may be given several whole GPUs */
+}
+
+static int oom(struct carve_error *err)
+{
+	return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+}
+
+static int build_gpu(struct sim *s, const struct carve_profile *p, size_t ei, unsigned idx, int32_t *next_group,
+		     const bool *group_used, size_t n_group_used, struct addr_list *addrs, struct carve_error *err)
+{
+	const struct carve_profile_gpu *e = &p->gpus[ei];
+	struct carve_profile_resolved r;
+	if (carve_profile_gpu_resolve(e, &r) < 0)
+		return carve_profile_error(p, err, -EINVAL, e->key_line[CARVE_PGK_BOARD], "board", "unknown board '%s'",
+					   e->board);
+	const struct carve_board *b = r.board;
+	struct carve_hw_gpu *g = carve_hw_inventory_add_gpu(&s->model);
+	if (!g)
+		return oom(err);
+
+	/* Derived IOMMU groups: the next number no entry asked for explicitly. */
+#define NEXT_GROUP()                                                                     \
+	({                                                                               \
+		while (*next_group < (int32_t)n_group_used && group_used[*next_group])   \
+			(*next_group)++;                                                 \
+		(*next_group)++;                                                         \
+	})
+
+	struct carve_pci_addr a;
+	carve_pci_parse(e->pci, &a);
+	a.bus = (uint8_t)(a.bus + idx);
+	carve_pci_format(&a, g->pci);
+	g->vendor_id = b->vendor_id;
+	g->device_id = b->device_id;
+	g->subsys_vendor_id = e->key_line[CARVE_PGK_SUBSYSTEM] ? e->subsys_vendor : b->vendor_id;
+	g->subsys_device_id = e->key_line[CARVE_PGK_SUBSYSTEM] ? e->subsys_device : b->device_id;
+	g->class_code = e->key_line[CARVE_PGK_CLASS] ? e->class_code : default_class(b);
+	snprintf(g->driver, sizeof(g->driver), "%s", e->driver[0] ? e->driver : default_driver(b, r.mechanism));
+	g->numa_node = e->numa_node;
+	g->iommu_group = e->iommu_group >= 0 ? e->iommu_group + (int32_t)idx : NEXT_GROUP();
+	snprintf(g->board, sizeof(g->board), "%s", b->name);
+	g->is_system_display = e->system_display && idx == 0;
+	g->mechanism = (enum carve_impl)r.mechanism;
+	if (e->mixed_size >= 0)
+		g->mixed_size = e->mixed_size;
+	else if (r.mechanism == CARVE_IMPL_GVT_G)
+		g->mixed_size = true;
+	else if (r.mechanism == CARVE_IMPL_NVIDIA_MDEV || r.mechanism == CARVE_IMPL_NVIDIA_SRIOV)
+		g->mixed_size = b->mixed_size;
+	if (addr_push(addrs, g->pci, e->line, ei) < 0)
+		return oom(err);
+
+	if (r.sriov) {
+		g->sriov_totalvfs = r.totalvfs;
+		g->sriov_numvfs = r.numvfs;
+		unsigned base = ((unsigned)a.slot << 3 | a.func) + vf_offset(b);
+		for (uint32_t i = 0; i < r.numvfs; i++) {
+			unsigned devfn = base + i;
+			if (devfn > 0xff)
+				return carve_profile_error(p, err, -EINVAL, e->line, "vfs",
+							   "%u VFs of %s do not fit on bus %02x", r.numvfs, g->pci, a.bus);
+			struct carve_hw_vf *vf = carve_hw_gpu_add_vf(g);
+			if (!vf)
+				return oom(err);
+			struct carve_pci_addr va = a;
+			va.slot = (uint8_t)(devfn >> 3);
+			va.func = (uint8_t)(devfn & 7);
+			carve_pci_format(&va, vf->pci);
+			vf->iommu_group = NEXT_GROUP();
+			if (r.mechanism != CARVE_IMPL_AMD_MXGPU)
+				snprintf(vf->driver, sizeof(vf->driver), "nvidia");
+			if (r.mechanism == CARVE_IMPL_NVIDIA_SRIOV)
+				snprintf(vf->current_type, sizeof(vf->current_type), "0");
+			if (addr_push(addrs, vf->pci, e->line, ei) < 0)
+				return oom(err);
+		}
+	}
+#undef NEXT_GROUP
+
+	/* The types the driver publishes.  mdev-on-VF boards publish them on the
+	 * VFs: with no VF enabled there is nothing to see. */
+	bool publishes = r.mechanism != CARVE_IMPL_PASSTHROUGH &&
+			 !(r.mechanism == CARVE_IMPL_NVIDIA_MDEV && r.sriov && r.numvfs == 0);
+	const struct carve_type_entry *const *tab;
+	size_t n = publishes ? carve_catalog_types(b->short_name, &tab) : 0;
+	for (size_t i = 0; i < n; i++) {
+		char id[65];
+		carve_hw_type_id_for((enum carve_impl)r.mechanism, tab[i]->type_id, id);
+		if (e->types.n > 0 && !carve_strv_contains(&e->types, id))
+			continue;
+		if (r.mechanism == CARVE_IMPL_AMD_MXGPU && tab[i]->max_instance != r.numvfs)
+			continue;
+		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
+		if (!t)
+			return oom(err);
+		fill_type(t, tab[i], r.mechanism);
+	}
+	if (!g->is_system_display) {
+		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
+		if (!t)
+			return oom(err);
+		fill_passthrough(t, b);
+	}
+	return 0;
+}
+
+static int build_model(struct sim *s, const struct carve_profile *p, struct carve_error *err)
+{
+	/* Explicit IOMMU groups first, so derived ones never collide with them. */
+	size_t n_used = 0;
+	for (size_t i = 0; i < p->n_gpus; i++) {
+		const struct carve_board *b = carve_board_by_name(p->gpus[i].board);
+		if (p->gpus[i].iommu_group >= 0 && b) {
+			size_t top = (size_t)p->gpus[i].iommu_group + b->gpus_per_board;
+			if (top > n_used)
+				n_used = top;
+		}
+	}
+	_cleanup_free_ bool *used = calloc(n_used ? n_used : 1, sizeof(bool));
+	if (!used)
+		return oom(err);
+	for (size_t i = 0; i < p->n_gpus; i++) {
+		const struct carve_board *b = carve_board_by_name(p->gpus[i].board);
+		if (p->gpus[i].iommu_group >= 0 && b)
+			for (unsigned k = 0; k < b->gpus_per_board; k++)
+				used[p->gpus[i].iommu_group + (int32_t)k] = true;
+	}
+
+	struct addr_list addrs = {0};
+	int32_t next_group = 1;
+	int r = 0;
+	for (size_t i = 0; i < p->n_gpus && r == 0; i++) {
+		const struct carve_board *b = carve_board_by_name(p->gpus[i].board);
+		unsigned count = b ? b->gpus_per_board : 1;
+		for (unsigned k = 0; k < count && r == 0; k++)
+			r = build_gpu(s, p, i, k, &next_group, used, n_used, &addrs, err);
+	}
+	if (r == 0 && addrs.n > 1) {
+		qsort(addrs.v, addrs.n, sizeof(*addrs.v), cmp_addr_use);
+		for (size_t i = 1; i < addrs.n && r == 0; i++)
+			if (addrs.v[i].key == addrs.v[i - 1].key) {
+				char key[32];
+				snprintf(key, sizeof(key), "gpus[%zu].pci", addrs.v[i].entry);
+				r = carve_profile_error(p, err, -EINVAL, addrs.v[i].line, key,
+							"PCI address %04x:%02x:%02x.%x is already taken (line %d; "
+							"multi-GPU boards and VFs use the following addresses)",
+							addrs.v[i].key >> 16, (addrs.v[i].key >> 8) & 0xff,
+							(addrs.v[i].key >> 3) & 0x1f, addrs.v[i].key & 7, addrs.v[i - 1].line);
+			}
+	}
+	free(addrs.v);
+	if (r < 0)
+		return r;
+
+	carve_hw_inventory_sort(&s->model);
+	s->extra = calloc(s->model.n_gpus ? s->model.n_gpus : 1, sizeof(*s->extra));
+	if (!s->extra)
+		return oom(err);
+	for (size_t i = 0; i < s->model.n_gpus; i++) {
+		struct carve_hw_gpu *g = &s->model.gpus[i];
+		snprintf(s->extra[i].orig_driver, sizeof(s->extra[i].orig_driver), "%s", g->driver);
+		const struct carve_board *b = carve_board_by_name(g->board);
+		if (b && g->mechanism == CARVE_IMPL_GVT_G)
+			gvt_budgets(b, &s->extra[i]);
+	}
+	return 0;
+}
+
+/* ---- the rules ---- */
+
+static struct carve_hw_gpu *find_gpu(struct sim *s, const char *pci, size_t *idx)
+{
+	for (size_t i = 0; i < s->model.n_gpus; i++)
+		if (strcmp(s->model.gpus[i].pci, pci) == 0) {
+			if (idx)
+				*idx = i;
+			return &s->model.gpus[i];
+		}
+	return NULL;
+}
+
+static struct carve_hw_type *find_type(struct carve_hw_gpu *g, const char *id)
+{
+	return (struct carve_hw_type *)carve_hw_gpu_find_type(g, id);
+}
+
+static bool has_passthrough(const struct carve_hw_gpu *g)
+{
+	for (size_t i = 0; i < g->n_devs; i++)
+		if (strcmp(g->devs[i].type_id, "passthrough") == 0)
+			return true;
+	return false;
+}
+
+static uint32_t free_vfs(const struct carve_hw_gpu *g)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < g->n_vfs; i++)
+		n += !g->vfs[i].in_use;
+	return n;
+}
+
+static bool is_sriov(const struct carve_hw_gpu *g)
+{
+	return g->sriov_totalvfs > 0 &&
+	       (g->mechanism == CARVE_IMPL_NVIDIA_MDEV || g->mechanism == CARVE_IMPL_NVIDIA_SRIOV ||
+		g->mechanism == CARVE_IMPL_AMD_MXGPU);
+}
+
+static uint32_t gvt_available(const struct carve_hw_gpu *g, const struct sim_extra *x, const struct carve_hw_type *t)
+{
+	uint64_t low = 0, high = 0;
+	uint32_t fence = 0, weight = 0, n = 0;
+	for (size_t i = 0; i < g->n_devs; i++) {
+		const struct carve_hw_type *dt = carve_hw_gpu_find_type(g, g->devs[i].type_id);
+		if (!dt)
+			continue;
+		low += dt->low_gm_mib;
+		high += dt->high_gm_mib;
+		fence += dt->fence;
+		weight += dt->weight;
+		n++;
+	}
+#define FIT(budget, used, each)                                                               \
+	do {                                                                                  \
+		uint64_t room = (budget) > (used) ? (uint64_t)(budget) - (uint64_t)(used) : 0; \
+		if ((each) > 0 && room / (each) < avail)                                       \
+			avail = (uint32_t)(room / (each));                                     \
+	} while (0)
+	uint32_t avail = x->max_vgpus > n ? x->max_vgpus - n : 0;
+	FIT(x->low, low, t->low_gm_mib);
+	FIT(x->high, high, t->high_gm_mib);
+	FIT(x->fence, fence, t->fence);
+	FIT(x->weight, weight, t->weight);
+#undef FIT
+	return avail;
+}
+
+static uint32_t available(const struct sim *s, size_t gi, const struct carve_hw_type *t)
+{
+	const struct carve_hw_gpu *g = &s->model.gpus[gi];
+	bool vf_busy = free_vfs(g) < g->n_vfs;
+	if (t->impl == CARVE_IMPL_PASSTHROUGH)
+		return g->n_devs == 0 && !vf_busy ? 1 : 0;
+	if (has_passthrough(g))
+		return 0;
+	uint32_t cap;
+	switch (g->mechanism) {
+	case CARVE_IMPL_NVIDIA_MDEV:
+	case CARVE_IMPL_NVIDIA_SRIOV:
+		cap = carve_hw_gpu_nv_capacity(g, t);
+		if (is_sriov(g) && free_vfs(g) < cap)
+			cap = free_vfs(g);
+		return cap;
+	case CARVE_IMPL_AMD_MXGPU:
+		return free_vfs(g);
+	case CARVE_IMPL_GVT_G:
+		return gvt_available(g, &s->extra[gi], t);
+	default:
+		return 0;
+	}
+}
+
+/* The most telling reason why t does not fit on g (available is 0). */
+static int refuse(const struct carve_hw_gpu *g, const struct carve_hw_type *t, struct carve_error *err)
+{
+	if (t->impl == CARVE_IMPL_PASSTHROUGH)
+		return carve_error_set(err, -EBUSY, "PGPU_IN_USE", "%s: %s: cannot pass through: %zu vGPU(s) exist on it",
+				       g->driver, g->pci, g->n_devs);
+	if (has_passthrough(g))
+		return carve_error_set(err, -EBUSY, "PGPU_IN_USE", "%s: %s: device is bound to vfio-pci for passthrough",
+				       g->driver, g->pci);
+	if ((g->mechanism == CARVE_IMPL_NVIDIA_MDEV || g->mechanism == CARVE_IMPL_NVIDIA_SRIOV) && !g->mixed_size)
+		for (size_t i = 0; i < g->n_devs; i++)
+			if (strcmp(g->devs[i].type_id, t->id) != 0)
+				return carve_error_set(err, -EBUSY, "VGPU_TYPE_INCOMPATIBLE",
+						       "%s: %s: cannot create %s (%s): the GPU runs %s and is not in "
+						       "mixed-size mode (available_instances is 0)",
+						       g->driver, g->pci, t->id, t->name, g->devs[i].type_id);
+	if (is_sriov(g) && free_vfs(g) == 0)
+		return carve_error_set(err, -ENOSPC, "NO_FREE_VF", "%s: %s: no free virtual function (%u of %u in use)",
+				       g->driver, g->pci, g->sriov_numvfs, g->sriov_numvfs);
+	return carve_error_set(err, -ENOSPC, "VGPU_CAPACITY_EXCEEDED",
+			       "%s: %s: cannot create %s (%s): available_instances is 0 (%zu vGPU(s) on the GPU)", g->driver,
+			       g->pci, t->id, t->name, g->n_devs);
+}
+
+static struct carve_hw_dev *find_dev_uuid(struct sim *s, const char *uuid, struct carve_hw_gpu **gp)
+{
+	for (size_t i = 0; i < s->model.n_gpus; i++)
+		for (size_t j = 0; j < s->model.gpus[i].n_devs; j++)
+			if (strcasecmp(s->model.gpus[i].devs[j].uuid, uuid) == 0) {
+				*gp = &s->model.gpus[i];
+				return &s->model.gpus[i].devs[j];
+			}
+	return NULL;
+}
+
+static struct carve_hw_dev *find_dev_parent(struct sim *s, const char *parent, struct carve_hw_gpu **gp)
+{
+	for (size_t i = 0; i < s->model.n_gpus; i++)
+		for (size_t j = 0; j < s->model.gpus[i].n_devs; j++)
+			if (strcmp(s->model.gpus[i].devs[j].parent, parent) == 0) {
+				*gp = &s->model.gpus[i];
+				return &s->model.gpus[i].devs[j];
+			}
+	return NULL;
+}
+
+static struct carve_hw_vf *find_vf(struct carve_hw_gpu *g, const char *pci)
+{
+	for (size_t i = 0; i < g->n_vfs; i++)
+		if (strcmp(g->vfs[i].pci, pci) == 0)
+			return &g->vfs[i];
+	return NULL;
+}
+
+/* Create without persistence or fault injection.  want_parent (may be NULL)
+ * pins a VF-backed vGPU to a given VF, as when reloading state. */
+static int create_core(struct sim *s, const struct carve_vgpu_spec *spec, const char *want_parent,
+		       struct carve_vgpu_placement *out, struct carve_error *err)
+{
+	if (!carve_pci_valid(spec->pgpu_pci))
+		return carve_error_set(err, -EINVAL, "PCI_INVALID", "invalid PCI address '%.16s'", spec->pgpu_pci);
+	if (!carve_ident_valid(spec->type_id))
+		return carve_error_set(err, -EINVAL, "VGPU_TYPE_INVALID", "invalid vGPU type identifier '%.70s'",
+				       spec->type_id);
+	if (spec->uuid[0] && !carve_uuid_valid(spec->uuid))
+		return carve_error_set(err, -EINVAL, "UUID_INVALID", "invalid UUID '%.40s'", spec->uuid);
+	char pci[13], uuid[37] = "";
+	carve_pci_normalize(spec->pgpu_pci, pci);
+	if (spec->uuid[0])
+		carve_uuid_normalize(spec->uuid, uuid);
+	size_t gi;
+	struct carve_hw_gpu *g = find_gpu(s, pci, &gi);
+	if (!g)
+		return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "no GPU at %s", pci);
+	struct carve_hw_type *t = find_type(g, spec->type_id);
+	if (!t)
+		return carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED", "%s: %s: vGPU type %s is not supported",
+				       g->driver, pci, spec->type_id);
+	if (spec->impl != t->impl)
+		return carve_error_set(err, -EINVAL, "VGPU_TYPE_INVALID", "%s: %s: type %s is %s, not %s", g->driver, pci,
+				       t->id, carve_impl_name(t->impl), carve_impl_name(spec->impl));
+	bool mdev = t->impl == CARVE_IMPL_NVIDIA_MDEV || t->impl == CARVE_IMPL_GVT_G;
+	if (mdev && !uuid[0])
+		return carve_error_set(err, -EINVAL, "UUID_INVALID", "%s: an mdev needs a UUID", pci);
+	struct carve_hw_gpu *og;
+	if (uuid[0] && find_dev_uuid(s, uuid, &og))
+		return carve_error_set(err, -EEXIST, "VGPU_EXISTS", "mdev %s already exists (on %s)", uuid, og->pci);
+	if (spec->params[0]) {
+		if (t->impl != CARVE_IMPL_NVIDIA_MDEV && t->impl != CARVE_IMPL_NVIDIA_SRIOV)
+			return carve_error_set(err, -EOPNOTSUPP, "VGPU_PARAMS_UNSUPPORTED",
+					       "%s: %s: %s vGPUs have no vgpu_params", g->driver, pci,
+					       carve_impl_name(t->impl));
+		if (!carve_vgpu_params_valid(spec->params))
+			return carve_error_set(err, -EINVAL, "VGPU_PARAMS_INVALID", "invalid vgpu_params '%.80s'",
+					       spec->params);
+	}
+	if (available(s, gi, t) == 0)
+		return refuse(g, t, err);
+
+	/* Placement on the device itself or on a free VF. */
+	struct carve_hw_vf *vf = NULL;
+	if (t->impl != CARVE_IMPL_PASSTHROUGH && is_sriov(g)) {
+		if (want_parent) {
+			vf = find_vf(g, want_parent);
+			if (!vf || vf->in_use)
+				return carve_error_set(err, -EBUSY, "NO_FREE_VF", "%s: VF %s is not a free VF of %s",
+						       g->driver, want_parent, pci);
+		} else {
+			for (size_t i = 0; i < g->n_vfs && !vf; i++)
+				if (!g->vfs[i].in_use)
+					vf = &g->vfs[i];
+		}
+		if (!vf) /* available() > 0 implies a free VF; be safe anyway */
+			return carve_error_set(err, -ENOSPC, "NO_FREE_VF", "%s: %s: no free virtual function", g->driver,
+					       pci);
+	}
+	/* Copy what we need before growing the device array (t points into g). */
+	char type_id[65];
+	snprintf(type_id, sizeof(type_id), "%s", t->id);
+	enum carve_impl impl = t->impl;
+	struct carve_hw_dev *d = carve_hw_gpu_add_dev(g);
+	if (!d)
+		return oom(err);
+	snprintf(d->type_id, sizeof(d->type_id), "%s", type_id);
+	snprintf(d->params, sizeof(d->params), "%s", spec->params);
+	snprintf(d->parent, sizeof(d->parent), "%s", vf ? vf->pci : pci);
+	/* VF-backed vGPUs have no host-side UUID (the kernel never sees one). */
+	if (impl != CARVE_IMPL_NVIDIA_SRIOV && impl != CARVE_IMPL_AMD_MXGPU)
+		snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
+	if (vf) {
+		vf->in_use = true;
+		if (impl == CARVE_IMPL_NVIDIA_SRIOV)
+			snprintf(vf->current_type, sizeof(vf->current_type), "%s", type_id);
+		if (impl == CARVE_IMPL_AMD_MXGPU)
+			snprintf(vf->driver, sizeof(vf->driver), "vfio-pci");
+	}
+	if (impl == CARVE_IMPL_PASSTHROUGH)
+		snprintf(g->driver, sizeof(g->driver), "vfio-pci");
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->uuid, sizeof(out->uuid), "%s", mdev ? uuid : "");
+		snprintf(out->device_pci, sizeof(out->device_pci), "%s", d->parent);
+	}
+	return 0;
+}
+
+static void remove_dev(struct sim *s, struct carve_hw_gpu *g, struct carve_hw_dev *d)
+{
+	struct carve_hw_vf *vf = find_vf(g, d->parent);
+	if (vf) {
+		vf->in_use = false;
+		if (g->mechanism == CARVE_IMPL_NVIDIA_SRIOV)
+			snprintf(vf->current_type, sizeof(vf->current_type), "0");
+		if (g->mechanism == CARVE_IMPL_AMD_MXGPU)
+			vf->driver[0] = '\0';
+	}
+	if (strcmp(d->type_id, "passthrough") == 0) {
+		size_t gi = (size_t)(g - s->model.gpus);
+		snprintf(g->driver, sizeof(g->driver), "%s", s->extra[gi].orig_driver);
+	}
+	size_t j = (size_t)(d - g->devs);
+	memmove(&g->devs[j], &g->devs[j + 1], (g->n_devs - j - 1) * sizeof(*d));
+	g->n_devs--;
+	/* The array keeps its allocation: grow() derives capacity from n, and a
+	 * power-of-two count now may under-report it, which only causes an early
+	 * realloc to the same or a larger size. */
+}
+
+/* ---- persistence ---- */
+
+static json_t *state_to_json(const struct sim *s)
+{
+	_cleanup_json_ json_t *devs = json_array();
+	if (!devs)
+		return NULL;
+	for (size_t i = 0; i < s->model.n_gpus; i++) {
+		const struct carve_hw_gpu *g = &s->model.gpus[i];
+		for (size_t j = 0; j < g->n_devs; j++) {
+			const struct carve_hw_dev *d = &g->devs[j];
+			if (json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "pgpu", g->pci, "uuid",
+								  d->uuid, "type", d->type_id, "parent", d->parent,
+								  "params", d->params)) < 0)
+				return NULL;
+		}
+	}
+	return json_pack("{s:s, s:i, s:s, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION, "profile",
+			 s->profile_name, "devices", devs);
+}
+
+static int write_atomic(const char *path, const char *data, size_t len, struct carve_error *err)
+{
+	_cleanup_free_ char *tmp = carve_strdupf("%s.tmp.XXXXXX", path);
+	_cleanup_free_ char *dir = strdup(path);
+	if (!tmp || !dir)
+		return oom(err);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return carve_error_set(err, -errno, "SIM_STATE_WRITE_FAILED", "cannot create %s: %s", tmp,
+				       strerror(errno));
+	int r = 0;
+	size_t off = 0;
+	while (off < len && r == 0) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = -errno ? -errno : -EIO;
+		else
+			off += (size_t)n;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return carve_error_set(err, r, "SIM_STATE_WRITE_FAILED", "cannot write sim state %s: %s", path,
+				       strerror(-r));
+	}
+	/* Make the rename itself durable. */
+	_cleanup_close_ int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		(void)fsync(dfd);
+	return 0;
+}
+
+static int persist(struct sim *s, struct carve_error *err)
+{
+	if (!s->state_path)
+		return 0;
+	_cleanup_json_ json_t *j = state_to_json(s);
+	_cleanup_free_ char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	if (!text)
+		return oom(err);
+	size_t len = strlen(text);
+	_cleanup_free_ char *withnl = carve_strdupf("%s\n", text);
+	if (!withnl)
+		return oom(err);
+	return write_atomic(s->state_path, withnl, len + 1, err);
+}
+
+static int state_error(const struct sim *s, struct carve_error *err, size_t i, const char *detail)
+{
+	return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID", "%s: devices[%zu]: %s", s->state_path, i, detail);
+}
+
+static int load_state(struct sim *s, json_t *root, struct carve_error *err)
+{
+	const char *format = NULL, *profile = NULL;
+	int version = 0;
+	json_t *devs = NULL;
+	json_error_t je;
+	if (json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:i, s:s, s:o}", "format", &format, "version", &version,
+			   "profile", &profile, "devices", &devs) < 0 ||
+	    strcmp(format, STATE_FORMAT) != 0 || version != STATE_VERSION || !json_is_array(devs))
+		return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID", "%s: not a carve sim state (version %d): %s",
+				       s->state_path, STATE_VERSION, je.text[0] ? je.text : "wrong format or version");
+	if (strcmp(profile, s->profile_name) != 0)
+		return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID",
+				       "%s: state of profile '%s', not of '%s' (remove it to start afresh)", s->state_path,
+				       profile, s->profile_name);
+	size_t i;
+	json_t *d;
+	json_array_foreach(devs, i, d) {
+		const char *pgpu, *uuid, *type, *parent, *params;
+		if (json_unpack_ex(d, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:s}", "pgpu", &pgpu, "uuid", &uuid,
+				   "type", &type, "parent", &parent, "params", &params) < 0)
+			return state_error(s, err, i, je.text);
+		struct carve_vgpu_spec spec = {0};
+		if (strlen(pgpu) >= sizeof(spec.pgpu_pci) || strlen(uuid) >= sizeof(spec.uuid) ||
+		    strlen(type) >= sizeof(spec.type_id) || strlen(params) >= sizeof(spec.params) ||
+		    !carve_pci_valid(parent))
+			return state_error(s, err, i, "field too long or malformed");
+		snprintf(spec.pgpu_pci, sizeof(spec.pgpu_pci), "%s", pgpu);
+		snprintf(spec.uuid, sizeof(spec.uuid), "%s", uuid);
+		snprintf(spec.type_id, sizeof(spec.type_id), "%s", type);
+		snprintf(spec.params, sizeof(spec.params), "%s", params);
+		struct carve_hw_gpu *g = find_gpu(s, pgpu, NULL);
+		const struct carve_hw_type *t = g ? carve_hw_gpu_find_type(g, type) : NULL;
+		spec.impl = t ? t->impl : CARVE_IMPL_PASSTHROUGH;
+		struct carve_error inner = {0};
+		int r = create_core(s, &spec, parent, NULL, &inner);
+		if (r < 0)
+			return carve_error_set(err, r, "SIM_STATE_INVALID", "%s: devices[%zu]: %s", s->state_path, i,
+					       inner.message);
+	}
+	return 0;
+}
+
+static int apply_boot_vgpus(struct sim *s, const struct carve_profile *p, struct carve_error *err)
+{
+	for (size_t i = 0; i < p->n_gpus; i++) {
+		const struct carve_profile_gpu *e = &p->gpus[i];
+		struct carve_profile_resolved res;
+		carve_profile_gpu_resolve(e, &res);
+		for (size_t j = 0; j < e->n_vgpus; j++) {
+			const struct carve_profile_vgpu *v = &e->vgpus[j];
+			struct carve_vgpu_spec spec = {0};
+			struct carve_pci_addr a;
+			carve_pci_parse(e->pci, &a);
+			a.bus = (uint8_t)(a.bus + v->gpu);
+			carve_pci_format(&a, spec.pgpu_pci);
+			snprintf(spec.uuid, sizeof(spec.uuid), "%s", v->uuid);
+			snprintf(spec.type_id, sizeof(spec.type_id), "%s", v->type_id);
+			snprintf(spec.params, sizeof(spec.params), "%s", v->params);
+			spec.impl = (enum carve_impl)res.mechanism;
+			struct carve_error inner = {0};
+			int r = create_core(s, &spec, NULL, NULL, &inner);
+			if (r < 0) {
+				char key[64];
+				snprintf(key, sizeof(key), "gpus[%zu].vgpus[%zu]", i, j);
+				return carve_profile_error(p, err, r, v->line, key, "%s", inner.message);
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- backend ops ---- */
+
+static int sim_discover(struct carve_host *h, struct carve_hw_inventory *out, struct carve_error *err)
+{
+	struct sim *s = to_sim(h);
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < s->model.n_gpus; i++) {
+		const struct carve_hw_gpu *src = &s->model.gpus[i];
+		struct carve_hw_gpu *g = carve_hw_inventory_add_gpu(out);
+		if (!g)
+			goto fail;
+		*g = *src;
+		g->vfs = NULL;
+		g->types = NULL;
+		g->devs = NULL;
+		g->n_vfs = g->n_types = g->n_devs = 0;
+		for (size_t j = 0; j < src->n_vfs; j++) {
+			struct carve_hw_vf *v = carve_hw_gpu_add_vf(g);
+			if (!v)
+				goto fail;
+			*v = src->vfs[j];
+		}
+		for (size_t j = 0; j < src->n_devs; j++) {
+			struct carve_hw_dev *d = carve_hw_gpu_add_dev(g);
+			if (!d)
+				goto fail;
+			*d = src->devs[j];
+		}
+		for (size_t j = 0; j < src->n_types; j++) {
+			struct carve_hw_type *t = carve_hw_gpu_add_type(g);
+			if (!t)
+				goto fail;
+			*t = src->types[j];
+			t->available = available(s, i, &src->types[j]);
+		}
+	}
+	carve_hw_inventory_sort(out);
+	return 0;
+fail:
+	carve_hw_inventory_clear(out);
+	return oom(err);
+}
+
+static bool fail_injected(struct sim *s)
+{
+	s->creates++;
+	if (s->fail_nth && s->creates == s->fail_nth)
+		return true;
+	return s->has_fail_after && s->creates > s->fail_after;
+}
+
+static int sim_create(struct carve_host *h, const struct carve_vgpu_spec *spec, struct carve_vgpu_placement *out,
+		      struct carve_error *err)
+{
+	struct sim *s = to_sim(h);
+	if (fail_injected(s))
+		return carve_error_set(err, -EIO, "SIM_INJECTED_FAILURE",
+				       "sim: injected failure of vgpu_create call %lu (%s) for %s on %.16s", s->creates,
+				       s->fail_nth ? CARVE_SIM_FAIL_ENV : "fail_create_after", spec->type_id,
+				       spec->pgpu_pci);
+	int r = create_core(s, spec, NULL, out, err);
+	if (r < 0)
+		return r;
+	return persist(s, err);
+}
+
+/* The device a request names: by UUID when it has one, else by the device
+ * (VF or whole GPU) that carries it. */
+static struct carve_hw_dev *lookup(struct sim *s, const char *uuid, const char *device_pci, struct carve_hw_gpu **gp,
+				   struct carve_error *err, int *r)
+{
+	*r = 0;
+	if (uuid && uuid[0]) {
+		if (!carve_uuid_valid(uuid)) {
+			*r = carve_error_set(err, -EINVAL, "UUID_INVALID", "invalid UUID '%.40s'", uuid);
+			return NULL;
+		}
+		struct carve_hw_dev *d = find_dev_uuid(s, uuid, gp);
+		if (!d)
+			*r = carve_error_set(err, -ENOENT, "VGPU_NOT_FOUND", "mdev %s does not exist", uuid);
+		return d;
+	}
+	char pci[13];
+	if (!device_pci || carve_pci_normalize(device_pci, pci) < 0) {
+		*r = carve_error_set(err, -EINVAL, "PCI_INVALID", "invalid PCI address '%.16s'",
+				     device_pci ? device_pci : "");
+		return NULL;
+	}
+	struct carve_hw_dev *d = find_dev_parent(s, pci, gp);
+	if (!d)
+		*r = carve_error_set(err, -ENOENT, "VGPU_NOT_FOUND", "no vGPU on %s", pci);
+	return d;
+}
+
+static int sim_remove(struct carve_host *h, const struct carve_vgpu_spec *spec, const struct carve_vgpu_placement *where,
+		      struct carve_error *err)
+{
+	struct sim *s = to_sim(h);
+	const char *uuid = where && where->uuid[0] ? where->uuid : NULL;
+	const char *dev = where && where->device_pci[0] ? where->device_pci : NULL;
+	if (!uuid && !dev && spec)
+		uuid = spec->uuid;
+	struct carve_hw_gpu *g = NULL;
+	int r;
+	struct carve_hw_dev *d = lookup(s, uuid, dev, &g, err, &r);
+	if (!d)
+		return r;
+	remove_dev(s, g, d);
+	return persist(s, err);
+}
+
+static int sim_set_params(struct carve_host *h, const struct carve_vgpu_placement *where, const char *params,
+			  struct carve_error *err)
+{
+	struct sim *s = to_sim(h);
+	if (!where)
+		return carve_error_set(err, -EINVAL, "INVALID_ARGUMENT", "no vGPU given");
+	struct carve_hw_gpu *g = NULL;
+	int r;
+	struct carve_hw_dev *d = lookup(s, where->uuid[0] ? where->uuid : NULL, where->device_pci, &g, err, &r);
+	if (!d)
+		return r;
+	if (g->mechanism != CARVE_IMPL_NVIDIA_MDEV && g->mechanism != CARVE_IMPL_NVIDIA_SRIOV)
+		return carve_error_set(err, -EOPNOTSUPP, "VGPU_PARAMS_UNSUPPORTED", "%s: %s vGPUs have no vgpu_params",
+				       g->pci, carve_impl_name(g->mechanism));
+	if (!params || strlen(params) >= sizeof(d->params) || !carve_vgpu_params_valid(params))
+		return carve_error_set(err, -EINVAL, "VGPU_PARAMS_INVALID", "invalid vgpu_params '%.80s'",
+				       params ? params : "");
+	snprintf(d->params, sizeof(d->params), "%s", params);
+	return persist(s, err);
+}
+
+static void sim_free(struct carve_host *h)
+{
+	struct sim *s = to_sim(h);
+	if (!s)
+		return;
+	carve_hw_inventory_clear(&s->model);
+	free(s->extra);
+	free(s->state_path);
+	free(s->profile_origin);
+	free(s);
+}
+
+static const struct carve_host_ops sim_ops = {
+	.name = "sim",
+	.discover = sim_discover,
+	.vgpu_create = sim_create,
+	.vgpu_remove = sim_remove,
+	.vgpu_set_params = sim_set_params,
+	.free = sim_free,
+};
+
+/* ---- opening ---- */
+
+static void sim_freep(struct sim **s)
+{
+	if (*s)
+		sim_free(&(*s)->base);
+}
+
+int carve_host_open_sim_profile(const struct carve_profile *p, const char *state_path, struct carve_host **out,
+				struct carve_error *err)
+{
+	*out = NULL;
+	_cleanup_(sim_freep) struct sim *s = calloc(1, sizeof(*s));
+	if (!s)
+		return oom(err);
+	s->base.ops = &sim_ops;
+	snprintf(s->profile_name, sizeof(s->profile_name), "%s", p->name);
+	if (!(s->profile_origin = strdup(p->origin ? p->origin : "<profile>")))
+		return oom(err);
+	if (state_path && !(s->state_path = strdup(state_path)))
+		return oom(err);
+	s->has_fail_after = p->has_fail_create_after;
+	s->fail_after = p->fail_create_after;
+	const char *env = getenv(CARVE_SIM_FAIL_ENV);
+	if (env && *env) {
+		uint32_t n;
+		if (carve_parse_u32(env, &n) < 0)
+			return carve_error_set(err, -EINVAL, "INVALID_ARGUMENT", "%s='%.32s' is not a number",
+					       CARVE_SIM_FAIL_ENV, env);
+		s->fail_nth = n;
+	}
+	int r = build_model(s, p, err);
+	if (r < 0)
+		return r;
+
+	json_error_t je;
+	_cleanup_json_ json_t *state = NULL;
+	if (state_path) {
+		state = json_load_file(state_path, JSON_REJECT_DUPLICATES, &je);
+		if (!state && access(state_path, F_OK) == 0)
+			return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID", "%s:%d: %s", state_path, je.line,
+					       je.text);
+	}
+	if (state)
+		r = load_state(s, state, err);
+	else
+		r = apply_boot_vgpus(s, p, err);
+	if (r < 0)
+		return r;
+	/* Write the initial state at once, so a reopen sees the same devices
+	 * even if nothing changes before the process dies. */
+	if (!state && (r = persist(s, err)) < 0)
+		return r;
+	*out = &TAKE_PTR(s)->base;
+	return 0;
+}
+
+int carve_host_open_sim(const char *profile_path, const char *state_path, struct carve_host **out,
+			struct carve_error *err)
+{
+	*out = NULL;
+	struct carve_profile *p = NULL;
+	int r = carve_profile_load(profile_path, &p, err);
+	if (r < 0)
+		return r;
+	r = carve_host_open_sim_profile(p, state_path, out, err);
+	carve_profile_free(p);
+	return r;
+}

@@ -1,0 +1,609 @@
+/* sysfs_host.c - the sysfs backend: open a root, enumerate display-class PCI
+ * devices (and mdev parents that are not PCI devices), dispatch to the
+ * per-mechanism files, and realize passthrough.
+ *
+ * Which mechanism a GPU uses is read from the shape of the tree, not from
+ * the catalog, because the same board runs differently on different hosts:
+ *   bound to vfio-pci                      -> passthrough
+ *   driver gim                             -> AMD MxGPU
+ *   mdev_supported_types on the PF         -> GVT-g (Intel) or NVIDIA mdev
+ *   VFs with mdev_supported_types          -> NVIDIA mdev on VFs (Ampere)
+ *   VFs with nvidia/current_vgpu_type      -> NVIDIA vendor-specific VFIO
+ *   none of these                          -> the catalog board's mechanism
+ *                                             when it needs VFs that are not
+ *                                             enabled yet, else passthrough
+ */
+#include "sysfs_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/cleanup.h"
+#include "util/pci.h"
+#include "util/uuid.h"
+
+static struct sysfs_host *to_sh(struct carve_host *h)
+{
+	return (struct sysfs_host *)h;
+}
+
+static int malformed(struct carve_sysfs *fs, const char *path, const char *text, const char *expect,
+		     struct carve_error *err)
+{
+	return carve_error_set(err, -EBADMSG, "SYSFS_MALFORMED", "%s/%s: expected %s, found '%.40s'",
+			       carve_sysfs_root(fs), path, expect, text);
+}
+
+int carve_sysfs_read_u32(struct carve_sysfs *fs, const char *path, bool optional, uint32_t def, uint32_t *out,
+			 struct carve_error *err)
+{
+	_cleanup_free_ char *s = NULL;
+	int r = optional ? carve_sysfs_read_opt(fs, path, &s, err) : carve_sysfs_read(fs, path, &s, err);
+	if (r < 0)
+		return r;
+	if (!s) {
+		*out = def;
+		return 0;
+	}
+	if (carve_parse_u32(carve_strstrip(s), out) < 0)
+		return malformed(fs, path, s, "a decimal number", err);
+	return 0;
+}
+
+int carve_sysfs_read_hex(struct carve_sysfs *fs, const char *path, bool optional, uint32_t *out,
+			 struct carve_error *err)
+{
+	_cleanup_free_ char *s = NULL;
+	int r = optional ? carve_sysfs_read_opt(fs, path, &s, err) : carve_sysfs_read(fs, path, &s, err);
+	if (r < 0)
+		return r;
+	*out = 0;
+	if (!s)
+		return 0;
+	if (carve_parse_hex_u32(carve_strstrip(s), out) < 0)
+		return malformed(fs, path, s, "a hexadecimal number", err);
+	return 0;
+}
+
+static int read_i32_opt(struct carve_sysfs *fs, const char *path, int32_t def, int32_t *out, struct carve_error *err)
+{
+	_cleanup_free_ char *s = NULL;
+	int r = carve_sysfs_read_opt(fs, path, &s, err);
+	if (r < 0)
+		return r;
+	*out = def;
+	if (s && carve_parse_i32(carve_strstrip(s), out) < 0)
+		return malformed(fs, path, s, "a number", err);
+	return 0;
+}
+
+/* Last component of an optional symlink ("" when absent). */
+static int link_opt(struct carve_sysfs *fs, const char *path, char *out, size_t size, struct carve_error *err)
+{
+	out[0] = '\0';
+	if (!carve_sysfs_exists(fs, path))
+		return 0;
+	_cleanup_free_ char *name = NULL;
+	int r = carve_sysfs_link_name(fs, path, &name, err);
+	if (r < 0)
+		return r;
+	snprintf(out, size, "%s", name);
+	return 0;
+}
+
+static int read_group(struct carve_sysfs *fs, const char *dir, int32_t *out, struct carve_error *err)
+{
+	char path[256], name[32];
+	snprintf(path, sizeof(path), "%s/iommu_group", dir);
+	int r = link_opt(fs, path, name, sizeof(name), err);
+	if (r < 0)
+		return r;
+	*out = -1;
+	if (name[0] && (carve_parse_i32(name, out) < 0 || *out < 0))
+		return malformed(fs, path, name, "a link to an IOMMU group number", err);
+	return 0;
+}
+
+static int oom(struct carve_error *err)
+{
+	return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+}
+
+struct vfn {
+	unsigned n;
+	char pci[13];
+};
+
+static int cmp_vfn(const void *a, const void *b)
+{
+	const struct vfn *x = a, *y = b;
+	return (x->n > y->n) - (x->n < y->n);
+}
+
+/* The PF's virtfnN links, in N order, with each VF's driver and group. */
+static int read_vfs(struct carve_sysfs *fs, const char *dir, struct carve_hw_gpu *g, struct carve_error *err)
+{
+	struct carve_strv names = {0};
+	int r = carve_sysfs_list(fs, dir, &names, err);
+	if (r < 0)
+		return r;
+	struct vfn *v = calloc(names.n ? names.n : 1, sizeof(*v));
+	size_t n = 0;
+	if (!v) {
+		carve_strv_clear(&names);
+		return oom(err);
+	}
+	for (size_t i = 0; i < names.n && r == 0; i++) {
+		uint32_t idx;
+		if (!carve_startswith(names.v[i], "virtfn") || carve_parse_u32(names.v[i] + 6, &idx) < 0)
+			continue;
+		char path[256];
+		snprintf(path, sizeof(path), "%s/%s", dir, names.v[i]);
+		_cleanup_free_ char *target = NULL;
+		if ((r = carve_sysfs_link_name(fs, path, &target, err)) < 0)
+			break;
+		if (carve_pci_normalize(target, v[n].pci) < 0) {
+			r = malformed(fs, path, target, "a link to a PCI device", err);
+			break;
+		}
+		v[n++].n = idx;
+	}
+	carve_strv_clear(&names);
+	if (r == 0 && n > 1)
+		qsort(v, n, sizeof(*v), cmp_vfn);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct carve_hw_vf *vf = carve_hw_gpu_add_vf(g);
+		if (!vf) {
+			r = oom(err);
+			break;
+		}
+		snprintf(vf->pci, sizeof(vf->pci), "%s", v[i].pci);
+		char vdir[64], path[128];
+		snprintf(vdir, sizeof(vdir), "bus/pci/devices/%s", vf->pci);
+		snprintf(path, sizeof(path), "%s/driver", vdir);
+		if ((r = link_opt(fs, path, vf->driver, sizeof(vf->driver), err)) < 0)
+			break;
+		r = read_group(fs, vdir, &vf->iommu_group, err);
+	}
+	free(v);
+	return r;
+}
+
+static void add_passthrough(struct carve_hw_gpu *g, const struct carve_board *b, struct carve_error *err, int *r)
+{
+	if (g->is_system_display)
+		return;
+	struct carve_hw_type *t = carve_hw_gpu_add_type(g);
+	if (!t) {
+		*r = oom(err);
+		return;
+	}
+	snprintf(t->id, sizeof(t->id), "passthrough");
+	snprintf(t->name, sizeof(t->name), "passthrough");
+	t->impl = CARVE_IMPL_PASSTHROUGH;
+	t->framebuffer_mib = b ? b->fb_mib_per_gpu : 0;
+	t->max_instances = 1;
+	t->multi_vgpu = true;
+	bool vf_busy = false;
+	for (size_t i = 0; i < g->n_vfs; i++)
+		vf_busy = vf_busy || g->vfs[i].in_use;
+	t->available = g->n_devs == 0 && !vf_busy ? 1 : 0;
+}
+
+static enum carve_impl detect(struct carve_sysfs *fs, const struct sysfs_gpu_ctx *ctx, const struct carve_hw_gpu *g)
+{
+	char path[256];
+	if (strcmp(g->driver, "vfio-pci") == 0)
+		return CARVE_IMPL_PASSTHROUGH;
+	if (strcmp(g->driver, "gim") == 0)
+		return CARVE_IMPL_AMD_MXGPU;
+	snprintf(path, sizeof(path), "%s/mdev_supported_types", ctx->dir);
+	if (carve_sysfs_is_dir(fs, path))
+		return g->vendor_id == 0x8086 ? CARVE_IMPL_GVT_G : CARVE_IMPL_NVIDIA_MDEV;
+	if (g->n_vfs > 0) {
+		snprintf(path, sizeof(path), "bus/pci/devices/%s/mdev_supported_types", g->vfs[0].pci);
+		if (carve_sysfs_is_dir(fs, path))
+			return CARVE_IMPL_NVIDIA_MDEV;
+		snprintf(path, sizeof(path), "bus/pci/devices/%s/nvidia/current_vgpu_type", g->vfs[0].pci);
+		if (carve_sysfs_exists(fs, path))
+			return CARVE_IMPL_NVIDIA_SRIOV;
+	}
+	/* VFs not enabled (yet): an SR-IOV board keeps its mechanism, so that
+	 * reconcile can enable them; anything else has nothing to split. */
+	if (ctx->board && ctx->board->sriov && g->sriov_totalvfs > 0 && g->n_vfs == 0 &&
+	    ctx->board->mechanism != CARVE_IMPL_PASSTHROUGH)
+		return ctx->board->mechanism;
+	return CARVE_IMPL_PASSTHROUGH;
+}
+
+/* Fill a GPU from its directory: identity first, then the mechanism's view. */
+static int discover_gpu(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g, bool pci_dev,
+			struct carve_error *err)
+{
+	struct carve_sysfs *fs = h->fs;
+	char path[256];
+	int r;
+#define P(name) (snprintf(path, sizeof(path), "%s/%s", ctx->dir, name), path)
+	uint32_t v;
+	if ((r = carve_sysfs_read_hex(fs, P("vendor"), !pci_dev, &v, err)) < 0)
+		return r;
+	g->vendor_id = v;
+	if ((r = carve_sysfs_read_hex(fs, P("device"), !pci_dev, &v, err)) < 0)
+		return r;
+	g->device_id = v;
+	if ((r = carve_sysfs_read_hex(fs, P("subsystem_vendor"), true, &g->subsys_vendor_id, err)) < 0 ||
+	    (r = carve_sysfs_read_hex(fs, P("subsystem_device"), true, &g->subsys_device_id, err)) < 0 ||
+	    (r = carve_sysfs_read_hex(fs, P("class"), true, &g->class_code, err)) < 0 ||
+	    (r = read_i32_opt(fs, P("numa_node"), -1, &g->numa_node, err)) < 0 ||
+	    (r = link_opt(fs, P("driver"), g->driver, sizeof(g->driver), err)) < 0 ||
+	    (r = read_group(fs, ctx->dir, &g->iommu_group, err)) < 0)
+		return r;
+	uint32_t boot_vga, mixed;
+	if ((r = carve_sysfs_read_u32(fs, P("boot_vga"), true, 0, &boot_vga, err)) < 0 ||
+	    (r = carve_sysfs_read_u32(fs, P("sriov_totalvfs"), true, 0, &g->sriov_totalvfs, err)) < 0 ||
+	    (r = carve_sysfs_read_u32(fs, P("sriov_numvfs"), true, 0, &g->sriov_numvfs, err)) < 0 ||
+	    (r = carve_sysfs_read_u32(fs, P("nvidia/vgpu_heterogeneous_mode"), true, 2, &mixed, err)) < 0)
+		return r;
+	g->is_system_display = boot_vga == 1;
+	ctx->board = carve_board_by_ids((uint16_t)g->vendor_id, (uint16_t)g->device_id);
+	if (ctx->board)
+		snprintf(g->board, sizeof(g->board), "%s", ctx->board->name);
+	if (g->sriov_totalvfs > 0 && (r = read_vfs(fs, ctx->dir, g, err)) < 0)
+		return r;
+#undef P
+	g->mechanism = detect(fs, ctx, g);
+	switch (g->mechanism) {
+	case CARVE_IMPL_NVIDIA_MDEV:
+	case CARVE_IMPL_NVIDIA_SRIOV:
+		/* The mode is set through NVML; fixtures (and hosts whose admin
+		 * recorded it) carry nvidia/vgpu_heterogeneous_mode. */
+		g->mixed_size = mixed == 2 ? (ctx->board && ctx->board->mixed_size) : mixed == 1;
+		r = g->mechanism == CARVE_IMPL_NVIDIA_MDEV ? carve_sysfs_mdev_discover(fs, ctx, g, err)
+							   : carve_sysfs_nvsriov_discover(fs, ctx, g, err);
+		break;
+	case CARVE_IMPL_GVT_G:
+		g->mixed_size = true;
+		r = carve_sysfs_mdev_discover(fs, ctx, g, err);
+		break;
+	case CARVE_IMPL_AMD_MXGPU:
+		r = carve_sysfs_amd_discover(fs, ctx, g, err);
+		break;
+	default:
+		r = 0;
+		break;
+	}
+	if (r == 0)
+		add_passthrough(g, ctx->board, err, &r);
+	return r;
+}
+
+/* A PCI display controller that is not a VF: a PGPU. */
+static int consider_pci(struct sysfs_host *h, const char *name, struct carve_hw_inventory *inv,
+			struct sysfs_gpu_ctx *ctx_out, bool must, struct carve_error *err)
+{
+	struct sysfs_gpu_ctx ctx = {0};
+	char path[256];
+	snprintf(ctx.dir, sizeof(ctx.dir), "bus/pci/devices/%s", name);
+	uint32_t cls;
+	snprintf(path, sizeof(path), "%s/class", ctx.dir);
+	int r = carve_sysfs_read_hex(h->fs, path, false, &cls, err);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/physfn", ctx.dir);
+	if ((cls >> 16) != 0x03 || carve_sysfs_exists(h->fs, path)) {
+		if (must)
+			return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "%s is not a GPU (class 0x%06x%s)", name,
+					       cls, (cls >> 16) == 0x03 ? ", a virtual function" : "");
+		return 0;
+	}
+	struct carve_hw_gpu *g = carve_hw_inventory_add_gpu(inv);
+	if (!g)
+		return oom(err);
+	snprintf(g->pci, sizeof(g->pci), "%s", name);
+	r = discover_gpu(h, &ctx, g, true, err);
+	if (r == 0 && ctx_out)
+		*ctx_out = ctx;
+	return r;
+}
+
+int carve_sysfs_discover_one(struct sysfs_host *h, const char *pci, struct carve_hw_inventory *inv,
+			     struct sysfs_gpu_ctx *ctx, struct carve_error *err)
+{
+	char norm[13], path[64];
+	if (carve_pci_normalize(pci, norm) < 0)
+		return carve_error_set(err, -EINVAL, "PCI_INVALID", "invalid PCI address '%.16s'", pci);
+	snprintf(path, sizeof(path), "bus/pci/devices/%s", norm);
+	if (carve_sysfs_exists(h->fs, path))
+		return consider_pci(h, norm, inv, ctx, true, err);
+	snprintf(path, sizeof(path), "class/mdev_bus/%s", norm);
+	if (!carve_sysfs_exists(h->fs, path))
+		return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "no device %s under %s", norm,
+				       carve_sysfs_root(h->fs));
+	struct carve_hw_gpu *g = carve_hw_inventory_add_gpu(inv);
+	if (!g)
+		return oom(err);
+	snprintf(g->pci, sizeof(g->pci), "%s", norm);
+	snprintf(ctx->dir, sizeof(ctx->dir), "%s", path);
+	return discover_gpu(h, ctx, g, false, err);
+}
+
+static int sysfs_discover(struct carve_host *hh, struct carve_hw_inventory *out, struct carve_error *err)
+{
+	struct sysfs_host *h = to_sh(hh);
+	memset(out, 0, sizeof(*out));
+	struct carve_strv names = {0};
+	int r = carve_sysfs_list(h->fs, "bus/pci/devices", &names, err);
+	for (size_t i = 0; i < names.n && r == 0; i++)
+		if (carve_pci_valid(names.v[i])) /* anything else is not a PCI device name */
+			r = consider_pci(h, names.v[i], out, NULL, false, err);
+	carve_strv_clear(&names);
+
+	/* mdev parents that are not PCI devices (the testbed's emulated GPUs
+	 * are plain devices named like PCI addresses). */
+	if (r == 0 && carve_sysfs_is_dir(h->fs, "class/mdev_bus")) {
+		r = carve_sysfs_list(h->fs, "class/mdev_bus", &names, err);
+		for (size_t i = 0; i < names.n && r == 0; i++) {
+			char norm[13], path[64];
+			if (carve_pci_normalize(names.v[i], norm) < 0 || strcmp(norm, names.v[i]) != 0)
+				continue;
+			snprintf(path, sizeof(path), "bus/pci/devices/%s", norm);
+			if (carve_sysfs_exists(h->fs, path) || carve_hw_inventory_find(out, norm))
+				continue;
+			/* An SR-IOV VF parent belongs to its PF, found above. */
+			snprintf(path, sizeof(path), "class/mdev_bus/%s/physfn", norm);
+			if (carve_sysfs_exists(h->fs, path))
+				continue;
+			struct sysfs_gpu_ctx ctx = {0};
+			snprintf(ctx.dir, sizeof(ctx.dir), "class/mdev_bus/%s", norm);
+			struct carve_hw_gpu *g = carve_hw_inventory_add_gpu(out);
+			if (!g) {
+				r = oom(err);
+				break;
+			}
+			snprintf(g->pci, sizeof(g->pci), "%s", norm);
+			r = discover_gpu(h, &ctx, g, false, err);
+		}
+		carve_strv_clear(&names);
+	}
+	if (r < 0) {
+		carve_hw_inventory_clear(out);
+		return r;
+	}
+	carve_hw_inventory_sort(out);
+	return 0;
+}
+
+/* ---- realization ---- */
+
+int carve_sysfs_write_retry(struct carve_sysfs *fs, const char *devdir, const char *attr, const char *value,
+			    struct carve_error *err)
+{
+	int r = 0;
+	for (int attempt = 1; attempt <= CARVE_SYSFS_RELEASE_TRIES; attempt++) {
+		struct carve_error inner = {0};
+		r = carve_sysfs_write(fs, devdir, attr, value, &inner);
+		if (r == 0)
+			return 0;
+		if ((r != -EBUSY && r != -EAGAIN) || attempt == CARVE_SYSFS_RELEASE_TRIES)
+			return carve_error_set(err, r, inner.id, "%s (after %d attempt%s, %d ms apart)", inner.message,
+					       attempt, attempt == 1 ? "" : "s", CARVE_SYSFS_RELEASE_DELAY_MS);
+		struct timespec ts = {0, CARVE_SYSFS_RELEASE_DELAY_MS * 1000000L};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+	return r;
+}
+
+int carve_sysfs_bind_vfio(struct sysfs_host *h, const char *pci, const char *current_driver, struct carve_error *err)
+{
+	if (!carve_pci_valid(pci))
+		return carve_error_set(err, -EINVAL, "PCI_INVALID", "invalid PCI address");
+	char dev[64];
+	snprintf(dev, sizeof(dev), "bus/pci/devices/%s", pci);
+	int r = carve_sysfs_write(h->fs, dev, "driver_override", "vfio-pci", err);
+	if (r < 0)
+		return r;
+	if (current_driver && current_driver[0]) {
+		char drv[96];
+		snprintf(drv, sizeof(drv), "%s/driver", dev);
+		if ((r = carve_sysfs_write_retry(h->fs, drv, "unbind", pci, err)) < 0)
+			return r;
+	}
+	return carve_sysfs_write(h->fs, "bus/pci", "drivers_probe", pci, err);
+}
+
+int carve_sysfs_unbind_vfio(struct sysfs_host *h, const char *pci, struct carve_error *err)
+{
+	if (!carve_pci_valid(pci))
+		return carve_error_set(err, -EINVAL, "PCI_INVALID", "invalid PCI address");
+	char dev[64], drv[96];
+	snprintf(dev, sizeof(dev), "bus/pci/devices/%s", pci);
+	snprintf(drv, sizeof(drv), "%s/driver", dev);
+	int r = carve_sysfs_write_retry(h->fs, drv, "unbind", pci, err);
+	if (r < 0)
+		return r;
+	/* "\n" clears the override (an empty write would be a no-op). */
+	if ((r = carve_sysfs_write(h->fs, dev, "driver_override", "\n", err)) < 0)
+		return r;
+	return carve_sysfs_write(h->fs, "bus/pci", "drivers_probe", pci, err);
+}
+
+static int check_spec(const struct carve_vgpu_spec *spec, struct carve_error *err)
+{
+	if (!carve_pci_valid(spec->pgpu_pci))
+		return carve_error_set(err, -EINVAL, "PCI_INVALID", "invalid PCI address '%.16s'", spec->pgpu_pci);
+	if (!carve_ident_valid(spec->type_id))
+		return carve_error_set(err, -EINVAL, "VGPU_TYPE_INVALID", "invalid vGPU type identifier '%.70s'",
+				       spec->type_id);
+	if (spec->uuid[0] && !carve_uuid_valid(spec->uuid))
+		return carve_error_set(err, -EINVAL, "UUID_INVALID", "invalid UUID '%.40s'", spec->uuid);
+	if (!carve_vgpu_params_valid(spec->params))
+		return carve_error_set(err, -EINVAL, "VGPU_PARAMS_INVALID", "invalid vgpu_params '%.80s'", spec->params);
+	return 0;
+}
+
+static int sysfs_create(struct carve_host *hh, const struct carve_vgpu_spec *spec, struct carve_vgpu_placement *out,
+			struct carve_error *err)
+{
+	struct sysfs_host *h = to_sh(hh);
+	int r = check_spec(spec, err);
+	if (r < 0)
+		return r;
+	struct carve_hw_inventory inv = {0};
+	struct sysfs_gpu_ctx ctx = {0};
+	if ((r = carve_sysfs_discover_one(h, spec->pgpu_pci, &inv, &ctx, err)) < 0)
+		goto out;
+	const struct carve_hw_gpu *g = &inv.gpus[0];
+	const struct carve_hw_type *t = carve_hw_gpu_find_type(g, spec->type_id);
+	if (!t) {
+		r = carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED", "%s: %s: vGPU type %s is not supported",
+				    g->driver, g->pci, spec->type_id);
+		goto out;
+	}
+	if (t->impl != spec->impl) {
+		r = carve_error_set(err, -EINVAL, "VGPU_TYPE_INVALID", "%s: type %s is %s, not %s", g->pci, t->id,
+				    carve_impl_name(t->impl), carve_impl_name(spec->impl));
+		goto out;
+	}
+	if (spec->params[0] && t->impl != CARVE_IMPL_NVIDIA_MDEV && t->impl != CARVE_IMPL_NVIDIA_SRIOV) {
+		r = carve_error_set(err, -EOPNOTSUPP, "VGPU_PARAMS_UNSUPPORTED", "%s: %s vGPUs have no vgpu_params",
+				    g->pci, carve_impl_name(t->impl));
+		goto out;
+	}
+	if (t->available == 0) {
+		r = carve_error_set(err, t->impl == CARVE_IMPL_PASSTHROUGH || g->n_devs ? -EBUSY : -ENOSPC,
+				    "VGPU_CAPACITY_EXCEEDED",
+				    "%s: %s: cannot create %s (%s): available_instances is 0 (%zu vGPU(s) on the GPU)",
+				    g->driver, g->pci, t->id, t->name, g->n_devs);
+		goto out;
+	}
+	switch (t->impl) {
+	case CARVE_IMPL_PASSTHROUGH:
+		if (strcmp(g->driver, "vfio-pci") != 0 && (r = carve_sysfs_bind_vfio(h, g->pci, g->driver, err)) < 0)
+			break;
+		memset(out, 0, sizeof(*out));
+		snprintf(out->device_pci, sizeof(out->device_pci), "%s", g->pci);
+		r = 0;
+		break;
+	case CARVE_IMPL_NVIDIA_MDEV:
+	case CARVE_IMPL_GVT_G:
+		r = carve_sysfs_mdev_create(h, &ctx, g, t, spec, out, err);
+		break;
+	case CARVE_IMPL_NVIDIA_SRIOV:
+		r = carve_sysfs_nvsriov_create(h, g, t, spec, out, err);
+		break;
+	case CARVE_IMPL_AMD_MXGPU:
+		r = carve_sysfs_amd_create(h, g, t, out, err);
+		break;
+	default:
+		r = carve_error_set(err, -EINVAL, "VGPU_TYPE_INVALID", "unknown implementation");
+		break;
+	}
+out:
+	carve_hw_inventory_clear(&inv);
+	return r;
+}
+
+static int sysfs_remove(struct carve_host *hh, const struct carve_vgpu_spec *spec,
+			const struct carve_vgpu_placement *where, struct carve_error *err)
+{
+	struct sysfs_host *h = to_sh(hh);
+	const char *uuid = where && where->uuid[0] ? where->uuid : NULL;
+	const char *dev = where && where->device_pci[0] ? where->device_pci : NULL;
+	int impl = spec ? (int)spec->impl : -1;
+	if (!uuid && spec && (impl == CARVE_IMPL_NVIDIA_MDEV || impl == CARVE_IMPL_GVT_G) && spec->uuid[0])
+		uuid = spec->uuid;
+	if (uuid)
+		return carve_sysfs_mdev_remove(h, uuid, err);
+	if (!dev || !carve_pci_valid(dev))
+		return carve_error_set(err, -EINVAL, "PCI_INVALID", "no valid device to release");
+	char norm[13], path[96];
+	carve_pci_normalize(dev, norm);
+	snprintf(path, sizeof(path), "bus/pci/devices/%s", norm);
+	if (!carve_sysfs_exists(h->fs, path))
+		return carve_error_set(err, -ENOENT, "VGPU_NOT_FOUND", "no device %s", norm);
+	snprintf(path, sizeof(path), "bus/pci/devices/%s/nvidia/current_vgpu_type", norm);
+	if (impl == CARVE_IMPL_NVIDIA_SRIOV || (impl < 0 && carve_sysfs_exists(h->fs, path)))
+		return carve_sysfs_nvsriov_remove(h, norm, err);
+	/* AMD VF or a whole GPU: handed out = bound to vfio-pci. */
+	char drv[32];
+	snprintf(path, sizeof(path), "bus/pci/devices/%s/driver", norm);
+	int r = link_opt(h->fs, path, drv, sizeof(drv), err);
+	if (r < 0)
+		return r;
+	if (strcmp(drv, "vfio-pci") != 0)
+		return carve_error_set(err, -ENOENT, "VGPU_NOT_FOUND", "%s is not handed out (driver '%s')", norm, drv);
+	return carve_sysfs_unbind_vfio(h, norm, err);
+}
+
+static int sysfs_set_params(struct carve_host *hh, const struct carve_vgpu_placement *where, const char *params,
+			    struct carve_error *err)
+{
+	struct sysfs_host *h = to_sh(hh);
+	if (!where)
+		return carve_error_set(err, -EINVAL, "INVALID_ARGUMENT", "no vGPU given");
+	if (!carve_vgpu_params_valid(params))
+		return carve_error_set(err, -EINVAL, "VGPU_PARAMS_INVALID", "invalid vgpu_params '%.80s'",
+				       params ? params : "");
+	char dir[96], norm[37];
+	if (where->uuid[0]) {
+		if (carve_uuid_normalize(where->uuid, norm) < 0)
+			return carve_error_set(err, -EINVAL, "UUID_INVALID", "invalid UUID '%.40s'", where->uuid);
+		snprintf(dir, sizeof(dir), "bus/mdev/devices/%s", norm);
+	} else {
+		if (carve_pci_normalize(where->device_pci, norm) < 0)
+			return carve_error_set(err, -EINVAL, "PCI_INVALID", "invalid PCI address '%.16s'",
+					       where->device_pci);
+		snprintf(dir, sizeof(dir), "bus/pci/devices/%s", norm);
+	}
+	if (!carve_sysfs_exists(h->fs, dir))
+		return carve_error_set(err, -ENOENT, "VGPU_NOT_FOUND", "%s does not exist", dir);
+	char ndir[128];
+	snprintf(ndir, sizeof(ndir), "%s/nvidia", dir);
+	if (!carve_sysfs_is_dir(h->fs, ndir))
+		return carve_error_set(err, -EOPNOTSUPP, "VGPU_PARAMS_UNSUPPORTED", "%s has no vgpu_params", dir);
+	/* "\n" clears the parameters; sysfs ignores an empty write. */
+	return carve_sysfs_write(h->fs, ndir, "vgpu_params", params[0] ? params : "\n", err);
+}
+
+static void sysfs_free(struct carve_host *hh)
+{
+	struct sysfs_host *h = to_sh(hh);
+	if (!h)
+		return;
+	carve_sysfs_close(h->fs);
+	free(h);
+}
+
+static const struct carve_host_ops sysfs_ops = {
+	.name = "sysfs",
+	.discover = sysfs_discover,
+	.vgpu_create = sysfs_create,
+	.vgpu_remove = sysfs_remove,
+	.vgpu_set_params = sysfs_set_params,
+	.free = sysfs_free,
+};
+
+int carve_host_open_sysfs(const char *sysfs_root, struct carve_host **out, struct carve_error *err)
+{
+	*out = NULL;
+	if (!sysfs_root || !*sysfs_root)
+		return carve_error_set(err, -EINVAL, "INVALID_ARGUMENT", "no sysfs root given");
+	struct sysfs_host *h = calloc(1, sizeof(*h));
+	if (!h)
+		return oom(err);
+	h->base.ops = &sysfs_ops;
+	int r = carve_sysfs_open(sysfs_root, &h->fs, err);
+	if (r == 0 && !carve_sysfs_is_dir(h->fs, "bus/pci/devices"))
+		r = carve_error_set(err, -ENOTDIR, "SYSFS_ROOT_UNREADABLE",
+				    "%s does not look like sysfs: no readable bus/pci/devices", sysfs_root);
+	if (r < 0) {
+		sysfs_free(&h->base);
+		return r;
+	}
+	*out = &h->base;
+	return 0;
+}

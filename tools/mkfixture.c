@@ -1,0 +1,477 @@
+/* carve-mkfixture - write a sysfs-shaped tree for a host profile.
+ *
+ *   carve-mkfixture PROFILE OUTDIR     write the tree (OUTDIR plays /sys)
+ *   carve-mkfixture --sim PROFILE      print the sim's inventory (canonical JSON)
+ *   carve-mkfixture --discover ROOT    print sysfs discovery of ROOT (canonical JSON)
+ *
+ * The tree is written from the simulated host's inventory for the profile,
+ * in the shapes the kernel uses: PCI devices under devices/pci*, relative
+ * symlinks from bus/pci/devices, drivers, IOMMU groups, mdev parents under
+ * class/mdev_bus, mdev types with their description/name/available_instances,
+ * existing mdevs under bus/mdev/devices, SR-IOV physfn/virtfnN links, NVIDIA
+ * vendor-VFIO files on VFs.  Discovery of the tree must give the sim's
+ * inventory back: tests/unit/test-discovery checks exactly that.
+ *
+ * Safety: everything is created below OUTDIR through directory fds opened
+ * with O_NOFOLLOW, names are checked (no "/", "." or ".."), files are created
+ * with O_EXCL, so a hostile pre-existing OUTDIR cannot redirect writes; OUTDIR
+ * must be empty or absent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/host.h"
+#include "host/inventory.h"
+#include "host/sim.h"
+#include "model/catalog.h"
+#include "util/cleanup.h"
+#include "util/pci.h"
+
+struct tree {
+	int root;
+	const char *outdir;
+};
+
+static bool name_ok(const char *s, size_t len)
+{
+	if (len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '/' || (unsigned char)s[i] < 0x20)
+			return false;
+	return true;
+}
+
+/* Open (creating as needed) the directory rel below the root; -errno. */
+static int open_dir(struct tree *t, const char *rel)
+{
+	int fd = dup(t->root);
+	if (fd < 0)
+		return -errno;
+	const char *p = rel;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		char comp[256];
+		if (!name_ok(p, len) || len >= sizeof(comp)) {
+			close(fd);
+			return -EINVAL;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = -errno;
+		close(fd);
+		if (nfd < 0)
+			return e;
+		fd = nfd;
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return fd;
+}
+
+static int split(const char *rel, char *dir, size_t dsz, const char **base)
+{
+	const char *slash = strrchr(rel, '/');
+	if (!slash) {
+		dir[0] = '\0';
+		*base = rel;
+	} else {
+		if ((size_t)(slash - rel) >= dsz)
+			return -ENAMETOOLONG;
+		memcpy(dir, rel, (size_t)(slash - rel));
+		dir[slash - rel] = '\0';
+		*base = slash + 1;
+	}
+	return name_ok(*base, strlen(*base)) ? 0 : -EINVAL;
+}
+
+static int fail(struct tree *t, const char *what, const char *rel, int r)
+{
+	fprintf(stderr, "carve-mkfixture: cannot %s %s/%s: %s\n", what, t->outdir, rel, strerror(-r));
+	return r;
+}
+
+static int put_mode(struct tree *t, const char *rel, mode_t mode, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int put_mode(struct tree *t, const char *rel, mode_t mode, const char *fmt, ...)
+{
+	char dir[1024];
+	const char *base;
+	int r = split(rel, dir, sizeof(dir), &base);
+	if (r < 0)
+		return fail(t, "create", rel, r);
+	_cleanup_close_ int dfd = open_dir(t, dir);
+	if (dfd < 0)
+		return fail(t, "create", rel, dfd);
+	_cleanup_close_ int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return fail(t, "create", rel, -errno);
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *text = NULL;
+	int n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return fail(t, "write", rel, -ENOMEM);
+	if (n > 0 && write(fd, text, (size_t)n) != n)
+		return fail(t, "write", rel, errno ? -errno : -EIO);
+	return 0;
+}
+
+#define put(t, rel, ...) put_mode(t, rel, 0644, __VA_ARGS__)
+
+static int link_to(struct tree *t, const char *rel, const char *target)
+{
+	char dir[1024];
+	const char *base;
+	int r = split(rel, dir, sizeof(dir), &base);
+	if (r < 0)
+		return fail(t, "link", rel, r);
+	_cleanup_close_ int dfd = open_dir(t, dir);
+	if (dfd < 0)
+		return fail(t, "link", rel, dfd);
+	if (symlinkat(target, dfd, base) < 0)
+		return fail(t, "link", rel, -errno);
+	return 0;
+}
+
+static int mkdir_rel(struct tree *t, const char *rel)
+{
+	int fd = open_dir(t, rel);
+	if (fd < 0)
+		return fail(t, "create directory", rel, fd);
+	close(fd);
+	return 0;
+}
+
+#define TRY(x)                     \
+	do {                       \
+		int _r = (x);      \
+		if (_r < 0)        \
+			return _r; \
+	} while (0)
+
+/* Path of a device directory: devices/pci<domain>:<bus>/<pci>, where the
+ * bus is the one of the physical function (VFs are its siblings). */
+static void dev_path(const char *pf_pci, const char *pci, char *out, size_t size)
+{
+	snprintf(out, size, "devices/pci%.7s/%s", pf_pci, pci);
+}
+
+/* The common PCI device files and links. */
+static int write_pci_dev(struct tree *t, const char *pf_pci, const char *pci, const struct carve_hw_gpu *g,
+			 uint16_t device_id, uint32_t class_code, const char *driver, int32_t iommu_group, bool boot_vga)
+{
+	char d[256], p[512], target[512];
+	dev_path(pf_pci, pci, d, sizeof(d));
+	snprintf(p, sizeof(p), "%s/vendor", d);
+	TRY(put(t, p, "0x%04x\n", g->vendor_id));
+	snprintf(p, sizeof(p), "%s/device", d);
+	TRY(put(t, p, "0x%04x\n", device_id));
+	snprintf(p, sizeof(p), "%s/subsystem_vendor", d);
+	TRY(put(t, p, "0x%04x\n", g->subsys_vendor_id));
+	snprintf(p, sizeof(p), "%s/subsystem_device", d);
+	TRY(put(t, p, "0x%04x\n", g->subsys_device_id));
+	snprintf(p, sizeof(p), "%s/class", d);
+	TRY(put(t, p, "0x%06x\n", class_code));
+	snprintf(p, sizeof(p), "%s/numa_node", d);
+	TRY(put(t, p, "%d\n", g->numa_node));
+	snprintf(p, sizeof(p), "%s/driver_override", d);
+	TRY(put(t, p, "(null)\n"));
+	if ((class_code >> 8) == 0x0300) { /* only VGA controllers have boot_vga */
+		snprintf(p, sizeof(p), "%s/boot_vga", d);
+		TRY(put(t, p, "%d\n", boot_vga ? 1 : 0));
+	}
+	snprintf(p, sizeof(p), "bus/pci/devices/%s", pci);
+	snprintf(target, sizeof(target), "../../../%s", d);
+	TRY(link_to(t, p, target));
+	if (driver[0]) {
+		snprintf(p, sizeof(p), "%s/driver", d);
+		snprintf(target, sizeof(target), "../../../bus/pci/drivers/%s", driver);
+		TRY(link_to(t, p, target));
+		snprintf(p, sizeof(p), "bus/pci/drivers/%s/%s", driver, pci);
+		snprintf(target, sizeof(target), "../../../../%s", d);
+		TRY(link_to(t, p, target));
+	}
+	if (iommu_group >= 0) {
+		snprintf(p, sizeof(p), "%s/iommu_group", d);
+		snprintf(target, sizeof(target), "../../../kernel/iommu_groups/%d", iommu_group);
+		TRY(link_to(t, p, target));
+		snprintf(p, sizeof(p), "kernel/iommu_groups/%d/devices/%s", iommu_group, pci);
+		snprintf(target, sizeof(target), "../../../../%s", d);
+		TRY(link_to(t, p, target));
+	}
+	return 0;
+}
+
+static int write_mdev_type(struct tree *t, const char *parent_dir, const struct carve_hw_type *ty, uint32_t available)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/name", parent_dir, ty->id);
+	TRY(put(t, p, "%s\n", ty->name));
+	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/description", parent_dir, ty->id);
+	if (ty->impl == CARVE_IMPL_GVT_G)
+		TRY(put(t, p, "low_gm_size: %lluMB\nhigh_gm_size: %lluMB\nfence: %u\nresolution: %ux%u\nweight: %u\n",
+			(unsigned long long)ty->low_gm_mib, (unsigned long long)ty->high_gm_mib, ty->fence,
+			ty->max_res_x, ty->max_res_y, ty->weight));
+	else
+		TRY(put(t, p, "num_heads=%u, frl_config=%u, framebuffer=%lluM, max_resolution=%ux%u, max_instance=%u\n",
+			ty->num_heads, ty->frl_config, (unsigned long long)ty->framebuffer_mib, ty->max_res_x,
+			ty->max_res_y, ty->max_instances));
+	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/available_instances", parent_dir, ty->id);
+	TRY(put(t, p, "%u\n", available));
+	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/device_api", parent_dir, ty->id);
+	TRY(put(t, p, "vfio-pci\n"));
+	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/create", parent_dir, ty->id);
+	TRY(put_mode(t, p, 0200, "%s", ""));
+	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/devices", parent_dir, ty->id);
+	return mkdir_rel(t, p);
+}
+
+/* An mdev parent: its types, its existing mdevs, its class/mdev_bus link. */
+static int write_mdev_parent(struct tree *t, const struct carve_hw_gpu *g, const char *pci, bool vf_free,
+			     bool per_vf)
+{
+	char d[256], p[512], target[512];
+	dev_path(g->pci, pci, d, sizeof(d));
+	for (size_t i = 0; i < g->n_types; i++) {
+		const struct carve_hw_type *ty = &g->types[i];
+		if (ty->impl == CARVE_IMPL_PASSTHROUGH)
+			continue;
+		/* A VF carries at most one vGPU: it offers 1 of every type the GPU
+		 * could still take, while it is free. */
+		uint32_t avail = per_vf ? (vf_free && ty->available > 0) : ty->available;
+		TRY(write_mdev_type(t, d, ty, avail));
+	}
+	for (size_t i = 0; i < g->n_devs; i++) {
+		const struct carve_hw_dev *dv = &g->devs[i];
+		if (strcmp(dv->parent, pci) != 0 || !dv->uuid[0])
+			continue;
+		snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/devices/%s", d, dv->type_id, dv->uuid);
+		snprintf(target, sizeof(target), "../../../%s", dv->uuid);
+		TRY(link_to(t, p, target));
+		snprintf(p, sizeof(p), "%s/%s/mdev_type", d, dv->uuid);
+		snprintf(target, sizeof(target), "../mdev_supported_types/%s", dv->type_id);
+		TRY(link_to(t, p, target));
+		snprintf(p, sizeof(p), "%s/%s/remove", d, dv->uuid);
+		TRY(put_mode(t, p, 0200, "%s", ""));
+		if (g->mechanism == CARVE_IMPL_NVIDIA_MDEV) {
+			snprintf(p, sizeof(p), "%s/%s/nvidia/vgpu_params", d, dv->uuid);
+			TRY(put(t, p, "%s\n", dv->params));
+		}
+		snprintf(p, sizeof(p), "bus/mdev/devices/%s", dv->uuid);
+		snprintf(target, sizeof(target), "../../../%s/%s", d, dv->uuid);
+		TRY(link_to(t, p, target));
+	}
+	snprintf(p, sizeof(p), "class/mdev_bus/%s", pci);
+	snprintf(target, sizeof(target), "../../%s", d);
+	return link_to(t, p, target);
+}
+
+/* NVIDIA vendor-specific VFIO files of one VF. */
+static int write_nvsriov_vf(struct tree *t, const struct carve_hw_gpu *g, const struct carve_hw_vf *vf)
+{
+	char d[256], p[512];
+	dev_path(g->pci, vf->pci, d, sizeof(d));
+	snprintf(p, sizeof(p), "%s/nvidia/current_vgpu_type", d);
+	TRY(put(t, p, "%s\n", vf->current_type[0] ? vf->current_type : "0"));
+	const char *params = "";
+	for (size_t i = 0; i < g->n_devs; i++)
+		if (strcmp(g->devs[i].parent, vf->pci) == 0)
+			params = g->devs[i].params;
+	snprintf(p, sizeof(p), "%s/nvidia/vgpu_params", d);
+	TRY(put(t, p, "%s\n", params));
+	/* What can be created on this VF now: nothing once it carries a vGPU. */
+	_cleanup_free_ char *list = strdup("ID    : vGPU Name\n");
+	for (size_t i = 0; list && !vf->in_use && i < g->n_types; i++) {
+		const struct carve_hw_type *ty = &g->types[i];
+		if (ty->impl != CARVE_IMPL_NVIDIA_SRIOV || ty->available == 0)
+			continue;
+		char *more = carve_strdupf("%s%-6s: %s\n", list, ty->id, ty->name);
+		free(list);
+		list = more;
+	}
+	if (!list)
+		return -ENOMEM;
+	snprintf(p, sizeof(p), "%s/nvidia/creatable_vgpu_types", d);
+	return put(t, p, "%s", list);
+}
+
+static int write_gpu(struct tree *t, const struct carve_hw_gpu *g)
+{
+	char d[256], p[512], target[512];
+	const struct carve_board *b = g->board[0] ? carve_board_by_name(g->board) : NULL;
+	dev_path(g->pci, g->pci, d, sizeof(d));
+	TRY(write_pci_dev(t, g->pci, g->pci, g, (uint16_t)g->device_id, g->class_code, g->driver, g->iommu_group,
+			  g->is_system_display));
+	bool nvidia = g->mechanism == CARVE_IMPL_NVIDIA_MDEV || g->mechanism == CARVE_IMPL_NVIDIA_SRIOV;
+	if (nvidia && b && g->mixed_size != b->mixed_size) {
+		/* Not a kernel file: the driver exposes this mode through NVML only.
+		 * Fixtures carry it so discovery of the tree matches the profile;
+		 * on a real host discovery uses the catalog's default. */
+		snprintf(p, sizeof(p), "%s/nvidia/vgpu_heterogeneous_mode", d);
+		TRY(put(t, p, "%d\n", g->mixed_size ? 1 : 0));
+	}
+	if (g->sriov_totalvfs > 0) {
+		snprintf(p, sizeof(p), "%s/sriov_totalvfs", d);
+		TRY(put(t, p, "%u\n", g->sriov_totalvfs));
+		snprintf(p, sizeof(p), "%s/sriov_numvfs", d);
+		TRY(put(t, p, "%u\n", g->sriov_numvfs));
+	}
+	bool pf_parent = (g->mechanism == CARVE_IMPL_NVIDIA_MDEV && g->sriov_totalvfs == 0) ||
+			 g->mechanism == CARVE_IMPL_GVT_G;
+	if (pf_parent)
+		TRY(write_mdev_parent(t, g, g->pci, true, false));
+	uint16_t vf_dev = b && b->vf_device_id ? b->vf_device_id : (uint16_t)g->device_id;
+	for (size_t i = 0; i < g->n_vfs; i++) {
+		const struct carve_hw_vf *vf = &g->vfs[i];
+		char vd[256];
+		dev_path(g->pci, vf->pci, vd, sizeof(vd));
+		uint32_t vf_class = g->mechanism == CARVE_IMPL_AMD_MXGPU ? 0x030000 : g->class_code;
+		TRY(write_pci_dev(t, g->pci, vf->pci, g, vf_dev, vf_class, vf->driver, vf->iommu_group, false));
+		snprintf(p, sizeof(p), "%s/physfn", vd);
+		snprintf(target, sizeof(target), "../%s", g->pci);
+		TRY(link_to(t, p, target));
+		snprintf(p, sizeof(p), "%s/virtfn%zu", d, i);
+		snprintf(target, sizeof(target), "../%s", vf->pci);
+		TRY(link_to(t, p, target));
+		if (g->mechanism == CARVE_IMPL_NVIDIA_MDEV)
+			TRY(write_mdev_parent(t, g, vf->pci, !vf->in_use, true));
+		else if (g->mechanism == CARVE_IMPL_NVIDIA_SRIOV)
+			TRY(write_nvsriov_vf(t, g, vf));
+	}
+	return 0;
+}
+
+static int write_tree(const char *profile, const char *outdir)
+{
+	struct carve_error err = {0};
+	struct carve_host *h = NULL;
+	struct carve_hw_inventory inv = {0};
+	if (carve_host_open_sim(profile, NULL, &h, &err) < 0 || carve_host_discover(h, &inv, &err) < 0) {
+		fprintf(stderr, "carve-mkfixture: %s\n", err.message);
+		carve_host_free(h);
+		return 1;
+	}
+	carve_host_free(h);
+	if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "carve-mkfixture: cannot create %s: %s\n", outdir, strerror(errno));
+		carve_hw_inventory_clear(&inv);
+		return 1;
+	}
+	struct tree t = {.root = open(outdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), .outdir = outdir};
+	int rc = 1;
+	if (t.root < 0) {
+		fprintf(stderr, "carve-mkfixture: cannot open %s: %s\n", outdir, strerror(errno));
+		goto out;
+	}
+	{
+		_cleanup_closedir_ DIR *dir = fdopendir(dup(t.root));
+		struct dirent *de;
+		while (dir && (de = readdir(dir)))
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+				fprintf(stderr, "carve-mkfixture: %s is not empty\n", outdir);
+				goto out;
+			}
+	}
+	/* The fixed skeleton: the bus and class directories exist on any host. */
+	static const char *const skel_dirs[] = {"bus/pci/devices", "bus/pci/drivers", "bus/mdev/devices",
+						"class/mdev_bus", "kernel/iommu_groups"};
+	for (size_t i = 0; i < ARRAY_SIZE(skel_dirs); i++)
+		if (mkdir_rel(&t, skel_dirs[i]) < 0)
+			goto out;
+	if (put_mode(&t, "bus/pci/drivers_probe", 0200, "%s", "") < 0)
+		goto out;
+	for (size_t i = 0; i < inv.n_gpus; i++)
+		if (write_gpu(&t, &inv.gpus[i]) < 0)
+			goto out;
+	/* Every driver directory gets bind/unbind, as the kernel's do. */
+	{
+		_cleanup_close_ int dfd = open_dir(&t, "bus/pci/drivers");
+		_cleanup_closedir_ DIR *dir = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
+		struct carve_strv drivers = {0};
+		struct dirent *de;
+		while (dir && (de = readdir(dir)))
+			if (de->d_name[0] != '.')
+				carve_strv_push(&drivers, de->d_name);
+		if (!carve_strv_contains(&drivers, "vfio-pci"))
+			carve_strv_push(&drivers, "vfio-pci");
+		for (size_t i = 0; i < drivers.n; i++) {
+			char p[256];
+			snprintf(p, sizeof(p), "bus/pci/drivers/%s/bind", drivers.v[i]);
+			if (put_mode(&t, p, 0200, "%s", "") < 0)
+				break;
+			snprintf(p, sizeof(p), "bus/pci/drivers/%s/unbind", drivers.v[i]);
+			if (put_mode(&t, p, 0200, "%s", "") < 0)
+				break;
+			if (i + 1 == drivers.n)
+				rc = 0;
+		}
+		carve_strv_clear(&drivers);
+	}
+out:
+	if (t.root >= 0)
+		close(t.root);
+	carve_hw_inventory_clear(&inv);
+	return rc;
+}
+
+static int print_inventory(struct carve_host *h, struct carve_error *err)
+{
+	struct carve_hw_inventory inv = {0};
+	int r = carve_host_discover(h, &inv, err);
+	if (r < 0)
+		return r;
+	_cleanup_json_ json_t *j = carve_hw_inventory_to_json(&inv);
+	carve_hw_inventory_clear(&inv);
+	if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "cannot print the inventory");
+	fputc('\n', stdout);
+	return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+static int usage(void)
+{
+	fputs("usage: carve-mkfixture PROFILE OUTDIR\n"
+	      "       carve-mkfixture --sim PROFILE\n"
+	      "       carve-mkfixture --discover SYSFS_ROOT\n",
+	      stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3)
+		return usage();
+	if (strcmp(argv[1], "--sim") == 0 || strcmp(argv[1], "--discover") == 0) {
+		struct carve_error err = {0};
+		struct carve_host *h = NULL;
+		int r = argv[1][2] == 's' ? carve_host_open_sim(argv[2], NULL, &h, &err)
+					  : carve_host_open_sysfs(argv[2], &h, &err);
+		if (r == 0)
+			r = print_inventory(h, &err);
+		carve_host_free(h);
+		if (r < 0) {
+			fprintf(stderr, "carve-mkfixture: %s\n", err.message[0] ? err.message : strerror(-r));
+			return 1;
+		}
+		return 0;
+	}
+	if (argv[1][0] == '-')
+		return usage();
+	return write_tree(argv[1], argv[2]);
+}
