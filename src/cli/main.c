@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 			     .sim_state = getenv("CARVE_SIM_STATE"),
 			     .hostname = getenv("CARVE_HOSTNAME")};
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.db = optarg; break;
 		case 's': o.sysfs_root = optarg; break;

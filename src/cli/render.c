@@ -70,6 +70,14 @@ static void print_object(FILE *f, json_t *o)
 		if (json_is_string(v) && strchr(json_string_value(v), '\n')) {
 			fprintf(f, "%s:\n%s%s", k, json_string_value(v),
 				json_string_value(v)[strlen(json_string_value(v)) - 1] == '\n' ? "" : "\n");
+		} else if (json_is_array(v) && strstr(k, "args")) {
+			/* an argument vector reads best as the command line it is */
+			fprintf(f, "%s:", k);
+			size_t i;
+			json_t *e;
+			json_array_foreach(v, i, e)
+				fprintf(f, " %s", json_string_value(e) ? json_string_value(e) : "");
+			fputc('\n', f);
 		} else if (json_is_array(v)) {
 			fprintf(f, "%s:%s\n", k, json_array_size(v) ? "" : " (none)");
 			size_t i;

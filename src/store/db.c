@@ -24,8 +24,8 @@ int carve_db_exec(struct carve_db *db, const char *sql, const char *const *param
 int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_error *err, const char *sql,
 		   size_t nparams, ...)
 {
-	const char *params[16];
-	if (nparams > 16)
+	const char *params[32];
+	if (nparams > 32)
 		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many SQL parameters");
 	va_list ap;
 	va_start(ap, nparams);

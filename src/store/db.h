@@ -48,7 +48,7 @@ void carve_db_close(struct carve_db *db);
 /* Run one statement.  out may be NULL when no rows are wanted. */
 int carve_db_exec(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
 		  struct carve_rows **out, struct carve_error *err);
-/* Convenience: up to 16 params given as a NULL-terminated-free vararg list of
+/* Convenience: up to 32 params given as a NULL-terminated-free vararg list of
  * const char *, count first. */
 int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_error *err, const char *sql,
 		   size_t nparams, ...);
