@@ -93,11 +93,13 @@ expect_eq "vgpu_params cleared" "$(cat $VP)" ""
 if [ -x /usr/local/bin/vfio-probe ]; then
 	out=$(vfio-probe "$U1" 2>&1)
 	expect_match "vfio open + config space via VFIO API" "$out" "vfio-probe: ok vendor=0x10de device=0x1b38*"
-	vfio-probe "$U1" 3 > /tmp/probe.out 2>&1 &
+	rm -f /tmp/release
+	vfio-probe "$U1" /tmp/release > /tmp/probe.out 2>&1 &
 	pid=$!
 	i=0
-	while ! grep -q ok /tmp/probe.out && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	while ! grep -q ok /tmp/probe.out && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	expect_write_err "vgpu_params refused while device open" $VP "frame_rate_limiter=0" "Device or resource busy"
+	touch /tmp/release
 	wait $pid
 	expect_eq "vfio-probe (held open) exit status" "$?" 0
 	expect_write_ok "vgpu_params writable after close" $VP "frame_rate_limiter=0"

@@ -5,8 +5,11 @@
  * the device open for a while (so a test can poke at it while "a VM is
  * running").  Built statically by tests/testbed/run, used inside the guest.
  *
- *   vfio-probe <mdev-uuid> [hold-seconds]
+ *   vfio-probe <mdev-uuid> [hold-seconds | /release/file]
  *
+ * With a number, the device stays open that many seconds; with a path, it
+ * stays open until that file exists (at most 120 s), so a test decides
+ * exactly when the "VM" lets go.
  * Prints "vfio-probe: ok vendor=0x10de device=0x.... regions=N irqs=N"
  * and exits 0 on success; prints the failing step and exits 1 otherwise.
  */
@@ -33,18 +36,22 @@ int main(int argc, char **argv)
 	struct vfio_group_status gs = { .argsz = sizeof(gs) };
 	struct vfio_device_info di = { .argsz = sizeof(di) };
 	struct vfio_region_info ri = { .argsz = sizeof(ri) };
-	const char *uuid, *grp;
+	const char *uuid, *grp, *release = NULL;
 	int container, group, dev, hold = 0;
 	uint16_t ids[2];
 	ssize_t n;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: vfio-probe <mdev-uuid> [hold-seconds]\n");
+		fprintf(stderr, "usage: vfio-probe <mdev-uuid> [hold-seconds | /release/file]\n");
 		return 2;
 	}
 	uuid = argv[1];
-	if (argc > 2)
-		hold = atoi(argv[2]);
+	if (argc > 2) {
+		if (argv[2][0] == '/')
+			release = argv[2];
+		else
+			hold = atoi(argv[2]);
+	}
 
 	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/iommu_group", uuid);
 	n = readlink(path, link, sizeof(link) - 1);
@@ -104,6 +111,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (hold > 0)
 		sleep(hold);
+	for (int i = 0; release && i < 120 * 20 && access(release, F_OK) != 0; i++)
+		usleep(50000);
 	close(dev);
 	close(group);
 	close(container);
