@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.db = optarg; break;
-		case 's': o.sysfs_root = optarg; break;
+		case 's': o.sysfs_root = optarg; o.profile = NULL; break;
 		case 'p': o.profile = optarg; break;
 		case 'S': o.sim_state = optarg; break;
 		case 'H': o.hostname = optarg; break;

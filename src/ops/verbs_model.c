@@ -23,7 +23,7 @@ static int count(struct carve_ctx *ctx, const char *sql, const char *p1, const c
 		 struct carve_error *err)
 {
 	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_db_execf(ctx->db, &rows, err, sql, p2 ? 2 : 1, p1, p2);
+	int r = carve_db_execf(ctx->db, &rows, err, sql, p2 ? 2 : p1 ? 1 : 0, p1, p2);
 	if (r < 0)
 		return r;
 	*out = rows->nrows ? atol(carve_rows_cell(rows, 0, 0)) : 0;
@@ -236,7 +236,7 @@ int carve_op_gpu_group_create(struct carve_ctx *ctx, json_t *args, json_t **resu
 	    (r = check_label("name-description", desc, err)) < 0)
 		return r;
 	long n;
-	if ((r = count(ctx, "SELECT COUNT(*) FROM gpu_group", "", NULL, &n, err)) < 0)
+	if ((r = count(ctx, "SELECT COUNT(*) FROM gpu_group", NULL, NULL, &n, err)) < 0)
 		return r;
 	if (n >= 4096)
 		return carve_error_set(err, -ENOSPC, "LIMIT_REACHED", "too many GPU groups (limit 4096)");
