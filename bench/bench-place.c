@@ -200,6 +200,7 @@ struct answer {
 
 struct run {
 	struct samples decide, maint;
+	struct samples plain, excl; /* decide, split by "exclusion list given" */
 	struct answer *ans;
 	size_t decisions, placed, removed, no_fit;
 	double build_ms;
@@ -209,6 +210,8 @@ static void run_free(struct run *r)
 {
 	free(r->decide.v);
 	free(r->maint.v);
+	free(r->plain.v);
+	free(r->excl.v);
 	free(r->ans);
 }
 
@@ -240,7 +243,8 @@ static int workload(size_t n, enum carve_place_algo algo, bool use_index, size_t
 		if (rn(100) < 60 || pl.n_live == 0) {
 			size_t t = rn(N_TYPES);
 			const char *ex[5] = {0};
-			if (rn(4) == 0 && pl.n_live) /* a VM with other vGPUs already */
+			bool has_ex = rn(4) == 0 && pl.n_live;
+			if (has_ex) /* a VM with other vGPUs already */
 				for (size_t k = 0, m = 1 + rn(4); k < m; k++)
 					ex[k] = pl.p[pl.live[rn(pl.n_live)].pgpu].uuid;
 			struct carve_place_request req = {
@@ -255,7 +259,8 @@ static int workload(size_t n, enum carve_place_algo algo, bool use_index, size_t
 				c = carve_place_choose(pl.p, pl.n, &req, &why);
 			}
 			uint64_t t1 = now_ns();
-			if ((r = sample(&out->decide, t1 - t0)) < 0)
+			if ((r = sample(&out->decide, t1 - t0)) < 0 ||
+			    (r = sample(has_ex ? &out->excl : &out->plain, t1 - t0)) < 0)
 				goto done;
 			out->ans[out->decisions++] = (struct answer){(int32_t)c, (uint8_t)why};
 			if (c < 0) {
@@ -336,6 +341,12 @@ int main(int argc, char **argv)
 	       "\n",
 	       seed);
 	printf("timer overhead ~%.0f ns per sample (included below)\n\n", timer_overhead());
+	struct breakdown {
+		size_t n;
+		int algo;
+		double plain, plain99, excl, excl99;
+	} bd[16];
+	size_t n_bd = 0;
 	printf("%8s %-13s %9s %9s %11s %11s %9s %9s %9s %9s %9s %9s %8s\n", "PGPUs", "algorithm", "dec.lin",
 	       "dec.idx", "lin mean", "lin p99", "idx mean", "idx p99", "maint", "maint p99", "lin/idx",
 	       "lin/all", "build");
@@ -343,7 +354,7 @@ int main(int argc, char **argv)
 	for (size_t s = 0; s < n_sizes; s++) {
 		size_t n = sizes[s];
 		/* ~ the same linear work per pool size: fewer decisions when big */
-		size_t lin_dec = n <= 1000 ? 20000 : n <= 10000 ? 4000 : 600;
+		size_t lin_dec = n <= 1000 ? 20000 : n <= 10000 ? 4000 : 1000;
 		size_t idx_dec = 50000;
 		if (quick) {
 			lin_dec = lin_dec / 20 + 1;
@@ -382,11 +393,21 @@ int main(int argc, char **argv)
 				fprintf(stderr, "bench-place: %zu of %zu decisions differ\n", mismatch, lin.decisions);
 				failed = 1;
 			}
+			if (n_bd < ARRAY_SIZE(bd))
+				bd[n_bd++] = (struct breakdown){n, algo, mean(&idx.plain), p99(&idx.plain), mean(&idx.excl),
+								p99(&idx.excl)};
 			fflush(stdout);
 			run_free(&lin);
 			run_free(&idx);
 		}
 	}
+	printf("\nindex decisions, without / with an exclusion list (1..4 PGPUs of the same VM):\n");
+	printf("%8s %-13s %12s %12s %12s %12s\n", "PGPUs", "algorithm", "plain mean", "plain p99", "excl mean",
+	       "excl p99");
+	for (size_t k = 0; k < n_bd; k++)
+		printf("%8zu %-13s %10.0fns %10.0fns %10.0fns %10.0fns\n", bd[k].n,
+		       bd[k].algo ? "breadth-first" : "depth-first", bd[k].plain, bd[k].plain99, bd[k].excl,
+		       bd[k].excl99);
 	printf("\n%s: every linear decision compared with the index (same PGPU, same reason)\n",
 	       failed ? "FAILED" : "verified");
 	return failed;

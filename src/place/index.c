@@ -40,7 +40,10 @@ struct carve_place_index {
 	uint32_t *pos_node;  /* shared by all node heaps: a PGPU is in at most one */
 	struct ent *node_ents;
 
-	uint32_t *by_uuid;   /* indices sorted by (uuid, index), for exclusions */
+	/* UUID -> index hash (open addressing, linear probing; slot = index + 1,
+	 * 0 = empty), so an exclusion list costs O(k) expected, not a scan. */
+	uint32_t *uuid_slots;
+	size_t uuid_mask;
 };
 
 static inline bool ent_less(const struct ent *a, const struct ent *b)
@@ -138,7 +141,7 @@ void carve_place_index_free(struct carve_place_index *idx)
 	free(idx->node_of);
 	free(idx->pos_node);
 	free(idx->node_ents);
-	free(idx->by_uuid);
+	free(idx->uuid_slots);
 	free(idx);
 }
 
@@ -151,12 +154,13 @@ static int cmp_pci(const void *a, const void *b, void *arg)
 	return r ? r : (x > y) - (x < y);
 }
 
-static int cmp_uuid(const void *a, const void *b, void *arg)
+/* FNV-1a: UUIDs of one pool share long prefixes, so hash every byte. */
+static size_t hash_uuid(const char *s)
 {
-	const struct carve_place_pgpu *p = arg;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	int r = strcmp(p[x].uuid, p[y].uuid);
-	return r ? r : (x > y) - (x < y);
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 32));
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -204,20 +208,29 @@ int carve_place_index_new(const struct carve_place_pgpu *pgpus, size_t n, const 
 	idx->node_of = calloc(m, sizeof(*idx->node_of));
 	idx->pos_node = calloc(m, sizeof(uint32_t));
 	idx->node_ents = calloc(m, sizeof(struct ent));
-	idx->by_uuid = calloc(m, sizeof(uint32_t));
 	idx->node_ids = calloc(m, sizeof(int32_t));
+	size_t slots = 2;
+	while (slots < 2 * n) /* load factor <= 1/2 */
+		slots *= 2;
+	idx->uuid_slots = calloc(slots, sizeof(uint32_t));
+	idx->uuid_mask = slots - 1;
+	_cleanup_free_ uint32_t *order = calloc(m, sizeof(uint32_t));
 	if (!idx->cap || !idx->rank || !idx->reason || !idx->global.e || !idx->global.pos || !idx->node_of ||
-	    !idx->pos_node || !idx->node_ents || !idx->by_uuid || !idx->node_ids)
+	    !idx->pos_node || !idx->node_ents || !idx->uuid_slots || !idx->node_ids || !order)
 		return -ENOMEM;
 
-	/* PCI rank turns the string tie-break into an integer compare (by_uuid
-	 * is borrowed as scratch for the PCI sort, then sorted by UUID). */
+	/* PCI rank turns the string tie-break into an integer compare. */
 	for (uint32_t i = 0; i < n; i++)
-		idx->by_uuid[i] = i;
-	qsort_r(idx->by_uuid, n, sizeof(uint32_t), cmp_pci, (void *)pgpus);
+		order[i] = i;
+	qsort_r(order, n, sizeof(uint32_t), cmp_pci, (void *)pgpus);
 	for (uint32_t k = 0; k < n; k++)
-		idx->rank[idx->by_uuid[k]] = k;
-	qsort_r(idx->by_uuid, n, sizeof(uint32_t), cmp_uuid, (void *)pgpus);
+		idx->rank[order[k]] = k;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t h = hash_uuid(pgpus[i].uuid) & idx->uuid_mask;
+		while (idx->uuid_slots[h])
+			h = (h + 1) & idx->uuid_mask;
+		idx->uuid_slots[h] = i + 1;
+	}
 
 	/* Distinct NUMA nodes, sorted; node_ids was sized for the worst case. */
 	size_t nn = 0;
@@ -377,21 +390,19 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Append every PGPU whose UUID is `uuid` (binary search over by_uuid). */
+/* Store up to `room` indices of PGPUs whose UUID is `uuid` in out[] and
+ * return how many there are (normally 0 or 1; the probe run holds them all). */
 static size_t find_uuid(const struct carve_place_index *idx, const char *uuid, uint32_t *out, size_t room)
 {
-	size_t lo = 0, hi = idx->n;
-	while (lo < hi) { /* first position with uuid >= key */
-		size_t mid = (lo + hi) / 2;
-		if (strcmp(idx->pgpus[idx->by_uuid[mid]].uuid, uuid) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	size_t k = 0;
-	for (; lo < idx->n && strcmp(idx->pgpus[idx->by_uuid[lo]].uuid, uuid) == 0; lo++, k++)
-		if (k < room)
-			out[k] = idx->by_uuid[lo];
+	for (size_t h = hash_uuid(uuid) & idx->uuid_mask; idx->uuid_slots[h]; h = (h + 1) & idx->uuid_mask) {
+		uint32_t i = idx->uuid_slots[h] - 1;
+		if (strcmp(idx->pgpus[i].uuid, uuid) == 0) {
+			if (k < room)
+				out[k] = i;
+			k++;
+		}
+	}
 	return k;
 }
 
@@ -413,23 +424,27 @@ int carve_place_index_choose(const struct carve_place_index *idx, const struct c
 	if (req->algo != idx->algo)
 		return -EINVAL;
 
-	/* Resolve the exclusion list to PGPU indices.  A UUID normally matches
-	 * one PGPU; duplicates are counted first so the scratch space fits. */
+	/* Resolve the exclusion list to PGPU indices into stack scratch; only a
+	 * list matching more than EXCL_STACK PGPUs needs a second, heap pass. */
 	uint32_t stack[2 * EXCL_STACK + 2];
 	_cleanup_free_ uint32_t *heap_mem = NULL;
 	struct excl x = {.skip = stack, .frontier = stack + EXCL_STACK};
-	size_t matched = 0, n_ex = 0;
-	for (; req->exclude && req->exclude[n_ex]; n_ex++)
-		matched += find_uuid(idx, req->exclude[n_ex], NULL, 0);
+	size_t matched = 0;
+	for (size_t k = 0; req->exclude && req->exclude[k]; k++) {
+		size_t used = matched < EXCL_STACK ? matched : EXCL_STACK;
+		matched += find_uuid(idx, req->exclude[k], stack + used, EXCL_STACK - used);
+	}
 	if (matched > EXCL_STACK) {
 		heap_mem = malloc((2 * matched + 2) * sizeof(uint32_t));
 		if (!heap_mem)
 			return -ENOMEM;
 		x.skip = heap_mem;
 		x.frontier = heap_mem + matched;
+		size_t k2 = 0;
+		for (size_t k = 0; req->exclude[k]; k++)
+			k2 += find_uuid(idx, req->exclude[k], x.skip + k2, matched - k2);
 	}
-	for (size_t k = 0; k < n_ex; k++)
-		x.n_skip += find_uuid(idx, req->exclude[k], x.skip + x.n_skip, matched - x.n_skip);
+	x.n_skip = matched;
 	qsort(x.skip, x.n_skip, sizeof(uint32_t), cmp_u32);
 
 	ssize_t best = best_of(&idx->global, &x);

@@ -7,12 +7,13 @@
  * (remaining capacity for the type - ascending for depth-first, descending
  * for breadth-first; then PCI order), so:
  *
- *   build   O(n log n)  (capacity of every PGPU once, plus a sort by PCI)
+ *   build   O(n log n)  (capacity of every PGPU once, a sort by PCI, a UUID
+ *                       hash table; memory ~70 bytes per PGPU)
  *   update  O(log n)    after the vGPUs/enabled types/presence of one PGPU
  *                       changed (plus carve_place_capacity() for that PGPU)
  *   choose  O(1)        without exclusions;
- *           O(k log k + k log n) with k excluded UUIDs (resolve each UUID by
- *                       binary search, then walk the heaps best-first past at
+ *           O(k log k)  expected with k excluded UUIDs (resolve each UUID in
+ *                       a hash table, then walk the heaps best-first past at
  *                       most k excluded entries - the heaps are not modified)
  *
  * EXACTLY the answer of carve_place_choose() over the same array, including

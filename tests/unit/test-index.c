@@ -7,8 +7,8 @@
  * mixed-size PGPUs - and runs random place / remove / enable / present /
  * mixed-size sequences.  After every step, every index (each type x both
  * algorithms, updated incrementally) is asked random requests (NUMA
- * preference incl. -1 and a node with no PGPU, exclusion lists of 0..16 UUIDs
- * incl. unknown ones) and must agree with the linear scan on both the chosen
+ * preference incl. -1 and a node with no PGPU, exclusion lists of 0..16 UUIDs,
+ * sometimes up to 64, incl. unknown ones) and must agree with the linear scan on both the chosen
  * PGPU and the reason.
  *
  * Environment: CARVE_INDEX_SEED (default 1), CARVE_INDEX_WORLDS (default 150),
@@ -285,7 +285,9 @@ static void random_request(const struct world *w, size_t t, int algo, struct car
 	req->numa_node = NUMA[rn(ARRAY_SIZE(NUMA))];
 	req->exclude = NULL;
 	if (chance(50) && w->n) {
-		size_t k = rn(17);
+		/* lists are short in practice (<= 16 vGPUs per VM); now and then a
+		 * long one exercises the index's heap-allocated scratch path */
+		size_t k = chance(4) ? 17 + rn(48) : rn(17);
 		for (size_t j = 0; j < k; j++)
 			ex[j] = chance(95) ? w->p[rn(w->n)].uuid : "no-such-pgpu";
 		ex[k] = NULL;
@@ -295,7 +297,7 @@ static void random_request(const struct world *w, size_t t, int algo, struct car
 
 static void check_step(struct world *w, struct stats *st, unsigned long world_no, unsigned long step)
 {
-	const char *ex[17];
+	const char *ex[66];
 	for (size_t t = 0; t < w->n_types; t++)
 		for (int a = 0; a < 2; a++)
 			for (int r = 0; r < 2; r++) {
@@ -321,7 +323,7 @@ static void mutate(struct world *w, struct stats *st)
 	unsigned op = (unsigned)rn(100);
 	if (op < 50) { /* place: mostly where the linear scan would, else anywhere it fits */
 		size_t t = rn(w->n_types);
-		const char *ex[17];
+		const char *ex[66];
 		struct carve_place_request req;
 		random_request(w, t, (int)rn(2), &req, ex);
 		ssize_t c = chance(70) ? carve_place_choose(w->p, w->n, &req, NULL)
