@@ -1,0 +1,63 @@
+/* service.h - carved's ops runner: the shared host backend, a pool of store
+ * connections, and the write lock.
+ *
+ * carve_db and carve_host are single-threaded (db.h, host.h).  The service
+ * therefore keeps one store connection per concurrently running request (a
+ * pool: a connection is checked out by one thread for one call, opened on
+ * demand, kept for reuse) and one host backend shared by all, used only
+ * under the write lock.
+ *
+ * Reads run in parallel on their own connections (SQLite WAL readers never
+ * block) with ctx.host = NULL and ctx.refreshed = true, so a read can neither
+ * trigger discovery nor touch the host.  Writes, host-discover, the periodic
+ * refresh and reconcile take the write lock: they see each other's committed
+ * effects in order, which is what makes clients racing for the last slot get
+ * exactly the capacity.  Waiting for the lock is bounded in both queue length
+ * and time; beyond either the call fails fast with -EAGAIN (BUSY, HTTP 503).
+ *
+ * Ownership: the service owns the host passed in (freed by
+ * carve_service_free) and copies all strings.  All functions are thread-safe.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "host/host.h"
+#include "metrics.h"
+#include "ops/ops.h"
+#include "util/error.h"
+
+struct carve_service;
+
+struct carve_service_config {
+	const char *db_path;
+	const char *hostname;
+	const char *backend_desc;  /* "sim:...", "sysfs:..." */
+	struct carve_host *host;   /* ownership passes to the service (may be NULL: model only) */
+	unsigned max_connections;  /* store connections at most (= in-flight limit + a few) */
+};
+
+int carve_service_new(const struct carve_service_config *cfg, struct carve_service **out, struct carve_error *err);
+void carve_service_free(struct carve_service *s);
+
+/* Bounds on waiting for the write lock (may change at any time: SIGHUP). */
+void carve_service_set_write_limits(struct carve_service *s, unsigned queue, unsigned wait_ms);
+
+struct carve_metrics *carve_service_metrics(struct carve_service *s);
+
+/* Discover the host and fold it into the model, under the write lock. */
+int carve_service_refresh(struct carve_service *s, struct carve_error *err);
+
+/* host-reconcile under the write lock; outcomes are counted in the metrics.
+ * result may be NULL. */
+int carve_service_reconcile(struct carve_service *s, json_t **result, struct carve_error *err);
+
+/* Run one verb; writes says whether it takes the write lock (request.h
+ * decides).  *result is a new reference on success. */
+int carve_service_call(struct carve_service *s, const struct carve_op *op, bool writes, json_t *args,
+		       json_t **result, struct carve_error *err);
+
+/* Render /metrics: the counters plus gauges read from the store. */
+int carve_service_metrics_text(struct carve_service *s, char **text, size_t *len, struct carve_error *err);

@@ -1,0 +1,45 @@
+/* transport.h - how the CLI reaches carved: the same request (a verb and a
+ * JSON object of arguments) sent as POST /v1/call/{verb} over carved's unix
+ * socket, the same result JSON back, rendered by the same renderer - so the
+ * output is identical with and without the daemon.
+ *
+ * Which way a command runs:
+ *   --local, or an option that only makes sense in-process (--db,
+ *   --sysfs-root, --host-profile, --sim-state, --no-discover) -> in-process;
+ *   else, if the socket exists (--socket PATH, $CARVE_SOCKET, default
+ *   /run/carve/carved.sock) -> carved;  else in-process.
+ * A socket that exists but refuses connections is an error
+ * (DAEMON_UNREACHABLE), not a silent fallback: two writers on one host
+ * would bypass carved's write lock.
+ *
+ * token-create is not a verb of the model: through carved it creates the
+ * token in carved's token file; in-process it appends to --token-file
+ * ($CARVE_TOKEN_FILE, default /etc/carve/tokens).  $CARVE_TOKEN, when set, is
+ * sent as a bearer token (the socket then applies that token's role).
+ *
+ * Errors from carved ({"code","message"} with an HTTP status) come back as a
+ * struct carve_error with the same id and message the in-process call would
+ * have produced.  Single-threaded; allocates only the result.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "util/error.h"
+
+#define CARVE_DEFAULT_SOCKET "/run/carve/carved.sock"
+#define CARVE_DEFAULT_TOKEN_FILE "/etc/carve/tokens"
+
+struct carve_transport_opts {
+	const char *socket;      /* NULL = $CARVE_SOCKET or the default */
+	bool local;              /* run in-process */
+	const char *token_file;  /* NULL = $CARVE_TOKEN_FILE or the default */
+};
+
+/* 1 when the call was handled here (*result set: by carved, or an in-process
+ * token-create), 0 when the caller should run it in-process, negative errno
+ * with err set on failure. */
+int carve_transport_call(const struct carve_transport_opts *o, const char *verb, json_t *args, json_t **result,
+			 struct carve_error *err);
