@@ -33,10 +33,36 @@
 #include "util/cleanup.h"
 #include "util/pci.h"
 
+/* Directory fds are cached by path: files are written directory by
+ * directory, and walking every path from the root again would cost a dozen
+ * syscalls per file. */
+#define DIR_CACHE 16
+
+struct dir_slot {
+	char *path;
+	int fd;
+	unsigned long used;
+};
+
 struct tree {
 	int root;
 	const char *outdir;
+	struct dir_slot cache[DIR_CACHE];
+	unsigned long tick;
 };
+
+static void tree_close(struct tree *t)
+{
+	for (size_t i = 0; i < DIR_CACHE; i++) {
+		free(t->cache[i].path);
+		if (t->cache[i].path)
+			close(t->cache[i].fd);
+		t->cache[i].path = NULL;
+	}
+	if (t->root >= 0)
+		close(t->root);
+	t->root = -1;
+}
 
 static bool name_ok(const char *s, size_t len)
 {
@@ -48,39 +74,84 @@ static bool name_ok(const char *s, size_t len)
 	return true;
 }
 
-/* Open (creating as needed) the directory rel below the root; -errno. */
-static int open_dir(struct tree *t, const char *rel)
+/* Remember fd (owned by the cache from now on) as the directory rel. */
+static void cache_put(struct tree *t, const char *rel, int fd)
 {
-	int fd = dup(t->root);
-	if (fd < 0)
-		return -errno;
-	const char *p = rel;
+	struct dir_slot *victim = &t->cache[0];
+	for (size_t i = 0; i < DIR_CACHE; i++) {
+		if (!t->cache[i].path) {
+			victim = &t->cache[i];
+			break;
+		}
+		if (t->cache[i].used < victim->used)
+			victim = &t->cache[i];
+	}
+	char *copy = strdup(rel);
+	if (!copy) {
+		close(fd);
+		return;
+	}
+	if (victim->path) {
+		free(victim->path);
+		close(victim->fd);
+	}
+	victim->path = copy;
+	victim->fd = fd;
+	victim->used = ++t->tick;
+}
+
+/* The directory rel below the root (created as needed), as an fd borrowed
+ * from the cache; -errno on failure.  Each component is opened with
+ * O_NOFOLLOW from its parent, so nothing can lead outside the root. */
+static int dir_fd(struct tree *t, const char *rel)
+{
+	if (!*rel)
+		return t->root;
+	size_t best = 0;
+	int fd = t->root;
+	for (size_t i = 0; i < DIR_CACHE; i++) {
+		const char *cp = t->cache[i].path;
+		if (!cp)
+			continue;
+		size_t n = strlen(cp);
+		if (strcmp(cp, rel) == 0) {
+			t->cache[i].used = ++t->tick;
+			return t->cache[i].fd;
+		}
+		if (n > best && strncmp(rel, cp, n) == 0 && rel[n] == '/') {
+			best = n;
+			fd = t->cache[i].fd;
+		}
+	}
+	const char *p = rel + best + (best ? 1 : 0);
+	int cur = -1; /* owned fd of the walk, -1 while borrowing */
 	while (*p) {
 		const char *slash = strchr(p, '/');
 		size_t len = slash ? (size_t)(slash - p) : strlen(p);
 		char comp[256];
 		if (!name_ok(p, len) || len >= sizeof(comp)) {
-			close(fd);
+			if (cur >= 0)
+				close(cur);
 			return -EINVAL;
 		}
 		memcpy(comp, p, len);
 		comp[len] = '\0';
-		if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
-			int e = -errno;
-			close(fd);
-			return e;
-		}
-		int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int base = cur >= 0 ? cur : fd;
+		int nfd = openat(base, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && mkdirat(base, comp, 0755) == 0)
+			nfd = openat(base, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int e = -errno;
-		close(fd);
+		if (cur >= 0)
+			close(cur);
 		if (nfd < 0)
 			return e;
-		fd = nfd;
+		cur = nfd;
 		p += len;
 		if (*p == '/')
 			p++;
 	}
-	return fd;
+	cache_put(t, rel, cur);
+	return dir_fd(t, rel); /* now cached */
 }
 
 static int split(const char *rel, char *dir, size_t dsz, const char **base)
@@ -114,7 +185,7 @@ static int put_mode(struct tree *t, const char *rel, mode_t mode, const char *fm
 	int r = split(rel, dir, sizeof(dir), &base);
 	if (r < 0)
 		return fail(t, "create", rel, r);
-	_cleanup_close_ int dfd = open_dir(t, dir);
+	int dfd = dir_fd(t, dir);
 	if (dfd < 0)
 		return fail(t, "create", rel, dfd);
 	_cleanup_close_ int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -141,7 +212,7 @@ static int link_to(struct tree *t, const char *rel, const char *target)
 	int r = split(rel, dir, sizeof(dir), &base);
 	if (r < 0)
 		return fail(t, "link", rel, r);
-	_cleanup_close_ int dfd = open_dir(t, dir);
+	int dfd = dir_fd(t, dir);
 	if (dfd < 0)
 		return fail(t, "link", rel, dfd);
 	if (symlinkat(target, dfd, base) < 0)
@@ -151,11 +222,8 @@ static int link_to(struct tree *t, const char *rel, const char *target)
 
 static int mkdir_rel(struct tree *t, const char *rel)
 {
-	int fd = open_dir(t, rel);
-	if (fd < 0)
-		return fail(t, "create directory", rel, fd);
-	close(fd);
-	return 0;
+	int fd = dir_fd(t, rel);
+	return fd < 0 ? fail(t, "create directory", rel, fd) : 0;
 }
 
 #define TRY(x)                     \
@@ -401,7 +469,7 @@ static int write_tree(const char *profile, const char *outdir)
 			goto out;
 	/* Every driver directory gets bind/unbind, as the kernel's do. */
 	{
-		_cleanup_close_ int dfd = open_dir(&t, "bus/pci/drivers");
+		int dfd = dir_fd(&t, "bus/pci/drivers");
 		_cleanup_closedir_ DIR *dir = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
 		struct carve_strv drivers = {0};
 		struct dirent *de;
@@ -424,8 +492,7 @@ static int write_tree(const char *profile, const char *outdir)
 		carve_strv_clear(&drivers);
 	}
 out:
-	if (t.root >= 0)
-		close(t.root);
+	tree_close(&t);
 	carve_hw_inventory_clear(&inv);
 	return rc;
 }

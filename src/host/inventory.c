@@ -234,9 +234,21 @@ const struct carve_hw_type *carve_hw_gpu_find_type(const struct carve_hw_gpu *g,
 
 /* ---- the NVIDIA time-sliced capacity rule ---- */
 
+static uint8_t mig_slices(const struct carve_board *b, const char *type_id)
+{
+	const struct carve_type_entry *const *tab = NULL;
+	int idx = b ? carve_hw_type_catalog_index(b->short_name, type_id) : -1;
+	if (idx < 0)
+		return 0;
+	carve_catalog_types(b->short_name, &tab);
+	return tab[idx]->mig_slices;
+}
+
 uint32_t carve_hw_gpu_nv_capacity(const struct carve_hw_gpu *g, const struct carve_hw_type *t)
 {
-	uint32_t count = 0;
+	const struct carve_board *b = g->board[0] ? carve_board_by_name(g->board) : NULL;
+	uint8_t t_slices = mig_slices(b, t->id);
+	uint32_t count = 0, used_slices = 0, total_slices = 0;
 	uint64_t used_fb = 0, total_fb = 0;
 	for (size_t i = 0; i < g->n_types; i++) {
 		const struct carve_hw_type *x = &g->types[i];
@@ -245,22 +257,33 @@ uint32_t carve_hw_gpu_nv_capacity(const struct carve_hw_gpu *g, const struct car
 		uint64_t fb = x->framebuffer_mib * x->max_instances;
 		if (fb > total_fb)
 			total_fb = fb;
+		uint32_t sl = (uint32_t)mig_slices(b, x->id) * x->max_instances;
+		if (sl > total_slices)
+			total_slices = sl;
 	}
 	for (size_t i = 0; i < g->n_devs; i++) {
 		const struct carve_hw_dev *d = &g->devs[i];
 		if (strcmp(d->type_id, "passthrough") == 0)
 			return 0; /* the whole GPU belongs to one VM */
-		if (strcmp(d->type_id, t->id) == 0) {
+		uint8_t d_slices = mig_slices(b, d->type_id);
+		if ((d_slices > 0) != (t_slices > 0))
+			return 0; /* MIG-backed and time-sliced vGPUs never share a GPU */
+		used_slices += d_slices;
+		if (strcmp(d->type_id, t->id) == 0)
 			count++;
-		} else if (!g->mixed_size) {
+		else if (!g->mixed_size && t_slices == 0)
 			return 0; /* homogeneous: one type per physical GPU */
-		}
 		const struct carve_hw_type *dt = carve_hw_gpu_find_type(g, d->type_id);
 		used_fb += dt ? dt->framebuffer_mib : 0;
 	}
 	if (count >= t->max_instances)
 		return 0;
 	uint32_t cap = t->max_instances - count;
+	if (t_slices > 0) {
+		/* MIG instances of different sizes share the GPU's slices. */
+		uint32_t by_slices = total_slices > used_slices ? (total_slices - used_slices) / t_slices : 0;
+		return by_slices < cap ? by_slices : cap;
+	}
 	if (g->mixed_size && t->framebuffer_mib) {
 		uint64_t free_fb = total_fb > used_fb ? total_fb - used_fb : 0;
 		uint64_t by_fb = free_fb / t->framebuffer_mib;
@@ -268,6 +291,57 @@ uint32_t carve_hw_gpu_nv_capacity(const struct carve_hw_gpu *g, const struct car
 			cap = (uint32_t)by_fb;
 	}
 	return cap;
+}
+
+static bool gpu_has_passthrough(const struct carve_hw_gpu *g)
+{
+	for (size_t i = 0; i < g->n_devs; i++)
+		if (strcmp(g->devs[i].type_id, "passthrough") == 0)
+			return true;
+	return false;
+}
+
+static size_t gpu_free_vfs(const struct carve_hw_gpu *g)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < g->n_vfs; i++)
+		n += !g->vfs[i].in_use;
+	return n;
+}
+
+int carve_hw_gpu_refuse(const struct carve_hw_gpu *g, const struct carve_hw_type *t, struct carve_error *err)
+{
+	if (t->impl == CARVE_IMPL_PASSTHROUGH)
+		return carve_error_set(err, -EBUSY, "PGPU_IN_USE", "%s: %s: cannot pass through: %zu vGPU(s) exist on it",
+				       g->driver, g->pci, g->n_devs);
+	if (gpu_has_passthrough(g))
+		return carve_error_set(err, -EBUSY, "PGPU_IN_USE", "%s: %s: device is bound to vfio-pci for passthrough",
+				       g->driver, g->pci);
+	if (g->mechanism == CARVE_IMPL_NVIDIA_MDEV || g->mechanism == CARVE_IMPL_NVIDIA_SRIOV) {
+		const struct carve_board *b = g->board[0] ? carve_board_by_name(g->board) : NULL;
+		bool t_mig = mig_slices(b, t->id) > 0;
+		for (size_t i = 0; i < g->n_devs; i++) {
+			const char *other = g->devs[i].type_id;
+			if (strcmp(other, t->id) == 0)
+				continue;
+			if ((mig_slices(b, other) > 0) != t_mig)
+				return carve_error_set(err, -EBUSY, "VGPU_TYPE_INCOMPATIBLE",
+						       "%s: %s: cannot create %s (%s): MIG-backed and time-sliced vGPUs "
+						       "cannot share a GPU (it runs %s)",
+						       g->driver, g->pci, t->id, t->name, other);
+			if (!g->mixed_size && !t_mig)
+				return carve_error_set(err, -EBUSY, "VGPU_TYPE_INCOMPATIBLE",
+						       "%s: %s: cannot create %s (%s): the GPU runs %s and is not in "
+						       "mixed-size mode (available_instances is 0)",
+						       g->driver, g->pci, t->id, t->name, other);
+		}
+	}
+	if (g->n_vfs > 0 && gpu_free_vfs(g) == 0 && t->impl != CARVE_IMPL_PASSTHROUGH)
+		return carve_error_set(err, -ENOSPC, "NO_FREE_VF", "%s: %s: no free virtual function (%u of %u in use)",
+				       g->driver, g->pci, g->sriov_numvfs, g->sriov_numvfs);
+	return carve_error_set(err, -ENOSPC, "VGPU_CAPACITY_EXCEEDED",
+			       "%s: %s: cannot create %s (%s): available_instances is 0 (%zu vGPU(s) on the GPU)", g->driver,
+			       g->pci, t->id, t->name, g->n_devs);
 }
 
 /* ---- JSON ---- */

@@ -105,10 +105,19 @@ int carve_hw_type_catalog_index(const char *board_short, const char *type_id);
 /* NVIDIA's rule for how many more vGPUs of type t fit on GPU g, ignoring VF
  * availability: 0 while a passthrough assignment exists; homogeneous (one type
  * per physical GPU) unless g->mixed_size, then also a framebuffer budget (the
- * largest framebuffer * max_instances among g's types).  Shared by the sim and
+ * largest framebuffer * max_instances among g's types); MIG-backed types
+ * (catalog mig_slices) never share a GPU with time-sliced ones and mix among
+ * themselves within the GPU's slices.  Shared by the sim and
  * by sysfs discovery where the driver publishes only a creatable list, so the
  * two cannot disagree. */
 uint32_t carve_hw_gpu_nv_capacity(const struct carve_hw_gpu *g, const struct carve_hw_type *t);
+
+/* Set err to the most telling reason why type t cannot be created on g now
+ * (its available count is 0), in the kernel drivers' words, and return it:
+ * -EBUSY when what runs there excludes t (passthrough, another type on a
+ * homogeneous GPU, vGPUs when passthrough is asked), -ENOSPC when capacity or
+ * free VFs ran out. */
+int carve_hw_gpu_refuse(const struct carve_hw_gpu *g, const struct carve_hw_type *t, struct carve_error *err);
 
 /* Canonical JSON (new reference). */
 json_t *carve_hw_inventory_to_json(const struct carve_hw_inventory *inv);

@@ -446,30 +446,6 @@ static uint32_t available(const struct sim *s, size_t gi, const struct carve_hw_
 	}
 }
 
-/* The most telling reason why t does not fit on g (available is 0). */
-static int refuse(const struct carve_hw_gpu *g, const struct carve_hw_type *t, struct carve_error *err)
-{
-	if (t->impl == CARVE_IMPL_PASSTHROUGH)
-		return carve_error_set(err, -EBUSY, "PGPU_IN_USE", "%s: %s: cannot pass through: %zu vGPU(s) exist on it",
-				       g->driver, g->pci, g->n_devs);
-	if (has_passthrough(g))
-		return carve_error_set(err, -EBUSY, "PGPU_IN_USE", "%s: %s: device is bound to vfio-pci for passthrough",
-				       g->driver, g->pci);
-	if ((g->mechanism == CARVE_IMPL_NVIDIA_MDEV || g->mechanism == CARVE_IMPL_NVIDIA_SRIOV) && !g->mixed_size)
-		for (size_t i = 0; i < g->n_devs; i++)
-			if (strcmp(g->devs[i].type_id, t->id) != 0)
-				return carve_error_set(err, -EBUSY, "VGPU_TYPE_INCOMPATIBLE",
-						       "%s: %s: cannot create %s (%s): the GPU runs %s and is not in "
-						       "mixed-size mode (available_instances is 0)",
-						       g->driver, g->pci, t->id, t->name, g->devs[i].type_id);
-	if (is_sriov(g) && free_vfs(g) == 0)
-		return carve_error_set(err, -ENOSPC, "NO_FREE_VF", "%s: %s: no free virtual function (%u of %u in use)",
-				       g->driver, g->pci, g->sriov_numvfs, g->sriov_numvfs);
-	return carve_error_set(err, -ENOSPC, "VGPU_CAPACITY_EXCEEDED",
-			       "%s: %s: cannot create %s (%s): available_instances is 0 (%zu vGPU(s) on the GPU)", g->driver,
-			       g->pci, t->id, t->name, g->n_devs);
-}
-
 static struct carve_hw_dev *find_dev_uuid(struct sim *s, const char *uuid, struct carve_hw_gpu **gp)
 {
 	for (size_t i = 0; i < s->model.n_gpus; i++)
@@ -543,7 +519,7 @@ static int create_core(struct sim *s, const struct carve_vgpu_spec *spec, const 
 					       spec->params);
 	}
 	if (available(s, gi, t) == 0)
-		return refuse(g, t, err);
+		return carve_hw_gpu_refuse(g, t, err);
 
 	/* Placement on the device itself or on a free VF. */
 	struct carve_hw_vf *vf = NULL;
@@ -729,10 +705,9 @@ static int load_state(struct sim *s, json_t *root, struct carve_error *err)
 		const struct carve_hw_type *t = g ? carve_hw_gpu_find_type(g, type) : NULL;
 		spec.impl = t ? t->impl : CARVE_IMPL_PASSTHROUGH;
 		struct carve_error inner = {0};
-		int r = create_core(s, &spec, parent, NULL, &inner);
-		if (r < 0)
-			return carve_error_set(err, r, "SIM_STATE_INVALID", "%s: devices[%zu]: %s", s->state_path, i,
-					       inner.message);
+		if (create_core(s, &spec, parent, NULL, &inner) < 0)
+			return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID", "%s: devices[%zu]: %s", s->state_path,
+					       i, inner.message);
 	}
 	return 0;
 }

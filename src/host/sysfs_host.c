@@ -474,10 +474,7 @@ static int sysfs_create(struct carve_host *hh, const struct carve_vgpu_spec *spe
 		goto out;
 	}
 	if (t->available == 0) {
-		r = carve_error_set(err, t->impl == CARVE_IMPL_PASSTHROUGH || g->n_devs ? -EBUSY : -ENOSPC,
-				    "VGPU_CAPACITY_EXCEEDED",
-				    "%s: %s: cannot create %s (%s): available_instances is 0 (%zu vGPU(s) on the GPU)",
-				    g->driver, g->pci, t->id, t->name, g->n_devs);
+		r = carve_hw_gpu_refuse(g, t, err);
 		goto out;
 	}
 	switch (t->impl) {

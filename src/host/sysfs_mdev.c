@@ -83,8 +83,45 @@ static int read_type(struct carve_sysfs *fs, const char *tdir, const char *id, e
 	return carve_sysfs_read_u32(fs, path, false, 0, avail, err);
 }
 
-/* One mdev parent (the PF, or one VF).  aggregate: types already present in
- * g get this parent's availability added instead of a second entry.
+/* The mdevs of one parent: child directories named by a UUID that have an
+ * mdev_type link (the kernel's layout; the types' devices/ links say the
+ * same, but one listing of the parent is cheaper than one per type). */
+static int read_mdevs(struct carve_sysfs *fs, const char *pdir, const char *parent_pci, struct carve_hw_gpu *g,
+		      bool *has_dev, struct carve_error *err)
+{
+	struct carve_strv names = {0};
+	int r = carve_sysfs_list(fs, pdir, &names, err);
+	for (size_t i = 0; i < names.n && r == 0; i++) {
+		if (!carve_uuid_valid(names.v[i]))
+			continue;
+		char path[256];
+		snprintf(path, sizeof(path), "%s/%s/mdev_type", pdir, names.v[i]);
+		_cleanup_free_ char *type = NULL;
+		struct carve_error ignore = {0};
+		if (carve_sysfs_link_name(fs, path, &type, &ignore) < 0 || !carve_ident_valid(type))
+			continue; /* not an mdev */
+		struct carve_hw_dev *d = carve_hw_gpu_add_dev(g);
+		if (!d) {
+			r = carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+			break;
+		}
+		carve_uuid_normalize(names.v[i], d->uuid);
+		snprintf(d->type_id, sizeof(d->type_id), "%s", type);
+		snprintf(d->parent, sizeof(d->parent), "%s", parent_pci);
+		_cleanup_free_ char *params = NULL;
+		snprintf(path, sizeof(path), "%s/%s/nvidia/vgpu_params", pdir, names.v[i]);
+		if ((r = carve_sysfs_read_opt(fs, path, &params, err)) < 0)
+			break;
+		snprintf(d->params, sizeof(d->params), "%s", params ? carve_strstrip(params) : "");
+		*has_dev = true;
+	}
+	carve_strv_clear(&names);
+	return r;
+}
+
+/* One mdev parent (the PF, or one VF).  aggregate: a type already present
+ * in g only gets this parent's availability added (the VFs of one GPU
+ * publish the same types, so name and description are read once).
  * *has_dev is set when the parent carries an mdev. */
 static int read_parent(struct carve_sysfs *fs, const char *pdir, const char *parent_pci, const struct carve_board *b,
 		       enum carve_impl impl, struct carve_hw_gpu *g, bool aggregate, bool *has_dev,
@@ -102,53 +139,32 @@ static int read_parent(struct carve_sysfs *fs, const char *pdir, const char *par
 			continue; /* hostile or foreign name: never a path component */
 		char tdir[256];
 		snprintf(tdir, sizeof(tdir), "%s/%s", tdir_root, id);
+		struct carve_hw_type *slot = aggregate ? (struct carve_hw_type *)carve_hw_gpu_find_type(g, id) : NULL;
+		if (slot) {
+			char path[300];
+			uint32_t avail = 0;
+			snprintf(path, sizeof(path), "%s/available_instances", tdir);
+			if ((r = carve_sysfs_read_u32(fs, path, false, 0, &avail, err)) < 0)
+				break;
+			slot->available += avail;
+			continue;
+		}
 		if (!carve_sysfs_is_dir(fs, tdir))
 			continue;
 		struct carve_hw_type t = {0};
 		uint32_t avail = 0;
 		if ((r = read_type(fs, tdir, id, impl, b, &t, &avail, err)) < 0)
 			break;
-		struct carve_hw_type *slot = aggregate ? (struct carve_hw_type *)carve_hw_gpu_find_type(g, id) : NULL;
-		if (slot) {
-			slot->available += avail;
-		} else {
-			if (!(slot = carve_hw_gpu_add_type(g))) {
-				r = oom(err);
-				break;
-			}
-			t.available = avail;
-			*slot = t;
-		}
-		/* Existing mdevs of this type on this parent. */
-		char ddir[300];
-		snprintf(ddir, sizeof(ddir), "%s/devices", tdir);
-		struct carve_strv uuids = {0};
-		if (!carve_sysfs_is_dir(fs, ddir))
-			continue;
-		if ((r = carve_sysfs_list(fs, ddir, &uuids, err)) < 0)
+		if (!(slot = carve_hw_gpu_add_type(g))) {
+			r = oom(err);
 			break;
-		for (size_t j = 0; j < uuids.n && r == 0; j++) {
-			if (!carve_uuid_valid(uuids.v[j]))
-				continue;
-			struct carve_hw_dev *d = carve_hw_gpu_add_dev(g);
-			if (!d) {
-				r = oom(err);
-				break;
-			}
-			carve_uuid_normalize(uuids.v[j], d->uuid);
-			snprintf(d->type_id, sizeof(d->type_id), "%s", id);
-			snprintf(d->parent, sizeof(d->parent), "%s", parent_pci);
-			char ppath[320];
-			_cleanup_free_ char *params = NULL;
-			snprintf(ppath, sizeof(ppath), "%s/%s/nvidia/vgpu_params", pdir, d->uuid);
-			if ((r = carve_sysfs_read_opt(fs, ppath, &params, err)) < 0)
-				break;
-			snprintf(d->params, sizeof(d->params), "%s", params ? carve_strstrip(params) : "");
-			*has_dev = true;
 		}
-		carve_strv_clear(&uuids);
+		t.available = avail;
+		*slot = t;
 	}
 	carve_strv_clear(&ids);
+	if (r == 0)
+		r = read_mdevs(fs, pdir, parent_pci, g, has_dev, err);
 	return r;
 }
 
