@@ -50,7 +50,7 @@ if [ "${1:-}" = --inner ]; then
 	HAVE_MDEVCTL=$3
 	carve_cmd() { echo "$CARVE --db $DB --sysfs-root $TREE --hostname bench $*"; }
 
-	# measure NAME PREPARE CMD: appends "NAME mean_ms stddev_ms runs" to results
+	# measure NAME PREPARE CMD: appends "NAME median mean stddev min runs" (ms) to results
 	measure() {
 		local name=$1 prepare=$2 cmd=$3
 		if command -v hyperfine >/dev/null; then
@@ -61,7 +61,8 @@ if [ "${1:-}" = --inner ]; then
 			python3 - "$WORK/$name.json" "$name" >>"$WORK/results" <<-'EOF'
 				import json, sys
 				r = json.load(open(sys.argv[1]))["results"][0]
-				print(sys.argv[2], "%.3f" % (r["mean"] * 1e3), "%.3f" % (r["stddev"] * 1e3), len(r["times"]))
+				ms = lambda k: "%.3f" % (r[k] * 1e3)
+				print(sys.argv[2], ms("median"), ms("mean"), ms("stddev"), ms("min"), len(r["times"]))
 			EOF
 		else
 			local i t0 t1
@@ -73,10 +74,11 @@ if [ "${1:-}" = --inner ]; then
 				t1=$(date +%s%N)
 				((i >= WARMUP)) && echo $((t1 - t0)) >>"$WORK/$name.times"
 			done
-			awk -v n="$name" '{s += $1; q += $1 * $1; c++}
+			sort -n "$WORK/$name.times" | awk -v n="$name" '{t[c++] = $1; s += $1; q += $1 * $1}
 				END {m = s / c; v = q / c - m * m; if (v < 0) v = 0;
-				     printf "%s %.3f %.3f %d\n", n, m / 1e6, sqrt(v) / 1e6, c}' \
-				"$WORK/$name.times" >>"$WORK/results"
+				     med = c % 2 ? t[(c - 1) / 2] : (t[c / 2 - 1] + t[c / 2]) / 2;
+				     printf "%s %.3f %.3f %.3f %.3f %d\n", n, med / 1e6, m / 1e6, sqrt(v) / 1e6, t[0] / 1e6, c}' \
+				>>"$WORK/results"
 		fi
 	}
 
@@ -151,20 +153,21 @@ ir() { awk -v n="$1" '$1 == n {print $2}' "$WORK/instructions"; }
 timer=$(command -v hyperfine >/dev/null && echo "hyperfine -N, $WARMUP warmup" || echo "date +%s%N loop, $WARMUP warmup")
 echo "bench-discovery: $(basename "$PROFILE") fixture tree, $RUNS runs each ($timer)"
 cat "$WORK/notes"
+# Medians decide the ratios: on a shared machine a few descheduled runs move
+# the mean a lot and the median hardly at all.
 mdev_ms=$(get mdevctl-types 2)
-printf '%-34s %12s %12s %14s\n' "command" "mean ms" "stddev ms" "vs mdevctl"
+printf '%-34s %10s %10s %10s %10s %12s\n' "command" "median ms" "mean ms" "stddev" "min ms" "vs mdevctl"
 row() { # label name
-	local m s ratio=-
-	m=$(get "$2" 2)
-	s=$(get "$2" 3)
-	[ -n "$mdev_ms" ] && ratio=$(awk -v a="$m" -v b="$mdev_ms" 'BEGIN {printf "%.2fx", a / b}')
-	printf '%-34s %12s %12s %14s\n' "$1" "$m" "$s" "$ratio"
+	local ratio=-
+	[ -n "$mdev_ms" ] && ratio=$(awk -v a="$(get "$2" 2)" -v b="$mdev_ms" 'BEGIN {printf "%.2fx", a / b}')
+	printf '%-34s %10s %10s %10s %10s %12s\n' "$1" "$(get "$2" 2)" "$(get "$2" 3)" "$(get "$2" 4)" \
+		"$(get "$2" 5)" "$ratio"
 }
 row "carve pgpu-list" carve-pgpu-list
 row "carve vgpu-type-list" carve-vgpu-type-list
 if [ -n "$mdev_ms" ]; then
 	both=$(awk -v a="$(get carve-pgpu-list 2)" -v b="$(get carve-vgpu-type-list 2)" 'BEGIN {printf "%.3f", a + b}')
-	printf '%-34s %12s %12s %14s\n' "carve pgpu-list + vgpu-type-list" "$both" "" \
+	printf '%-34s %10s %10s %10s %10s %12s\n' "carve pgpu-list + vgpu-type-list" "$both" "" "" "" \
 		"$(awk -v a="$both" -v b="$mdev_ms" 'BEGIN {printf "%.2fx", a / b}')"
 fi
 row "carve pgpu-list (fresh DB)" carve-pgpu-list-fresh
