@@ -27,6 +27,8 @@
 #define ID "PROFILE_INVALID"
 
 static int vreport(const char *origin, struct carve_error *err, int code, int line, const char *key, const char *fmt,
+		   va_list ap) __attribute__((format(printf, 6, 0)));
+static int vreport(const char *origin, struct carve_error *err, int code, int line, const char *key, const char *fmt,
 		   va_list ap)
 {
 	char msg[400];
