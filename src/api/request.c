@@ -116,9 +116,15 @@ int carve_api_validate_args(const struct carve_op *op, json_t *args, const struc
 			bool known = false;
 			for (size_t i = 0; op->keys && op->keys[i] && !known; i++)
 				known = strcasecmp(op->keys[i], k) == 0;
-			if (!known)
-				return carve_error_set(err, -EINVAL, "UNKNOWN_PARAMETER", "unknown parameter for %s: %.64s",
-						       op->verb, k);
+			if (!known) {
+				/* Worded as the ops layer words it (lower case), so the CLI prints
+				 * the same line with and without carved. */
+				char lk[65];
+				for (size_t i = 0; i <= kl; i++)
+					lk[i] = (char)tolower((unsigned char)k[i]);
+				return carve_error_set(err, -EINVAL, "UNKNOWN_PARAMETER", "unknown parameter for %s: %s",
+						       op->verb, lk);
+			}
 		}
 	}
 	return 0;

@@ -295,11 +295,10 @@ int carved_config_parse(const char *name, const char *text, size_t len, struct c
 	struct parse p = {.name = name, .doc = &doc, .c = c, .err = err};
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	int r = 0;
-	/* An empty file (or only comments) means all defaults. */
+	/* An empty file (or only comments) means all defaults.  Checks across
+	 * keys wait for the command-line overrides (carved_config_load). */
 	if (root && !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
 		r = walk(&p, "", root, top_key);
-	if (r >= 0)
-		r = check(&p);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	return r;
@@ -362,7 +361,6 @@ int carved_config_load(const struct carved_overrides *o, struct carved_config *o
 		r = 0;
 	} else if (r >= 0) {
 		r = carved_config_parse(path, text, len, &c, err);
-		free(text);
 	}
 	/* Command-line values win over the file; --host-profile replaces a
 	 * configured sysfs root and vice versa. */
@@ -385,9 +383,10 @@ int carved_config_load(const struct carved_overrides *o, struct carved_config *o
 			r = override(fields[i], values[i]);
 	}
 	if (r >= 0) {
-		struct parse p = {.name = "command line", .c = &c, .err = err};
+		struct parse p = {.name = text ? path : "configuration", .c = &c, .err = err};
 		r = check(&p);
 	}
+	free(text);
 	if (r < 0) {
 		carved_config_clear(&c);
 		return r;

@@ -64,6 +64,8 @@ void carved_config_clear(struct carved_config *c);
 /* Defaults, then the file (o->config or the default path), then overrides. */
 int carved_config_load(const struct carved_overrides *o, struct carved_config *out, struct carve_error *err);
 
-/* Parse YAML text (for tests and the fuzzer); name is used in messages. */
+/* Parse YAML text onto c (keys, types, ranges); name is used in messages.
+ * The checks across keys (one host backend, TLS needs TCP, some listener)
+ * run in carved_config_load, after the command-line overrides. */
 int carved_config_parse(const char *name, const char *text, size_t len, struct carved_config *c,
 			struct carve_error *err);
