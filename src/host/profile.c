@@ -653,6 +653,22 @@ static int validate_gpu(const struct carve_profile *p, size_t gi, struct carve_s
 		return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_MECHANISM], key,
 					   "a GPU bound to vfio-pci can only be passed through");
 	bool sriov = res.sriov;
+	static const char *const vendor_driver[CARVE_IMPL__MAX] = {
+		[CARVE_IMPL_NVIDIA_MDEV] = "nvidia", [CARVE_IMPL_NVIDIA_SRIOV] = "nvidia",
+		[CARVE_IMPL_AMD_MXGPU] = "gim", [CARVE_IMPL_GVT_G] = "i915"};
+	snprintf(key, sizeof(key), "gpus[%zu].driver", gi);
+	if (g->driver[0] && mech != CARVE_IMPL_PASSTHROUGH && strcmp(g->driver, vendor_driver[mech]) != 0)
+		return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_DRIVER], key,
+					   "%s is provided by %s, not %s (use driver: vfio-pci for passthrough)",
+					   carve_impl_name((enum carve_impl)mech), vendor_driver[mech], g->driver);
+	/* With no VF enabled the tree cannot show which SR-IOV flavour runs, and
+	 * discovery falls back to the board's default: do not pretend otherwise. */
+	snprintf(key, sizeof(key), "gpus[%zu].numvfs", gi);
+	if (sriov && res.numvfs == 0 && mech != (int)b->mechanism)
+		return carve_profile_error(p, err, -EINVAL,
+					   kl[CARVE_PGK_NUMVFS] ? kl[CARVE_PGK_NUMVFS] : kl[CARVE_PGK_MECHANISM], key,
+					   "%s without enabled VFs looks like %s (the board's default) to discovery",
+					   carve_impl_name((enum carve_impl)mech), carve_impl_name(b->mechanism));
 
 	snprintf(key, sizeof(key), "gpus[%zu].types", gi);
 	if (g->types.n > 0) {

@@ -804,7 +804,14 @@ static int sim_create(struct carve_host *h, const struct carve_vgpu_spec *spec, 
 	int r = create_core(s, spec, NULL, out, err);
 	if (r < 0)
 		return r;
-	return persist(s, err);
+	if ((r = persist(s, err)) < 0) {
+		/* Not durable, so it did not happen: the state file stays the truth. */
+		char pci[13];
+		carve_pci_normalize(spec->pgpu_pci, pci);
+		struct carve_hw_gpu *g = find_gpu(s, pci, NULL);
+		remove_dev(s, g, &g->devs[g->n_devs - 1]);
+	}
+	return r;
 }
 
 /* The device a request names: by UUID when it has one, else by the device
@@ -848,8 +855,22 @@ static int sim_remove(struct carve_host *h, const struct carve_vgpu_spec *spec, 
 	struct carve_hw_dev *d = lookup(s, uuid, dev, &g, err, &r);
 	if (!d)
 		return r;
+	/* Enough to put it back if the removal cannot be made durable. */
+	struct carve_vgpu_spec undo = {0};
+	char parent[13];
+	const struct carve_hw_type *t = carve_hw_gpu_find_type(g, d->type_id);
+	undo.impl = t ? t->impl : CARVE_IMPL_PASSTHROUGH;
+	snprintf(undo.uuid, sizeof(undo.uuid), "%s", d->uuid);
+	snprintf(undo.pgpu_pci, sizeof(undo.pgpu_pci), "%s", g->pci);
+	snprintf(undo.type_id, sizeof(undo.type_id), "%s", d->type_id);
+	snprintf(undo.params, sizeof(undo.params), "%s", d->params);
+	snprintf(parent, sizeof(parent), "%s", d->parent);
 	remove_dev(s, g, d);
-	return persist(s, err);
+	if ((r = persist(s, err)) < 0) {
+		struct carve_error ignore = {0};
+		create_core(s, &undo, parent, NULL, &ignore);
+	}
+	return r;
 }
 
 static int sim_set_params(struct carve_host *h, const struct carve_vgpu_placement *where, const char *params,
@@ -869,8 +890,13 @@ static int sim_set_params(struct carve_host *h, const struct carve_vgpu_placemen
 	if (!params || strlen(params) >= sizeof(d->params) || !carve_vgpu_params_valid(params))
 		return carve_error_set(err, -EINVAL, "VGPU_PARAMS_INVALID", "invalid vgpu_params '%.80s'",
 				       params ? params : "");
+	char old[sizeof(d->params)];
+	snprintf(old, sizeof(old), "%s", d->params);
 	snprintf(d->params, sizeof(d->params), "%s", params);
-	return persist(s, err);
+	int pr = persist(s, err);
+	if (pr < 0)
+		snprintf(d->params, sizeof(d->params), "%s", old);
+	return pr;
 }
 
 static void sim_free(struct carve_host *h)

@@ -32,16 +32,20 @@ static char series_of(const char *name)
 	return c == 'A' || c == 'B' || c == 'C' || c == 'Q' ? c : 0;
 }
 
-/* Read one type directory into t (everything but availability). */
+/* Read one type directory into t (everything but availability); 1 when the
+ * entry is not a directory. */
 static int read_type(struct carve_sysfs *fs, const char *tdir, const char *id, enum carve_impl impl,
 		     const struct carve_board *b, struct carve_hw_type *t, uint32_t *avail, struct carve_error *err)
 {
 	char path[384];
 	_cleanup_free_ char *name = NULL, *desc = NULL;
 	snprintf(path, sizeof(path), "%s/name", tdir);
-	int r = carve_sysfs_read(fs, path, &name, err);
+	struct carve_error first = {0};
+	int r = carve_sysfs_read(fs, path, &name, &first);
+	if (r == -ENOTDIR)
+		return 1; /* not a type directory: not ours to judge */
 	if (r < 0)
-		return r;
+		return carve_error_set(err, r, first.id, "%s", first.message);
 	snprintf(path, sizeof(path), "%s/description", tdir);
 	if ((r = carve_sysfs_read(fs, path, &desc, err)) < 0)
 		return r;
@@ -149,12 +153,14 @@ static int read_parent(struct carve_sysfs *fs, const char *pdir, const char *par
 			slot->available += avail;
 			continue;
 		}
-		if (!carve_sysfs_is_dir(fs, tdir))
-			continue;
 		struct carve_hw_type t = {0};
 		uint32_t avail = 0;
 		if ((r = read_type(fs, tdir, id, impl, b, &t, &avail, err)) < 0)
 			break;
+		if (r > 0) {
+			r = 0;
+			continue;
+		}
 		if (!(slot = carve_hw_gpu_add_type(g))) {
 			r = oom(err);
 			break;

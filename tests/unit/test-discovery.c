@@ -293,6 +293,7 @@ static void test_hostile(void **state)
 		assert_non_null(fp);
 		fclose(fp);
 	}
+	overwrite(root, "devices/pci0000:82/0000:82:00.0/mdev_supported_types/nvidia-999", "not a directory\n");
 	_cleanup_free_ char *junk = carve_strdupf("%s/%s/nvidia-46/devices/not-a-uuid", root, P40_TYPES);
 	assert_int_equal(symlink("../../../../../../../../etc", junk), 0);
 	struct carve_host *hs = NULL;
@@ -663,6 +664,18 @@ static void test_sim_persistence(void **state)
 	assert_int_equal(avail(h, gpu, "nvidia-47"), 11);
 	carve_host_free(h);
 
+	/* A change that cannot be made durable does not happen. */
+	_cleanup_free_ char *sub = carve_strdupf("%s/sub", tmp);
+	_cleanup_free_ char *st2 = carve_strdupf("%s/state.json", sub);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	h = open_example("demo", st2);
+	assert_int_equal(unlink(st2), 0);
+	assert_int_equal(rmdir(sub), 0);
+	assert_int_equal(create(h, U(33), gpu, "nvidia-46", CARVE_IMPL_NVIDIA_MDEV, NULL, &err), -ENOENT);
+	assert_non_null(strstr(err.message, "state.json"));
+	assert_int_equal(avail(h, gpu, "nvidia-46"), 24);
+	carve_host_free(h);
+
 	/* No temporary files left behind; the state is valid JSON. */
 	_cleanup_closedir_ DIR *d = opendir(tmp);
 	struct dirent *de;
@@ -815,6 +828,11 @@ static void test_profile_validation(void **state)
 			     "      - {uuid: " U(71) ", type: nvidia-46}\n"
 			     "      - {uuid: " U(71) ", type: nvidia-46}\n",
 			     -EINVAL, "UUID " U(71) " used twice");
+	expect_profile_error("name: x\ngpus:\n  - {board: Tesla P40, pci: \"0000:82:00.0\", driver: nouveau}\n", -EINVAL,
+			     "gpus[0].driver: nvidia-mdev is provided by nvidia, not nouveau");
+	expect_profile_error("name: x\ngpus:\n  - {board: NVIDIA A10, pci: \"0000:41:00.0\", mechanism: nvidia-sriov,"
+			     " vfs: 8, numvfs: 0}\n",
+			     -EINVAL, "without enabled VFs looks like nvidia-mdev");
 	expect_profile_error("name: x\ngpus:\n  - {board: Tesla P40, pci: \"0000:82:00.0\", vgpus: [{type: nvidia-46}]}\n",
 			     -EINVAL, "missing key 'uuid'");
 	expect_profile_error("name: x\ngpus:\n  - {board: Tesla P40, pci: \"0000:82:00.0\", driver: vfio-pci,"
