@@ -5,7 +5,7 @@
 #
 # Generates the sysfs tree of the 8-GPU DGX-like fixture host with
 # carve-mkfixture, then times, N runs each:
-#   carve --db DB --sysfs-root TREE --hostname bench pgpu-list       (warm DB)
+#   carve --local --db DB --sysfs-root TREE --hostname bench pgpu-list (warm DB)
 #   carve ...                                        vgpu-type-list  (warm DB)
 #   carve ...                                        pgpu-list       (fresh DB:
 #         schema creation + first inventory sync, every run)
@@ -48,7 +48,8 @@ if [ "${1:-}" = --inner ]; then
 	TREE=$WORK/tree
 	DB=$WORK/carve.db
 	HAVE_MDEVCTL=$3
-	carve_cmd() { echo "$CARVE --db $DB --sysfs-root $TREE --hostname bench $*"; }
+	# --local: never hand the request to a carved that happens to run here
+	carve_cmd() { echo "$CARVE --local --db $DB --sysfs-root $TREE --hostname bench $*"; }
 
 	# measure NAME PREPARE CMD: appends "NAME median mean stddev min runs" (ms) to results
 	measure() {
@@ -131,6 +132,10 @@ fi
 [ -r "$PROFILE" ] || die "host profile $PROFILE missing"
 WORK=$(mktemp -d /tmp/carve-bench-discovery.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
+# Time a private copy: a concurrent `ninja` relinking build/src/cli/carve
+# mid-run would otherwise fail a run (EACCES/ETXTBSY) or mix two builds.
+cp "$CARVE" "$WORK/carve"
+CARVE=$WORK/carve
 "$MKFIXTURE" "$PROFILE" "$WORK/tree" >/dev/null || die "carve-mkfixture $PROFILE failed"
 
 HAVE_MDEVCTL=0
