@@ -315,6 +315,12 @@ static void test_hostile(void **state)
 	assert_true(discover_err(root, &err) < 0);
 	assert_non_null(strstr(err.message, "nvidia-49/description"));
 
+	/* carve-mkfixture writes only into an empty, real directory. */
+	assert_int_equal(run_mkfixture(prof, root), 1);
+	_cleanup_free_ char *lnk = carve_strdupf("%s/link-to-tree", tmp);
+	assert_int_equal(symlink(root, lnk), 0);
+	assert_int_equal(run_mkfixture(prof, lnk), 1);
+
 	/* Writes refuse hostile identifiers before any path is built. */
 	assert_int_equal(carve_host_open_sysfs(root, &hs, &err), 0);
 	struct carve_vgpu_spec spec = {.uuid = "11111111-2222-3333-4444-555555555555", .pgpu_pci = "0000:04:00.0",
