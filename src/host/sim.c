@@ -826,6 +826,13 @@ static struct carve_hw_dev *lookup(struct sim *s, const char *uuid, const char *
 			return NULL;
 		}
 		struct carve_hw_dev *d = find_dev_uuid(s, uuid, gp);
+		char pci[13];
+		/* A VF-backed vGPU has no host-side UUID: try the VF it lives on. */
+		if (!d && device_pci && carve_pci_normalize(device_pci, pci) == 0) {
+			d = find_dev_parent(s, pci, gp);
+			if (d && d->uuid[0])
+				d = NULL;
+		}
 		if (!d)
 			*r = carve_error_set(err, -ENOENT, "VGPU_NOT_FOUND", "mdev %s does not exist", uuid);
 		return d;
@@ -848,6 +855,11 @@ static int sim_remove(struct carve_host *h, const struct carve_vgpu_spec *spec, 
 	struct sim *s = to_sim(h);
 	const char *uuid = where && where->uuid[0] ? where->uuid : NULL;
 	const char *dev = where && where->device_pci[0] ? where->device_pci : NULL;
+	/* mdevs are named by UUID; VF-backed and passthrough vGPUs by the device
+	 * that carries them, whatever UUID the caller holds for them. */
+	bool mdev_impl = spec && (spec->impl == CARVE_IMPL_NVIDIA_MDEV || spec->impl == CARVE_IMPL_GVT_G);
+	if (spec && !mdev_impl && dev)
+		uuid = NULL;
 	if (!uuid && !dev && spec)
 		uuid = spec->uuid;
 	struct carve_hw_gpu *g = NULL;

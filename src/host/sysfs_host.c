@@ -511,8 +511,11 @@ static int sysfs_remove(struct carve_host *hh, const struct carve_vgpu_spec *spe
 	const char *uuid = where && where->uuid[0] ? where->uuid : NULL;
 	const char *dev = where && where->device_pci[0] ? where->device_pci : NULL;
 	int impl = spec ? (int)spec->impl : -1;
-	if (!uuid && spec && (impl == CARVE_IMPL_NVIDIA_MDEV || impl == CARVE_IMPL_GVT_G) && spec->uuid[0])
+	bool mdev_impl = impl == CARVE_IMPL_NVIDIA_MDEV || impl == CARVE_IMPL_GVT_G;
+	if (!uuid && mdev_impl && spec->uuid[0])
 		uuid = spec->uuid;
+	if (impl >= 0 && !mdev_impl)
+		uuid = NULL; /* VF-backed or passthrough: named by the device, whatever UUID the caller holds */
 	if (uuid)
 		return carve_sysfs_mdev_remove(h, uuid, err);
 	if (!dev || !carve_pci_valid(dev))
@@ -546,7 +549,13 @@ static int sysfs_set_params(struct carve_host *hh, const struct carve_vgpu_place
 		return carve_error_set(err, -EINVAL, "VGPU_PARAMS_INVALID", "invalid vgpu_params '%.80s'",
 				       params ? params : "");
 	char dir[96], norm[37];
-	if (where->uuid[0]) {
+	bool by_uuid = where->uuid[0] != '\0';
+	if (by_uuid && where->device_pci[0] && carve_uuid_normalize(where->uuid, norm) == 0) {
+		/* A VF-backed vGPU has no mdev: use the VF when no such mdev exists. */
+		snprintf(dir, sizeof(dir), "bus/mdev/devices/%s", norm);
+		by_uuid = carve_sysfs_exists(h->fs, dir);
+	}
+	if (by_uuid) {
 		if (carve_uuid_normalize(where->uuid, norm) < 0)
 			return carve_error_set(err, -EINVAL, "UUID_INVALID", "invalid UUID '%.40s'", where->uuid);
 		snprintf(dir, sizeof(dir), "bus/mdev/devices/%s", norm);

@@ -548,7 +548,12 @@ static void test_sim_sriov_rules(void **state)
 	assert_int_equal(create(h, NULL, gpu, "1145", CARVE_IMPL_NVIDIA_SRIOV, NULL, &err), -ENOSPC);
 	carve_error_clear(&err);
 	assert_int_equal(h->ops->vgpu_set_params(h, &w, "frame_rate_limiter=0", &err), 0);
-	assert_int_equal(remove_at(h, &w, &err), 0);
+	/* callers may hold the vGPU's UUID: the VF still names it */
+	struct carve_vgpu_placement wu = w;
+	snprintf(wu.uuid, sizeof(wu.uuid), "%s", U(12));
+	assert_int_equal(h->ops->vgpu_set_params(h, &wu, "frame_rate_limiter=1", &err), 0);
+	struct carve_vgpu_spec rspec = {.uuid = U(12), .impl = CARVE_IMPL_NVIDIA_SRIOV};
+	assert_int_equal(h->ops->vgpu_remove(h, &rspec, &wu, &err), 0);
 	assert_int_equal(avail(h, gpu, "1155"), 1);
 	assert_string_equal(gpu_of(h, &inv, gpu)->vfs[1].current_type, "0");
 	carve_host_free(h);
