@@ -311,7 +311,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 	atomic_fetch_sub(&l->srv->in_flight, 1);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
 	char msg[512];
