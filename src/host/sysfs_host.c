@@ -247,6 +247,9 @@ static int discover_gpu(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct 
 	    (r = carve_sysfs_read_u32(fs, P("sriov_numvfs"), true, 0, &g->sriov_numvfs, err)) < 0 ||
 	    (r = carve_sysfs_read_u32(fs, P("nvidia/vgpu_heterogeneous_mode"), true, 2, &mixed, err)) < 0)
 		return r;
+	/* The testbed's emulated driver has the same switch under carve_emu/. */
+	if (mixed == 2 && !pci_dev && (r = carve_sysfs_read_u32(fs, P("carve_emu/mixed"), true, 2, &mixed, err)) < 0)
+		return r;
 	g->is_system_display = boot_vga == 1;
 	ctx->board = carve_board_by_ids((uint16_t)g->vendor_id, (uint16_t)g->device_id);
 	if (ctx->board)
@@ -258,8 +261,9 @@ static int discover_gpu(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct 
 	switch (g->mechanism) {
 	case CARVE_IMPL_NVIDIA_MDEV:
 	case CARVE_IMPL_NVIDIA_SRIOV:
-		/* The mode is set through NVML; fixtures (and hosts whose admin
-		 * recorded it) carry nvidia/vgpu_heterogeneous_mode. */
+		/* The mode is set through NVML, invisible in sysfs: fixtures carry
+		 * nvidia/vgpu_heterogeneous_mode, the testbed carve_emu/mixed; on a
+		 * real host the catalog's default for the board applies. */
 		g->mixed_size = mixed == 2 ? (ctx->board && ctx->board->mixed_size) : mixed == 1;
 		r = g->mechanism == CARVE_IMPL_NVIDIA_MDEV ? carve_sysfs_mdev_discover(fs, ctx, g, err)
 							   : carve_sysfs_nvsriov_discover(fs, ctx, g, err);

@@ -369,6 +369,8 @@ static void test_nonpci_parent(void **state)
 	put_file(root, rel, "0x030200\n");
 	snprintf(rel, sizeof(rel), "%s/numa_node", d);
 	put_file(root, rel, "1\n");
+	snprintf(rel, sizeof(rel), "%s/carve_emu/mixed", d);
+	put_file(root, rel, "1\n");
 	snprintf(rel, sizeof(rel), "%s/mdev_supported_types/nvidia-53/name", d);
 	put_file(root, rel, "GRID P40-24Q\n");
 	snprintf(rel, sizeof(rel), "%s/mdev_supported_types/nvidia-53/description", d);
@@ -392,6 +394,7 @@ static void test_nonpci_parent(void **state)
 	assert_int_equal(g->mechanism, CARVE_IMPL_NVIDIA_MDEV);
 	assert_int_equal(g->numa_node, 1);
 	assert_int_equal(g->iommu_group, -1);
+	assert_true(g->mixed_size);
 	const struct carve_hw_type *t = carve_hw_gpu_find_type(g, "nvidia-53");
 	assert_non_null(t);
 	assert_int_equal(t->available, 1);
