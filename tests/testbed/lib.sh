@@ -135,3 +135,174 @@ csv_types() {
 		print $1 "|" $2 "|" $5 "|" $6 "|" $7 "|" $8 "|" $11 }' \
 		"$TESTBED_DATA/nvidia-vgpu-types.csv"
 }
+
+# ---- carve helpers -----------------------------------------------------------
+# Guest scripts drive the real carve binary black-box.  The database is
+# $CARVE_DB (set it before calling; default /tmp/carve.db, on tmpfs), the
+# host name is fixed so the derived host/PGPU UUIDs are stable.
+
+: "${CARVE_DB:=/tmp/carve.db}"
+
+# need_carve: skip the whole script when no carve binary was packed.
+need_carve() {
+	if [ ! -x /usr/local/bin/carve ]; then
+		skip "no carve binary in the initramfs (build it first, or set CARVE_BIN_DIR)"
+		exit 0
+	fi
+}
+
+# cv ARGS...: carve on the live host (discovers /sys on every call).
+cv() { carve --db "$CARVE_DB" --hostname testbed "$@"; }
+# cvm ARGS...: carve on the model only (--no-discover: no sysfs access,
+# about half the cost of cv under TCG); for verbs that do not touch the host.
+cvm() { carve --db "$CARVE_DB" --hostname testbed --no-discover "$@"; }
+
+# cv_run [cv|cvm] ARGS...: run, keep stdout+stderr in $CV_OUT, status in $CV_RC.
+cv_run() {
+	CV_OUT=$("$@" 2>&1)
+	CV_RC=$?
+}
+
+# expect_cv_ok DESC [cv|cvm] ARGS...: carve must succeed.
+expect_cv_ok() {
+	_d=$1; shift
+	cv_run "$@"
+	if [ "$CV_RC" = 0 ]; then ok "$_d"; else fail "$_d (carve $* exited $CV_RC: $CV_OUT)"; fi
+}
+
+# expect_cv_err DESC ERROR_ID [cv|cvm] ARGS...: carve must fail with
+# "carve: ERROR_ID: ..." and status 1.
+expect_cv_err() {
+	_d=$1 _id=$2; shift 2
+	cv_run "$@"
+	case $CV_RC:$CV_OUT in
+	1:*"carve: $_id: "*) ok "$_d ($_id)" ;;
+	*) fail "$_d (expected carve: $_id, got status $CV_RC: $CV_OUT)" ;;
+	esac
+}
+
+# xe_table FIELD...: turn xe-style records on stdin ("name ( RO): value",
+# blank line between records) into one "v1|v2|..." line per record.
+xe_table() {
+	awk -v want="$*" '
+	function flush(  i, s) {
+		if (!have) return
+		s = ""
+		for (i = 1; i <= n; i++) s = s (i > 1 ? "|" : "") v[w[i]]
+		print s; have = 0; split("", v)
+	}
+	BEGIN { n = split(want, w, " ") }
+	/^[ \t]*$/ { flush(); next }
+	{
+		k = $0; sub(/^ */, "", k); sub(/ \(.*$/, "", k)
+		val = $0; sub(/^[^:]*\) *: ?/, "", val)
+		v[k] = val; have = 1
+	}
+	END { flush() }'
+}
+
+# json_flat: pretty-printed JSON (carve --json, one value per line) on stdin
+# -> "path=value" lines, e.g. gpus.1.types.0.id=nvidia-46.
+json_flat() {
+	awk '
+	function path(   i, s) { s = ""; for (i = 2; i <= d; i++) s = s st[i] "."; return s }
+	{
+		line = $0
+		sub(/^[ \t]+/, "", line); sub(/[ \t\r]+$/, "", line); sub(/,$/, "", line)
+		key = ""
+		if (line ~ /^"[^"]*": /) {
+			key = line; sub(/^"/, "", key); sub(/".*$/, "", key)
+			sub(/^"[^"]*": /, "", line)
+		}
+		if (line == "{" || line == "[") {
+			if (key == "" && d > 0) key = cnt[d]++
+			d++; st[d] = key; cnt[d] = 0; next
+		}
+		if (line == "}" || line == "]") { d--; next }
+		if (key == "") key = cnt[d]++
+		if (line ~ /^".*"$/) line = substr(line, 2, length(line) - 2)
+		print path() key "=" line
+	}'
+}
+
+# inventory_summary: `carve --json host-discover` on stdin -> one line per
+# GPU, per vGPU type and per device (what the golden files hold):
+#   gpu PCI VEN:DEV sub=SV:SD class=C driver=D numa=N board=B mech=M display=X mixed=X
+#   type PCI ID name=N fb=MIB heads=H res=WxH frl=F max=M avail=A multi=X series=S
+#   dev PCI UUID type=T params=P
+inventory_summary() {
+	json_flat | awk '
+	{ i = index($0, "="); k = substr($0, 1, i - 1); val[k] = substr($0, i + 1) }
+	$0 ~ /^gpus\.[0-9]+\.pci=/ { split(k, a, "."); if (a[2] + 1 > ng) ng = a[2] + 1 }
+	$0 ~ /^gpus\.[0-9]+\.types\.[0-9]+\.id=/ { split(k, a, "."); if (a[4] + 1 > nt[a[2]]) nt[a[2]] = a[4] + 1 }
+	$0 ~ /^gpus\.[0-9]+\.devices\.[0-9]+\.uuid=/ { split(k, a, "."); if (a[4] + 1 > nd[a[2]]) nd[a[2]] = a[4] + 1 }
+	END {
+		for (g = 0; g < ng; g++) {
+			p = "gpus." g "."
+			printf "gpu %s %s:%s sub=%s:%s class=%s driver=%s numa=%s board=%s mech=%s display=%s mixed=%s\n",
+				val[p "pci"], val[p "vendor_id"], val[p "device_id"], val[p "subsystem_vendor_id"],
+				val[p "subsystem_device_id"], val[p "class"], val[p "driver"], val[p "numa_node"],
+				val[p "board"], val[p "mechanism"], val[p "is_system_display"], val[p "mixed_size"]
+			for (t = 0; t < nt[g]; t++) {
+				q = p "types." t "."
+				printf "type %s %s name=%s fb=%s heads=%s res=%s frl=%s max=%s avail=%s multi=%s series=%s\n",
+					val[p "pci"], val[q "id"], val[q "name"], val[q "framebuffer_mib"], val[q "num_heads"],
+					val[q "max_resolution"], val[q "frl_config"], val[q "max_instances"], val[q "available"],
+					val[q "multi_vgpu"], val[q "series"]
+			}
+			for (t = 0; t < nd[g]; t++) {
+				q = p "devices." t "."
+				printf "dev %s %s type=%s params=%s\n", val[q "parent"], val[q "uuid"], val[q "type"], val[q "params"]
+			}
+		}
+	}'
+}
+
+# expect_golden DESC FILE ACTUAL_FILE: compare with tests/testbed/guest/
+# expected/FILE (packed as /testbed/guest/expected/FILE); on mismatch print
+# the diff and keep the actual output as /state/golden-actual/FILE (on the
+# host: build/testbed/state-<boot>/golden-actual/FILE) for review/update.
+expect_golden() {
+	if diff -u "/testbed/guest/expected/$2" "$3" > /tmp/golden.diff 2>&1; then
+		ok "$1 (matches expected/$2)"
+	else
+		fail "$1 (differs from expected/$2, diff follows)"
+		sed 's/^/    | /' /tmp/golden.diff | head -n 60
+		if grep -q ' /state ' /proc/mounts; then
+			mkdir -p /state/golden-actual && cp "$3" "/state/golden-actual/$2"
+		fi
+	fi
+}
+
+# kern_avail_all: "avail PCI TYPE N" for every type directory of every mdev
+# parent (one grep, no per-file fork).
+kern_avail_all() {
+	grep -H . /sys/class/mdev_bus/*/mdev_supported_types/*/available_instances |
+		sed 's|^/sys/class/mdev_bus/\([^/]*\)/mdev_supported_types/\([^/]*\)/available_instances:|avail \1 \2 |' | sort
+}
+
+# kern_avail_sum TYPE: sum of the kernel's available_instances of TYPE over
+# every mdev parent that publishes it.
+kern_avail_sum() {
+	cat /sys/class/mdev_bus/*/mdev_supported_types/"$1"/available_instances 2>/dev/null |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+# kern_avail_list TYPE PCI...: "a b c" available_instances of TYPE per parent.
+kern_avail_list() {
+	_t=$1; shift
+	_l=
+	for _p in "$@"; do _l="$_l${_l:+ }$(emu_avail "$_p" "$_t")"; done
+	echo "$_l"
+}
+
+# created_count: vGPUs the emulated driver created so far in this boot
+# (dmesg), to prove that a refused request wrote nothing.
+created_count() { dmesg | grep -c 'created vGPU'; }
+
+# tb_ns: a monotonic clock in nanoseconds (tb-clock when packed, else
+# /proc/uptime at 10 ms resolution).
+tb_ns() {
+	if command -v tb-clock >/dev/null; then tb-clock
+	else awk '{ printf "%d\n", $1 * 1000000000 }' /proc/uptime; fi
+}
