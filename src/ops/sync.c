@@ -7,6 +7,7 @@
  * is never overwritten.  One transaction: a failed refresh changes nothing.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/catalog.h"
@@ -143,6 +144,37 @@ fail:
 	return r;
 }
 
+/* FNV-1a over the canonical JSON of the inventory, salted with the backend
+ * description (the same hardware seen through another backend is synced). */
+static int inventory_hash(const struct carve_hw_inventory *inv, char out[17])
+{
+	json_t *j = carve_hw_inventory_to_json(inv);
+	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const char *p = text; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	free(text);
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	return 0;
+}
+
+static bool inventory_unchanged(struct carve_ctx *ctx, const char *hash)
+{
+	struct carve_rows *rows = NULL;
+	bool same = false;
+	if (carve_db_execf(ctx->db, &rows, NULL, "SELECT inventory_hash, backend FROM host WHERE uuid=$1", 1,
+			   ctx->host_uuid) >= 0 &&
+	    rows->nrows == 1) {
+		const char *h = carve_rows_cell(rows, 0, 0), *b = carve_rows_cell(rows, 0, 1);
+		same = h && strcmp(h, hash) == 0 && b && strcmp(b, ctx->backend_desc ? ctx->backend_desc : "") == 0;
+	}
+	carve_rows_free(rows);
+	return same;
+}
+
 int carve_ops_refresh(struct carve_ctx *ctx, struct carve_error *err)
 {
 	char name[300];
@@ -153,9 +185,15 @@ int carve_ops_refresh(struct carve_ctx *ctx, struct carve_error *err)
 		return 0;
 	}
 	struct carve_hw_inventory inv = {0};
+	char hash[17] = "";
 	int r = carve_host_discover(ctx->host, &inv, err);
 	if (r >= 0)
+		r = inventory_hash(&inv, hash);
+	if (r >= 0 && !inventory_unchanged(ctx, hash)) {
 		r = carve_ops_sync_inventory(ctx, &inv, err);
+		if (r >= 0)
+			r = EXEC("UPDATE host SET inventory_hash=$2 WHERE uuid=$1", 2, ctx->host_uuid, hash);
+	}
 	carve_hw_inventory_clear(&inv);
 	if (r >= 0)
 		ctx->refreshed = true;

@@ -8,9 +8,21 @@
 
 #include "db.h"
 
+/* Prepared statements are cached by SQL text: compiling a statement costs
+ * more than running it for carve's small queries (docs/performance.md). */
+#define STMT_CACHE 128
+
+struct stmt_entry {
+	char *sql; /* as given by the caller */
+	sqlite3_stmt *st;
+	unsigned long last_use;
+};
+
 struct sqlite_db {
 	struct carve_db base;
 	sqlite3 *h;
+	struct stmt_entry cache[STMT_CACHE];
+	unsigned long tick;
 };
 
 /* Portable SQL uses $N placeholders (PostgreSQL's); SQLite spells them ?N.
@@ -68,23 +80,66 @@ static int add_row(struct carve_rows *rows, sqlite3_stmt *st, size_t *cap)
 	return 0;
 }
 
+static void release_stmt(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* A ready statement for sql: from the cache, or compiled and cached (the
+ * least recently used entry makes room).  Statements stay owned by the cache;
+ * callers hand them back with release_stmt(). */
+static int get_stmt(struct sqlite_db *db, const char *sql, sqlite3_stmt **out)
+{
+	struct stmt_entry *victim = &db->cache[0];
+	db->tick++;
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		struct stmt_entry *e = &db->cache[i];
+		if (e->sql && strcmp(e->sql, sql) == 0) {
+			e->last_use = db->tick;
+			*out = e->st;
+			return SQLITE_OK;
+		}
+		if (!e->sql || (victim->sql && e->last_use < victim->last_use))
+			victim = e;
+	}
+	char *q = rewrite_placeholders(sql);
+	if (!q)
+		return SQLITE_NOMEM;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v3(db->h, q, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	free(q);
+	if (rc != SQLITE_OK)
+		return rc;
+	char *copy = strdup(sql);
+	if (!copy) {
+		sqlite3_finalize(st);
+		return SQLITE_NOMEM;
+	}
+	if (victim->sql) {
+		sqlite3_finalize(victim->st);
+		free(victim->sql);
+	}
+	victim->sql = copy;
+	victim->st = st;
+	victim->last_use = db->tick;
+	*out = st;
+	return SQLITE_OK;
+}
+
 static int sqlite_exec(struct carve_db *base, const char *sql, const char *const *params, size_t nparams,
 		       struct carve_rows **out, struct carve_error *err)
 {
 	struct sqlite_db *db = (struct sqlite_db *)base;
-	char *q = rewrite_placeholders(sql);
-	if (!q)
-		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db->h, q, -1, &st, NULL);
-	free(q);
+	int rc = get_stmt(db, sql, &st);
 	if (rc != SQLITE_OK)
 		return carve_error_set(err, map_rc(rc), "DATABASE_ERROR", "database: %s", sqlite3_errmsg(db->h));
 	for (size_t i = 0; i < nparams; i++) {
 		rc = params[i] ? sqlite3_bind_text(st, (int)i + 1, params[i], -1, SQLITE_TRANSIENT)
 			       : sqlite3_bind_null(st, (int)i + 1);
 		if (rc != SQLITE_OK) {
-			sqlite3_finalize(st);
+			release_stmt(st);
 			return carve_error_set(err, map_rc(rc), "DATABASE_ERROR", "database: %s", sqlite3_errmsg(db->h));
 		}
 	}
@@ -109,16 +164,16 @@ static int sqlite_exec(struct carve_db *base, const char *sql, const char *const
 	if (rc != SQLITE_DONE) {
 		int r = carve_error_set(err, map_rc(sqlite3_extended_errcode(db->h)), "DATABASE_ERROR", "database: %s",
 					sqlite3_errmsg(db->h));
-		sqlite3_finalize(st);
+		release_stmt(st);
 		carve_rows_free(rows);
 		return r;
 	}
-	sqlite3_finalize(st);
+	release_stmt(st);
 	if (out)
 		*out = rows;
 	return 0;
 nomem:
-	sqlite3_finalize(st);
+	release_stmt(st);
 	carve_rows_free(rows);
 	return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 }
@@ -126,6 +181,10 @@ nomem:
 static void sqlite_close(struct carve_db *base)
 {
 	struct sqlite_db *db = (struct sqlite_db *)base;
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		sqlite3_finalize(db->cache[i].st);
+		free(db->cache[i].sql);
+	}
 	sqlite3_close_v2(db->h);
 	free(db);
 }
