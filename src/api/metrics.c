@@ -37,6 +37,7 @@ struct carve_metrics {
 	_Atomic uint64_t placement_outcome[2];         /* failed, ok */
 	_Atomic uint64_t reconcile_runs[2];            /* failed, ok */
 	_Atomic uint64_t refresh_runs[2];
+	_Atomic uint64_t cache[2];                     /* miss, hit */
 	pthread_mutex_t lock;                          /* guards actions */
 	struct {
 		char name[32];
@@ -108,6 +109,12 @@ void carve_metrics_refresh(struct carve_metrics *m, bool ok)
 {
 	if (m)
 		atomic_fetch_add_explicit(&m->refresh_runs[ok], 1, memory_order_relaxed);
+}
+
+void carve_metrics_cache(struct carve_metrics *m, bool hit)
+{
+	if (m)
+		atomic_fetch_add_explicit(&m->cache[hit], 1, memory_order_relaxed);
 }
 
 void carve_metrics_reconcile(struct carve_metrics *m, json_t *result)
@@ -405,6 +412,9 @@ int carve_metrics_render(struct carve_metrics *m, struct carve_ctx *ctx, char **
 	fprintf(f, "carve_refresh_runs_total{outcome=\"ok\"} %llu\ncarve_refresh_runs_total{outcome=\"failed\"} %llu\n",
 		(unsigned long long)atomic_load(&m->refresh_runs[1]),
 		(unsigned long long)atomic_load(&m->refresh_runs[0]));
+	header(f, "carve_read_cache_total", "counter", "Read requests by whether the read cache answered them.");
+	fprintf(f, "carve_read_cache_total{result=\"hit\"} %llu\ncarve_read_cache_total{result=\"miss\"} %llu\n",
+		(unsigned long long)atomic_load(&m->cache[1]), (unsigned long long)atomic_load(&m->cache[0]));
 	header(f, "carve_start_time_seconds", "gauge", "Start time of carved, seconds since the epoch.");
 	fprintf(f, "carve_start_time_seconds %lld\n", (long long)m->started);
 	if (fclose(f) != 0) {

@@ -211,16 +211,14 @@ static enum MHD_Result serve(struct listener *l, struct MHD_Connection *c, const
 		break;
 	}
 
-	json_t *result = NULL;
-	r = carve_service_call(srv->svc, ar.op, ar.writes, args, &result, &err);
-	_cleanup_json_ json_t *res = result;
-	if (r < 0)
+	char *body = NULL, uuid[37];
+	size_t len = 0;
+	if ((r = carve_service_call_body(srv->svc, ar.op, ar.writes, args, &body, &len, uuid, &err)) < 0)
 		return send_error(c, rq, &err, false);
 	char location[96] = "";
-	const char *uuid = json_string_value(json_object_get(res, "uuid"));
-	if (ar.ok_status == 201 && uuid)
+	if (ar.ok_status == 201 && uuid[0])
 		snprintf(location, sizeof(location), "%s%s", ar.location_prefix, uuid);
-	return send_json(c, rq, ar.ok_status, res, location[0] ? location : NULL, false);
+	return send_buf(c, rq, ar.ok_status, body, len, "application/json", location[0] ? location : NULL, false);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,

@@ -3,11 +3,33 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "util/cleanup.h"
+
+/* The read cache: serialized results of read verbs, valid for one model
+ * generation.  Direct-mapped by a hash of verb and arguments; bounded in
+ * entries and in bytes per entry. */
+#define CACHE_SLOTS 256
+#define CACHE_MAX_BODY (256u << 10)
+
+struct cache_entry {
+	char *key;     /* verb NUL args-json */
+	size_t key_len;
+	uint64_t gen;
+	char *body;
+	size_t len;
+};
+
+/* A pooled store connection and what it last saw of other writers. */
+struct pooled {
+	struct carve_ctx ctx; /* first: a struct carve_ctx * is a struct pooled * */
+	long long data_version;
+	bool seen;
+};
 
 struct carve_service {
 	char *db_path, *hostname, *backend_desc;
@@ -22,6 +44,13 @@ struct carve_service {
 	pthread_mutex_t pool_lock; /* guards the fields below */
 	struct carve_ctx **free_ctx;
 	size_t n_free, n_open, max_open;
+
+	/* Model generation: bumped after every write carved makes and whenever a
+	 * connection sees a commit by another connection (SQLite's
+	 * data_version), e.g. a `carve --local` next to carved. */
+	_Atomic uint64_t gen;
+	pthread_mutex_t cache_lock;
+	struct cache_entry cache[CACHE_SLOTS];
 };
 
 static double now_s(void)
@@ -36,7 +65,7 @@ static void ctx_free(struct carve_ctx *c)
 	if (!c)
 		return;
 	carve_db_close(c->db);
-	free(c);
+	free((struct pooled *)c);
 }
 
 /* ---- store connections ---- */
@@ -57,10 +86,11 @@ static int ctx_get(struct carve_service *s, struct carve_ctx **out, struct carve
 	pthread_mutex_unlock(&s->pool_lock);
 
 	/* Opening (and the migration check) happens outside the pool lock. */
-	struct carve_ctx *c = calloc(1, sizeof(*c));
+	struct pooled *pc = calloc(1, sizeof(*pc));
+	struct carve_ctx *c = pc ? &pc->ctx : NULL;
 	int r = c ? carve_ctx_open_store(c, s->db_path, err) : -ENOMEM;
 	if (r < 0) {
-		free(c);
+		free(pc);
 		pthread_mutex_lock(&s->pool_lock);
 		s->n_open--;
 		pthread_mutex_unlock(&s->pool_lock);
@@ -138,6 +168,11 @@ void carve_service_free(struct carve_service *s)
 	free(s->free_ctx);
 	carve_host_free(s->host);
 	carve_metrics_free(s->metrics);
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		free(s->cache[i].key);
+		free(s->cache[i].body);
+	}
+	pthread_mutex_destroy(&s->cache_lock);
 	pthread_mutex_destroy(&s->write_lock);
 	pthread_mutex_destroy(&s->pool_lock);
 	free(s->db_path);
@@ -157,6 +192,7 @@ int carve_service_new(const struct carve_service_config *cfg, struct carve_servi
 	s->host = cfg->host;
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_mutex_init(&s->cache_lock, NULL);
 	s->max_open = cfg->max_connections ? cfg->max_connections : 64;
 	s->db_path = strdup(cfg->db_path);
 	s->hostname = strdup(cfg->hostname);
@@ -199,6 +235,7 @@ int carve_service_refresh(struct carve_service *s, struct carve_error *err)
 		r = carve_ops_refresh(c, err);
 		if (r >= 0)
 			memcpy(s->host_uuid, c->host_uuid, sizeof(s->host_uuid));
+		atomic_fetch_add(&s->gen, 1);
 		write_unlock(s);
 	}
 	carve_metrics_refresh(s->metrics, r >= 0);
@@ -240,10 +277,141 @@ int carve_service_call(struct carve_service *s, const struct carve_op *op, bool 
 		carve_metrics_placement(s->metrics, now_s() - t0, r >= 0);
 	else if (strcmp(op->verb, "host-reconcile") == 0)
 		carve_metrics_reconcile(s->metrics, r >= 0 ? *result : NULL);
-	if (writes)
+	if (writes) {
+		/* Before the answer leaves: a client that saw the write never
+		 * gets a cached read from before it. */
+		atomic_fetch_add(&s->gen, 1);
 		write_unlock(s);
+	}
 	ctx_put(s, c);
 	return r;
+}
+
+/* Has another connection committed since this one last looked?  SQLite's
+ * data_version changes for a connection whenever any other connection
+ * commits; carved's own writes bump the generation themselves. */
+static void observe_others(struct carve_service *s, struct carve_ctx *c)
+{
+	struct pooled *pc = (struct pooled *)c;
+	struct carve_rows *rows = NULL;
+	if (carve_db_exec(c->db, "PRAGMA data_version", NULL, 0, &rows, NULL) < 0 || !rows || rows->nrows != 1 ||
+	    !carve_rows_cell(rows, 0, 0)) {
+		atomic_fetch_add(&s->gen, 1); /* cannot tell: assume a change */
+	} else {
+		long long dv = strtoll(carve_rows_cell(rows, 0, 0), NULL, 10);
+		/* A connection's first look has no baseline: a commit may have
+		 * happened since the cached entries were made. */
+		if (dv != pc->data_version || !pc->seen) {
+			atomic_fetch_add(&s->gen, 1);
+			pc->data_version = dv;
+			pc->seen = true;
+		}
+	}
+	carve_rows_free(rows);
+}
+
+static uint64_t fnv1a(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static char *serialize(json_t *result, size_t *len)
+{
+	char *s = json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	char *b = realloc(s, n + 2);
+	if (!b) {
+		free(s);
+		return NULL;
+	}
+	b[n] = '\n';
+	b[n + 1] = '\0';
+	*len = n + 1;
+	return b;
+}
+
+int carve_service_call_body(struct carve_service *s, const struct carve_op *op, bool writes, json_t *args,
+			    char **body, size_t *len, char uuid[37], struct carve_error *err)
+{
+	*body = NULL;
+	uuid[0] = '\0';
+	if (writes) {
+		json_t *res = NULL;
+		int r = carve_service_call(s, op, true, args, &res, err);
+		if (r < 0)
+			return r;
+		const char *u = json_string_value(json_object_get(res, "uuid"));
+		if (u && strlen(u) < 37)
+			strcpy(uuid, u);
+		*body = serialize(res, len);
+		json_decref(res);
+		return *body ? 0 : -ENOMEM;
+	}
+
+	_cleanup_free_ char *a = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t vl = strlen(op->verb), al = a ? strlen(a) : 0;
+	_cleanup_free_ char *key = a ? malloc(vl + 1 + al) : NULL;
+	if (!key)
+		return -ENOMEM;
+	memcpy(key, op->verb, vl + 1);
+	memcpy(key + vl + 1, a, al);
+	size_t kl = vl + 1 + al;
+	struct cache_entry *e = &s->cache[fnv1a(key, kl) % CACHE_SLOTS];
+
+	struct carve_ctx *c = NULL;
+	int r = ctx_get(s, &c, err);
+	if (r < 0)
+		return r;
+	observe_others(s, c);
+	uint64_t gen = atomic_load(&s->gen);
+
+	pthread_mutex_lock(&s->cache_lock);
+	if (e->key && e->gen == gen && e->key_len == kl && memcmp(e->key, key, kl) == 0) {
+		*body = malloc(e->len + 1);
+		if (*body) {
+			memcpy(*body, e->body, e->len + 1);
+			*len = e->len;
+		}
+	}
+	pthread_mutex_unlock(&s->cache_lock);
+	if (*body) {
+		ctx_put(s, c);
+		carve_metrics_cache(s->metrics, true);
+		return 0;
+	}
+	carve_metrics_cache(s->metrics, false);
+
+	ctx_prepare(s, c, false);
+	json_t *res = NULL;
+	r = carve_ops_call(c, op->verb, args, &res, err);
+	ctx_put(s, c);
+	if (r < 0)
+		return r;
+	*body = serialize(res, len);
+	json_decref(res);
+	if (!*body)
+		return -ENOMEM;
+	if (*len <= CACHE_MAX_BODY) {
+		char *kc = malloc(kl), *bc = malloc(*len + 1);
+		if (kc && bc) {
+			memcpy(kc, key, kl);
+			memcpy(bc, *body, *len + 1);
+			pthread_mutex_lock(&s->cache_lock);
+			free(e->key);
+			free(e->body);
+			*e = (struct cache_entry){.key = kc, .key_len = kl, .gen = gen, .body = bc, .len = *len};
+			pthread_mutex_unlock(&s->cache_lock);
+		} else {
+			free(kc);
+			free(bc);
+		}
+	}
+	return 0;
 }
 
 int carve_service_metrics_text(struct carve_service *s, char **text, size_t *len, struct carve_error *err)

@@ -59,5 +59,14 @@ int carve_service_reconcile(struct carve_service *s, json_t **result, struct car
 int carve_service_call(struct carve_service *s, const struct carve_op *op, bool writes, json_t *args,
 		       json_t **result, struct carve_error *err);
 
+/* The same, serialized for the wire: compact JSON + newline in *body
+ * (malloc'ed), and the result's "uuid" (creates) in uuid[37] ("" if none).
+ * Results of read verbs are cached per model generation: any write through
+ * the service, a refresh, or a commit by another process (SQLite
+ * data_version) invalidates every entry, so a read never returns data older
+ * than a write that was acknowledged before it started. */
+int carve_service_call_body(struct carve_service *s, const struct carve_op *op, bool writes, json_t *args,
+			    char **body, size_t *len, char uuid[37], struct carve_error *err);
+
 /* Render /metrics: the counters plus gauges read from the store. */
 int carve_service_metrics_text(struct carve_service *s, char **text, size_t *len, struct carve_error *err);
