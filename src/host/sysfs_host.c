@@ -341,8 +341,13 @@ static int sysfs_discover(struct carve_host *hh, struct carve_hw_inventory *out,
 	struct carve_strv names = {0};
 	int r = carve_sysfs_list(h->fs, "bus/pci/devices", &names, err);
 	for (size_t i = 0; i < names.n && r == 0; i++)
-		if (carve_pci_valid(names.v[i])) /* anything else is not a PCI device name */
-			r = consider_pci(h, names.v[i], out, NULL, false, err);
+		if (carve_pci_valid(names.v[i])) { /* anything else is not a PCI device name */
+			char path[64];
+			snprintf(path, sizeof(path), "bus/pci/devices/%s", names.v[i]);
+			/* a dangling link: the device was unplugged under us */
+			if (carve_sysfs_exists(h->fs, path))
+				r = consider_pci(h, names.v[i], out, NULL, false, err);
+		}
 	carve_strv_clear(&names);
 
 	/* mdev parents that are not PCI devices (the testbed's emulated GPUs
@@ -356,6 +361,9 @@ static int sysfs_discover(struct carve_host *hh, struct carve_hw_inventory *out,
 			snprintf(path, sizeof(path), "bus/pci/devices/%s", norm);
 			if (carve_sysfs_exists(h->fs, path) || carve_hw_inventory_find(out, norm))
 				continue;
+			snprintf(path, sizeof(path), "class/mdev_bus/%s", norm);
+			if (!carve_sysfs_exists(h->fs, path))
+				continue; /* unplugged */
 			/* An SR-IOV VF parent belongs to its PF, found above. */
 			snprintf(path, sizeof(path), "class/mdev_bus/%s/physfn", norm);
 			if (carve_sysfs_exists(h->fs, path))
