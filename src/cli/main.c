@@ -51,7 +51,9 @@ static void usage(FILE *f)
 		   "  --no-discover        work on the model only, without looking at the host\n"
 		   "  --json               print results as JSON\n"
 		   "  --minimal            print only UUIDs, comma-separated\n"
-		   "  -h, --help           this text; 'carve help' lists the verbs\n");
+		   "  -h, --help           this text; 'carve help' lists the verbs\n"
+		   "\n"
+		   "carve token-create role=read-only|vm-operator|pool-admin [label=L] prints a new API token once.\n");
 }
 
 static void list_verbs(FILE *f)
