@@ -306,3 +306,15 @@ tb_ns() {
 	if command -v tb-clock >/dev/null; then tb-clock
 	else awk '{ printf "%d\n", $1 * 1000000000 }' /proc/uptime; fi
 }
+
+# known_bug_eq DESC ACTUAL EXPECTED: a check carve is known to fail today
+# (reported, not fixed yet).  A mismatch is counted as skipped and printed
+# as "SKIP: KNOWN BUG: ..." so make check stays green but the bug stays
+# visible; once it passes it counts as a pass and says so.
+known_bug_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1 (was a known bug: now fixed, make it a plain check)"
+	else
+		skip "KNOWN BUG: $1 (got '$2', expected '$3')"
+	fi
+}
