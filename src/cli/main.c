@@ -208,9 +208,12 @@ int main(int argc, char **argv)
 		r = carve_error_set(&err, -EINVAL, "UNKNOWN_COMMAND", "unknown command: %.64s (try 'carve help')", verb);
 		goto out;
 	}
-	/* carved runs the request when its socket is there (transport.h). */
-	struct carve_transport_opts to = {.socket = o.socket, .local = o.local || o.in_process_opt,
-					  .token_file = o.token_file};
+	/* carved runs the request when its socket is there (transport.h); naming
+	 * a store or host, by option or environment, means in-process. */
+	const char *env_db = getenv("CARVE_DB");
+	struct carve_transport_opts to = {.socket = o.socket, .token_file = o.token_file,
+					  .local = o.local || o.in_process_opt || o.sysfs_root || o.profile ||
+						   o.sim_state || (env_db && *env_db)};
 	if ((r = carve_transport_call(&to, verb, args, &result, &err)) != 0) {
 		if (r > 0)
 			r = carve_render_result(stdout, result, &ro, &err);

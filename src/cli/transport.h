@@ -5,7 +5,11 @@
  *
  * Which way a command runs:
  *   --local, or an option that only makes sense in-process (--db,
- *   --sysfs-root, --host-profile, --sim-state, --no-discover) -> in-process;
+ *   --sysfs-root, --host-profile, --sim-state, --no-discover, or their
+ *   environment variables CARVE_DB, CARVE_SYSFS_ROOT, CARVE_HOST_PROFILE,
+ *   CARVE_SIM_STATE) -> in-process: a caller that names a store or a host
+ *   means that one, not carved's (and scripts and tests that set them are
+ *   not redirected by a daemon that happens to run);
  *   else, if the socket exists (--socket PATH, $CARVE_SOCKET, default
  *   /run/carve/carved.sock) -> carved;  else in-process.
  * A socket that exists but refuses connections is an error
