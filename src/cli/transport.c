@@ -123,7 +123,6 @@ static int http_call(const char *sock, const char *verb, json_t *args, json_t **
 	int r;
 	if ((r = write_all(fd, head, strlen(head))) < 0 || (r = write_all(fd, body, blen)) < 0)
 		return carve_error_set(err, r, "DAEMON_UNREACHABLE", "sending to carved: %s", strerror(-r));
-	shutdown(fd, SHUT_WR);
 	_cleanup_free_ char *resp = NULL;
 	size_t len = 0;
 	if ((r = read_all(fd, &resp, &len)) < 0)
