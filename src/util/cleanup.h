@@ -28,7 +28,7 @@ static inline void carve_json_decrefp(json_t **j) { json_decref(*j); }
 
 /* Declare a cleanup function for a type with a NULL-accepting destructor. */
 #define CARVE_DEFINE_CLEANUP(type, func)                      \
-	static inline void func##p(type **p) { func(*p); }
+	__attribute__((unused)) static inline void func##p(type **p) { func(*p); }
 
 #define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
 #define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })

@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int error_vset(struct carve_error *err, int code, const char *id, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int error_vset(struct carve_error *err, int code, const char *id,
+							    const char *fmt, va_list ap)
 {
 	if (code > 0)
 		code = -code;

@@ -139,7 +139,6 @@ static void test_sysfs(void **state)
 	assert_int_equal(carve_sysfs_write(s, dev, "/etc/passwd", "x", NULL), -EINVAL);
 	assert_true(carve_sysfs_write(s, dev, "evil", "x", NULL) < 0);
 	assert_true(carve_sysfs_write(s, "bus/pci/devices/../../outside", "x", "x", NULL) < 0);
-	_cleanup_free_ char *secret = NULL;
 	char p[512];
 	snprintf(p, sizeof(p), "%s/outside", dir);
 	FILE *f = fopen(p, "r");
