@@ -192,31 +192,54 @@ static json_t *start_result(const char *vm, struct item *items, size_t n, struct
 	return json_pack("{s:s, s:o, s:s, s:o}", "vm", vm, "vgpus", vgpus, "libvirt-hostdevs", xml, "qemu-args", qemu);
 }
 
-int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+/* Common opening of vm-start / vm-shutdown: parse the VM, make sure there is a
+ * host to act on, open the intent transaction and check the power state is one
+ * of `allowed` (comma-separated).  On success the transaction is open and
+ * state/numa describe the VM; on failure nothing is open. */
+static int begin_vm_verb(struct carve_ctx *ctx, json_t *args, const char *verb, const char *allowed, char vm[37],
+			 char state[16], int32_t *numa, struct carve_error *err)
 {
-	char vm[37];
-	struct item items[MAX_ITEMS];
-	size_t n = 0;
 	int r = carve_arg_uuid(args, "uuid", true, vm, err);
 	if (r < 0)
 		return r;
 	if (!ctx->host)
-		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "vm-start needs a host (drop --no-discover)");
-
-	/* 1. intent */
+		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "%s needs a host (drop --no-discover)", verb);
 	if ((r = carve_db_begin(ctx->db, err)) < 0)
 		return r;
 	_cleanup_rows_ struct carve_rows *vmr = NULL;
 	r = carve_db_execf(ctx->db, &vmr, err, "SELECT power_state, numa_node FROM vm WHERE uuid=$1", 1, vm);
 	if (r >= 0 && vmr->nrows == 0)
 		r = carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vm with uuid %s", vm);
-	if (r >= 0 && strcmp(carve_rows_cell(vmr, 0, 0), "halted") != 0)
-		r = carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; vm-start needs it halted", vm,
-				    carve_rows_cell(vmr, 0, 0));
+	if (r >= 0) {
+		carve_strlcpy(state, carve_rows_cell(vmr, 0, 0), 16);
+		*numa = atoi(carve_rows_cell(vmr, 0, 1));
+		char want[64];
+		snprintf(want, sizeof(want), ",%s,", allowed);
+		char have[20];
+		snprintf(have, sizeof(have), ",%s,", state);
+		if (!strstr(want, have))
+			r = carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it %s", vm, state,
+					    verb, strchr(allowed, ',') ? "running" : allowed);
+	}
+	if (r < 0)
+		carve_db_rollback(ctx->db);
+	return r;
+}
+
+int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+{
+	char vm[37], st[16];
+	int32_t numa = -1;
+	struct item items[MAX_ITEMS];
+	size_t n = 0;
+
+	/* 1. intent */
+	int r = begin_vm_verb(ctx, args, "vm-start", "halted", vm, st, &numa, err);
+	if (r < 0)
+		return r;
+	r = load_items(ctx, vm, items, &n, err);
 	if (r >= 0)
-		r = load_items(ctx, vm, items, &n, err);
-	if (r >= 0)
-		r = reserve(ctx, vm, atoi(carve_rows_cell(vmr, 0, 1)), items, n, err);
+		r = reserve(ctx, vm, numa, items, n, err);
 	if ((r = txn_end(ctx, r, err)) < 0)
 		return r;
 
@@ -275,28 +298,14 @@ static int remove_devices(struct carve_ctx *ctx, struct item *items, size_t n, s
 
 int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
-	char vm[37], st[16] = "";
+	char vm[37], st[16];
+	int32_t numa;
 	struct item items[MAX_ITEMS];
 	size_t n = 0;
-	int r = carve_arg_uuid(args, "uuid", true, vm, err);
+	int r = begin_vm_verb(ctx, args, "vm-shutdown", "running,stopping", vm, st, &numa, err);
 	if (r < 0)
 		return r;
-	if (!ctx->host)
-		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "vm-shutdown needs a host (drop --no-discover)");
-	if ((r = carve_db_begin(ctx->db, err)) < 0)
-		return r;
-	_cleanup_rows_ struct carve_rows *vmr = NULL;
-	r = carve_db_execf(ctx->db, &vmr, err, "SELECT power_state FROM vm WHERE uuid=$1", 1, vm);
-	if (r >= 0 && vmr->nrows == 0)
-		r = carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vm with uuid %s", vm);
-	if (r >= 0) {
-		carve_strlcpy(st, carve_rows_cell(vmr, 0, 0), sizeof(st));
-		if (strcmp(st, "running") != 0 && strcmp(st, "stopping") != 0)
-			r = carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; vm-shutdown needs it running",
-					    vm, st);
-	}
-	if (r >= 0)
-		r = load_items(ctx, vm, items, &n, err);
+	r = load_items(ctx, vm, items, &n, err);
 	if (r >= 0)
 		r = carve_db_execf(ctx->db, NULL, err, "UPDATE vgpu SET state='removing' WHERE vm_uuid=$1", 1, vm);
 	if (r >= 0)
