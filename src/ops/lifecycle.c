@@ -103,7 +103,8 @@ static int reserve(struct carve_ctx *ctx, const char *vm, int32_t numa, struct i
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &items[i];
 		_cleanup_(carve_snapshot_freep) struct carve_snapshot *s = NULL;
-		int r = carve_snapshot_load(ctx, it->group, &s, err);
+		/* Only this host's PGPUs: the devices are created here. */
+		int r = carve_snapshot_load_host(ctx, it->group, ctx->host_uuid, &s, err);
 		if (r < 0)
 			return r;
 		const struct carve_place_type *t = carve_snapshot_type(s, it->type);

@@ -21,7 +21,7 @@ CARVE_DEFINE_CLEANUP(struct carve_snapshot, carve_snapshot_free)
 
 int carve_ctx_open_store(struct carve_ctx *ctx, const char *path, struct carve_error *err)
 {
-	int r = carve_db_open_sqlite(path, &ctx->db, err);
+	int r = carve_db_open(path, &ctx->db, err);
 	if (r < 0)
 		return r;
 	r = carve_db_migrate(ctx->db, err);

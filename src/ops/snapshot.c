@@ -39,29 +39,39 @@ static struct carve_place_pgpu *find_pgpu(struct carve_snapshot *s, const char *
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
 
+/* Every query names the group's PGPUs as p; host filters them to one host's
+ * (COALESCE: a NULL host means all, in SQL both engines accept). */
+#define ON_HOST " AND p.host_uuid = COALESCE($2, p.host_uuid)"
+
 int carve_snapshot_load(struct carve_ctx *ctx, const char *group_uuid, struct carve_snapshot **out,
 			struct carve_error *err)
+{
+	return carve_snapshot_load_host(ctx, group_uuid, NULL, out, err);
+}
+
+int carve_snapshot_load_host(struct carve_ctx *ctx, const char *group_uuid, const char *host_uuid,
+			     struct carve_snapshot **out, struct carve_error *err)
 {
 	_cleanup_rows_ struct carve_rows *types = NULL, *pgpus = NULL, *slots = NULL, *used = NULL;
 	int r;
 	if ((r = carve_db_execf(ctx->db, &types, err,
 				"SELECT DISTINCT t.uuid, t.size, t.implementation, t.board, t.series, t.max_instances "
 				"FROM vgpu_type t JOIN pgpu_type pt ON pt.vgpu_type_uuid = t.uuid JOIN pgpu p ON "
-				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1 ORDER BY t.uuid",
-				1, group_uuid)) < 0 ||
+				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1" ON_HOST " ORDER BY t.uuid",
+				2, group_uuid, host_uuid)) < 0 ||
 	    (r = carve_db_execf(ctx->db, &pgpus, err,
-				"SELECT uuid, pci_id, numa_node, mixed_size, present, size FROM pgpu WHERE "
-				"gpu_group_uuid=$1 ORDER BY pci_id, host_uuid",
-				1, group_uuid)) < 0 ||
+				"SELECT uuid, pci_id, numa_node, mixed_size, present, size FROM pgpu p WHERE "
+				"gpu_group_uuid=$1" ON_HOST " ORDER BY pci_id, host_uuid",
+				2, group_uuid, host_uuid)) < 0 ||
 	    (r = carve_db_execf(ctx->db, &slots, err,
 				"SELECT pt.pgpu_uuid, pt.vgpu_type_uuid, pt.enabled FROM pgpu_type pt JOIN pgpu p ON "
-				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1 AND pt.supported=1",
-				1, group_uuid)) < 0 ||
+				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1" ON_HOST " AND pt.supported=1",
+				2, group_uuid, host_uuid)) < 0 ||
 	    (r = carve_db_execf(ctx->db, &used, err,
 				"SELECT COALESCE(v.resident_on, v.scheduled_pgpu) AS p, v.vgpu_type_uuid FROM vgpu v "
 				"JOIN pgpu p ON p.uuid = COALESCE(v.resident_on, v.scheduled_pgpu) WHERE "
-				"p.gpu_group_uuid=$1",
-				1, group_uuid)) < 0)
+				"p.gpu_group_uuid=$1" ON_HOST,
+				2, group_uuid, host_uuid)) < 0)
 		return r;
 
 	struct carve_snapshot *s = calloc(1, sizeof(*s));

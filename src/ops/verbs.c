@@ -44,6 +44,10 @@ static const char *const k_vm_set[] = {"uuid", "name-label", "name-description",
 static const char *const k_vgpu_create[] = {"vm-uuid", "gpu-group-uuid", "vgpu-type-uuid", "device", "extra-args", NULL};
 static const char *const k_vgpu_set[] = {"uuid", "extra-args", NULL};
 static const char *const k_adopt[] = {"uuid", "vm-uuid", NULL};
+static const char *const k_vm_emit[] = {"uuid", "vcpus", "memory-mib", "hugepages", "hyperv", "cpuset", NULL};
+static const char *const k_one[] = {"uuid", NULL};
+static const char *const k_gridd[] = {"server", "port", "feature-type", NULL};
+static const char *const k_migrate[] = {"uuid", "pgpu-uuid", NULL};
 
 #define RO CARVE_ROLE_READ_ONLY
 #define ADMIN CARVE_ROLE_POOL_ADMIN
@@ -92,6 +96,15 @@ static const struct carve_op ops[] = {
 	{"vgpu-adopt", carve_op_vgpu_adopt, ADMIN, true, false, k_adopt, "take over a device carve did not create"},
 	{"host-reconcile", carve_op_host_reconcile, ADMIN, true, false, k_none,
 	 "converge the host with the store: recreate, finish, roll back, report orphans"},
+	{"vm-libvirt-xml", carve_op_vm_libvirt_xml, RO, false, false, k_vm_emit,
+	 "libvirt domain XML of a running VM (vcpus=, memory-mib=, hugepages=, hyperv=, cpuset=)"},
+	{"vm-qemu-args", carve_op_vm_qemu_args, RO, false, false, k_vm_emit, "QEMU arguments of a running VM's vGPUs"},
+	{"vgpu-mdevctl-json", carve_op_vgpu_mdevctl_json, RO, false, false, k_one,
+	 "mdevctl definition of an mdev-backed vGPU (mdevctl define --jsonfile)"},
+	{"gridd-conf", carve_op_gridd_conf, RO, false, false, k_gridd,
+	 "guest licence config /etc/nvidia/gridd.conf (server=, port=, feature-type=0|1|2|4)"},
+	{"vgpu-migration-check", carve_op_vgpu_migration_check, RO, false, false, k_migrate,
+	 "could this vGPU move to that PGPU (same type, enabled, capacity)"},
 	{NULL, NULL, RO, false, false, NULL, NULL},
 };
 

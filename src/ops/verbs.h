@@ -19,4 +19,9 @@ int carve_op_gpu_group_destroy(struct carve_ctx *ctx, json_t *args, json_t **res
 int carve_op_gpu_group_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_gpu_group_remaining_capacity(struct carve_ctx *ctx, json_t *args, json_t **result,
 					  struct carve_error *err);
+int carve_op_vm_libvirt_xml(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vm_qemu_args(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vgpu_mdevctl_json(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_gridd_conf(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vgpu_migration_check(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_discover(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
