@@ -8,7 +8,7 @@ vm=$(carve vm-create name-label=cad-ws numa-node=1)
 carve vgpu-create vm-uuid=$vm gpu-group-uuid=$g vgpu-type-uuid=$t extra-args=frame_rate_limiter=0 >/dev/null
 carve vgpu-create vm-uuid=$vm gpu-group-uuid=$g vgpu-type-uuid=$t >/dev/null
 echo "== before start: nothing to hand over"
-carve vm-libvirt-xml uuid=$vm | sed "s/$vm/<vm>/"
+carve vm-libvirt-xml uuid=$vm 2>&1 | sed "s/$vm/<vm>/"
 carve vm-start uuid=$vm >/dev/null
 U() { sed -E 's/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/<uuid>/g'; }
 echo "== libvirt domain, 1 GiB hugepages, NUMA pinning, Hyper-V"
