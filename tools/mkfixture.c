@@ -8,8 +8,9 @@
  * in the shapes the kernel uses: PCI devices under devices/pci*, relative
  * symlinks from bus/pci/devices, drivers, IOMMU groups, mdev parents under
  * class/mdev_bus, mdev types with their description/name/available_instances,
- * existing mdevs under bus/mdev/devices, SR-IOV physfn/virtfnN links, NVIDIA
- * vendor-VFIO files on VFs.  Discovery of the tree must give the sim's
+ * existing mdevs under bus/mdev/devices, SR-IOV physfn/virtfnN links and
+ * sriov_totalvfs/sriov_numvfs (a PF booted without VFs has only these: its
+ * types come from the catalog), NVIDIA vendor-VFIO files on VFs.  Discovery of the tree must give the sim's
  * inventory back: tests/unit/test-discovery checks exactly that.
  *
  * Safety: everything is created below OUTDIR through directory fds opened

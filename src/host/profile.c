@@ -685,6 +685,10 @@ static int validate_gpu(const struct carve_profile *p, size_t gi, struct carve_s
 							   carve_impl_name((enum carve_impl)mech), g->types.v[i]);
 		}
 	}
+	/* Nor a type subset: the VFs that would publish it do not exist yet. */
+	if (g->types.n > 0 && sriov && res.numvfs == 0)
+		return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_TYPES], key,
+					   "with no VF enabled (numvfs 0) discovery sees the catalog's types, not a subset");
 	snprintf(key, sizeof(key), "gpus[%zu].vfs", gi);
 	if ((kl[CARVE_PGK_VFS] || kl[CARVE_PGK_NUMVFS]) && !sriov)
 		return carve_profile_error(p, err, -EINVAL, kl[CARVE_PGK_VFS] ? kl[CARVE_PGK_VFS] : kl[CARVE_PGK_NUMVFS],
@@ -712,6 +716,9 @@ static int validate_gpu(const struct carve_profile *p, size_t gi, struct carve_s
 		if (mech == CARVE_IMPL_PASSTHROUGH)
 			return carve_profile_error(p, err, -EINVAL, v->line, key,
 						   "%s cannot host vGPUs here (passthrough only)", b->name);
+		if (sriov && res.numvfs == 0)
+			return carve_profile_error(p, err, -EINVAL, v->line, key,
+						   "a vGPU at boot needs enabled VFs (numvfs is 0)");
 		if (v->gpu >= b->gpus_per_board)
 			return carve_profile_error(p, err, -EINVAL, v->line, key, "gpu %u: %s has %u GPU(s)", v->gpu,
 						   b->name, b->gpus_per_board);

@@ -13,7 +13,8 @@
  *       types: [nvidia-46]        # mdev/GVT-g only: subset the driver publishes
  *       mechanism: nvidia-sriov   # override the board's default mechanism
  *       driver: vfio-pci          # override the bound driver (vfio-pci: passthrough only)
- *       vfs: 16                   # SR-IOV: sriov_totalvfs; numvfs: enabled now (default vfs)
+ *       vfs: 16                   # SR-IOV: sriov_totalvfs; numvfs: enabled at boot (default vfs;
+ *                                 #   0: none, as after a reboot - creating a vGPU enables them)
  *       mixed_size: false         # NVIDIA: mixed-size (heterogeneous) mode
  *       system_display: true      # boot_vga=1: the console, never handed out (first GPU of a board)
  *       subsystem: "10de:11d9"    # subsystem vendor:device (default vendor:device)
@@ -25,7 +26,8 @@
  * carve_profile_parse() checks YAML syntax, the schema (unknown or repeated
  * keys, wrong node kinds, no aliases), value formats (PCI address, UUID, type
  * identifiers, numbers) and resource limits; carve_profile_validate() checks
- * the profile against the catalog (boards, types, mechanisms, VF counts).
+ * the profile against the catalog (boards, types, mechanisms, VF counts; with
+ * numvfs 0 neither a type subset nor boot vGPUs, which need VFs).
  * Capacity (whether the boot vGPUs fit) is the sim's business.  Every error
  * names the file, the line and the key ("p.yaml:7: gpus[0].board: ...") and
  * returns -EINVAL (-E2BIG for limits, -ENOMEM, or the errno of reading).

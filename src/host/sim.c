@@ -23,13 +23,19 @@
 #include "util/uuid.h"
 
 #define STATE_FORMAT "carve-sim-state"
-#define STATE_VERSION 1
+/* 2: "numvfs" (the enabled VF count of every SR-IOV GPU); 1 had none, its
+ * GPUs keep the profile's boot count. */
+#define STATE_VERSION 2
 
 struct sim_extra {
 	char orig_driver[32];  /* restored when a passthrough assignment ends */
 	/* GVT-g budgets of the whole GPU (see gvt_budgets) */
 	uint64_t low, high;
 	uint32_t fence, weight, max_vgpus;
+	/* SR-IOV: the IOMMU group VF i gets whenever it is enabled (sriov_totalvfs
+	 * entries), fixed when the model is built so that VFs enabled later, or
+	 * again after a "reboot", look the same every time. */
+	int32_t *vf_groups;
 };
 
 struct sim {
@@ -190,6 +196,67 @@ static int oom(struct carve_error *err)
 	return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 }
 
+/* Derived IOMMU groups: the next number no entry asked for explicitly. */
+static int32_t alloc_group(int32_t *next, const bool *used, size_t n_used)
+{
+	while (*next < (int32_t)n_used && used[*next])
+		(*next)++;
+	return (*next)++;
+}
+
+/* The address of VF i of the PF at pf (routing IDs follow the PF's). */
+static int vf_address(const char *pf, const struct carve_board *b, uint32_t i, char out[13])
+{
+	struct carve_pci_addr a;
+	carve_pci_parse(pf, &a);
+	unsigned devfn = ((unsigned)a.slot << 3 | a.func) + vf_offset(b) + i;
+	if (devfn > 0xff)
+		return -ERANGE;
+	a.slot = (uint8_t)(devfn >> 3);
+	a.func = (uint8_t)(devfn & 7);
+	carve_pci_format(&a, out);
+	return 0;
+}
+
+/* An AMD MxGPU type exists under one VF count (gim's vf_num); with no VF
+ * enabled, any count within sriov_totalvfs could be set up. */
+static bool amd_type_fits(const struct carve_hw_gpu *g, const struct carve_type_entry *e)
+{
+	return g->sriov_numvfs ? e->max_instance == g->sriov_numvfs : e->max_instance <= g->sriov_totalvfs;
+}
+
+/* (Re)build the types g's driver publishes: the catalog's for the board
+ * under g's mechanism (subset: the profile's `types`, NULL for all), then
+ * passthrough unless g is the console. */
+static int publish_types(struct carve_hw_gpu *g, const struct carve_board *b, const struct carve_strv *subset,
+			 struct carve_error *err)
+{
+	free(g->types);
+	g->types = NULL;
+	g->n_types = 0;
+	const struct carve_type_entry *const *tab;
+	size_t n = g->mechanism != CARVE_IMPL_PASSTHROUGH ? carve_catalog_types(b->short_name, &tab) : 0;
+	for (size_t i = 0; i < n; i++) {
+		char id[65];
+		carve_hw_type_id_for(g->mechanism, tab[i]->type_id, id);
+		if (subset && subset->n > 0 && !carve_strv_contains(subset, id))
+			continue;
+		if (g->mechanism == CARVE_IMPL_AMD_MXGPU && !amd_type_fits(g, tab[i]))
+			continue;
+		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
+		if (!t)
+			return oom(err);
+		fill_type(t, tab[i], g->mechanism);
+	}
+	if (!g->is_system_display) {
+		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
+		if (!t)
+			return oom(err);
+		fill_passthrough(t, b);
+	}
+	return 0;
+}
+
 static int build_gpu(struct sim *s, const struct carve_profile *p, size_t ei, unsigned idx, int32_t *next_group,
 		     const bool *group_used, size_t n_group_used, struct addr_list *addrs, struct carve_error *err)
 {
@@ -203,13 +270,7 @@ static int build_gpu(struct sim *s, const struct carve_profile *p, size_t ei, un
 	if (!g)
 		return oom(err);
 
-	/* Derived IOMMU groups: the next number no entry asked for explicitly. */
-#define NEXT_GROUP()                                                                     \
-	({                                                                               \
-		while (*next_group < (int32_t)n_group_used && group_used[*next_group])   \
-			(*next_group)++;                                                 \
-		(*next_group)++;                                                         \
-	})
+#define NEXT_GROUP() alloc_group(next_group, group_used, n_group_used)
 
 	struct carve_pci_addr a;
 	carve_pci_parse(e->pci, &a);
@@ -238,55 +299,32 @@ static int build_gpu(struct sim *s, const struct carve_profile *p, size_t ei, un
 	if (r.sriov) {
 		g->sriov_totalvfs = r.totalvfs;
 		g->sriov_numvfs = r.numvfs;
-		unsigned base = ((unsigned)a.slot << 3 | a.func) + vf_offset(b);
-		for (uint32_t i = 0; i < r.numvfs; i++) {
-			unsigned devfn = base + i;
-			if (devfn > 0xff)
+		/* Every VF that could be enabled occupies its address, enabled or not. */
+		for (uint32_t i = 0; i < r.totalvfs; i++) {
+			char vpci[13];
+			if (vf_address(g->pci, b, i, vpci) < 0)
 				return carve_profile_error(p, err, -EINVAL, e->line, "vfs",
-							   "%u VFs of %s do not fit on bus %02x", r.numvfs, g->pci, a.bus);
+							   "%u VFs of %s do not fit on bus %02x", r.totalvfs, g->pci, a.bus);
+			if (addr_push(addrs, vpci, e->line, ei) < 0)
+				return oom(err);
+			if (i >= r.numvfs)
+				continue;
 			struct carve_hw_vf *vf = carve_hw_gpu_add_vf(g);
 			if (!vf)
 				return oom(err);
-			struct carve_pci_addr va = a;
-			va.slot = (uint8_t)(devfn >> 3);
-			va.func = (uint8_t)(devfn & 7);
-			carve_pci_format(&va, vf->pci);
+			snprintf(vf->pci, sizeof(vf->pci), "%s", vpci);
 			vf->iommu_group = NEXT_GROUP();
 			if (r.mechanism != CARVE_IMPL_AMD_MXGPU)
 				snprintf(vf->driver, sizeof(vf->driver), "nvidia");
 			if (r.mechanism == CARVE_IMPL_NVIDIA_SRIOV)
 				snprintf(vf->current_type, sizeof(vf->current_type), "0");
-			if (addr_push(addrs, vf->pci, e->line, ei) < 0)
-				return oom(err);
 		}
 	}
 #undef NEXT_GROUP
 
-	/* The types the driver publishes.  mdev-on-VF boards publish them on the
-	 * VFs: with no VF enabled there is nothing to see. */
-	bool publishes = r.mechanism != CARVE_IMPL_PASSTHROUGH &&
-			 !(r.mechanism == CARVE_IMPL_NVIDIA_MDEV && r.sriov && r.numvfs == 0);
-	const struct carve_type_entry *const *tab;
-	size_t n = publishes ? carve_catalog_types(b->short_name, &tab) : 0;
-	for (size_t i = 0; i < n; i++) {
-		char id[65];
-		carve_hw_type_id_for((enum carve_impl)r.mechanism, tab[i]->type_id, id);
-		if (e->types.n > 0 && !carve_strv_contains(&e->types, id))
-			continue;
-		if (r.mechanism == CARVE_IMPL_AMD_MXGPU && tab[i]->max_instance != r.numvfs)
-			continue;
-		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
-		if (!t)
-			return oom(err);
-		fill_type(t, tab[i], r.mechanism);
-	}
-	if (!g->is_system_display) {
-		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
-		if (!t)
-			return oom(err);
-		fill_passthrough(t, b);
-	}
-	return 0;
+	/* The types the driver publishes.  With no VF enabled an SR-IOV GPU still
+	 * has them, none available: discovery reports the catalog's then. */
+	return publish_types(g, b, &e->types, err);
 }
 
 static int build_model(struct sim *s, const struct carve_profile *p, struct carve_error *err)
@@ -347,7 +385,18 @@ static int build_model(struct sim *s, const struct carve_profile *p, struct carv
 		const struct carve_board *b = carve_board_by_name(g->board);
 		if (b && g->mechanism == CARVE_IMPL_GVT_G)
 			gvt_budgets(b, &s->extra[i]);
+		if (g->sriov_totalvfs == 0)
+			continue;
+		if (!(s->extra[i].vf_groups = calloc(g->sriov_totalvfs, sizeof(int32_t))))
+			return oom(err);
+		for (size_t v = 0; v < g->n_vfs; v++)
+			s->extra[i].vf_groups[v] = g->vfs[v].iommu_group;
 	}
+	/* Groups of the VFs not enabled at boot come after all the others, so
+	 * that the groups of what the profile enables do not depend on them. */
+	for (size_t i = 0; i < s->model.n_gpus; i++)
+		for (size_t v = s->model.gpus[i].n_vfs; v < s->model.gpus[i].sriov_totalvfs; v++)
+			s->extra[i].vf_groups[v] = alloc_group(&next_group, used, n_used);
 	return 0;
 }
 
@@ -474,6 +523,117 @@ static struct carve_hw_vf *find_vf(struct carve_hw_gpu *g, const char *pci)
 		if (strcmp(g->vfs[i].pci, pci) == 0)
 			return &g->vfs[i];
 	return NULL;
+}
+
+/* ---- SR-IOV: enabling VFs ---- */
+
+/* Make g (model GPU gi) have n enabled VFs, all free, as a fresh
+ * sriov_numvfs write leaves them; gim's published type follows the count.
+ * No rules here: callers check them (write_numvfs) or restore saved state. */
+static int set_vfs(struct sim *s, size_t gi, uint32_t n, struct carve_error *err)
+{
+	struct carve_hw_gpu *g = &s->model.gpus[gi];
+	const struct carve_board *b = carve_board_by_name(g->board);
+	if (!b || n > g->sriov_totalvfs)
+		return carve_error_set(err, -ERANGE, "SRIOV_NUMVFS_INVALID", "%s: %u VFs asked for, sriov_totalvfs is %u",
+				       g->pci, n, g->sriov_totalvfs);
+	free(g->vfs);
+	g->vfs = NULL;
+	g->n_vfs = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct carve_hw_vf *vf = carve_hw_gpu_add_vf(g);
+		if (!vf)
+			return oom(err);
+		vf_address(g->pci, b, i, vf->pci); /* fits: checked when the model was built */
+		vf->iommu_group = s->extra[gi].vf_groups[i];
+		if (g->mechanism != CARVE_IMPL_AMD_MXGPU)
+			snprintf(vf->driver, sizeof(vf->driver), "nvidia");
+		if (g->mechanism == CARVE_IMPL_NVIDIA_SRIOV)
+			snprintf(vf->current_type, sizeof(vf->current_type), "0");
+	}
+	g->sriov_numvfs = n;
+	if (g->mechanism != CARVE_IMPL_AMD_MXGPU)
+		return 0;
+	return publish_types(g, b, NULL, err); /* catalog order: already canonical */
+}
+
+/* A VF that carries a vGPU or is handed to a VM, or NULL. */
+static const struct carve_hw_vf *busy_vf(const struct carve_hw_gpu *g)
+{
+	for (size_t i = 0; i < g->n_vfs; i++)
+		if (g->vfs[i].in_use || strcmp(g->vfs[i].driver, "vfio-pci") == 0)
+			return &g->vfs[i];
+	return NULL;
+}
+
+/* A write of n to the PF's sriov_numvfs, with the kernel's rules: beyond
+ * sriov_totalvfs -ERANGE; the same count is a no-op; one non-zero count
+ * does not turn into another (-EBUSY, "disable first"); and, the vendor
+ * drivers', VFs are not torn from under a vGPU (-EBUSY). */
+static int write_numvfs(struct sim *s, size_t gi, uint32_t n, struct carve_error *err)
+{
+	const struct carve_hw_gpu *g = &s->model.gpus[gi];
+	if (n > g->sriov_totalvfs)
+		return carve_error_set(err, -ERANGE, "SRIOV_NUMVFS_INVALID", "%s: %u VFs asked for, sriov_totalvfs is %u",
+				       g->pci, n, g->sriov_totalvfs);
+	if (n == g->sriov_numvfs)
+		return 0;
+	if (n != 0 && g->sriov_numvfs != 0)
+		return carve_error_set(err, -EBUSY, "SYSFS_WRITE_FAILED",
+				       "%s: %u VFs already enabled; disable before enabling %u (sriov_numvfs)", g->pci,
+				       g->sriov_numvfs, n);
+	const struct carve_hw_vf *vf = n == 0 ? busy_vf(g) : NULL;
+	if (vf)
+		return carve_error_set(err, -EBUSY, "SYSFS_WRITE_FAILED", "%s: %s: VF %s is in use (sriov_numvfs)",
+				       g->driver, g->pci, vf->pci);
+	return set_vfs(s, gi, n, err);
+}
+
+/* Before a VF-backed create: enable the VFs the type needs, as the sysfs
+ * backend does (sysfs_host.c ensure_vfs) - every VF for NVIDIA, the type's
+ * count for AMD MxGPU - through 0 when a count is already set, never while
+ * a VF is in use.  *changed tells whether the model changed.  Requests the
+ * rules will refuse anyway (unknown type, passthrough assigned) change
+ * nothing: create_core reports them. */
+static int prepare_vfs(struct sim *s, const struct carve_vgpu_spec *spec, bool *changed, struct carve_error *err)
+{
+	*changed = false;
+	char pci[13];
+	size_t gi;
+	struct carve_hw_gpu *g = carve_pci_normalize(spec->pgpu_pci, pci) == 0 ? find_gpu(s, pci, &gi) : NULL;
+	const struct carve_board *b = g ? carve_board_by_name(g->board) : NULL;
+	if (!g || !b || !is_sriov(g) || spec->impl == CARVE_IMPL_PASSTHROUGH || has_passthrough(g) ||
+	    !carve_ident_valid(spec->type_id))
+		return 0;
+	uint32_t want = g->sriov_numvfs ? g->sriov_numvfs : g->sriov_totalvfs;
+	if (g->mechanism == CARVE_IMPL_AMD_MXGPU) {
+		const struct carve_type_entry *e = carve_catalog_type(b->short_name, spec->type_id);
+		if (!e || spec->impl != CARVE_IMPL_AMD_MXGPU || e->max_instance == 0 ||
+		    e->max_instance > g->sriov_totalvfs)
+			return 0;
+		want = e->max_instance;
+	} else {
+		const struct carve_hw_type *t = carve_hw_gpu_find_type(g, spec->type_id);
+		if (!t || t->impl != spec->impl)
+			return 0;
+	}
+	if (want == g->sriov_numvfs)
+		return 0;
+	int r;
+	if (g->sriov_numvfs != 0) {
+		const struct carve_hw_vf *vf = busy_vf(g);
+		if (vf)
+			return carve_error_set(err, -EBUSY, "SRIOV_VF_IN_USE",
+					       "%s: cannot change sriov_numvfs from %u to %u: VF %s is in use", g->pci,
+					       g->sriov_numvfs, want, vf->pci);
+		if ((r = write_numvfs(s, gi, 0, err)) < 0)
+			return r;
+		*changed = true;
+	}
+	if ((r = write_numvfs(s, gi, want, err)) < 0)
+		return r;
+	*changed = true;
+	return 0;
 }
 
 /* Create without persistence or fault injection.  want_parent (may be NULL)
@@ -607,8 +767,17 @@ static json_t *state_to_json(const struct sim *s)
 				return NULL;
 		}
 	}
-	return json_pack("{s:s, s:i, s:s, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION, "profile",
-			 s->profile_name, "devices", devs);
+	/* Enabled VFs are kernel state too: a reboot (no state file) loses them. */
+	_cleanup_json_ json_t *numvfs = json_object();
+	if (!numvfs)
+		return NULL;
+	for (size_t i = 0; i < s->model.n_gpus; i++) {
+		const struct carve_hw_gpu *g = &s->model.gpus[i];
+		if (g->sriov_totalvfs > 0 && json_object_set_new(numvfs, g->pci, json_integer(g->sriov_numvfs)) < 0)
+			return NULL;
+	}
+	return json_pack("{s:s, s:i, s:s, s:O, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION, "profile",
+			 s->profile_name, "numvfs", numvfs, "devices", devs);
 }
 
 static int write_atomic(const char *path, const char *data, size_t len, struct carve_error *err)
@@ -674,17 +843,38 @@ static int load_state(struct sim *s, json_t *root, struct carve_error *err)
 {
 	const char *format = NULL, *profile = NULL;
 	int version = 0;
-	json_t *devs = NULL;
+	json_t *devs = NULL, *numvfs = NULL;
 	json_error_t je;
-	if (json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:i, s:s, s:o}", "format", &format, "version", &version,
-			   "profile", &profile, "devices", &devs) < 0 ||
-	    strcmp(format, STATE_FORMAT) != 0 || version != STATE_VERSION || !json_is_array(devs))
+	if (json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:i, s:s, s?o, s:o}", "format", &format, "version", &version,
+			   "profile", &profile, "numvfs", &numvfs, "devices", &devs) < 0 ||
+	    strcmp(format, STATE_FORMAT) != 0 || (version != 1 && version != STATE_VERSION) ||
+	    (version == 1) != (numvfs == NULL) || (numvfs && !json_is_object(numvfs)) || !json_is_array(devs))
 		return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID", "%s: not a carve sim state (version %d): %s",
 				       s->state_path, STATE_VERSION, je.text[0] ? je.text : "wrong format or version");
 	if (strcmp(profile, s->profile_name) != 0)
 		return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID",
 				       "%s: state of profile '%s', not of '%s' (remove it to start afresh)", s->state_path,
 				       profile, s->profile_name);
+	/* VFs first: the devices live on them. */
+	const char *pf;
+	json_t *v;
+	json_object_foreach(numvfs, pf, v) {
+		size_t gi;
+		struct carve_hw_gpu *g = find_gpu(s, pf, &gi);
+		json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+		if (!g || !is_sriov(g) || n < 0 || n > (json_int_t)g->sriov_totalvfs)
+			return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID",
+					       "%s: numvfs.%.16s: not an SR-IOV GPU of the profile, or not 0 to its "
+					       "sriov_totalvfs",
+					       s->state_path, pf);
+		int r = set_vfs(s, gi, (uint32_t)n, err);
+		if (r < 0)
+			return r;
+		if (g->mechanism == CARVE_IMPL_AMD_MXGPU && n > 0 && g->n_types == (g->is_system_display ? 0u : 1u))
+			return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID",
+					       "%s: numvfs.%s: gim has no %s configuration with %u VFs", s->state_path,
+					       pf, g->board, (unsigned)n);
+	}
 	size_t i;
 	json_t *d;
 	json_array_foreach(devs, i, d) {
@@ -801,13 +991,27 @@ static int sim_create(struct carve_host *h, const struct carve_vgpu_spec *spec, 
 				       "sim: injected failure of vgpu_create call %lu (%s) for %s on %.16s", s->creates,
 				       s->fail_nth ? CARVE_SIM_FAIL_ENV : "fail_create_after", spec->type_id,
 				       spec->pgpu_pci);
-	int r = create_core(s, spec, NULL, out, err);
+	/* VFs enabled for the request stay enabled even if the create fails, as
+	 * the kernel's would: persist them on their own. */
+	char pci[13];
+	size_t gi = 0;
+	const struct carve_hw_gpu *pg = carve_pci_normalize(spec->pgpu_pci, pci) == 0 ? find_gpu(s, pci, &gi) : NULL;
+	uint32_t numvfs_before = pg ? pg->sriov_numvfs : 0;
+	bool changed;
+	int r = prepare_vfs(s, spec, &changed, err);
+	if (changed && (r < 0 || (r = persist(s, err)) < 0)) {
+		/* Half done or not durable: back to what the state file says. */
+		struct carve_error ignore = {0};
+		set_vfs(s, gi, numvfs_before, &ignore);
+	}
+	if (r < 0)
+		return r;
+	r = create_core(s, spec, NULL, out, err);
 	if (r < 0)
 		return r;
 	if ((r = persist(s, err)) < 0) {
-		/* Not durable, so it did not happen: the state file stays the truth. */
-		char pci[13];
-		carve_pci_normalize(spec->pgpu_pci, pci);
+		/* Not durable, so it did not happen: the state file stays the truth
+		 * (pci is valid: create_core succeeded). */
 		struct carve_hw_gpu *g = find_gpu(s, pci, NULL);
 		remove_dev(s, g, &g->devs[g->n_devs - 1]);
 	}
@@ -916,6 +1120,8 @@ static void sim_free(struct carve_host *h)
 	struct sim *s = to_sim(h);
 	if (!s)
 		return;
+	for (size_t i = 0; s->extra && i < s->model.n_gpus; i++)
+		free(s->extra[i].vf_groups);
 	carve_hw_inventory_clear(&s->model);
 	free(s->extra);
 	free(s->state_path);

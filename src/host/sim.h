@@ -8,6 +8,15 @@
  *   - SR-IOV: one vGPU per VF; vendor VFIO sets a free VF's
  *     current_vgpu_type and the creatable list shrinks; AMD hands out a free
  *     VF (binds it to vfio-pci);
+ *   - SR-IOV VFs as the kernel keeps them: a profile may boot with none
+ *     (numvfs: 0, as after a reboot), when the GPU still publishes its
+ *     catalog types with none available.  A VF-backed create enables what the
+ *     type needs first, as the sysfs backend does (NVIDIA: sriov_totalvfs;
+ *     AMD MxGPU: the type's VF count, which also decides the one type gim
+ *     publishes), under the kernel's rules for sriov_numvfs: a non-zero count
+ *     changes only through 0, and never while a VF is in use (-EBUSY,
+ *     SRIOV_VF_IN_USE).  Enabled VFs stay when a create fails or a vGPU is
+ *     removed;
  *   - GVT-g: types mix within the aperture, hidden graphics memory, fence
  *     register and scheduler-weight budgets of the GPU.
  * Errors: -ENOENT (no such PGPU / vGPU), -EINVAL (bad identifier, type not
@@ -15,12 +24,14 @@
  * runs there), -ENOSPC (no capacity / no free VF), -EOPNOTSUPP, -EIO
  * (injected), with kernel-style messages naming the device.
  *
- * Persistence: with a state path the sim writes its devices there as JSON
- * after every change (temporary file, fsync, rename, fsync of the directory)
- * and reloads them on open instead of the profile's boot vGPUs, so state
- * survives a killed process as kernel state survives carve.  The state names
- * its profile; opening it with another profile fails.  One process at a
- * time per state file.
+ * Persistence: with a state path the sim writes its devices and the enabled
+ * VF count of every SR-IOV GPU there as JSON after every change (temporary
+ * file, fsync, rename, fsync of the directory) and reloads them on open
+ * instead of the profile's boot state, so state survives a killed process as
+ * kernel state survives carve - and removing the file is a reboot: the
+ * profile's boot vGPUs and VF counts come back.  The state names its
+ * profile; opening it with another profile fails.  One process at a time per
+ * state file.
  *
  * Fault injection, for rollback tests:
  *   - profile key `fail_create_after: N`: the first N vgpu_create calls of

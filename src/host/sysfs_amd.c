@@ -2,6 +2,7 @@
  * it into vf_num equal VFs (sriov_numvfs); a vGPU is one whole VF handed to
  * a VM, i.e. bound to vfio-pci.  VFs carry no type names, so the type is the
  * catalog's entry for the board whose instance count equals the VF count.
+ * Enabling (or changing) the count is sysfs_host.c's ensure_vfs.
  */
 #include "sysfs_internal.h"
 
@@ -38,24 +39,18 @@ int carve_sysfs_amd_discover(struct carve_sysfs *fs, const struct sysfs_gpu_ctx 
 		snprintf(d->type_id, sizeof(d->type_id), "%s", e ? e->type_id : "");
 		snprintf(d->parent, sizeof(d->parent), "%s", vf->pci);
 	}
+	/* No VF enabled (after a reboot): gim could be set up for any count, so
+	 * every type that fits sriov_totalvfs is supported, none available;
+	 * creating one enables its count. */
+	if (g->sriov_numvfs == 0)
+		return carve_sysfs_add_catalog_types(ctx->board, CARVE_IMPL_AMD_MXGPU, 0, g, err);
 	if (!e)
-		return 0; /* SR-IOV off, or a VF count gim has no profile for */
-	struct carve_hw_type *t = carve_hw_gpu_add_type(g);
-	if (!t)
-		return oom(err);
-	snprintf(t->id, sizeof(t->id), "%s", e->type_id);
-	snprintf(t->name, sizeof(t->name), "%s", e->name);
-	t->impl = CARVE_IMPL_AMD_MXGPU;
-	t->framebuffer_mib = e->framebuffer_mib;
-	t->num_heads = e->num_heads;
-	t->max_res_x = e->max_res_x;
-	t->max_res_y = e->max_res_y;
-	t->frl_config = e->frl_config;
-	t->max_instances = e->max_instance;
-	t->multi_vgpu = e->multi_vgpu;
-	t->series = e->series;
-	t->available = free_vfs;
-	return 0;
+		return 0; /* a VF count gim has no profile for */
+	size_t first = g->n_types;
+	int r = carve_sysfs_add_catalog_types(ctx->board, CARVE_IMPL_AMD_MXGPU, g->sriov_numvfs, g, err);
+	for (size_t i = first; i < g->n_types && r == 0; i++)
+		g->types[i].available = free_vfs;
+	return r;
 }
 
 int carve_sysfs_amd_create(struct sysfs_host *h, const struct carve_hw_gpu *g, const struct carve_hw_type *t,

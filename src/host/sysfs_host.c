@@ -12,6 +12,10 @@
  *   none of these                          -> the catalog board's mechanism
  *                                             when it needs VFs that are not
  *                                             enabled yet, else passthrough
+ *
+ * VFs do not survive a reboot (sriov_numvfs starts at 0), so a PF without
+ * VFs still reports its catalog types (available 0), and creating a
+ * VF-backed vGPU there first writes sriov_numvfs and rediscovers the PF.
  */
 #include "sysfs_internal.h"
 
@@ -388,7 +392,64 @@ static int sysfs_discover(struct carve_host *hh, struct carve_hw_inventory *out,
 	return 0;
 }
 
+int carve_sysfs_add_catalog_types(const struct carve_board *b, enum carve_impl impl, uint32_t vf_count,
+				  struct carve_hw_gpu *g, struct carve_error *err)
+{
+	const struct carve_type_entry *const *tab = NULL;
+	size_t n = b ? carve_catalog_types(b->short_name, &tab) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct carve_type_entry *e = tab[i];
+		if (impl == CARVE_IMPL_AMD_MXGPU &&
+		    (vf_count ? e->max_instance != vf_count : e->max_instance > g->sriov_totalvfs))
+			continue;
+		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
+		if (!t)
+			return oom(err);
+		carve_hw_type_id_for(impl, e->type_id, t->id);
+		snprintf(t->name, sizeof(t->name), "%s", e->name);
+		t->impl = impl;
+		t->framebuffer_mib = e->framebuffer_mib;
+		t->num_heads = e->num_heads;
+		t->max_res_x = e->max_res_x;
+		t->max_res_y = e->max_res_y;
+		t->frl_config = e->frl_config;
+		t->max_instances = e->max_instance;
+		t->multi_vgpu = e->multi_vgpu;
+		t->series = e->series;
+		t->low_gm_mib = e->low_gm_mib;
+		t->high_gm_mib = e->high_gm_mib;
+		t->fence = e->fence;
+		t->weight = e->weight;
+	}
+	return 0;
+}
+
+bool carve_sysfs_vf_backed(struct carve_sysfs *fs, const struct sysfs_gpu_ctx *ctx, const struct carve_hw_gpu *g)
+{
+	if (g->sriov_totalvfs == 0)
+		return false;
+	switch (g->mechanism) {
+	case CARVE_IMPL_NVIDIA_SRIOV:
+	case CARVE_IMPL_AMD_MXGPU:
+		return true;
+	case CARVE_IMPL_NVIDIA_MDEV: {
+		char path[160];
+		snprintf(path, sizeof(path), "%s/mdev_supported_types", ctx->dir);
+		return !carve_sysfs_is_dir(fs, path);
+	}
+	default:
+		return false;
+	}
+}
+
 /* ---- realization ---- */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
 
 int carve_sysfs_write_retry(struct carve_sysfs *fs, const char *devdir, const char *attr, const char *value,
 			    struct carve_error *err)
@@ -402,11 +463,88 @@ int carve_sysfs_write_retry(struct carve_sysfs *fs, const char *devdir, const ch
 		if ((r != -EBUSY && r != -EAGAIN) || attempt == CARVE_SYSFS_RELEASE_TRIES)
 			return carve_error_set(err, r, inner.id, "%s (after %d attempt%s, %d ms apart)", inner.message,
 					       attempt, attempt == 1 ? "" : "s", CARVE_SYSFS_RELEASE_DELAY_MS);
-		struct timespec ts = {0, CARVE_SYSFS_RELEASE_DELAY_MS * 1000000L};
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
+		sleep_ms(CARVE_SYSFS_RELEASE_DELAY_MS);
 	}
 	return r;
+}
+
+int carve_sysfs_sriov_set_numvfs(struct sysfs_host *h, const struct sysfs_gpu_ctx *ctx, const struct carve_hw_gpu *g,
+				 uint32_t want, struct carve_error *err)
+{
+	if (want == g->sriov_numvfs)
+		return 0;
+	if (want > g->sriov_totalvfs)
+		return carve_error_set(err, -ERANGE, "SRIOV_NUMVFS_INVALID", "%s: %u VFs asked for, sriov_totalvfs is %u",
+				       g->pci, want, g->sriov_totalvfs);
+	if (g->sriov_numvfs != 0) {
+		/* Disabling VFs hot-unplugs them: never under a VM. */
+		for (size_t i = 0; i < g->n_vfs; i++)
+			if (g->vfs[i].in_use || strcmp(g->vfs[i].driver, "vfio-pci") == 0)
+				return carve_error_set(err, -EBUSY, "SRIOV_VF_IN_USE",
+						       "%s: cannot change sriov_numvfs from %u to %u: VF %s is in use",
+						       g->pci, g->sriov_numvfs, want, g->vfs[i].pci);
+		/* The kernel refuses (EBUSY) to turn one non-zero count into another. */
+		int r = carve_sysfs_write(h->fs, ctx->dir, "sriov_numvfs", "0", err);
+		if (r < 0 || want == 0)
+			return r;
+	}
+	char value[16];
+	snprintf(value, sizeof(value), "%u", want);
+	return carve_sysfs_write(h->fs, ctx->dir, "sriov_numvfs", value, err);
+}
+
+/* An AMD MxGPU type of g's board that some VF count within sriov_totalvfs
+ * gives (gim publishes only the one of the current count). */
+static bool amd_type_possible(const struct sysfs_gpu_ctx *ctx, const struct carve_hw_gpu *g, const char *type_id)
+{
+	const struct carve_type_entry *e = ctx->board ? carve_catalog_type(ctx->board->short_name, type_id) : NULL;
+	return g->mechanism == CARVE_IMPL_AMD_MXGPU && e && e->max_instance > 0 && e->max_instance <= g->sriov_totalvfs;
+}
+
+/* VF-backed vGPUs need enabled VFs: after a reboot sriov_numvfs is 0 (the
+ * kernel does not keep it), and each AMD MxGPU type needs its own VF count.
+ * Set the count the type needs (NVIDIA: every VF, sriov_totalvfs) and
+ * rediscover the PF into inv/ctx.  The PF's driver creates the VFs' vendor
+ * files as it probes them, so look a bounded while for all of them. */
+static int ensure_vfs(struct sysfs_host *h, const struct carve_vgpu_spec *spec, struct carve_hw_inventory *inv,
+		      struct sysfs_gpu_ctx *ctx, struct carve_error *err)
+{
+	const struct carve_hw_gpu *g = &inv->gpus[0];
+	if (spec->impl == CARVE_IMPL_PASSTHROUGH || !carve_sysfs_vf_backed(h->fs, ctx, g))
+		return 0;
+	uint32_t want = g->sriov_numvfs ? g->sriov_numvfs : g->sriov_totalvfs;
+	if (g->mechanism == CARVE_IMPL_AMD_MXGPU) {
+		if (!amd_type_possible(ctx, g, spec->type_id))
+			return 0; /* the caller reports the type */
+		want = carve_catalog_type(ctx->board->short_name, spec->type_id)->max_instance;
+	}
+	if (want == g->sriov_numvfs)
+		return 0;
+	char pf[13];
+	enum carve_impl mech = g->mechanism;
+	snprintf(pf, sizeof(pf), "%s", g->pci);
+	int r = carve_sysfs_sriov_set_numvfs(h, ctx, g, want, err);
+	if (r < 0)
+		return r;
+	size_t seen = 0;
+	for (int attempt = 1;; attempt++) {
+		carve_hw_inventory_clear(inv);
+		*ctx = (struct sysfs_gpu_ctx){0};
+		if ((r = carve_sysfs_discover_one(h, pf, inv, ctx, err)) < 0)
+			return r;
+		g = &inv->gpus[0];
+		seen = g->n_vfs;
+		/* Until the vendor files exist detection says passthrough. */
+		if (g->n_vfs == want && g->mechanism == mech)
+			return 0;
+		if (attempt == CARVE_SYSFS_VF_WAIT_TRIES)
+			break;
+		sleep_ms(CARVE_SYSFS_VF_WAIT_DELAY_MS);
+	}
+	return carve_error_set(err, -EIO, "SRIOV_ENABLE_FAILED",
+			       "%s: wrote %u to sriov_numvfs, but %zu %s VF(s) showed up (%d checks, %d ms apart)", pf,
+			       want, seen, carve_impl_name(mech), CARVE_SYSFS_VF_WAIT_TRIES,
+			       CARVE_SYSFS_VF_WAIT_DELAY_MS);
 }
 
 int carve_sysfs_bind_vfio(struct sysfs_host *h, const char *pci, const char *current_driver, struct carve_error *err)
@@ -470,19 +608,31 @@ static int sysfs_create(struct carve_host *hh, const struct carve_vgpu_spec *spe
 		goto out;
 	const struct carve_hw_gpu *g = &inv.gpus[0];
 	const struct carve_hw_type *t = carve_hw_gpu_find_type(g, spec->type_id);
-	if (!t) {
+	/* gim publishes the type of the current VF count only; another count
+	 * is a reconfiguration (ensure_vfs). */
+	bool other_count = !t && spec->impl == CARVE_IMPL_AMD_MXGPU && amd_type_possible(&ctx, g, spec->type_id);
+	if (!t && !other_count) {
 		r = carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED", "%s: %s: vGPU type %s is not supported",
 				    g->driver, g->pci, spec->type_id);
 		goto out;
 	}
-	if (t->impl != spec->impl) {
+	if (t && t->impl != spec->impl) {
 		r = carve_error_set(err, -EINVAL, "VGPU_TYPE_INVALID", "%s: type %s is %s, not %s", g->pci, t->id,
 				    carve_impl_name(t->impl), carve_impl_name(spec->impl));
 		goto out;
 	}
-	if (spec->params[0] && t->impl != CARVE_IMPL_NVIDIA_MDEV && t->impl != CARVE_IMPL_NVIDIA_SRIOV) {
+	if (spec->params[0] && spec->impl != CARVE_IMPL_NVIDIA_MDEV && spec->impl != CARVE_IMPL_NVIDIA_SRIOV) {
 		r = carve_error_set(err, -EOPNOTSUPP, "VGPU_PARAMS_UNSUPPORTED", "%s: %s vGPUs have no vgpu_params",
-				    g->pci, carve_impl_name(t->impl));
+				    g->pci, carve_impl_name(spec->impl));
+		goto out;
+	}
+	if ((r = ensure_vfs(h, spec, &inv, &ctx, err)) < 0)
+		goto out;
+	g = &inv.gpus[0];
+	if (!(t = carve_hw_gpu_find_type(g, spec->type_id)) || t->impl != spec->impl) {
+		r = carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED",
+				    "%s: %s: vGPU type %s is not supported with %u VFs enabled", g->driver, g->pci,
+				    spec->type_id, g->sriov_numvfs);
 		goto out;
 	}
 	if (t->available == 0) {

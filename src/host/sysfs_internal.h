@@ -32,6 +32,10 @@ struct sysfs_gpu_ctx {
 /* Bounded retries for releases the vendor drivers are slow to accept. */
 #define CARVE_SYSFS_RELEASE_TRIES 5
 #define CARVE_SYSFS_RELEASE_DELAY_MS 100
+/* How long to look for VFs after writing sriov_numvfs (the PF's driver
+ * probes them; the vendor files appear when it is done). */
+#define CARVE_SYSFS_VF_WAIT_TRIES 5
+#define CARVE_SYSFS_VF_WAIT_DELAY_MS 100
 
 /* sysfs_host.c */
 int carve_sysfs_read_u32(struct carve_sysfs *fs, const char *path, bool optional, uint32_t def, uint32_t *out,
@@ -45,6 +49,23 @@ int carve_sysfs_write_retry(struct carve_sysfs *fs, const char *devdir, const ch
 /* Discover one GPU by PCI address (bus/pci/devices/<pci>); -ENOENT if absent. */
 int carve_sysfs_discover_one(struct sysfs_host *h, const char *pci, struct carve_hw_inventory *inv,
 			     struct sysfs_gpu_ctx *ctx, struct carve_error *err);
+/* Append board b's catalog types as mechanism impl publishes them (identifiers
+ * per carve_hw_type_id_for), available 0.  AMD MxGPU types are per VF count:
+ * only those of vf_count VFs, or with vf_count 0 (VFs not enabled) every one
+ * that fits in g->sriov_totalvfs.  b NULL: nothing. */
+int carve_sysfs_add_catalog_types(const struct carve_board *b, enum carve_impl impl, uint32_t vf_count,
+				  struct carve_hw_gpu *g, struct carve_error *err);
+/* Do g's vGPUs live on SR-IOV VFs?  NVIDIA vendor VFIO and AMD MxGPU always;
+ * NVIDIA mdev when the PF itself publishes no mdev types (Ampere: the VFs are
+ * the parents).  False without sriov_totalvfs. */
+bool carve_sysfs_vf_backed(struct carve_sysfs *fs, const struct sysfs_gpu_ctx *ctx, const struct carve_hw_gpu *g);
+/* Set the PF's enabled VF count (bus/pci/devices/<pf>/sriov_numvfs) to want,
+ * following the kernel's rule that a non-zero count changes only through 0,
+ * and carve's: never disable VFs while one carries a vGPU or is bound to
+ * vfio-pci (-EBUSY, SRIOV_VF_IN_USE, naming the VF).  g is a fresh discovery
+ * of the PF.  -ERANGE beyond sriov_totalvfs.  Does not rediscover. */
+int carve_sysfs_sriov_set_numvfs(struct sysfs_host *h, const struct sysfs_gpu_ctx *ctx, const struct carve_hw_gpu *g,
+				 uint32_t want, struct carve_error *err);
 
 /* sysfs_mdev.c */
 int carve_sysfs_mdev_discover(struct carve_sysfs *fs, const struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g,

@@ -179,8 +179,14 @@ int carve_sysfs_mdev_discover(struct carve_sysfs *fs, const struct sysfs_gpu_ctx
 {
 	enum carve_impl impl = g->mechanism;
 	bool has_dev = false;
-	if (g->n_vfs == 0)
-		return read_parent(fs, ctx->dir, g->pci, ctx->board, impl, g, false, &has_dev, err);
+	if (g->n_vfs == 0) {
+		int r = read_parent(fs, ctx->dir, g->pci, ctx->board, impl, g, false, &has_dev, err);
+		/* Ampere with no VF enabled (after a reboot): the parents that would
+		 * publish the types do not exist yet; the catalog knows them. */
+		if (r == 0 && carve_sysfs_vf_backed(fs, ctx, g))
+			r = carve_sysfs_add_catalog_types(ctx->board, impl, 0, g, err);
+		return r;
+	}
 
 	/* SR-IOV: the VFs are the parents, each offering 0 or 1 of a type.  The
 	 * sum over free VFs overstates what fits (every free VF offers 1 even

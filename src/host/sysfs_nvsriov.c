@@ -29,34 +29,12 @@ static int oom(struct carve_error *err)
 	return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 }
 
-static int add_catalog_types(const struct carve_board *b, struct carve_hw_gpu *g, struct carve_error *err)
-{
-	const struct carve_type_entry *const *tab = NULL;
-	size_t n = b ? carve_catalog_types(b->short_name, &tab) : 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct carve_type_entry *e = tab[i];
-		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
-		if (!t)
-			return oom(err);
-		carve_hw_type_id_for(CARVE_IMPL_NVIDIA_SRIOV, e->type_id, t->id);
-		snprintf(t->name, sizeof(t->name), "%s", e->name);
-		t->impl = CARVE_IMPL_NVIDIA_SRIOV;
-		t->framebuffer_mib = e->framebuffer_mib;
-		t->num_heads = e->num_heads;
-		t->max_res_x = e->max_res_x;
-		t->max_res_y = e->max_res_y;
-		t->frl_config = e->frl_config;
-		t->max_instances = e->max_instance;
-		t->multi_vgpu = e->multi_vgpu;
-		t->series = e->series;
-	}
-	return 0;
-}
-
 int carve_sysfs_nvsriov_discover(struct carve_sysfs *fs, const struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g,
 				 struct carve_error *err)
 {
-	int r = add_catalog_types(ctx->board, g, err);
+	/* With no VF enabled (after a reboot) the loop below finds nothing:
+	 * every type stays supported, none available. */
+	int r = carve_sysfs_add_catalog_types(ctx->board, CARVE_IMPL_NVIDIA_SRIOV, 0, g, err);
 	if (r < 0)
 		return r;
 	/* creatable ids seen on free VFs */

@@ -17,6 +17,16 @@ struct carve_sysfs {
 	char *root;
 };
 
+/* The test-only write hook (sysfs.h); NULL in production. */
+static carve_sysfs_write_fault_fn write_fault;
+static void *write_fault_data;
+
+void carve_sysfs_set_write_fault(carve_sysfs_write_fault_fn fn, void *data)
+{
+	write_fault = fn;
+	write_fault_data = data;
+}
+
 static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
 {
 	struct open_how how = {.flags = (unsigned long long)flags, .resolve = resolve};
@@ -220,6 +230,12 @@ int carve_sysfs_write(struct carve_sysfs *s, const char *devdir, const char *att
 {
 	if (!carve_sysfs_path_valid(devdir) || !carve_sysfs_path_valid(attr))
 		return carve_error_set(err, -EINVAL, "INVALID_PATH", "refusing to write to an unsafe sysfs path");
+	if (write_fault) {
+		int f = write_fault(devdir, attr, value, write_fault_data);
+		if (f < 0)
+			return carve_error_set(err, f, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s (injected)",
+					       value, s->root, devdir, attr, strerror(-f));
+	}
 	_cleanup_close_ int dfd = open_in_root(s, devdir, O_PATH | O_DIRECTORY);
 	if (dfd < 0)
 		return carve_error_set(err, dfd, "SYSFS_WRITE_FAILED", "cannot open device directory %s/%s: %s",

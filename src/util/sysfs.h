@@ -14,7 +14,8 @@
  *
  * Reads cap at CARVE_SYSFS_MAX_READ bytes.  Errors: negative errno, with err
  * naming the file.  Not thread-safe per handle only in that the handle must
- * not be closed while in use; the calls themselves keep no shared state.
+ * not be closed while in use; the calls themselves keep no shared state
+ * (apart from the test-only write hook below).
  */
 #pragma once
 
@@ -52,3 +53,15 @@ int carve_sysfs_write(struct carve_sysfs *s, const char *devdir, const char *att
 
 /* True if a relative path is safe to hand to the functions above. */
 bool carve_sysfs_path_valid(const char *path);
+
+/* TEST ONLY: a hook called by carve_sysfs_write with the (already checked)
+ * devdir, attr and value before anything is opened.  Returning a negative
+ * errno fails that write as the kernel would have (SYSFS_WRITE_FAILED, the
+ * message marked "(injected)"); returning 0 lets it proceed.  It exists to
+ * drive the paths a fixture tree cannot: a vendor driver answering EBUSY for
+ * a while (bounded retries), or VFs appearing when sriov_numvfs is written
+ * (the hook may rewrite the tree).  NULL removes it.  Process-wide and not
+ * synchronised: set it only while no other thread writes; production code
+ * never sets it. */
+typedef int (*carve_sysfs_write_fault_fn)(const char *devdir, const char *attr, const char *value, void *data);
+void carve_sysfs_set_write_fault(carve_sysfs_write_fault_fn fn, void *data);

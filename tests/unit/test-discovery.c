@@ -35,6 +35,7 @@
 #include "host/profile.h"
 #include "host/sim.h"
 #include "util/cleanup.h"
+#include "util/sysfs.h"
 
 static const char *srcdir(void)
 {
@@ -980,6 +981,382 @@ static void test_sysfs_realize(void **state)
 	rm_rf(tmp);
 }
 
+/* ---- SR-IOV: VFs that a reboot lost ---- */
+
+static uint32_t numvfs_of(struct carve_host *h, const char *pci, size_t *n_vfs)
+{
+	struct carve_hw_inventory inv = {0};
+	const struct carve_hw_gpu *g = gpu_of(h, &inv, pci);
+	uint32_t n = g->sriov_numvfs;
+	if (n_vfs)
+		*n_vfs = g->n_vfs;
+	carve_hw_inventory_clear(&inv);
+	return n;
+}
+
+static size_t vgpu_types_of(struct carve_host *h, const char *pci)
+{
+	struct carve_hw_inventory inv = {0};
+	const struct carve_hw_gpu *g = gpu_of(h, &inv, pci);
+	size_t n = 0;
+	for (size_t i = 0; i < g->n_types; i++)
+		n += g->types[i].impl != CARVE_IMPL_PASSTHROUGH;
+	carve_hw_inventory_clear(&inv);
+	return n;
+}
+
+static void test_sim_sriov_enable(void **state)
+{
+	(void)state;
+	struct carve_error err = {0};
+	struct carve_vgpu_placement w;
+	size_t nv;
+
+	/* Vendor VFIO after a reboot: no VF, the catalog's types, none available. */
+	struct carve_host *h = open_example("l40s-sriov-cold", NULL);
+	const char *gpu = "0000:41:00.0";
+	assert_int_equal(numvfs_of(h, gpu, &nv), 0);
+	assert_int_equal(nv, 0);
+	assert_int_equal(vgpu_types_of(h, gpu), 30);
+	assert_int_equal(avail(h, gpu, "1155"), 0);
+	assert_int_equal(avail(h, gpu, "passthrough"), 1);
+	/* the create enables every VF, then takes the first */
+	assert_int_equal(create(h, NULL, gpu, "1155", CARVE_IMPL_NVIDIA_SRIOV, &w, &err), 0);
+	assert_string_equal(w.device_pci, "0000:41:00.4");
+	assert_int_equal(numvfs_of(h, gpu, &nv), 16);
+	assert_int_equal(nv, 16);
+	assert_int_equal(avail(h, gpu, "1155"), 1);
+	assert_int_equal(avail(h, gpu, "passthrough"), 0);
+	/* removing the vGPU leaves the VFs enabled, as the kernel does */
+	assert_int_equal(remove_at(h, &w, &err), 0);
+	assert_int_equal(numvfs_of(h, gpu, NULL), 16);
+	/* a type the GPU does not have enables nothing */
+	carve_host_free(h);
+	h = open_example("l40s-sriov-cold", NULL);
+	assert_int_equal(create(h, NULL, gpu, "nvidia-46", CARVE_IMPL_NVIDIA_SRIOV, NULL, &err), -EINVAL);
+	assert_int_equal(numvfs_of(h, gpu, NULL), 0);
+	carve_host_free(h);
+
+	/* AMD: a type per VF count.  Changing the count goes through 0, which
+	 * would tear the VFs away: refused while one is handed out. */
+	h = open_example("amd-s7150", NULL);
+	gpu = "0000:04:00.0";
+	assert_int_equal(numvfs_of(h, gpu, NULL), 2);
+	assert_int_equal(create(h, NULL, gpu, "s7150-4", CARVE_IMPL_AMD_MXGPU, NULL, &err), -EBUSY);
+	assert_string_equal(err.id, "SRIOV_VF_IN_USE");
+	assert_non_null(strstr(err.message, "from 2 to 4"));
+	assert_non_null(strstr(err.message, "0000:04:02.0"));
+	assert_int_equal(numvfs_of(h, gpu, NULL), 2);
+	struct carve_vgpu_placement boot = {.device_pci = "0000:04:02.0"};
+	assert_int_equal(remove_at(h, &boot, &err), 0);
+	assert_int_equal(create(h, NULL, gpu, "s7150-4", CARVE_IMPL_AMD_MXGPU, &w, &err), 0);
+	assert_string_equal(w.device_pci, "0000:04:02.0");
+	assert_int_equal(numvfs_of(h, gpu, &nv), 4);
+	assert_int_equal(nv, 4);
+	assert_int_equal(vgpu_types_of(h, gpu), 1); /* gim publishes the type of its count only */
+	assert_int_equal(avail(h, gpu, "s7150-4"), 3);
+	assert_int_equal(create(h, NULL, gpu, "s7150-2", CARVE_IMPL_AMD_MXGPU, NULL, &err), -EBUSY);
+	carve_host_free(h);
+
+	/* AMD after a reboot: every count is possible, so every type is supported. */
+	h = open_example("amd-s7150-cold", NULL);
+	assert_int_equal(vgpu_types_of(h, gpu), 5);
+	assert_int_equal(avail(h, gpu, "s7150-8"), 0);
+	assert_int_equal(create(h, NULL, gpu, "s7150-8", CARVE_IMPL_AMD_MXGPU, &w, &err), 0);
+	assert_int_equal(numvfs_of(h, gpu, NULL), 8);
+	assert_int_equal(avail(h, gpu, "s7150-8"), 7);
+	carve_host_free(h);
+
+	/* Ampere mdev on VFs: the VFs are the parents; the PF publishes nothing. */
+	h = open_text("name: a100-cold\ngpus:\n"
+		      "  - {board: NVIDIA A100 PCIe 40GB, pci: \"0000:ca:00.0\", vfs: 20, numvfs: 0}\n",
+		      &err);
+	if (!h)
+		fail_msg("%s", err.message);
+	gpu = "0000:ca:00.0";
+	assert_int_equal(avail(h, gpu, "nvidia-472"), 0);
+	assert_int_equal(create(h, U(13), gpu, "nvidia-472", CARVE_IMPL_NVIDIA_MDEV, &w, &err), 0);
+	assert_string_equal(w.uuid, U(13));
+	assert_string_equal(w.device_pci, "0000:ca:00.4");
+	assert_int_equal(numvfs_of(h, gpu, NULL), 20);
+	carve_host_free(h);
+
+	/* The profile cannot promise what a GPU without VFs cannot show. */
+	expect_profile_error("name: x\ngpus:\n  - {board: NVIDIA A100 PCIe 40GB, pci: \"0000:ca:00.0\", numvfs: 0,"
+			     " vfs: 20, types: [nvidia-472]}\n",
+			     -EINVAL, "gpus[0].types: with no VF enabled");
+	expect_profile_error("name: x\ngpus:\n  - {board: NVIDIA L40S, pci: \"0000:41:00.0\", vfs: 16, numvfs: 0,"
+			     " vgpus: [{type: \"1155\"}]}\n",
+			     -EINVAL, "gpus[0].vgpus[0]: a vGPU at boot needs enabled VFs");
+}
+
+/* The enabled VF count is kernel state: a state file keeps it, a "reboot"
+ * (no state file) loses it. */
+static void test_sim_sriov_persistence(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *st = carve_strdupf("%s/sim-state.json", tmp);
+	struct carve_error err = {0};
+	const char *gpu = "0000:04:00.0";
+	struct carve_host *h = open_example("amd-s7150-cold", st);
+	assert_int_equal(create(h, NULL, gpu, "s7150-2", CARVE_IMPL_AMD_MXGPU, NULL, &err), 0);
+	carve_host_free(h);
+	_cleanup_free_ char *text = slurp(tmp, "sim-state.json");
+	assert_non_null(strstr(text, "\"0000:04:00.0\": 2"));
+	h = open_example("amd-s7150-cold", st);
+	assert_int_equal(numvfs_of(h, gpu, NULL), 2);
+	assert_int_equal(avail(h, gpu, "s7150-2"), 1);
+	carve_host_free(h);
+	assert_int_equal(unlink(st), 0);
+	h = open_example("amd-s7150-cold", st);
+	assert_int_equal(numvfs_of(h, gpu, NULL), 0);
+	assert_int_equal(vgpu_types_of(h, gpu), 5);
+	carve_host_free(h);
+
+	/* A count the GPU cannot have, or for a GPU without SR-IOV: refused. */
+	_cleanup_free_ char *prof = profile_path("amd-s7150-cold");
+	const char *bad[] = {"{\"0000:04:00.0\": 17}", "{\"0000:04:00.0\": 3}", "{\"0000:03:00.0\": 1}",
+			     "{\"0000:04:00.0\": \"2\"}"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_free_ char *doc = carve_strdupf("{\"format\": \"carve-sim-state\", \"version\": 2, \"profile\": "
+							 "\"amd-s7150-cold\", \"numvfs\": %s, \"devices\": []}\n",
+							 bad[i]);
+		overwrite(tmp, "sim-state.json", doc);
+		carve_error_clear(&err);
+		h = NULL;
+		assert_int_equal(carve_host_open_sim(prof, st, &h, &err), -EINVAL);
+		assert_string_equal(err.id, "SIM_STATE_INVALID");
+	}
+	/* Version 1 (no numvfs) still loads: the profile's boot count applies. */
+	overwrite(tmp, "sim-state.json",
+		  "{\"format\": \"carve-sim-state\", \"version\": 1, \"profile\": \"amd-s7150-cold\", \"devices\": []}\n");
+	h = open_example("amd-s7150-cold", st);
+	assert_int_equal(numvfs_of(h, gpu, NULL), 0);
+	carve_host_free(h);
+	rm_rf(tmp);
+}
+
+/* A write hook that plays the kernel and the vendor drivers on a fixture
+ * tree: it records every write, regenerates the tree from a profile
+ * template when sriov_numvfs is written (the VFs appear or go), and can
+ * fail writes of one attribute/value with an errno for a number of times. */
+struct hook {
+	char log[32][160];
+	size_t n;
+	const char *root, *tmpdir, *tmpl; /* tmpl: profile text, '@' for numvfs; NULL: no VFs appear */
+	const char *fail_attr, *fail_value;
+	int fail_errno, fail_left, fail_calls; /* fail_left < 0: forever */
+};
+
+static int rm_below(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	return ftw->level > 0 ? remove(path) : 0;
+}
+
+/* Write profile text tmpl to path with its one '@' replaced by n (the VF
+ * count to generate). */
+static int write_template(const char *path, const char *tmpl, unsigned n)
+{
+	const char *at = strchr(tmpl, '@');
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	if (at)
+		fprintf(f, "%.*s%u%s", (int)(at - tmpl), tmpl, n, at + 1);
+	return fclose(f) == 0 && at ? 0 : -EIO;
+}
+
+static int hook_fn(const char *devdir, const char *attr, const char *value, void *data)
+{
+	struct hook *k = data;
+	if (k->fail_attr && strcmp(attr, k->fail_attr) == 0 && (!k->fail_value || strcmp(value, k->fail_value) == 0)) {
+		k->fail_calls++;
+		if (k->fail_left != 0) {
+			if (k->fail_left > 0)
+				k->fail_left--;
+			return -k->fail_errno;
+		}
+	}
+	if (k->n < ARRAY_SIZE(k->log))
+		snprintf(k->log[k->n++], sizeof(k->log[0]), "%s/%s=%s", devdir, attr, value);
+	if (k->tmpl && strcmp(attr, "sriov_numvfs") == 0) {
+		_cleanup_free_ char *prof = carve_strdupf("%s/regen.yaml", k->tmpdir);
+		if (write_template(prof, k->tmpl, (unsigned)atoi(value)) < 0)
+			return -EIO;
+		if (nftw(k->root, rm_below, 32, FTW_DEPTH | FTW_PHYS) != 0 || run_mkfixture(prof, k->root) != 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+static bool logged(const struct hook *k, const char *entry)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (strcmp(k->log[i], entry) == 0)
+			return true;
+	return false;
+}
+
+/* A tree generated from tmpl with numvfs n into <tmp>/<name>. */
+static char *gen_from_template(const char *tmp, const char *name, const char *tmpl, unsigned n)
+{
+	_cleanup_free_ char *prof = carve_strdupf("%s/%s.yaml", tmp, name);
+	assert_int_equal(write_template(prof, tmpl, n), 0);
+	char *root = carve_strdupf("%s/%s", tmp, name);
+	assert_int_equal(run_mkfixture(prof, root), 0);
+	return root;
+}
+
+static const char *L40S_TMPL = "name: l40s\ngpus:\n  - {board: NVIDIA L40S, pci: \"0000:41:00.0\", vfs: 16, numvfs: @}\n";
+static const char *S7150_TMPL = "name: s7150\ngpus:\n  - {board: AMD FirePro S7150, pci: \"0000:04:00.0\", vfs: 16,"
+				" numvfs: @}\n";
+static const char *A100_TMPL = "name: a100\ngpus:\n  - {board: NVIDIA A100 PCIe 40GB, pci: \"0000:ca:00.0\", vfs: 20,"
+			       " numvfs: @}\n";
+
+static void test_sysfs_sriov_enable(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *tmp = make_tmpdir();
+	struct carve_error err = {0};
+	struct carve_vgpu_placement w;
+	struct carve_host *h = NULL;
+
+	/* Vendor VFIO after a reboot: sriov_numvfs first, then a VF's type. */
+	_cleanup_free_ char *root = gen_tree(tmp, "l40s-sriov-cold");
+	struct hook k = {.root = root, .tmpdir = tmp, .tmpl = L40S_TMPL};
+	carve_sysfs_set_write_fault(hook_fn, &k);
+	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
+	assert_int_equal(numvfs_of(h, "0000:41:00.0", NULL), 0);
+	assert_int_equal(avail(h, "0000:41:00.0", "1155"), 0);
+	struct carve_vgpu_spec sv = {.pgpu_pci = "0000:41:00.0", .type_id = "1155", .impl = CARVE_IMPL_NVIDIA_SRIOV,
+				     .params = "frame_rate_limiter=0"};
+	assert_int_equal(h->ops->vgpu_create(h, &sv, &w, &err), 0);
+	assert_string_equal(w.device_pci, "0000:41:00.4");
+	assert_true(k.n >= 3);
+	assert_string_equal(k.log[0], "bus/pci/devices/0000:41:00.0/sriov_numvfs=16");
+	assert_string_equal(k.log[1], "bus/pci/devices/0000:41:00.4/nvidia/current_vgpu_type=1155");
+	assert_string_equal(k.log[2], "bus/pci/devices/0000:41:00.4/nvidia/vgpu_params=frame_rate_limiter=0");
+	_cleanup_free_ char *nv = slurp(root, "bus/pci/devices/0000:41:00.0/sriov_numvfs");
+	assert_true(carve_startswith(nv, "16"));
+	/* VFs already enabled: no second write */
+	k.n = 0;
+	snprintf(sv.type_id, sizeof(sv.type_id), "1150");
+	carve_error_clear(&err);
+	h->ops->vgpu_create(h, &sv, &w, &err);
+	assert_false(logged(&k, "bus/pci/devices/0000:41:00.0/sriov_numvfs=16"));
+	carve_host_free(h);
+
+	/* No VF shows up (a fixture nobody rewrites): a clear error, no guess. */
+	_cleanup_free_ char *tmp2 = carve_strdupf("%s/still", tmp);
+	assert_int_equal(mkdir(tmp2, 0755), 0);
+	_cleanup_free_ char *root2 = gen_tree(tmp2, "l40s-sriov-cold");
+	k = (struct hook){0};
+	assert_int_equal(carve_host_open_sysfs(root2, &h, &err), 0);
+	snprintf(sv.type_id, sizeof(sv.type_id), "1155");
+	carve_error_clear(&err);
+	assert_int_equal(h->ops->vgpu_create(h, &sv, &w, &err), -EIO);
+	assert_string_equal(err.id, "SRIOV_ENABLE_FAILED");
+	assert_non_null(strstr(err.message, "wrote 16 to sriov_numvfs"));
+	assert_string_equal(k.log[0], "bus/pci/devices/0000:41:00.0/sriov_numvfs=16");
+	carve_host_free(h);
+
+	/* AMD with a VF handed out: changing the count is refused, nothing written. */
+	_cleanup_free_ char *root3 = gen_tree(tmp, "amd-s7150");
+	k = (struct hook){0};
+	assert_int_equal(carve_host_open_sysfs(root3, &h, &err), 0);
+	struct carve_vgpu_spec sa = {.pgpu_pci = "0000:04:00.0", .type_id = "s7150-4", .impl = CARVE_IMPL_AMD_MXGPU};
+	carve_error_clear(&err);
+	assert_int_equal(h->ops->vgpu_create(h, &sa, &w, &err), -EBUSY);
+	assert_string_equal(err.id, "SRIOV_VF_IN_USE");
+	assert_non_null(strstr(err.message, "VF 0000:04:02.0 is in use"));
+	assert_int_equal(k.n, 0);
+	carve_host_free(h);
+
+	/* AMD with free VFs of another count: 0 first, then the new count. */
+	_cleanup_free_ char *root4 = gen_from_template(tmp, "s7150-2", S7150_TMPL, 2);
+	k = (struct hook){.root = root4, .tmpdir = tmp, .tmpl = S7150_TMPL};
+	assert_int_equal(carve_host_open_sysfs(root4, &h, &err), 0);
+	carve_error_clear(&err);
+	assert_int_equal(h->ops->vgpu_create(h, &sa, &w, &err), 0);
+	assert_string_equal(w.device_pci, "0000:04:02.0");
+	assert_string_equal(k.log[0], "bus/pci/devices/0000:04:00.0/sriov_numvfs=0");
+	assert_string_equal(k.log[1], "bus/pci/devices/0000:04:00.0/sriov_numvfs=4");
+	assert_string_equal(k.log[2], "bus/pci/devices/0000:04:02.0/driver_override=vfio-pci");
+	carve_host_free(h);
+
+	/* Ampere mdev on VFs after a reboot: the tree and the sim agree on a PF
+	 * without VFs, and the create enables them before writing the UUID. */
+	_cleanup_free_ char *root5 = gen_from_template(tmp, "a100-0", A100_TMPL, 0);
+	_cleanup_free_ char *prof5 = carve_strdupf("%s/a100-0.yaml", tmp);
+	struct carve_host *hm = NULL;
+	assert_int_equal(carve_host_open_sysfs(root5, &h, &err), 0);
+	assert_int_equal(carve_host_open_sim(prof5, NULL, &hm, &err), 0);
+	_cleanup_json_ json_t *a = discover_json(hm);
+	_cleanup_json_ json_t *b = discover_json(h);
+	expect_equal_json(a, b, "A100 without VFs");
+	k = (struct hook){.root = root5, .tmpdir = tmp, .tmpl = A100_TMPL};
+	struct carve_vgpu_spec sm = {.uuid = U(14), .pgpu_pci = "0000:ca:00.0", .type_id = "nvidia-472",
+				     .impl = CARVE_IMPL_NVIDIA_MDEV};
+	carve_error_clear(&err);
+	assert_int_equal(h->ops->vgpu_create(h, &sm, &w, &err), 0);
+	assert_string_equal(w.device_pci, "0000:ca:00.4");
+	assert_string_equal(k.log[0], "bus/pci/devices/0000:ca:00.0/sriov_numvfs=20");
+	assert_string_equal(k.log[1], "bus/pci/devices/0000:ca:00.4/mdev_supported_types/nvidia-472/create=" U(14));
+	carve_host_free(hm);
+	carve_host_free(h);
+	carve_sysfs_set_write_fault(NULL, NULL);
+	rm_rf(tmp);
+}
+
+/* Vendor VFIO release: the driver refuses (EBUSY) for a while at cleanup. */
+static void test_sysfs_release_retries(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *root = gen_tree(tmp, "l40s-sriov");
+	struct carve_error err = {0};
+	struct carve_host *h = NULL;
+	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
+	struct carve_vgpu_spec rs = {.impl = CARVE_IMPL_NVIDIA_SRIOV};
+	struct carve_vgpu_placement vf = {.device_pci = "0000:41:00.4"};
+
+	/* EBUSY forever: gives up after the bound, saying how many tries */
+	struct hook k = {.fail_attr = "current_vgpu_type", .fail_value = "0", .fail_errno = EBUSY, .fail_left = -1};
+	carve_sysfs_set_write_fault(hook_fn, &k);
+	double t0 = now_ms();
+	assert_int_equal(h->ops->vgpu_remove(h, &rs, &vf, &err), -EBUSY);
+	double ms = now_ms() - t0;
+	assert_int_equal(k.fail_calls, 5);
+	assert_non_null(strstr(err.message, "after 5 attempts"));
+	assert_non_null(strstr(err.message, "current_vgpu_type"));
+	assert_true(ms >= 350.0); /* four pauses of 100 ms between five tries */
+
+	/* EBUSY twice, then the driver lets go */
+	k = (struct hook){.fail_attr = "current_vgpu_type", .fail_value = "0", .fail_errno = EBUSY, .fail_left = 2};
+	carve_error_clear(&err);
+	assert_int_equal(h->ops->vgpu_remove(h, &rs, &vf, &err), 0);
+	assert_int_equal(k.fail_calls, 3);
+	assert_string_equal(k.log[0], "bus/pci/devices/0000:41:00.4/nvidia/current_vgpu_type=0");
+
+	/* Other errors are not retried */
+	k = (struct hook){.fail_attr = "current_vgpu_type", .fail_value = "0", .fail_errno = EIO, .fail_left = -1};
+	struct carve_vgpu_spec sv = {.pgpu_pci = "0000:41:00.0", .type_id = "1155", .impl = CARVE_IMPL_NVIDIA_SRIOV};
+	struct carve_vgpu_placement w;
+	carve_error_clear(&err);
+	assert_int_equal(h->ops->vgpu_create(h, &sv, &w, &err), 0);
+	assert_string_equal(w.device_pci, "0000:41:00.5");
+	carve_error_clear(&err);
+	assert_int_equal(h->ops->vgpu_remove(h, &rs, &w, &err), -EIO);
+	assert_int_equal(k.fail_calls, 1);
+	assert_non_null(strstr(err.message, "after 1 attempt"));
+	carve_sysfs_set_write_fault(NULL, NULL);
+	carve_host_free(h);
+	rm_rf(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -996,6 +1373,10 @@ int main(void)
 		cmocka_unit_test(test_mixed_override_roundtrip),
 		cmocka_unit_test(test_profile_validation),
 		cmocka_unit_test(test_sysfs_realize),
+		cmocka_unit_test(test_sim_sriov_enable),
+		cmocka_unit_test(test_sim_sriov_persistence),
+		cmocka_unit_test(test_sysfs_sriov_enable),
+		cmocka_unit_test(test_sysfs_release_retries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
