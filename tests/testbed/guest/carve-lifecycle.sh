@@ -214,6 +214,7 @@ new_vm o1 1Q; O1=$VM
 start
 known_bug_eq "a P40-1Q VM is placed around the orphan" "$CV_RC:$DEV" "0:$B"
 if [ "$CV_RC" != 0 ]; then
+	note "vm-start next to the orphan: $CV_OUT"
 	# carve's sysfs backend reads available_instances before it writes
 	# create (VGPU_TYPE_INCOMPATIBLE); without that the kernel says EBUSY
 	expect_match "the start fails cleanly on the GPU the orphan occupies" "$CV_OUT" \
