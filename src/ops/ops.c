@@ -246,10 +246,18 @@ int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t
 						       op->verb, k);
 		}
 	}
-	if (!ctx->refreshed) {
+	/* Writers decide on what the host reports now (devices made behind
+	 * carve's back count against capacity), and leave the model matching
+	 * what they did; readers use the last refresh.  Unchanged inventories
+	 * cost a discovery and a hash, no store writes (sync.c). */
+	bool touches_host = op->writes && ctx->host;
+	if (!ctx->refreshed || touches_host) {
 		int r = carve_ops_refresh(ctx, err);
 		if (r < 0)
 			return r;
 	}
-	return op->fn(ctx, a, result, err);
+	int r = op->fn(ctx, a, result, err);
+	if (touches_host && carve_ops_refresh(ctx, NULL) < 0)
+		ctx->refreshed = false; /* the next call tries again */
+	return r;
 }

@@ -64,7 +64,9 @@ int carve_snapshot_load_host(struct carve_ctx *ctx, const char *group_uuid, cons
 				"gpu_group_uuid=$1" ON_HOST " ORDER BY pci_id, host_uuid",
 				2, group_uuid, host_uuid)) < 0 ||
 	    (r = carve_db_execf(ctx->db, &slots, err,
-				"SELECT pt.pgpu_uuid, pt.vgpu_type_uuid, pt.enabled FROM pgpu_type pt JOIN pgpu p ON "
+				"SELECT pt.pgpu_uuid, pt.vgpu_type_uuid, pt.enabled, pt.available, "
+				"CASE WHEN p.sriov_totalvfs = 0 OR p.sriov_numvfs > 0 THEN 1 ELSE 0 END AS host_limited "
+				"FROM pgpu_type pt JOIN pgpu p ON "
 				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1" ON_HOST " AND pt.supported=1",
 				2, group_uuid, host_uuid)) < 0 ||
 	    (r = carve_db_execf(ctx->db, &used, err,
@@ -109,8 +111,11 @@ int carve_snapshot_load_host(struct carve_ctx *ctx, const char *group_uuid, cons
 		const struct carve_place_type *t = carve_snapshot_type(s, carve_rows_cell(slots, i, 1));
 		if (!p || !t)
 			continue;
-		p->slots[p->n_slots].type = t;
-		p->slots[p->n_slots++].enabled = atoi(carve_rows_cell(slots, i, 2)) != 0;
+		struct carve_place_slot *sl = &p->slots[p->n_slots++];
+		sl->type = t;
+		sl->enabled = atoi(carve_rows_cell(slots, i, 2)) != 0;
+		sl->host_available = atoll(carve_rows_cell(slots, i, 3));
+		sl->host_limited = atoi(carve_rows_cell(slots, i, 4)) != 0;
 	}
 	for (size_t i = 0; i < used->nrows; i++) {
 		struct carve_place_pgpu *p = find_pgpu(s, carve_rows_cell(used, i, 0));

@@ -50,6 +50,8 @@ int64_t carve_place_capacity(const struct carve_place_pgpu *p, const struct carv
 	int64_t n = t->size > 0 && left > 0 ? left / t->size : 0;
 	if (t->max_instances && n > (int64_t)t->max_instances)
 		n = t->max_instances;
+	if (slot->host_limited && n > slot->host_available)
+		n = slot->host_available > 0 ? slot->host_available : 0;
 	*why = n > 0 ? CARVE_PLACE_OK : CARVE_PLACE_NO_CAPACITY;
 	return n;
 }

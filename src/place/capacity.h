@@ -36,6 +36,14 @@ struct carve_place_type {
 struct carve_place_slot { /* a supported type on a PGPU */
 	const struct carve_place_type *type;
 	bool enabled;
+	/* What the driver says it can still create (available_instances, the
+	 * SR-IOV creatable list).  It sees devices carve did not create, which
+	 * the model cannot; the model sees reservations not yet realized, which
+	 * the driver cannot.  Capacity is the smaller of the two.  host_limited is
+	 * false where the driver's figure means nothing yet (an SR-IOV PF whose
+	 * VFs are not enabled reports 0 for everything). */
+	bool host_limited;
+	int64_t host_available;
 };
 
 struct carve_place_pgpu {
