@@ -208,11 +208,11 @@ cv_run cv host-reconcile
 expect_match "host-reconcile reports the orphan" "$CV_RC:$CV_OUT" \
 	"0:*action=orphan vgpu=$O detail=type nvidia-47 on $A*"
 check "host-reconcile left the orphan alone" test -e "/sys/bus/mdev/devices/$O"
-known_bug_eq "carve's remaining P40-1Q capacity counts the orphan" \
+expect_eq "carve's remaining P40-1Q capacity counts the orphan" \
 	"$(cv gpu-group-get-remaining-capacity uuid="$G" vgpu-type-uuid="$(ty 1Q)")" "$(kern_avail_sum nvidia-46)"
 new_vm o1 1Q; O1=$VM
 start
-known_bug_eq "a P40-1Q VM is placed around the orphan" "$CV_RC:$DEV" "0:$B"
+expect_eq "a P40-1Q VM is placed around the orphan" "$CV_RC:$DEV" "0:$B"
 if [ "$CV_RC" != 0 ]; then
 	note "vm-start next to the orphan: $CV_OUT"
 	# carve's sysfs backend reads available_instances before it writes
