@@ -45,11 +45,13 @@ static int sync_type(struct carve_ctx *ctx, const char *pgpu_uuid, const struct 
 
 	bool pt = t->impl == CARVE_IMPL_PASSTHROUGH;
 	char fb[32], heads[16], rx[16], ry[16], frl[16], maxi[16], size[32], avail[16], series[2] = {t->series, 0};
-	snprintf(fb, sizeof(fb), "%llu", (unsigned long long)t->framebuffer_mib * 1024 * 1024);
-	snprintf(heads, sizeof(heads), "%u", t->num_heads);
-	snprintf(rx, sizeof(rx), "%u", t->max_res_x);
-	snprintf(ry, sizeof(ry), "%u", t->max_res_y);
-	snprintf(frl, sizeof(frl), "%u", t->frl_config);
+	/* One passthrough type serves every GPU of the pool (as in XAPI): it has
+	 * no framebuffer, heads or resolution of its own, whichever GPU synced last. */
+	snprintf(fb, sizeof(fb), "%llu", pt ? 0ULL : (unsigned long long)t->framebuffer_mib * 1024 * 1024);
+	snprintf(heads, sizeof(heads), "%u", pt ? 0 : t->num_heads);
+	snprintf(rx, sizeof(rx), "%u", pt ? 0 : t->max_res_x);
+	snprintf(ry, sizeof(ry), "%u", pt ? 0 : t->max_res_y);
+	snprintf(frl, sizeof(frl), "%u", pt ? 0 : t->frl_config);
 	snprintf(maxi, sizeof(maxi), "%u", t->max_instances);
 	snprintf(size, sizeof(size), "%lld", (long long)carve_type_size(t->max_instances));
 	snprintf(avail, sizeof(avail), "%u", t->available);
