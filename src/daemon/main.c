@@ -51,7 +51,7 @@ static void usage(FILE *f)
 		   "  --config FILE        configuration (default " CARVED_DEFAULT_CONFIG ", optional)\n"
 		   "  --socket PATH        unix socket (default /run/carve/carved.sock)\n"
 		   "  --tcp ADDR:PORT      also listen on TCP (bearer tokens required; port 0 = any)\n"
-		   "  --db FILE            SQLite store (default /var/lib/carve/carve.db)\n"
+		   "  --db STORE           SQLite file or PostgreSQL URI/conninfo (default /var/lib/carve/carve.db)\n"
 		   "  --sysfs-root DIR     discover GPUs under DIR (default /sys)\n"
 		   "  --host-profile FILE  simulated host from a profile (examples/hosts/)\n"
 		   "  --sim-state FILE     keep the simulated host's devices in FILE\n"

@@ -7,6 +7,17 @@
 
 #include "schema.h"
 
+bool carve_db_spec_is_pg(const char *spec)
+{
+	return strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0 ||
+	       strstr(spec, "host=") || strstr(spec, "dbname=");
+}
+
+int carve_db_open(const char *spec, struct carve_db **out, struct carve_error *err)
+{
+	return carve_db_spec_is_pg(spec) ? carve_db_open_pg(spec, out, err) : carve_db_open_sqlite(spec, out, err);
+}
+
 void carve_db_close(struct carve_db *db)
 {
 	if (db)
@@ -40,7 +51,7 @@ int carve_db_begin(struct carve_db *db, struct carve_error *err)
 	if (db->txn_depth++ > 0)
 		return 0;
 	db->txn_failed = false;
-	int r = carve_db_exec(db, db->ops->name[0] == 's' ? "BEGIN IMMEDIATE" : "BEGIN", NULL, 0, NULL, err);
+	int r = db->ops->begin ? db->ops->begin(db, err) : carve_db_exec(db, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
 	if (r < 0)
 		db->txn_depth = 0;
 	return r;
@@ -87,14 +98,15 @@ int carve_db_schema_version(struct carve_db *db, int *out, struct carve_error *e
 
 int carve_db_migrate(struct carve_db *db, struct carve_error *err)
 {
-	int r = carve_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied TEXT)",
-			      NULL, 0, NULL, err);
-	if (r < 0)
-		return r;
-	int have;
+	/* Everything under the write lock, the creation of schema_version
+	 * included: two processes migrating a new database at once would
+	 * otherwise both apply step 1 (or, on PostgreSQL, race in CREATE). */
+	int have, r;
 	if ((r = carve_db_begin(db, err)) < 0)
 		return r;
-	if ((r = carve_db_schema_version(db, &have, err)) < 0)
+	if ((r = carve_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied TEXT)",
+			       NULL, 0, NULL, err)) < 0 ||
+	    (r = carve_db_schema_version(db, &have, err)) < 0)
 		goto fail;
 	for (size_t i = 0; i < carve_schema_count; i++) {
 		const struct carve_schema_step *s = &carve_schema_steps[i];

@@ -9,10 +9,16 @@
  * on; PostgreSQL uses synchronous commit.  A transaction acknowledged by
  * carve_db_commit() survives a crash of the process or the machine.
  *
+ * Writers serialize: a top-level transaction holds the database's write lock
+ * from begin to commit (SQLite: BEGIN IMMEDIATE; PostgreSQL: a pool-wide
+ * advisory lock taken right after BEGIN, by every transaction - see pg.c).
+ *
  * Threading: a carve_db is used by one thread at a time; open one per thread.
  * Errors: negative errno; -EBUSY when the database is locked past the busy
  * timeout, -EEXIST on a uniqueness violation, -EINVAL on a constraint
- * violation, -EIO otherwise, with err carrying the backend's message.
+ * violation or a bad value, -EAGAIN on a serialization failure or deadlock
+ * (retry), -ECONNREFUSED when the server cannot be reached, -EIO otherwise,
+ * with err carrying the backend's message.
  */
 #pragma once
 
@@ -33,6 +39,8 @@ struct carve_db_ops {
 	const char *name;
 	int (*exec)(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
 		    struct carve_rows **out, struct carve_error *err);
+	/* Open a top-level transaction; NULL means "BEGIN IMMEDIATE". */
+	int (*begin)(struct carve_db *db, struct carve_error *err);
 	void (*close)(struct carve_db *db);
 };
 
@@ -42,7 +50,15 @@ struct carve_db {
 	bool txn_failed;
 };
 
+/* Open a store by its specification: a PostgreSQL connection string (a URI
+ * starting with postgresql:// or postgres://, or key=value conninfo naming
+ * host= or dbname=) opens PostgreSQL, anything else is a SQLite file path.
+ * The store is not migrated; see carve_db_migrate(). */
+int carve_db_open(const char *spec, struct carve_db **out, struct carve_error *err);
+bool carve_db_spec_is_pg(const char *spec);
 int carve_db_open_sqlite(const char *path, struct carve_db **out, struct carve_error *err);
+/* conninfo as libpq takes it (URI or key=value). */
+int carve_db_open_pg(const char *conninfo, struct carve_db **out, struct carve_error *err);
 void carve_db_close(struct carve_db *db);
 
 /* Run one statement.  out may be NULL when no rows are wanted. */
@@ -60,7 +76,9 @@ int carve_db_begin(struct carve_db *db, struct carve_error *err);
 int carve_db_commit(struct carve_db *db, struct carve_error *err);
 void carve_db_rollback(struct carve_db *db);
 
-/* Apply schema migrations (src/store/schema/NNN_*.sql) not yet applied. */
+/* Apply schema migrations (src/store/schema/NNN_*.sql) not yet applied.
+ * Safe when several processes migrate one database at once: the version is
+ * read and the steps applied under the write lock. */
 int carve_db_migrate(struct carve_db *db, struct carve_error *err);
 int carve_db_schema_version(struct carve_db *db, int *out, struct carve_error *err);
 

@@ -1,0 +1,295 @@
+/* pg.c - the pool store backend: PostgreSQL over libpq.
+ *
+ * Statements go out with PQexecParams in text mode: carve's portable SQL
+ * already uses PostgreSQL's $1..$N placeholders and text parameters, and the
+ * server infers each parameter's type from its use.  Two spellings differ
+ * between the engines and are adapted here, as sqlite.c adapts $N:
+ *   - CURRENT_TIMESTAMP: carve keeps timestamps in TEXT columns; SQLite
+ *     writes 'YYYY-MM-DD HH:MM:SS' in UTC, so PostgreSQL is asked for the
+ *     same text (the timestamptz text form would carry fractions and a zone).
+ *   - PRAGMA: SQLite's; refused here with -EOPNOTSUPP without a round trip
+ *     (carved's read cache asks for PRAGMA data_version and, refused, treats
+ *     every read as possibly stale - correct, only slower).
+ *
+ * Writers serialize pool-wide: every top-level transaction takes one
+ * transaction-scoped advisory lock right after BEGIN, as SQLite's BEGIN
+ * IMMEDIATE takes the database's write lock.  The store layer does not know
+ * which transactions will write, so read-only ones lock too; carve's reads
+ * run outside transactions and do not wait.  Placement reads capacity and
+ * records the reservation under that lock, so two hosts can never book the
+ * same capacity.  lock_timeout (10 s, SQLite's busy timeout here) turns a
+ * stuck holder into -EBUSY instead of a hang.
+ *
+ * Differences callers may meet: a failed statement aborts the whole
+ * transaction (SQLite only fails the statement); COMMIT of such a
+ * transaction is reported as an error, never as success.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libpq-fe.h>
+
+#include "db.h"
+
+/* The advisory lock key of carve's writers: "carve" in ASCII.  Any other
+ * application sharing the database must not use it. */
+#define CARVE_PG_LOCK_KEY "426836653669"
+
+struct pg_db {
+	struct carve_db base;
+	PGconn *conn;
+};
+
+/* libpq prints NOTICEs (e.g. "relation already exists, skipping") to stderr
+ * by default; carve's output is its own. */
+static void quiet_notices(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* The first line of a libpq/server message, without the trailing newline. */
+static void one_line(const char *msg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", msg && *msg ? msg : "unknown error");
+	buf[strcspn(buf, "\r\n")] = '\0';
+}
+
+static int map_sqlstate(const char *state)
+{
+	if (!state || strlen(state) != 5)
+		return -EIO;
+	if (strcmp(state, "23505") == 0)
+		return -EEXIST;
+	if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
+		return -EINVAL; /* integrity constraint / data exception (bad value) */
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+		return -EAGAIN; /* serialization failure, deadlock: retry */
+	if (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0)
+		return -EBUSY; /* lock_timeout / statement cancelled */
+	if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 || strcmp(state, "57P03") == 0)
+		return -ECONNREFUSED; /* connection exception, server shutting down or starting */
+	if (strcmp(state, "53100") == 0)
+		return -ENOSPC;
+	if (strcmp(state, "53200") == 0)
+		return -ENOMEM;
+	if (strcmp(state, "53300") == 0)
+		return -EAGAIN; /* too many connections */
+	if (strcmp(state, "42501") == 0 || strncmp(state, "28", 2) == 0)
+		return -EACCES;
+	return -EIO;
+}
+
+static bool ident_char(char c)
+{
+	return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* Does sql start with word (case-insensitive, after blanks)? */
+static bool starts_with_word(const char *sql, const char *word)
+{
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n')
+		sql++;
+	size_t n = strlen(word);
+	return strncasecmp(sql, word, n) == 0 && !ident_char(sql[n]);
+}
+
+/* SQL with CURRENT_TIMESTAMP (outside string literals) replaced by SQLite's
+ * text form of it; NULL when out of memory.  Returns sql itself (not a copy)
+ * when there is nothing to replace - the common case. */
+static const char *adapt_sql(const char *sql, char **owned)
+{
+	static const char word[] = "CURRENT_TIMESTAMP";
+	static const char repl[] = "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')";
+	*owned = NULL;
+	if (!strcasestr(sql, word))
+		return sql;
+	size_t wl = sizeof(word) - 1, rl = sizeof(repl) - 1, n = 0;
+	for (const char *p = sql; (p = strcasestr(p, word)); p += wl)
+		n++;
+	char *out = malloc(strlen(sql) + n * rl + 1);
+	if (!out)
+		return NULL;
+	char *o = out;
+	bool in_str = false;
+	for (const char *p = sql; *p;) {
+		if (*p == '\'')
+			in_str = !in_str;
+		if (!in_str && strncasecmp(p, word, wl) == 0 && (p == sql || !ident_char(p[-1])) && !ident_char(p[wl])) {
+			memcpy(o, repl, rl);
+			o += rl;
+			p += wl;
+			continue;
+		}
+		*o++ = *p++;
+	}
+	*o = '\0';
+	*owned = out;
+	return out;
+}
+
+/* Error from a failed result (or from the connection when res is NULL). */
+static int result_error(struct pg_db *db, PGresult *res, struct carve_error *err)
+{
+	char msg[400];
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	one_line(primary ? primary : PQerrorMessage(db->conn), msg, sizeof(msg));
+	int code = map_sqlstate(state);
+	if (!state && PQstatus(db->conn) != CONNECTION_OK)
+		return carve_error_set(err, -EIO, "DATABASE_UNAVAILABLE", "database connection lost: %s", msg);
+	if (code == -ECONNREFUSED)
+		return carve_error_set(err, code, "DATABASE_UNAVAILABLE", "database unavailable: %s", msg);
+	return carve_error_set(err, code, "DATABASE_ERROR", "database: %s", msg);
+}
+
+static int fill_rows(PGresult *res, struct carve_rows **out)
+{
+	struct carve_rows *rows = calloc(1, sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	int nr = PQntuples(res), nc = PQnfields(res);
+	rows->colnames = calloc(nc ? (size_t)nc : 1, sizeof(char *));
+	rows->cells = calloc(nr && nc ? (size_t)nr * (size_t)nc : 1, sizeof(char *));
+	if (!rows->colnames || !rows->cells)
+		goto nomem;
+	/* Every cell starts NULL, so a partial fill frees cleanly. */
+	rows->ncols = (size_t)nc;
+	rows->nrows = (size_t)nr;
+	for (int c = 0; c < nc; c++)
+		if (!(rows->colnames[c] = strdup(PQfname(res, c))))
+			goto nomem;
+	for (int i = 0; i < nr; i++)
+		for (int c = 0; c < nc; c++) {
+			char **cell = &rows->cells[(size_t)i * rows->ncols + (size_t)c];
+			if (!PQgetisnull(res, i, c) && !(*cell = strdup(PQgetvalue(res, i, c))))
+				goto nomem;
+		}
+	*out = rows;
+	return 0;
+nomem:
+	carve_rows_free(rows);
+	return -ENOMEM;
+}
+
+/* A connection the server dropped (restart, idle timeout; carved keeps its
+ * connections for long) is re-opened, but only between transactions: inside
+ * one, the work so far is lost and the caller must see the error.  A drop is
+ * often noticed only by the statement that fails on it; that statement is
+ * sent again once when repeating it cannot do anything twice (a SELECT
+ * outside a transaction, a BEGIN). */
+static bool revive(struct pg_db *db, bool between_txns)
+{
+	if (PQstatus(db->conn) == CONNECTION_OK || !between_txns)
+		return false;
+	PQreset(db->conn);
+	return PQstatus(db->conn) == CONNECTION_OK;
+}
+
+static int pg_exec(struct carve_db *base, const char *sql, const char *const *params, size_t nparams,
+		   struct carve_rows **out, struct carve_error *err)
+{
+	struct pg_db *db = (struct pg_db *)base;
+	if (starts_with_word(sql, "PRAGMA"))
+		return carve_error_set(err, -EOPNOTSUPP, "DATABASE_ERROR", "database: PRAGMA is SQLite's, not PostgreSQL's");
+	if (nparams > 65535)
+		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many SQL parameters");
+	char *owned;
+	const char *q = adapt_sql(sql, &owned);
+	if (!q)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	bool between = db->base.txn_depth == 0;
+	revive(db, between);
+	PGresult *res = PQexecParams(db->conn, q, (int)nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st == PGRES_FATAL_ERROR && starts_with_word(sql, "SELECT") && revive(db, between)) {
+		PQclear(res);
+		res = PQexecParams(db->conn, q, (int)nparams, NULL, params, NULL, NULL, 0);
+		st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	}
+	free(owned);
+	int r = 0;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		r = result_error(db, res, err);
+	else if (starts_with_word(sql, "COMMIT") && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
+		/* PostgreSQL answers COMMIT of an aborted transaction with a
+		 * rollback, not an error: the work is lost and must not be
+		 * acknowledged. */
+		r = carve_error_set(err, -EIO, "DATABASE_ERROR", "database: transaction was rolled back");
+	else if (out && fill_rows(res, out) < 0)
+		r = carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	PQclear(res);
+	return r;
+}
+
+/* BEGIN and the pool-wide writer lock in one round trip (the simple query
+ * protocol runs both; an error stops at the first). */
+static int pg_begin(struct carve_db *base, struct carve_error *err)
+{
+	struct pg_db *db = (struct pg_db *)base;
+	static const char sql[] = "BEGIN; SELECT pg_advisory_xact_lock(" CARVE_PG_LOCK_KEY ")";
+	/* Called for the top level only: nothing of the transaction has
+	 * happened yet, so a dropped connection may be re-opened. */
+	revive(db, true);
+	PGresult *res = PQexec(db->conn, sql);
+	if ((!res || PQresultStatus(res) == PGRES_FATAL_ERROR) && revive(db, true)) {
+		PQclear(res);
+		res = PQexec(db->conn, sql);
+	}
+	int r = 0;
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+		r = result_error(db, res, err);
+	PQclear(res);
+	if (r < 0 && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+	return r;
+}
+
+static void pg_close(struct carve_db *base)
+{
+	struct pg_db *db = (struct pg_db *)base;
+	PQfinish(db->conn);
+	free(db);
+}
+
+static const struct carve_db_ops pg_ops = {
+	.name = "postgresql",
+	.exec = pg_exec,
+	.begin = pg_begin,
+	.close = pg_close,
+};
+
+int carve_db_open_pg(const char *conninfo, struct carve_db **out, struct carve_error *err)
+{
+	struct pg_db *db = calloc(1, sizeof(*db));
+	if (!db)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	db->base.ops = &pg_ops;
+	db->conn = PQconnectdb(conninfo);
+	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+		char msg[400];
+		one_line(db->conn ? PQerrorMessage(db->conn) : "out of memory", msg, sizeof(msg));
+		int r = carve_error_set(err, db->conn ? -ECONNREFUSED : -ENOMEM, "DATABASE_UNAVAILABLE",
+					"cannot connect to PostgreSQL: %s", msg);
+		pg_close(&db->base);
+		return r;
+	}
+	PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
+	/* Durability must not depend on the server's defaults: a commit carve
+	 * acknowledges is on disk (DESIGN.md).  The lock timeout mirrors
+	 * SQLite's busy timeout (sqlite.c). */
+	int r = pg_exec(&db->base,
+			"SELECT set_config('synchronous_commit', 'on', false), set_config('lock_timeout', '10s', false), "
+			"set_config('client_min_messages', 'warning', false), set_config('client_encoding', 'UTF8', false)",
+			NULL, 0, NULL, err);
+	if (r < 0) {
+		pg_close(&db->base);
+		return r;
+	}
+	*out = &db->base;
+	return 0;
+}
