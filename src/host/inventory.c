@@ -421,3 +421,22 @@ json_t *carve_hw_inventory_to_json(const struct carve_hw_inventory *inv)
 			return NULL;
 	return json_pack("{s:O}", "gpus", gpus);
 }
+
+void carve_hw_type_from_catalog(struct carve_hw_type *t, const struct carve_type_entry *e, enum carve_impl mech)
+{
+	carve_hw_type_id_for(mech, e->type_id, t->id);
+	snprintf(t->name, sizeof(t->name), "%s", e->name);
+	t->impl = mech;
+	t->framebuffer_mib = e->framebuffer_mib;
+	t->num_heads = e->num_heads;
+	t->max_res_x = e->max_res_x;
+	t->max_res_y = e->max_res_y;
+	t->frl_config = e->frl_config;
+	t->max_instances = e->max_instance;
+	t->multi_vgpu = e->multi_vgpu;
+	t->series = e->series;
+	t->low_gm_mib = e->low_gm_mib;
+	t->high_gm_mib = e->high_gm_mib;
+	t->fence = e->fence;
+	t->weight = e->weight;
+}

@@ -98,6 +98,11 @@ const struct carve_hw_type *carve_hw_gpu_find_type(const struct carve_hw_gpu *g,
  * everything else keeps the catalog's identifier. */
 void carve_hw_type_id_for(enum carve_impl mech, const char *catalog_id, char out[65]);
 
+struct carve_type_entry;
+/* Fill a reported type from its catalog entry (everything but `available`),
+ * as the driver would publish it under mechanism `mech`. */
+void carve_hw_type_from_catalog(struct carve_hw_type *t, const struct carve_type_entry *e, enum carve_impl mech);
+
 /* Position of a type in the catalog's table for a board (short name), or -1.
  * "nvidia-1155" and "1155" name the same NVIDIA type (mdev vs vendor VFIO). */
 int carve_hw_type_catalog_index(const char *board_short, const char *type_id);

@@ -162,25 +162,6 @@ static int addr_push(struct addr_list *l, const char *pci, int line, size_t entr
 	return 0;
 }
 
-static void fill_type(struct carve_hw_type *t, const struct carve_type_entry *e, int mech)
-{
-	carve_hw_type_id_for((enum carve_impl)mech, e->type_id, t->id);
-	snprintf(t->name, sizeof(t->name), "%s", e->name);
-	t->impl = (enum carve_impl)mech;
-	t->framebuffer_mib = e->framebuffer_mib;
-	t->num_heads = e->num_heads;
-	t->max_res_x = e->max_res_x;
-	t->max_res_y = e->max_res_y;
-	t->frl_config = e->frl_config;
-	t->max_instances = e->max_instance;
-	t->multi_vgpu = e->multi_vgpu;
-	t->series = e->series;
-	t->low_gm_mib = e->low_gm_mib;
-	t->high_gm_mib = e->high_gm_mib;
-	t->fence = e->fence;
-	t->weight = e->weight;
-}
-
 static void fill_passthrough(struct carve_hw_type *t, const struct carve_board *b)
 {
 	snprintf(t->id, sizeof(t->id), "passthrough");
@@ -246,7 +227,7 @@ static int publish_types(struct carve_hw_gpu *g, const struct carve_board *b, co
 		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
 		if (!t)
 			return oom(err);
-		fill_type(t, tab[i], g->mechanism);
+		carve_hw_type_from_catalog(t, tab[i], g->mechanism);
 	}
 	if (!g->is_system_display) {
 		struct carve_hw_type *t = carve_hw_gpu_add_type(g);

@@ -405,21 +405,7 @@ int carve_sysfs_add_catalog_types(const struct carve_board *b, enum carve_impl i
 		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
 		if (!t)
 			return oom(err);
-		carve_hw_type_id_for(impl, e->type_id, t->id);
-		snprintf(t->name, sizeof(t->name), "%s", e->name);
-		t->impl = impl;
-		t->framebuffer_mib = e->framebuffer_mib;
-		t->num_heads = e->num_heads;
-		t->max_res_x = e->max_res_x;
-		t->max_res_y = e->max_res_y;
-		t->frl_config = e->frl_config;
-		t->max_instances = e->max_instance;
-		t->multi_vgpu = e->multi_vgpu;
-		t->series = e->series;
-		t->low_gm_mib = e->low_gm_mib;
-		t->high_gm_mib = e->high_gm_mib;
-		t->fence = e->fence;
-		t->weight = e->weight;
+		carve_hw_type_from_catalog(t, e, impl);
 	}
 	return 0;
 }
