@@ -19,6 +19,13 @@
  *   profile=p40|p40x2|t4|m10|p4|v100[,...]  emulated host (default p40)
  *   mixed=0|1        default for the per-parent mixed-size mode
  *   fail_create=N    the Nth mdev create after setting this fails (-EIO)
+ *   vf_board=L40S    SR-IOV vendor-VFIO board of the carve_vf_emu PCI driver
+ *   vf_pfs=ADDR[,..] PFs whose new VFs are claimed for carve_vf_emu
+ *
+ * It also registers a PCI driver, carve_vf_emu, that binds only through
+ * driver_override to real SR-IOV VFs (in the testbed: of QEMU's NVMe PF)
+ * and gives them NVIDIA's vendor-VFIO files (vGPU 17+): nvidia/
+ * creatable_vgpu_types, current_vgpu_type, vgpu_params.
  *
  * Written for the Linux 6.1 mdev API (Debian 12 kernels).
  */
@@ -35,6 +42,8 @@
 #include <linux/atomic.h>
 #include <linux/device.h>
 #include <linux/platform_device.h>
+#include <linux/pci.h>
+#include <linux/notifier.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
 #include <linux/pci_regs.h>
@@ -863,6 +872,443 @@ static struct platform_driver emu_pdrv = {
 };
 
 /* ------------------------------------------------------------------ */
+/* SR-IOV vendor-VFIO model (NVIDIA vGPU 17+, e.g. L40S): a PCI driver */
+/*                                                                    */
+/* carve_vf_emu has no id_table: it binds only to PCI functions whose */
+/* driver_override names it (set by hand, or by the bus notifier for  */
+/* the VFs of the PFs listed in vf_pfs=).  On a bound VF it publishes */
+/* NVIDIA's nvidia/creatable_vgpu_types, nvidia/current_vgpu_type and */
+/* nvidia/vgpu_params; capacity is the PF's framebuffer (board from   */
+/* vf_board=, types from data/nvidia-sriov-types.csv), one type per   */
+/* PF unless mixed.  The testbed uses QEMU's SR-IOV NVMe as the PF:   */
+/* real VFs, real sriov_numvfs, nothing of NVMe is touched.           */
+
+#include "carve_sriov_types.h"
+
+#define EMU_VF_DRV_NAME	"carve_vf_emu"
+
+static char *vf_board = "L40S";
+module_param(vf_board, charp, 0444);
+MODULE_PARM_DESC(vf_board,
+	"Board whose SR-IOV vGPU types carve_vf_emu publishes on its VFs (default L40S)");
+
+static char *vf_pfs = "";
+module_param(vf_pfs, charp, 0444);
+MODULE_PARM_DESC(vf_pfs,
+	"PFs (comma separated PCI addresses) whose new VFs get driver_override=" EMU_VF_DRV_NAME);
+
+struct emu_pf {
+	struct list_head node;
+	struct pci_dev *pf;		/* reference held */
+	unsigned int refs;		/* bound VFs */
+	unsigned int fb_total_mib;
+	unsigned int fb_used_mib;
+	unsigned int nr_vgpus;
+	bool mixed;
+	const struct carve_vgpu_type_info *cur_type;
+	unsigned int count[CARVE_SRIOV_NTYPES];
+};
+
+struct emu_vf {
+	struct pci_dev *pdev;
+	struct emu_pf *pf;
+	int type;			/* index into carve_sriov_types, -1 = free */
+	bool busy;			/* carve_emu/busy: "a VM runs on it" */
+	int params[EMU_NPARAMS];
+};
+
+static LIST_HEAD(emu_pfs);		/* protected by emu_lock */
+
+static bool emu_vf_type_ok(unsigned int i)
+{
+	return !strcmp(carve_sriov_types[i].board, vf_board);
+}
+
+/* Caller holds emu_lock. */
+static unsigned int emu_vf_available(struct emu_pf *p, unsigned int i)
+{
+	const struct carve_vgpu_type_info *t = &carve_sriov_types[i];
+	unsigned int by_fb, by_max;
+
+	if (!p->mixed && p->nr_vgpus && p->cur_type != t)
+		return 0;
+	if (!t->fb_mib || p->fb_used_mib >= p->fb_total_mib)
+		return 0;
+	by_fb = (p->fb_total_mib - p->fb_used_mib) / t->fb_mib;
+	by_max = p->count[i] < t->max_instance ? t->max_instance - p->count[i] : 0;
+	return min(by_fb, by_max);
+}
+
+/* Caller holds emu_lock. */
+static void emu_vf_release_locked(struct emu_vf *v)
+{
+	struct emu_pf *p = v->pf;
+	unsigned int i;
+
+	if (v->type < 0)
+		return;
+	if (!WARN_ON(!p->count[v->type] || !p->nr_vgpus)) {
+		p->fb_used_mib -= carve_sriov_types[v->type].fb_mib;
+		p->count[v->type]--;
+		p->nr_vgpus--;
+	}
+	if (!p->nr_vgpus)
+		p->cur_type = NULL;
+	v->type = -1;
+	for (i = 0; i < EMU_NPARAMS; i++)
+		v->params[i] = EMU_PARAM_UNSET;
+}
+
+static ssize_t creatable_vgpu_types_show(struct device *dev,
+					 struct device_attribute *a, char *buf)
+{
+	struct emu_vf *v = dev_get_drvdata(dev);
+	ssize_t n;
+	unsigned int i;
+
+	n = sysfs_emit(buf, "ID    : vGPU Name\n");
+	mutex_lock(&emu_lock);
+	if (v->type < 0)
+		for (i = 0; i < CARVE_SRIOV_NTYPES; i++)
+			if (emu_vf_type_ok(i) && emu_vf_available(v->pf, i))
+				n += sysfs_emit_at(buf, n, "%-6s: %s\n",
+						   carve_sriov_types[i].sysfs_name,
+						   carve_sriov_types[i].name);
+	mutex_unlock(&emu_lock);
+	return n;
+}
+
+static ssize_t current_vgpu_type_show(struct device *dev,
+				      struct device_attribute *a, char *buf)
+{
+	struct emu_vf *v = dev_get_drvdata(dev);
+	const char *id = "0";
+
+	mutex_lock(&emu_lock);
+	if (v->type >= 0)
+		id = carve_sriov_types[v->type].sysfs_name;
+	mutex_unlock(&emu_lock);
+	return sysfs_emit(buf, "%s\n", id);
+}
+
+/*
+ * A type number takes the type on a free VF; 0 releases.  EINVAL: not a
+ * type of the board; EBUSY: the VF already has a vGPU, another type is in
+ * use on the PF (homogeneous), or (release) a VM runs on it; ENOSPC: full.
+ */
+static ssize_t current_vgpu_type_store(struct device *dev,
+				       struct device_attribute *a,
+				       const char *buf, size_t count)
+{
+	struct emu_vf *v = dev_get_drvdata(dev);
+	struct emu_pf *p = v->pf;
+	unsigned int id, i, found = CARVE_SRIOV_NTYPES;
+	char num[16];
+	int ret = 0;
+
+	if (kstrtouint(buf, 10, &id))
+		return -EINVAL;
+	if (id) {
+		snprintf(num, sizeof(num), "%u", id);
+		for (i = 0; i < CARVE_SRIOV_NTYPES; i++)
+			if (emu_vf_type_ok(i) &&
+			    !strcmp(carve_sriov_types[i].sysfs_name, num))
+				found = i;
+		if (found == CARVE_SRIOV_NTYPES)
+			return -EINVAL;
+	}
+	mutex_lock(&emu_lock);
+	if (!id) {
+		if (v->type >= 0 && v->busy)
+			ret = -EBUSY;
+		else
+			emu_vf_release_locked(v);
+	} else if (v->type >= 0 ||
+		   (!p->mixed && p->nr_vgpus &&
+		    p->cur_type != &carve_sriov_types[found])) {
+		ret = -EBUSY;
+	} else if (!emu_vf_available(p, found)) {
+		ret = -ENOSPC;
+	} else {
+		p->fb_used_mib += carve_sriov_types[found].fb_mib;
+		p->count[found]++;
+		p->nr_vgpus++;
+		p->cur_type = &carve_sriov_types[found];
+		v->type = found;
+	}
+	mutex_unlock(&emu_lock);
+	if (!ret)
+		dev_info(dev, "%s vGPU %s\n", id ? "created" : "released",
+			 id ? carve_sriov_types[found].name : "");
+	return ret ? ret : count;
+}
+
+static ssize_t vf_vgpu_params_show(struct device *dev,
+				   struct device_attribute *a, char *buf)
+{
+	struct emu_vf *v = dev_get_drvdata(dev);
+	ssize_t n = 0;
+	int i;
+
+	mutex_lock(&emu_lock);
+	for (i = 0; i < EMU_NPARAMS; i++)
+		if (v->params[i] != EMU_PARAM_UNSET)
+			n += sysfs_emit_at(buf, n, "%s%s=%d", n ? "," : "",
+					   emu_param_keys[i], v->params[i]);
+	mutex_unlock(&emu_lock);
+	return n + sysfs_emit_at(buf, n, "\n");
+}
+
+/* Same syntax as the mdev attribute; only on a VF that has a vGPU, and not
+ * while a VM runs on it. */
+static ssize_t vf_vgpu_params_store(struct device *dev,
+				    struct device_attribute *a,
+				    const char *buf, size_t count)
+{
+	struct emu_vf *v = dev_get_drvdata(dev);
+	int params[EMU_NPARAMS];
+	int ret = emu_parse_params(buf, count, params);
+
+	if (ret)
+		return ret;
+	mutex_lock(&emu_lock);
+	if (v->type < 0)
+		ret = -ENODEV;
+	else if (v->busy)
+		ret = -EBUSY;
+	else
+		memcpy(v->params, params, sizeof(params));
+	mutex_unlock(&emu_lock);
+	return ret ? ret : count;
+}
+
+static struct device_attribute dev_attr_creatable_vgpu_types =
+	__ATTR(creatable_vgpu_types, 0444, creatable_vgpu_types_show, NULL);
+static struct device_attribute dev_attr_current_vgpu_type =
+	__ATTR(current_vgpu_type, 0644, current_vgpu_type_show,
+	       current_vgpu_type_store);
+static struct device_attribute dev_attr_vf_vgpu_params =
+	__ATTR(vgpu_params, 0644, vf_vgpu_params_show, vf_vgpu_params_store);
+
+static struct attribute *emu_vf_nvidia_attrs[] = {
+	&dev_attr_creatable_vgpu_types.attr,
+	&dev_attr_current_vgpu_type.attr,
+	&dev_attr_vf_vgpu_params.attr,
+	NULL,
+};
+
+static const struct attribute_group emu_vf_nvidia_group = {
+	.name = "nvidia",
+	.attrs = emu_vf_nvidia_attrs,
+};
+
+/* carve_emu/ on a VF: busy (a VM holds it), the PF's accounting */
+static ssize_t vf_busy_show(struct device *dev, struct device_attribute *a,
+			    char *buf)
+{
+	struct emu_vf *v = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(v->busy));
+}
+
+static ssize_t vf_busy_store(struct device *dev, struct device_attribute *a,
+			     const char *buf, size_t count)
+{
+	struct emu_vf *v = dev_get_drvdata(dev);
+	bool b;
+
+	if (kstrtobool(buf, &b))
+		return -EINVAL;
+	mutex_lock(&emu_lock);
+	v->busy = b;
+	mutex_unlock(&emu_lock);
+	return count;
+}
+
+static ssize_t vf_fb_used_mib_show(struct device *dev,
+				   struct device_attribute *a, char *buf)
+{
+	struct emu_vf *v = dev_get_drvdata(dev);
+	unsigned int u;
+
+	mutex_lock(&emu_lock);
+	u = v->pf->fb_used_mib;
+	mutex_unlock(&emu_lock);
+	return sysfs_emit(buf, "%u\n", u);
+}
+
+static ssize_t vf_board_show(struct device *dev, struct device_attribute *a,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%s\n", vf_board);
+}
+
+static struct device_attribute dev_attr_vf_busy =
+	__ATTR(busy, 0644, vf_busy_show, vf_busy_store);
+static struct device_attribute dev_attr_vf_fb_used_mib =
+	__ATTR(fb_used_mib, 0444, vf_fb_used_mib_show, NULL);
+static struct device_attribute dev_attr_vf_board =
+	__ATTR(board, 0444, vf_board_show, NULL);
+
+static struct attribute *emu_vf_knob_attrs[] = {
+	&dev_attr_vf_busy.attr,
+	&dev_attr_vf_fb_used_mib.attr,
+	&dev_attr_vf_board.attr,
+	NULL,
+};
+
+static const struct attribute_group emu_vf_knob_group = {
+	.name = "carve_emu",
+	.attrs = emu_vf_knob_attrs,
+};
+
+static const struct attribute_group *emu_vf_groups[] = {
+	&emu_vf_nvidia_group,
+	&emu_vf_knob_group,
+	NULL,
+};
+
+static int emu_vf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct pci_dev *pf = pci_physfn(pdev);
+	struct emu_pf *p, *found = NULL;
+	struct emu_vf *v;
+	unsigned int i;
+
+	if (!pdev->is_virtfn) {
+		dev_info(&pdev->dev, "not an SR-IOV VF, not binding\n");
+		return -ENODEV;
+	}
+	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	v->pdev = pdev;
+	v->type = -1;
+	for (i = 0; i < EMU_NPARAMS; i++)
+		v->params[i] = EMU_PARAM_UNSET;
+
+	mutex_lock(&emu_lock);
+	list_for_each_entry(p, &emu_pfs, node)
+		if (p->pf == pf)
+			found = p;
+	if (!found) {
+		found = kzalloc(sizeof(*found), GFP_KERNEL);
+		if (!found) {
+			mutex_unlock(&emu_lock);
+			kfree(v);
+			return -ENOMEM;
+		}
+		found->pf = pci_dev_get(pf);
+		found->mixed = mixed;
+		for (i = 0; i < CARVE_SRIOV_NTYPES; i++)
+			if (emu_vf_type_ok(i))
+				found->fb_total_mib =
+					carve_sriov_types[i].board_fb_gib * 1024;
+		list_add_tail(&found->node, &emu_pfs);
+		dev_info(&pf->dev, "emulated %s PF for %s: %u MiB\n",
+			 vf_board, EMU_VF_DRV_NAME, found->fb_total_mib);
+	}
+	found->refs++;
+	v->pf = found;
+	mutex_unlock(&emu_lock);
+	pci_set_drvdata(pdev, v);
+	return 0;
+}
+
+static void emu_vf_remove(struct pci_dev *pdev)
+{
+	struct emu_vf *v = pci_get_drvdata(pdev);
+	struct emu_pf *p = v->pf;
+
+	mutex_lock(&emu_lock);
+	if (v->type >= 0)
+		dev_info(&pdev->dev, "unbound with vGPU %s, released\n",
+			 carve_sriov_types[v->type].name);
+	emu_vf_release_locked(v);
+	if (!--p->refs) {
+		list_del(&p->node);
+		pci_dev_put(p->pf);
+		kfree(p);
+	}
+	mutex_unlock(&emu_lock);
+	pci_set_drvdata(pdev, NULL);
+	kfree(v);
+}
+
+static struct pci_driver emu_vf_driver = {
+	.name = EMU_VF_DRV_NAME,
+	.id_table = NULL,	/* driver_override only */
+	.probe = emu_vf_probe,
+	.remove = emu_vf_remove,
+	.dev_groups = emu_vf_groups,
+};
+
+/* Is PCI address name in the comma separated vf_pfs list? */
+static bool emu_vf_pf_listed(const char *name)
+{
+	const char *s = vf_pfs ? vf_pfs : "";
+	size_t len = strlen(name);
+
+	while (*s) {
+		const char *e = strchrnul(s, ',');
+
+		if ((size_t)(e - s) == len && !strncmp(s, name, len))
+			return true;
+		s = *e ? e + 1 : e;
+	}
+	return false;
+}
+
+/* New VFs of a listed PF are claimed for carve_vf_emu before the PCI core
+ * looks for their driver, as the real vendor driver owns its VFs. */
+static int emu_vf_notify(struct notifier_block *nb, unsigned long action,
+			 void *data)
+{
+	struct device *dev = data;
+	struct pci_dev *pdev = to_pci_dev(dev);
+	int ret;
+
+	if (action != BUS_NOTIFY_ADD_DEVICE || !pdev->is_virtfn ||
+	    !emu_vf_pf_listed(pci_name(pci_physfn(pdev))))
+		return NOTIFY_DONE;
+	ret = driver_set_override(dev, &pdev->driver_override, EMU_VF_DRV_NAME,
+				  strlen(EMU_VF_DRV_NAME));
+	if (ret)
+		dev_warn(dev, "cannot set driver_override: %d\n", ret);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block emu_vf_nb = {
+	.notifier_call = emu_vf_notify,
+};
+
+static int emu_vf_init(void)
+{
+	unsigned int i, n = 0;
+	int ret;
+
+	for (i = 0; i < CARVE_SRIOV_NTYPES; i++)
+		n += emu_vf_type_ok(i);
+	if (!n) {
+		pr_err("vf_board=%s: no SR-IOV vGPU types for it\n", vf_board);
+		return -EINVAL;
+	}
+	ret = bus_register_notifier(&pci_bus_type, &emu_vf_nb);
+	if (ret)
+		return ret;
+	ret = pci_register_driver(&emu_vf_driver);
+	if (ret)
+		bus_unregister_notifier(&pci_bus_type, &emu_vf_nb);
+	return ret;
+}
+
+static void emu_vf_exit(void)
+{
+	pci_unregister_driver(&emu_vf_driver);
+	bus_unregister_notifier(&pci_bus_type, &emu_vf_nb);
+}
+
+/* ------------------------------------------------------------------ */
 /* Setup / teardown                                                    */
 
 static void emu_free_parent(struct emu_parent *p)
@@ -1016,7 +1462,11 @@ static int __init emu_init(void)
 	ret = emu_add_profiles();
 	if (ret)
 		goto err_parents;
-	pr_info("loaded: profile=%s mixed=%d\n", profile, mixed);
+	ret = emu_vf_init();
+	if (ret)
+		goto err_parents;
+	pr_info("loaded: profile=%s mixed=%d vf_board=%s\n", profile, mixed,
+		vf_board);
 	return 0;
 
 err_parents:
@@ -1029,6 +1479,7 @@ err_mdev:
 
 static void __exit emu_exit(void)
 {
+	emu_vf_exit();
 	emu_teardown();
 	platform_driver_unregister(&emu_pdrv);
 	mdev_unregister_driver(&emu_mdev_driver);
