@@ -13,6 +13,10 @@
  *                                             when it needs VFs that are not
  *                                             enabled yet, else passthrough
  *
+ * An operator may declare NVIDIA vendor-VFIO PFs (CARVE_NVIDIA_VGPU_PFS,
+ * "PCI[=BOARD][,...]"): those are PGPUs whatever their class, with the
+ * declared board, and their VFs are read as above.
+ *
  * VFs do not survive a reboot (sriov_numvfs starts at 0), so a PF without
  * VFs still reports its catalog types (available 0), and creating a
  * VF-backed vGPU there first writes sriov_numvfs and rediscovers the PF.
@@ -197,6 +201,33 @@ static void add_passthrough(struct carve_hw_gpu *g, const struct carve_board *b,
 	t->available = g->n_devs == 0 && !vf_busy ? 1 : 0;
 }
 
+/* Is pci an operator-declared PF?  *board: the declared board (NULL when
+ * none or unknown). */
+static bool declared_pf(const struct sysfs_host *h, const char *pci, const struct carve_board **board)
+{
+	*board = NULL;
+	if (!h->declared_pfs)
+		return false;
+	for (const char *s = h->declared_pfs; *s;) {
+		size_t len = strcspn(s, ", \t\n");
+		char item[64], norm[13];
+		if (len > 0 && len < sizeof(item)) {
+			memcpy(item, s, len);
+			item[len] = '\0';
+			char *eq = strchr(item, '=');
+			if (eq)
+				*eq++ = '\0';
+			if (carve_pci_normalize(item, norm) == 0 && strcmp(norm, pci) == 0) {
+				*board = eq && *eq ? carve_board_by_name(eq) : NULL;
+				return true;
+			}
+		}
+		s += len;
+		s += strspn(s, ", \t\n");
+	}
+	return false;
+}
+
 static enum carve_impl detect(struct carve_sysfs *fs, const struct sysfs_gpu_ctx *ctx, const struct carve_hw_gpu *g)
 {
 	char path[256];
@@ -255,7 +286,11 @@ static int discover_gpu(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct 
 	if (mixed == 2 && !pci_dev && (r = carve_sysfs_read_u32(fs, P("carve_emu/mixed"), true, 2, &mixed, err)) < 0)
 		return r;
 	g->is_system_display = boot_vga == 1;
-	ctx->board = carve_board_by_ids((uint16_t)g->vendor_id, (uint16_t)g->device_id);
+	const struct carve_board *declared = NULL;
+	if (pci_dev && declared_pf(h, g->pci, &declared) && declared)
+		ctx->board = declared;
+	else
+		ctx->board = carve_board_by_ids((uint16_t)g->vendor_id, (uint16_t)g->device_id);
 	if (ctx->board)
 		snprintf(g->board, sizeof(g->board), "%s", ctx->board->name);
 	if (g->sriov_totalvfs > 0 && (r = read_vfs(fs, ctx->dir, g, err)) < 0)
@@ -301,7 +336,9 @@ static int consider_pci(struct sysfs_host *h, const char *name, struct carve_hw_
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/physfn", ctx.dir);
-	if ((cls >> 16) != 0x03 || carve_sysfs_exists(h->fs, path)) {
+	const struct carve_board *declared;
+	bool gpu = (cls >> 16) == 0x03 || declared_pf(h, name, &declared);
+	if (!gpu || carve_sysfs_exists(h->fs, path)) {
 		if (must)
 			return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "%s is not a GPU (class 0x%06x%s)", name,
 					       cls, (cls >> 16) == 0x03 ? ", a virtual function" : "");
@@ -641,7 +678,7 @@ static int sysfs_create(struct carve_host *hh, const struct carve_vgpu_spec *spe
 		r = carve_sysfs_nvsriov_create(h, g, t, spec, out, err);
 		break;
 	case CARVE_IMPL_AMD_MXGPU:
-		r = carve_sysfs_amd_create(h, g, t, out, err);
+		r = carve_sysfs_amd_create(h, g, t, spec, out, err);
 		break;
 	default:
 		r = carve_error_set(err, -EINVAL, "VGPU_TYPE_INVALID", "unknown implementation");
@@ -729,6 +766,7 @@ static void sysfs_free(struct carve_host *hh)
 	if (!h)
 		return;
 	carve_sysfs_close(h->fs);
+	free(h->declared_pfs);
 	free(h);
 }
 
@@ -750,6 +788,11 @@ int carve_host_open_sysfs(const char *sysfs_root, struct carve_host **out, struc
 	if (!h)
 		return oom(err);
 	h->base.ops = &sysfs_ops;
+	const char *pfs = getenv("CARVE_NVIDIA_VGPU_PFS");
+	if (pfs && *pfs && !(h->declared_pfs = strdup(pfs))) {
+		free(h);
+		return oom(err);
+	}
 	int r = carve_sysfs_open(sysfs_root, &h->fs, err);
 	if (r == 0 && !carve_sysfs_is_dir(h->fs, "bus/pci/devices"))
 		r = carve_error_set(err, -ENOTDIR, "SYSFS_ROOT_UNREADABLE",

@@ -20,6 +20,10 @@
 struct sysfs_host {
 	struct carve_host base;
 	struct carve_sysfs *fs;
+	/* Operator-declared NVIDIA vendor-VFIO PFs, from CARVE_NVIDIA_VGPU_PFS
+	 * ("PCI[=BOARD][,...]", like host.conf's nvidia_vgpu_pfs): PGPUs whatever
+	 * their PCI class and ids say; NULL when unset. */
+	char *declared_pfs;
 };
 
 /* What discovery knows about a GPU beyond the inventory: the directory it is
@@ -87,7 +91,7 @@ int carve_sysfs_nvsriov_remove(struct sysfs_host *h, const char *vf_pci, struct 
 int carve_sysfs_amd_discover(struct carve_sysfs *fs, const struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g,
 			     struct carve_error *err);
 int carve_sysfs_amd_create(struct sysfs_host *h, const struct carve_hw_gpu *g, const struct carve_hw_type *t,
-			   struct carve_vgpu_placement *out, struct carve_error *err);
+			   const struct carve_vgpu_spec *spec, struct carve_vgpu_placement *out, struct carve_error *err);
 /* Bind / unbind a device to vfio-pci (driver_override, unbind, drivers_probe). */
 int carve_sysfs_bind_vfio(struct sysfs_host *h, const char *pci, const char *current_driver, struct carve_error *err);
 int carve_sysfs_unbind_vfio(struct sysfs_host *h, const char *pci, struct carve_error *err);
