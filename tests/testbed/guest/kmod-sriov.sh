@@ -8,6 +8,7 @@
 # carve_vgpu_emu's PCI driver carve_vf_emu, bound through driver_override,
 # gives them nvidia/creatable_vgpu_types, current_vgpu_type, vgpu_params
 # (board L40S, data/nvidia-sriov-types.csv).
+# shellcheck source=tests/testbed/lib.sh
 . "$TESTBED_LIB"
 PF=0000:00:04.0
 P=/sys/bus/pci/devices/$PF
