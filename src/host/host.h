@@ -24,6 +24,11 @@ struct carve_vgpu_spec {
 	char type_id[65];     /* vendor type identifier */
 	enum carve_impl impl;
 	char params[256];     /* vgpu_params to write after creation, "" for none */
+	/* VF-backed (nvidia-sriov, amd-mxgpu): create on this VF, which must be
+	 * free ("" = the backend's choice, the first free VF).  vm-start names
+	 * the VF it recorded in its intent, so that an interrupted start leaves
+	 * no in-use VF the store does not name (host-reconcile removes it). */
+	char vf_pci[13];
 };
 
 /* Where a realized vGPU lives: what the VM's XML/QEMU args must reference. */

@@ -987,7 +987,8 @@ static int sim_create(struct carve_host *h, const struct carve_vgpu_spec *spec, 
 	}
 	if (r < 0)
 		return r;
-	r = create_core(s, spec, NULL, out, err);
+	bool vf_backed = spec->impl == CARVE_IMPL_NVIDIA_SRIOV || spec->impl == CARVE_IMPL_AMD_MXGPU;
+	r = create_core(s, spec, vf_backed && spec->vf_pci[0] ? spec->vf_pci : NULL, out, err);
 	if (r < 0)
 		return r;
 	if ((r = persist(s, err)) < 0) {

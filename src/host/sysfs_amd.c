@@ -54,11 +54,12 @@ int carve_sysfs_amd_discover(struct carve_sysfs *fs, const struct sysfs_gpu_ctx 
 }
 
 int carve_sysfs_amd_create(struct sysfs_host *h, const struct carve_hw_gpu *g, const struct carve_hw_type *t,
-			   struct carve_vgpu_placement *out, struct carve_error *err)
+			   const struct carve_vgpu_spec *spec, struct carve_vgpu_placement *out, struct carve_error *err)
 {
+	/* The requested VF (spec->vf_pci) or the first free one. */
 	for (size_t i = 0; i < g->n_vfs; i++) {
 		const struct carve_hw_vf *vf = &g->vfs[i];
-		if (vf->in_use)
+		if (vf->in_use || (spec->vf_pci[0] && strcmp(vf->pci, spec->vf_pci) != 0))
 			continue;
 		int r = carve_sysfs_bind_vfio(h, vf->pci, vf->driver, err);
 		if (r < 0)

@@ -126,10 +126,13 @@ int carve_sysfs_nvsriov_create(struct sysfs_host *h, const struct carve_hw_gpu *
 	if (carve_parse_u32(t->id, &num) < 0 || num == 0)
 		return carve_error_set(err, -EINVAL, "VGPU_TYPE_INVALID", "%s: '%s' is not a vGPU type number", g->pci,
 				       t->id);
-	/* The first free VF whose creatable list has the type. */
+	/* The requested VF (spec->vf_pci) or the first free VF whose creatable
+	 * list has the type. */
 	const char *vf = NULL;
 	for (size_t i = 0; i < g->n_vfs && !vf; i++) {
 		if (g->vfs[i].in_use || !carve_pci_valid(g->vfs[i].pci))
+			continue;
+		if (spec->vf_pci[0] && strcmp(g->vfs[i].pci, spec->vf_pci) != 0)
 			continue;
 		char path[128];
 		_cleanup_free_ char *list = NULL;

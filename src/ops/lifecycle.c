@@ -74,6 +74,11 @@ static int load_items(struct carve_ctx *ctx, const char *vm, struct item *items,
 	return 0;
 }
 
+static bool vf_impl(const char *impl)
+{
+	return strcmp(impl, "nvidia-sriov") == 0 || strcmp(impl, "amd-mxgpu") == 0;
+}
+
 static void spec_of(const struct item *it, struct carve_vgpu_spec *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -83,6 +88,48 @@ static void spec_of(const struct item *it, struct carve_vgpu_spec *s)
 	int impl = carve_impl_from_name(it->impl);
 	s->impl = impl < 0 ? CARVE_IMPL_PASSTHROUGH : (enum carve_impl)impl;
 	carve_strlcpy(s->params, it->extra, sizeof(s->params));
+	if (vf_impl(it->impl)) /* the VF the intent recorded, if any */
+		carve_strlcpy(s->vf_pci, it->where.device_pci, sizeof(s->vf_pci));
+}
+
+/* A VF-backed vGPU has no host-side UUID: the VF is its only identity.  The
+ * intent records which VF the start will use (a free VF of the chosen PGPU
+ * that no vGPU in the store names), and the create is told to use it; so a
+ * start killed after the create but before the confirm leaves an in-use VF
+ * that the store names, and host-reconcile removes it.  (Before, the VF was
+ * learnt only from the create and recorded at the confirm: such a kill left
+ * the VF in use with no vGPU, reported as an orphan forever -- found by
+ * tests/crash on l40s-sriov.)  "" when the PGPU has no free VF yet (none
+ * enabled: the create enables them and picks the first free one). */
+static int choose_vf(struct carve_ctx *ctx, struct carve_hw_inventory *inv, bool *have_inv, struct item *it,
+		     struct carve_error *err)
+{
+	it->where.device_pci[0] = '\0';
+	if (!*have_inv) {
+		int r = carve_host_discover(ctx->host, inv, err);
+		if (r < 0)
+			return r;
+		*have_inv = true;
+	}
+	_cleanup_rows_ struct carve_rows *claimed = NULL;
+	int r = carve_db_execf(ctx->db, &claimed, err, "SELECT device_pci FROM vgpu WHERE device_pci <> ''", 0);
+	if (r < 0)
+		return r;
+	for (size_t g = 0; g < inv->n_gpus; g++) {
+		if (strcmp(inv->gpus[g].pci, it->pgpu_pci) != 0)
+			continue;
+		for (size_t v = 0; v < inv->gpus[g].n_vfs; v++) {
+			const struct carve_hw_vf *vf = &inv->gpus[g].vfs[v];
+			bool taken = vf->in_use;
+			for (size_t k = 0; k < claimed->nrows && !taken; k++)
+				taken = strcmp(carve_rows_cell(claimed, k, 0), vf->pci) == 0;
+			if (!taken) {
+				carve_strlcpy(it->where.device_pci, vf->pci, sizeof(it->where.device_pci));
+				return 0;
+			}
+		}
+	}
+	return 0;
 }
 
 static const char *reason_text(enum carve_place_reason r)
@@ -95,45 +142,60 @@ static const char *reason_text(enum carve_place_reason r)
 	}
 }
 
+/* Place vGPU i of a VM (the ones before it excluded from its PGPU as
+ * place requires) and record the reservation, with its VF when VF-backed. */
+static int reserve_one(struct carve_ctx *ctx, int32_t numa, struct item *items, size_t i, const char **chosen,
+		       struct carve_hw_inventory *inv, bool *have_inv, struct carve_error *err)
+{
+	struct item *it = &items[i];
+	_cleanup_(carve_snapshot_freep) struct carve_snapshot *s = NULL;
+	/* Only this host's PGPUs: the devices are created here. */
+	int r = carve_snapshot_load_host(ctx, it->group, ctx->host_uuid, &s, err);
+	if (r < 0)
+		return r;
+	const struct carve_place_type *t = carve_snapshot_type(s, it->type);
+	enum carve_place_reason why = CARVE_PLACE_NOT_SUPPORTED;
+	struct carve_place_request req = {
+		.type = t, .algo = (enum carve_place_algo)carve_place_algo_from_name(it->algo),
+		.numa_node = numa, .exclude = chosen};
+	if ((int)req.algo < 0)
+		req.algo = CARVE_PLACE_DEPTH_FIRST;
+	ssize_t k = t ? carve_place_choose(s->pgpus, s->n_pgpus, &req, &why) : -1;
+	if (k < 0) {
+		int64_t total = 0;
+		for (size_t j = 0; t && j < s->n_pgpus; j++)
+			total += carve_place_capacity(&s->pgpus[j], t, NULL);
+		return carve_error_set(err, why == CARVE_PLACE_NO_CAPACITY ? -ENOSPC : -EINVAL,
+				       carve_place_reason_id(why),
+				       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: %s "
+				       "(remaining capacity for the type: %lld)",
+				       it->group_label, s->n_pgpus, it->vgpu, it->model, reason_text(why),
+				       (long long)total);
+	}
+	carve_strlcpy(it->pgpu, s->pgpus[k].uuid, sizeof(it->pgpu));
+	carve_strlcpy(it->pgpu_pci, s->pgpus[k].pci, sizeof(it->pgpu_pci));
+	chosen[i] = it->pgpu;
+	if (vf_impl(it->impl) && (r = choose_vf(ctx, inv, have_inv, it, err)) < 0)
+		return r;
+	return carve_db_execf(ctx->db, NULL, err,
+			      "UPDATE vgpu SET scheduled_pgpu=$2, device_pci=$3, state='reserved' WHERE uuid=$1", 3,
+			      it->vgpu, it->pgpu, it->where.device_pci);
+}
+
 /* Step 1: place every vGPU and record the reservation (caller's transaction). */
 static int reserve(struct carve_ctx *ctx, const char *vm, int32_t numa, struct item *items, size_t n,
 		   struct carve_error *err)
 {
 	const char *chosen[MAX_ITEMS + 1] = {0};
-	for (size_t i = 0; i < n; i++) {
-		struct item *it = &items[i];
-		_cleanup_(carve_snapshot_freep) struct carve_snapshot *s = NULL;
-		/* Only this host's PGPUs: the devices are created here. */
-		int r = carve_snapshot_load_host(ctx, it->group, ctx->host_uuid, &s, err);
-		if (r < 0)
-			return r;
-		const struct carve_place_type *t = carve_snapshot_type(s, it->type);
-		enum carve_place_reason why = CARVE_PLACE_NOT_SUPPORTED;
-		struct carve_place_request req = {
-			.type = t, .algo = (enum carve_place_algo)carve_place_algo_from_name(it->algo),
-			.numa_node = numa, .exclude = chosen};
-		if ((int)req.algo < 0)
-			req.algo = CARVE_PLACE_DEPTH_FIRST;
-		ssize_t k = t ? carve_place_choose(s->pgpus, s->n_pgpus, &req, &why) : -1;
-		if (k < 0) {
-			int64_t total = 0;
-			for (size_t j = 0; t && j < s->n_pgpus; j++)
-				total += carve_place_capacity(&s->pgpus[j], t, NULL);
-			return carve_error_set(err, why == CARVE_PLACE_NO_CAPACITY ? -ENOSPC : -EINVAL,
-					       carve_place_reason_id(why),
-					       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: %s "
-					       "(remaining capacity for the type: %lld)",
-					       it->group_label, s->n_pgpus, it->vgpu, it->model, reason_text(why),
-					       (long long)total);
-		}
-		carve_strlcpy(it->pgpu, s->pgpus[k].uuid, sizeof(it->pgpu));
-		carve_strlcpy(it->pgpu_pci, s->pgpus[k].pci, sizeof(it->pgpu_pci));
-		chosen[i] = it->pgpu;
-		if ((r = carve_db_execf(ctx->db, NULL, err,
-					"UPDATE vgpu SET scheduled_pgpu=$2, state='reserved' WHERE uuid=$1", 2, it->vgpu,
-					it->pgpu)) < 0)
-			return r;
-	}
+	struct carve_hw_inventory inv = {0};
+	bool have_inv = false;
+	int ret = 0;
+	for (size_t i = 0; i < n && ret >= 0; i++)
+		ret = reserve_one(ctx, numa, items, i, chosen, &inv, &have_inv, err);
+	if (have_inv)
+		carve_hw_inventory_clear(&inv);
+	if (ret < 0)
+		return ret;
 	return carve_db_execf(ctx->db, NULL, err, "UPDATE vm SET power_state='starting', resident_on=$2 WHERE uuid=$1",
 			      2, vm, ctx->host_uuid);
 }
@@ -350,6 +412,24 @@ static bool mdev_impl(const char *impl)
 	return strcmp(impl, "nvidia-mdev") == 0 || strcmp(impl, "gvt-g") == 0;
 }
 
+/* An interrupted start's VF (recorded by the intent, see choose_vf) is in
+ * use: it is this vGPU's only if no other vGPU names it (a start that let the
+ * backend choose may have taken it after this one's kill) and, NVIDIA, it
+ * carries this vGPU's type.  Otherwise it is not removed. */
+static bool vf_is_ours(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, const struct item *it)
+{
+	const struct carve_hw_vf *vf = find_vf(inv, it->where.device_pci);
+	if (!vf || !vf->in_use)
+		return false;
+	if (strcmp(it->impl, "nvidia-sriov") == 0 && strcmp(vf->current_type, it->identifier) != 0)
+		return false;
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	if (carve_db_execf(ctx->db, &rows, NULL, "SELECT COUNT(*) FROM vgpu WHERE device_pci=$1 AND uuid<>$2", 2,
+			   it->where.device_pci, it->vgpu) < 0)
+		return false;
+	return atol(carve_rows_cell(rows, 0, 0)) == 0;
+}
+
 /* Does the host still carry this vGPU's device? */
 static bool item_present(const struct carve_hw_inventory *inv, const struct item *it)
 {
@@ -379,7 +459,7 @@ static int reconcile_vm(struct carve_ctx *ctx, const struct carve_hw_inventory *
 		/* An unacknowledged start is rolled back; a shutdown is finished. */
 		for (size_t i = 0; i < n; i++)
 			if (item_present(inv, &items[i]) && strcmp(items[i].impl, "passthrough") != 0)
-				items[i].created = true;
+				items[i].created = !vf_impl(items[i].impl) || vf_is_ours(ctx, inv, &items[i]);
 		remove_created(ctx, items, n);
 		if ((r = carve_db_begin(ctx->db, err)) < 0 || (r = txn_end(ctx, release_all(ctx, vm, err), err)) < 0)
 			return r;
@@ -391,8 +471,10 @@ static int reconcile_vm(struct carve_ctx *ctx, const struct carve_hw_inventory *
 		struct carve_vgpu_spec spec;
 		spec_of(it, &spec);
 		if (!item_present(inv, it)) {
-			/* lost with a reboot: recreate with the same identity and params */
+			/* lost with a reboot: recreate with the same identity and params
+			 * (on whichever VF is free: the old one may not be) */
 			struct carve_error e2 = {0};
+			spec.vf_pci[0] = '\0';
 			r = ctx->host->ops->vgpu_create(ctx->host, &spec, &it->where, &e2);
 			if (r >= 0 && it->extra[0] && ctx->host->ops->vgpu_set_params)
 				r = ctx->host->ops->vgpu_set_params(ctx->host, &it->where, it->extra, &e2);
@@ -431,7 +513,14 @@ int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result
 			   1, ctx->host_uuid);
 	for (size_t i = 0; r >= 0 && i < vms->nrows; i++)
 		r = reconcile_vm(ctx, &inv, carve_rows_cell(vms, i, 0), carve_rows_cell(vms, i, 1), actions, err);
-	/* Devices carve did not create: reported, never removed. */
+	/* Devices carve did not create: reported, never removed.  Against the
+	 * host as it is now: a rolled-back start's VF was in use at the first
+	 * discovery and is free now, with no vGPU naming it any more (it would
+	 * read as an orphan VF; found by tests/crash). */
+	if (r >= 0 && vms->nrows > 0) {
+		carve_hw_inventory_clear(&inv);
+		r = carve_host_discover(ctx->host, &inv, err);
+	}
 	if (r >= 0)
 		r = carve_db_execf(ctx->db, &known, err, "SELECT uuid, device_pci FROM vgpu", 0);
 	for (size_t g = 0; r >= 0 && g < inv.n_gpus; g++) {
