@@ -573,7 +573,7 @@ static int adopt(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, co
 	snprintf(kname, sizeof(kname), "vgpu-type/%s", key);
 	carve_uuid_from_name(CARVE_UUID_NS, kname, type_uuid);
 	r = carve_db_execf(ctx->db, &p, err,
-			   "SELECT p.uuid, p.gpu_group_uuid, (SELECT COUNT(*) FROM vgpu WHERE vm_uuid=$3) AS n, "
+			   "SELECT p.uuid, p.gpu_group_uuid, "
 			   "(SELECT power_state FROM vm WHERE uuid=$3) AS st FROM pgpu p WHERE p.host_uuid=$1 AND p.pci_id=$2",
 			   3, ctx->host_uuid, gpu->pci, vm);
 	if (r < 0)
@@ -584,7 +584,8 @@ static int adopt(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, co
 	if (strcmp(st, "halted") != 0 && strcmp(st, "running") != 0)
 		return carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s", vm, st);
 	char dev[16];
-	carve_strlcpy(dev, carve_rows_get(p, 0, "n"), sizeof(dev));
+	if ((r = carve_vm_free_slot(ctx, vm, dev, err)) < 0)
+		return r;
 	r = carve_db_execf(ctx->db, NULL, err,
 			   "INSERT INTO vgpu (uuid, vm_uuid, vgpu_type_uuid, gpu_group_uuid, device, resident_on, "
 			   "device_pci, extra_args, state, origin) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'running','adopted')",

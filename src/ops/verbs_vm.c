@@ -196,6 +196,25 @@ static int type_info(struct carve_ctx *ctx, const char *type, struct carve_rows 
 	return r;
 }
 
+/* The lowest free vGPU slot ("device") of a VM; -ENOSPC when all are taken. */
+int carve_vm_free_slot(struct carve_ctx *ctx, const char *vm, char out[16], struct carve_error *err)
+{
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	int r = carve_db_execf(ctx->db, &rows, err, "SELECT device FROM vgpu WHERE vm_uuid=$1", 1, vm);
+	if (r < 0)
+		return r;
+	for (uint32_t dev = 0; dev < CARVE_MAX_VGPUS_PER_VM; dev++) {
+		bool used = false;
+		for (size_t i = 0; i < rows->nrows && !used; i++)
+			used = (uint32_t)atoi(carve_rows_cell(rows, i, 0)) == dev;
+		if (!used) {
+			snprintf(out, 16, "%u", dev);
+			return 0;
+		}
+	}
+	return carve_error_set(err, -ENOSPC, "LIMIT_REACHED", "VM %s already has %d vGPUs", vm, CARVE_MAX_VGPUS_PER_VM);
+}
+
 static int vgpu_create(struct carve_ctx *ctx, json_t *args, char uuid[37], struct carve_error *err)
 {
 	char vm[37], group[37], type[37];
@@ -251,18 +270,11 @@ static int vgpu_create(struct carve_ctx *ctx, json_t *args, char uuid[37], struc
 					       "(full-size) types of one vendor can be combined",
 					       carve_rows_cell(t, 0, 2), vm, carve_rows_cell(others, i, 3));
 	}
-	/* Default slot: the lowest free one. */
 	char devs[16];
-	if (!device) {
-		for (dev = 0; dev < CARVE_MAX_VGPUS_PER_VM; dev++) {
-			bool used = false;
-			for (size_t i = 0; i < others->nrows; i++)
-				used |= (uint32_t)atoi(carve_rows_cell(others, i, 0)) == dev;
-			if (!used)
-				break;
-		}
-	}
-	snprintf(devs, sizeof(devs), "%u", dev);
+	if (device)
+		snprintf(devs, sizeof(devs), "%u", dev);
+	else if ((r = carve_vm_free_slot(ctx, vm, devs, err)) < 0)
+		return r;
 	carve_uuid_generate(uuid);
 	r = carve_db_execf(ctx->db, NULL, err,
 			   "INSERT INTO vgpu (uuid, vm_uuid, vgpu_type_uuid, gpu_group_uuid, device, extra_args) "

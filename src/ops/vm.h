@@ -7,6 +7,7 @@
 #include "ops.h"
 
 int carve_extra_args_valid(const char *s, struct carve_error *err);
+int carve_vm_free_slot(struct carve_ctx *ctx, const char *vm, char out[16], struct carve_error *err);
 
 int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vm_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
