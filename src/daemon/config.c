@@ -30,7 +30,8 @@ void carved_config_default(struct carved_config *c)
 
 void carved_config_clear(struct carved_config *c)
 {
-	char **strs[] = {&c->store, &c->hostname, &c->sysfs_root, &c->host_profile, &c->sim_state, &c->unix_path,
+	char **strs[] = {&c->store, &c->hostname, &c->sysfs_root, &c->host_profile, &c->sim_state, &c->nvidia_vgpu_pfs,
+			 &c->unix_path,
 			 &c->unix_group, &c->tcp, &c->tls_cert, &c->tls_key, &c->token_file};
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		free(*strs[i]);
@@ -122,6 +123,29 @@ static int unknown(struct parse *p, const char *full)
 	return carve_error_set(p->err, -EINVAL, "CONFIG_INVALID", "%s: %s: unknown key", p->name, full);
 }
 
+/* NVIDIA vendor-VFIO PFs the operator declares, as seed 002's host.conf lists
+ * them: a YAML list of "PCI[=BOARD]" or one comma-separated string.  Kept as
+ * the comma-separated form the sysfs backend reads; it validates the items. */
+static int get_pf_list(struct parse *p, const char *key, yaml_node_t *n, char **out)
+{
+	if (n && n->type == YAML_SEQUENCE_NODE) {
+		char buf[1024] = "";
+		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+			const char *s = scalar(yaml_document_get_node(p->doc, *it));
+			if (!s || !*s || strchr(s, ',') || strlen(buf) + strlen(s) + 2 > sizeof(buf))
+				return carve_error_set(p->err, -EINVAL, "CONFIG_INVALID",
+						       "%s: %s: each item must be one PCI[=BOARD]", p->name, key);
+			if (*buf)
+				strcat(buf, ",");
+			strcat(buf, s);
+		}
+		free(*out);
+		*out = strdup(buf);
+		return *out ? 0 : -ENOMEM;
+	}
+	return get_str(p, key, n, out);
+}
+
 static int host_key(struct parse *p, const char *full, const char *k, yaml_node_t *v)
 {
 	if (strcmp(k, "sysfs-root") == 0)
@@ -130,6 +154,8 @@ static int host_key(struct parse *p, const char *full, const char *k, yaml_node_
 		return get_str(p, full, v, &p->c->host_profile);
 	if (strcmp(k, "sim-state") == 0)
 		return get_str(p, full, v, &p->c->sim_state);
+	if (strcmp(k, "nvidia-vgpu-pfs") == 0)
+		return get_pf_list(p, full, v, &p->c->nvidia_vgpu_pfs);
 	return unknown(p, full);
 }
 

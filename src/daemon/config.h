@@ -40,6 +40,7 @@ struct carved_config {
 	char *store;
 	char *hostname;
 	char *sysfs_root, *host_profile, *sim_state;
+	char *nvidia_vgpu_pfs; /* "PCI[=BOARD],..." (host.nvidia-vgpu-pfs), see CARVE_NVIDIA_VGPU_PFS */
 	char *unix_path;
 	mode_t unix_mode;
 	char *unix_group;
