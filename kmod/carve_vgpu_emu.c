@@ -50,10 +50,18 @@
 #include <linux/pci_ids.h>
 #include <linux/mdev.h>
 #include <linux/vfio.h>
+#include <linux/sizes.h>
 #include <linux/version.h>
 
 #define EMU_DRV_NAME	"nvidia"	/* type dirs are "<drv name>-<id>" */
 #define EMU_CFG_SIZE	PCI_CFG_SPACE_SIZE
+/*
+ * BAR0: 16 MiB of 32-bit MMIO like a real NVIDIA (v)GPU's register BAR;
+ * reads as zeros, writes are dropped.  QEMU's vfio-pci needs it: its NVIDIA
+ * BAR0 quirk (any vendor 0x10de function) hangs a mirror off BAR0's memory
+ * region and segfaults when the device has no BAR0.
+ */
+#define EMU_BAR0_SIZE	SZ_16M
 #define EMU_MAX_GPUS	4
 
 /* region index in the top bits of the file offset, as vfio-pci does */
@@ -252,7 +260,7 @@ static void emu_unreserve(struct emu_parent *p, struct emu_type *t)
 }
 
 /* ------------------------------------------------------------------ */
-/* vfio device: tiny PCI config space, no BARs, no interrupts          */
+/* vfio device: tiny PCI config space, a dummy BAR0, no interrupts     */
 
 static void emu_cfg_reset(struct emu_vgpu *v)
 {
@@ -293,18 +301,17 @@ static void emu_vfio_close(struct vfio_device *vdev)
 	mutex_unlock(&v->lock);
 }
 
-static ssize_t emu_vfio_rw(struct emu_vgpu *v, char __user *ubuf,
-			   const char __user *wbuf, size_t count, loff_t *ppos)
+/*
+ * One naturally aligned 1/2/4-byte config access at @off (like a PCI config
+ * cycle); returns the bytes done, 0 at the end of the config space.
+ */
+static ssize_t emu_cfg_access(struct emu_vgpu *v, char __user *ubuf,
+			      const char __user *wbuf, size_t count, u64 off)
 {
-	unsigned int index = EMU_OFFSET_TO_INDEX(*ppos);
-	u64 off = *ppos & EMU_OFFSET_MASK;
 	u8 tmp[4];
 
-	if (index != VFIO_PCI_CONFIG_REGION_INDEX)
-		return -EINVAL;
 	if (off >= EMU_CFG_SIZE)
 		return 0;
-	/* naturally aligned 1/2/4-byte accesses, like a PCI config cycle */
 	if (count > 4)
 		count = 4;
 	while (count > 1 && (off & (count - 1)))
@@ -325,18 +332,62 @@ static ssize_t emu_vfio_rw(struct emu_vgpu *v, char __user *ubuf,
 		if (copy_from_user(tmp, wbuf, count))
 			return -EFAULT;
 		mutex_lock(&v->lock);
-		/* only the command register is writable (no BARs exist) */
+		/* writable: the command register and BAR0 (sizable) */
 		if (off == PCI_COMMAND && count >= 2) {
 			u16 cmd = le16_to_cpu(*(__le16 *)tmp);
 
 			cmd &= PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
 			       PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
 			*(__le16 *)&v->config[PCI_COMMAND] = cpu_to_le16(cmd);
+		} else if (off == PCI_BASE_ADDRESS_0 && count == 4) {
+			u32 bar = le32_to_cpu(*(__le32 *)tmp);
+
+			/* 32-bit non-prefetchable memory: flag bits 0 */
+			bar &= ~(u32)(EMU_BAR0_SIZE - 1);
+			*(__le32 *)&v->config[PCI_BASE_ADDRESS_0] = cpu_to_le32(bar);
 		}
 		mutex_unlock(&v->lock);
 	}
-	*ppos += count;
 	return count;
+}
+
+/*
+ * Config region read/write of any length: split into aligned config cycles.
+ * QEMU's vfio-pci reads the whole config space with one pread() at realize
+ * time and fails ("failed to read device config space") on a short read.
+ */
+static ssize_t emu_vfio_rw(struct emu_vgpu *v, char __user *ubuf,
+			   const char __user *wbuf, size_t count, loff_t *ppos)
+{
+	unsigned int index = EMU_OFFSET_TO_INDEX(*ppos);
+	u64 off = *ppos & EMU_OFFSET_MASK;
+	size_t done = 0;
+	ssize_t n;
+
+	if (index == VFIO_PCI_BAR0_REGION_INDEX) {
+		/* dummy registers: zeros, writes dropped */
+		if (off >= EMU_BAR0_SIZE)
+			return 0;
+		count = min_t(u64, count, EMU_BAR0_SIZE - off);
+		if (ubuf && clear_user(ubuf, count))
+			return -EFAULT;
+		*ppos += count;
+		return count;
+	}
+	if (index != VFIO_PCI_CONFIG_REGION_INDEX)
+		return -EINVAL;
+	while (done < count) {
+		n = emu_cfg_access(v, ubuf ? ubuf + done : NULL,
+				   wbuf ? wbuf + done : NULL,
+				   count - done, off + done);
+		if (n < 0)
+			return done ? done : n;
+		if (n == 0)
+			break;
+		done += n;
+	}
+	*ppos += done;
+	return done;
 }
 
 static ssize_t emu_vfio_read(struct vfio_device *vdev, char __user *buf,
@@ -391,6 +442,10 @@ static long emu_vfio_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		info.cap_offset = 0;
 		if (info.index == VFIO_PCI_CONFIG_REGION_INDEX) {
 			info.size = EMU_CFG_SIZE;
+			info.flags = VFIO_REGION_INFO_FLAG_READ |
+				     VFIO_REGION_INFO_FLAG_WRITE;
+		} else if (info.index == VFIO_PCI_BAR0_REGION_INDEX) {
+			info.size = EMU_BAR0_SIZE;
 			info.flags = VFIO_REGION_INFO_FLAG_READ |
 				     VFIO_REGION_INFO_FLAG_WRITE;
 		} else {
