@@ -13,9 +13,6 @@
 #include "util/uuid.h"
 #include "vm.h"
 
-CARVE_DEFINE_CLEANUP(struct carve_rows, carve_rows_free)
-#define _cleanup_rows_ _cleanup_(carve_rows_freep)
-CARVE_DEFINE_CLEANUP(struct carve_snapshot, carve_snapshot_free)
 
 #define MAX_ITEMS 16
 
@@ -26,15 +23,6 @@ struct item {
 	struct carve_vgpu_placement where;
 	bool created;
 };
-
-static int txn_end(struct carve_ctx *ctx, int r, struct carve_error *err)
-{
-	if (r < 0) {
-		carve_db_rollback(ctx->db);
-		return r;
-	}
-	return carve_db_commit(ctx->db, err);
-}
 
 #define CP(dst, rows, i, col) snprintf((dst), sizeof(dst), "%s", carve_rows_get(rows, i, col) ? carve_rows_get(rows, i, col) : "")
 
@@ -303,7 +291,7 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 	r = load_items(ctx, vm, items, &n, err);
 	if (r >= 0)
 		r = reserve(ctx, vm, numa, items, n, err);
-	if ((r = txn_end(ctx, r, err)) < 0)
+	if ((r = carve_db_end(ctx->db, r, err)) < 0)
 		return r;
 
 	/* 2. act */
@@ -321,7 +309,7 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 		remove_created(ctx, items, n);
 		int r2 = carve_db_begin(ctx->db, NULL);
 		if (r2 >= 0)
-			txn_end(ctx, release_all(ctx, vm, NULL), NULL);
+			carve_db_end(ctx->db, release_all(ctx, vm, NULL), NULL);
 		return r;
 	}
 
@@ -335,7 +323,7 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 				   2, items[i].vgpu, items[i].where.device_pci);
 	if (r >= 0)
 		r = carve_db_execf(ctx->db, NULL, err, "UPDATE vm SET power_state='running' WHERE uuid=$1", 1, vm);
-	if ((r = txn_end(ctx, r, err)) < 0)
+	if ((r = carve_db_end(ctx->db, r, err)) < 0)
 		return r;
 	*result = start_result(vm, items, n, err);
 	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
@@ -373,11 +361,11 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 		r = carve_db_execf(ctx->db, NULL, err, "UPDATE vgpu SET state='removing' WHERE vm_uuid=$1", 1, vm);
 	if (r >= 0)
 		r = carve_db_execf(ctx->db, NULL, err, "UPDATE vm SET power_state='stopping' WHERE uuid=$1", 1, vm);
-	if ((r = txn_end(ctx, r, err)) < 0)
+	if ((r = carve_db_end(ctx->db, r, err)) < 0)
 		return r;
 	if ((r = remove_devices(ctx, items, n, err)) < 0)
 		return r; /* stays 'stopping'; host-reconcile retries */
-	if ((r = carve_db_begin(ctx->db, err)) < 0 || (r = txn_end(ctx, release_all(ctx, vm, err), err)) < 0)
+	if ((r = carve_db_begin(ctx->db, err)) < 0 || (r = carve_db_end(ctx->db, release_all(ctx, vm, err), err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;
@@ -461,7 +449,7 @@ static int reconcile_vm(struct carve_ctx *ctx, const struct carve_hw_inventory *
 			if (item_present(inv, &items[i]) && strcmp(items[i].impl, "passthrough") != 0)
 				items[i].created = !vf_impl(items[i].impl) || vf_is_ours(ctx, inv, &items[i]);
 		remove_created(ctx, items, n);
-		if ((r = carve_db_begin(ctx->db, err)) < 0 || (r = txn_end(ctx, release_all(ctx, vm, err), err)) < 0)
+		if ((r = carve_db_begin(ctx->db, err)) < 0 || (r = carve_db_end(ctx->db, release_all(ctx, vm, err), err)) < 0)
 			return r;
 		act(actions, strcmp(st, "starting") == 0 ? "rolled-back-start" : "finished-shutdown", vm, NULL, NULL);
 		return 0;
@@ -610,7 +598,7 @@ int carve_op_vgpu_adopt(struct carve_ctx *ctx, json_t *args, json_t **result, st
 	if ((r = carve_host_discover(ctx->host, &inv, err)) < 0)
 		return r;
 	if ((r = carve_db_begin(ctx->db, err)) >= 0)
-		r = txn_end(ctx, adopt(ctx, &inv, uuid, vm, err), err);
+		r = carve_db_end(ctx->db, adopt(ctx, &inv, uuid, vm, err), err);
 	carve_hw_inventory_clear(&inv);
 	if (r < 0)
 		return r;

@@ -15,9 +15,6 @@
 #include "util/uuid.h"
 #include "verbs.h"
 
-CARVE_DEFINE_CLEANUP(struct carve_rows, carve_rows_free)
-#define _cleanup_rows_ _cleanup_(carve_rows_freep)
-CARVE_DEFINE_CLEANUP(struct carve_snapshot, carve_snapshot_free)
 
 int carve_ctx_open_store(struct carve_ctx *ctx, const char *path, struct carve_error *err)
 {

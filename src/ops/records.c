@@ -5,8 +5,6 @@
 
 #include "util/cleanup.h"
 
-CARVE_DEFINE_CLEANUP(struct carve_rows, carve_rows_free)
-#define _cleanup_rows_ _cleanup_(carve_rows_freep)
 
 /* Column helpers: SQL text -> JSON value. */
 static json_t *jstr(const struct carve_rows *r, size_t i, const char *col)

@@ -26,4 +26,5 @@ int carve_snapshot_load(struct carve_ctx *ctx, const char *group_uuid, struct ca
 int carve_snapshot_load_host(struct carve_ctx *ctx, const char *group_uuid, const char *host_uuid,
 			     struct carve_snapshot **out, struct carve_error *err);
 void carve_snapshot_free(struct carve_snapshot *s);
+CARVE_DEFINE_CLEANUP(struct carve_snapshot, carve_snapshot_free)
 const struct carve_place_type *carve_snapshot_type(const struct carve_snapshot *s, const char *uuid);

@@ -12,9 +12,6 @@
 #include "util/cleanup.h"
 #include "verbs.h"
 
-CARVE_DEFINE_CLEANUP(struct carve_rows, carve_rows_free)
-#define _cleanup_rows_ _cleanup_(carve_rows_freep)
-CARVE_DEFINE_CLEANUP(struct carve_snapshot, carve_snapshot_free)
 
 #define MAX_VGPUS 16
 

@@ -15,9 +15,6 @@
 #include "util/uuid.h"
 #include "verbs.h"
 
-CARVE_DEFINE_CLEANUP(struct carve_rows, carve_rows_free)
-#define _cleanup_rows_ _cleanup_(carve_rows_freep)
-CARVE_DEFINE_CLEANUP(struct carve_snapshot, carve_snapshot_free)
 
 static int count(struct carve_ctx *ctx, const char *sql, const char *p1, const char *p2, long *out,
 		 struct carve_error *err)
@@ -139,14 +136,7 @@ static int set_enabled_list(struct carve_ctx *ctx, const char *pgpu, const char 
 #define IN_TXN(ctx, err, body)                                                                                     \
 	({                                                                                                         \
 		int _r = carve_db_begin((ctx)->db, err);                                                           \
-		if (_r >= 0) {                                                                                     \
-			_r = (body);                                                                               \
-			if (_r < 0)                                                                                \
-				carve_db_rollback((ctx)->db);                                                      \
-			else                                                                                       \
-				_r = carve_db_commit((ctx)->db, err);                                              \
-		}                                                                                                  \
-		_r;                                                                                                \
+		_r < 0 ? _r : carve_db_end((ctx)->db, (body), err);                                               \
 	})
 
 static int pgpu_set(struct carve_ctx *ctx, json_t *args, struct carve_error *err)

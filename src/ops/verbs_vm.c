@@ -24,21 +24,9 @@
 #include "verbs.h"
 #include "vm.h"
 
-CARVE_DEFINE_CLEANUP(struct carve_rows, carve_rows_free)
-#define _cleanup_rows_ _cleanup_(carve_rows_freep)
-CARVE_DEFINE_CLEANUP(struct carve_snapshot, carve_snapshot_free)
 
 #define CARVE_MAX_VMS 65536
 #define CARVE_MAX_VGPUS_PER_VM 16
-
-static int txn(struct carve_ctx *ctx, int r, struct carve_error *err)
-{
-	if (r < 0) {
-		carve_db_rollback(ctx->db);
-		return r;
-	}
-	return carve_db_commit(ctx->db, err);
-}
 
 static int vm_state(struct carve_ctx *ctx, const char *vm, char state[16], int32_t *numa, struct carve_error *err)
 {
@@ -125,7 +113,7 @@ int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, str
 				   uuid, label, desc ? desc : "", numa_s);
 	if (r == -EEXIST)
 		carve_error_reset(err, -EEXIST, "UUID_ALREADY_EXISTS", "a VM with uuid %s already exists", uuid);
-	if ((r = txn(ctx, r, err)) < 0)
+	if ((r = carve_db_end(ctx->db, r, err)) < 0)
 		return r;
 	*result = json_pack("{s:s}", "uuid", uuid);
 	return 0;
@@ -146,7 +134,7 @@ int carve_op_vm_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, st
 	int r = carve_arg_uuid(args, "uuid", true, uuid, err);
 	if (r < 0 || (r = carve_db_begin(ctx->db, err)) < 0)
 		return r;
-	if ((r = txn(ctx, vm_destroy(ctx, uuid, err), err)) < 0)
+	if ((r = carve_db_end(ctx->db, vm_destroy(ctx, uuid, err), err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;
@@ -178,7 +166,7 @@ int carve_op_vm_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, 
 				   "name_description=COALESCE($3, name_description), numa_node=COALESCE($4, numa_node) "
 				   "WHERE uuid=$1",
 				   4, uuid, label, desc, numa_s ? nbuf : NULL);
-	if ((r = txn(ctx, r, err)) < 0)
+	if ((r = carve_db_end(ctx->db, r, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;
@@ -290,7 +278,7 @@ int carve_op_vgpu_create(struct carve_ctx *ctx, json_t *args, json_t **result, s
 {
 	char uuid[37];
 	int r = carve_db_begin(ctx->db, err);
-	if (r < 0 || (r = txn(ctx, vgpu_create(ctx, args, uuid, err), err)) < 0)
+	if (r < 0 || (r = carve_db_end(ctx->db, vgpu_create(ctx, args, uuid, err), err)) < 0)
 		return r;
 	*result = json_pack("{s:s}", "uuid", uuid);
 	return 0;
@@ -319,7 +307,7 @@ int carve_op_vgpu_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, 
 		r = require_halted(ctx, vm, "vgpu-destroy", err);
 	if (r >= 0)
 		r = carve_db_execf(ctx->db, NULL, err, "DELETE FROM vgpu WHERE uuid=$1", 1, uuid);
-	if ((r = txn(ctx, r, err)) < 0)
+	if ((r = carve_db_end(ctx->db, r, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;
@@ -341,7 +329,7 @@ int carve_op_vgpu_param_set(struct carve_ctx *ctx, json_t *args, json_t **result
 		r = require_halted(ctx, vm, "changing extra-args", err);
 	if (r >= 0)
 		r = carve_db_execf(ctx->db, NULL, err, "UPDATE vgpu SET extra_args=$2 WHERE uuid=$1", 2, uuid, extra);
-	if ((r = txn(ctx, r, err)) < 0)
+	if ((r = carve_db_end(ctx->db, r, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;

@@ -84,6 +84,15 @@ void carve_db_rollback(struct carve_db *db)
 	carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
 }
 
+int carve_db_end(struct carve_db *db, int r, struct carve_error *err)
+{
+	if (r < 0) {
+		carve_db_rollback(db);
+		return r;
+	}
+	return carve_db_commit(db, err);
+}
+
 int carve_db_schema_version(struct carve_db *db, int *out, struct carve_error *err)
 {
 	struct carve_rows *rows = NULL;

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/cleanup.h"
 #include "util/error.h"
 
 struct carve_db;
@@ -75,6 +76,10 @@ int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_er
 int carve_db_begin(struct carve_db *db, struct carve_error *err);
 int carve_db_commit(struct carve_db *db, struct carve_error *err);
 void carve_db_rollback(struct carve_db *db);
+/* End the transaction opened by carve_db_begin() according to r, the result of
+ * the work done inside it: commit when r >= 0, roll back (and return r) when
+ * r < 0.  Returns r, or the commit's error. */
+int carve_db_end(struct carve_db *db, int r, struct carve_error *err);
 
 /* Apply schema migrations (src/store/schema/NNN_*.sql) not yet applied.
  * Safe when several processes migrate one database at once: the version is
@@ -83,6 +88,8 @@ int carve_db_migrate(struct carve_db *db, struct carve_error *err);
 int carve_db_schema_version(struct carve_db *db, int *out, struct carve_error *err);
 
 void carve_rows_free(struct carve_rows *rows);
+CARVE_DEFINE_CLEANUP(struct carve_rows, carve_rows_free)
+#define _cleanup_rows_ _cleanup_(carve_rows_freep)
 /* Cell by row and column name; NULL for SQL NULL or unknown column. */
 const char *carve_rows_get(const struct carve_rows *rows, size_t row, const char *col);
 static inline const char *carve_rows_cell(const struct carve_rows *rows, size_t row, size_t col)
