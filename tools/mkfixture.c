@@ -388,10 +388,11 @@ static int write_gpu(struct tree *t, const struct carve_hw_gpu *g)
 	TRY(write_pci_dev(t, g->pci, g->pci, g, (uint16_t)g->device_id, g->class_code, g->driver, g->iommu_group,
 			  g->is_system_display));
 	bool nvidia = g->mechanism == CARVE_IMPL_NVIDIA_MDEV || g->mechanism == CARVE_IMPL_NVIDIA_SRIOV;
-	if (nvidia && b && g->mixed_size != b->mixed_size) {
+	if (nvidia && g->mixed_size_source == CARVE_HW_SOURCE_DRIVER) {
 		/* Not a kernel file: the driver exposes this mode through NVML only.
-		 * Fixtures carry it so discovery of the tree matches the profile;
-		 * on a real host discovery uses the catalog's default. */
+		 * Fixtures carry it where the profile set it, so discovery of the
+		 * tree matches the profile; elsewhere discovery infers the mode
+		 * from the listings, as on a real host. */
 		snprintf(p, sizeof(p), "%s/nvidia/vgpu_heterogeneous_mode", d);
 		TRY(put(t, p, "%d\n", g->mixed_size ? 1 : 0));
 	}

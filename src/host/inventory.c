@@ -18,11 +18,31 @@
 #include "util/cleanup.h"
 #include "util/pci.h"
 
+static const char *const source_names[CARVE_HW_SOURCE__MAX] = {
+	[CARVE_HW_SOURCE_NONE] = "none",         [CARVE_HW_SOURCE_CATALOG] = "catalog",
+	[CARVE_HW_SOURCE_DRIVER] = "driver",     [CARVE_HW_SOURCE_NVML] = "nvml",
+	[CARVE_HW_SOURCE_INFERRED] = "inferred", [CARVE_HW_SOURCE_DEFAULT] = "default",
+};
+
+const char *carve_hw_source_name(enum carve_hw_source s)
+{
+	return (unsigned)s < CARVE_HW_SOURCE__MAX ? source_names[s] : "none";
+}
+
+int carve_hw_source_from_name(const char *name)
+{
+	for (int i = 0; name && i < CARVE_HW_SOURCE__MAX; i++)
+		if (strcmp(source_names[i], name) == 0)
+			return i;
+	return -EINVAL;
+}
+
 static void gpu_clear(struct carve_hw_gpu *g)
 {
 	free(g->vfs);
 	free(g->types);
 	free(g->devs);
+	free(g->problems);
 }
 
 void carve_hw_inventory_clear(struct carve_hw_inventory *inv)
@@ -32,8 +52,11 @@ void carve_hw_inventory_clear(struct carve_hw_inventory *inv)
 	for (size_t i = 0; i < inv->n_gpus; i++)
 		gpu_clear(&inv->gpus[i]);
 	free(inv->gpus);
+	free(inv->problems);
 	inv->gpus = NULL;
 	inv->n_gpus = 0;
+	inv->problems = NULL;
+	inv->n_problems = 0;
 }
 
 void carve_hw_inventory_free(struct carve_hw_inventory *inv)
@@ -91,6 +114,61 @@ struct carve_hw_vf *carve_hw_gpu_add_vf(struct carve_hw_gpu *g)
 	if (vf)
 		vf->iommu_group = -1;
 	return vf;
+}
+
+static int add_problem(struct carve_hw_problem **arr, size_t *n, const char *pci, const char *type_id,
+		       const struct carve_error *e)
+{
+	struct carve_hw_problem *p = grow((void **)arr, n, sizeof(**arr));
+	if (!p)
+		return -ENOMEM;
+	snprintf(p->pci, sizeof(p->pci), "%s", pci ? pci : "");
+	snprintf(p->type_id, sizeof(p->type_id), "%s", type_id ? type_id : "");
+	snprintf(p->id, sizeof(p->id), "%s", e && e->id[0] ? e->id : "SYSFS_READ_FAILED");
+	snprintf(p->message, sizeof(p->message), "%s", e && e->message[0] ? e->message : "unreadable");
+	return 0;
+}
+
+int carve_hw_gpu_add_problem(struct carve_hw_gpu *g, const char *type_id, const struct carve_error *e)
+{
+	return add_problem(&g->problems, &g->n_problems, g->pci, type_id, e);
+}
+
+int carve_hw_inventory_add_problem(struct carve_hw_inventory *inv, const char *pci, const struct carve_error *e)
+{
+	return add_problem(&inv->problems, &inv->n_problems, pci, NULL, e);
+}
+
+int carve_hw_gpu_set_broken(struct carve_hw_gpu *g, const struct carve_error *e)
+{
+	free(g->vfs);
+	free(g->types);
+	free(g->devs);
+	g->vfs = NULL;
+	g->types = NULL;
+	g->devs = NULL;
+	g->n_vfs = g->n_types = g->n_devs = 0;
+	g->mixed_size = false;
+	g->mixed_size_source = CARVE_HW_SOURCE_NONE;
+	g->broken = true;
+	return carve_hw_gpu_add_problem(g, NULL, e);
+}
+
+const struct carve_hw_problem *carve_hw_gpu_find_problem(const struct carve_hw_gpu *g, const char *type_id)
+{
+	const char *want = type_id ? type_id : "";
+	for (size_t i = 0; g && i < g->n_problems; i++)
+		if (strcmp(g->problems[i].type_id, want) == 0)
+			return &g->problems[i];
+	return NULL;
+}
+
+size_t carve_hw_inventory_count_problems(const struct carve_hw_inventory *inv)
+{
+	size_t n = inv ? inv->n_problems : 0;
+	for (size_t i = 0; inv && i < inv->n_gpus; i++)
+		n += inv->gpus[i].n_problems;
+	return n;
 }
 
 /* ---- canonical order ---- */
@@ -293,6 +371,48 @@ uint32_t carve_hw_gpu_nv_capacity(const struct carve_hw_gpu *g, const struct car
 	return cap;
 }
 
+static bool dev_type_running(const struct carve_hw_gpu *g, const char *type_id)
+{
+	for (size_t i = 0; i < g->n_devs; i++)
+		if (strcmp(g->devs[i].type_id, type_id) == 0)
+			return true;
+	return false;
+}
+
+void carve_hw_gpu_infer_mixed_size(struct carve_hw_gpu *g)
+{
+	if (g->mechanism != CARVE_IMPL_NVIDIA_MDEV && g->mechanism != CARVE_IMPL_NVIDIA_SRIOV)
+		return;
+	if (g->mixed_size_source == CARVE_HW_SOURCE_DRIVER || g->mixed_size_source == CARVE_HW_SOURCE_NVML)
+		return;
+	const struct carve_board *b = g->board[0] ? carve_board_by_name(g->board) : NULL;
+	bool running = false, other = false, own = false;
+	for (size_t i = 0; i < g->n_devs; i++)
+		running |= strcmp(g->devs[i].type_id, "passthrough") != 0 && mig_slices(b, g->devs[i].type_id) == 0;
+	for (size_t i = 0; running && i < g->n_types; i++) {
+		const struct carve_hw_type *t = &g->types[i];
+		if (t->broken || t->available == 0 || t->impl == CARVE_IMPL_PASSTHROUGH || mig_slices(b, t->id) > 0)
+			continue;
+		if (dev_type_running(g, t->id))
+			own = true;
+		else
+			other = true;
+	}
+	g->mixed_size = other;
+	g->mixed_size_source = other || own ? CARVE_HW_SOURCE_INFERRED : CARVE_HW_SOURCE_DEFAULT;
+}
+
+void carve_hw_type_passthrough(struct carve_hw_type *t, const struct carve_board *b)
+{
+	snprintf(t->id, sizeof(t->id), "passthrough");
+	snprintf(t->name, sizeof(t->name), "passthrough");
+	t->impl = CARVE_IMPL_PASSTHROUGH;
+	t->framebuffer_mib = b ? b->fb_mib_per_gpu : 0;
+	t->max_instances = 1;
+	t->max_instances_source = CARVE_HW_SOURCE_CATALOG;
+	t->multi_vgpu = true; /* a VM may be given several whole GPUs */
+}
+
 static bool gpu_has_passthrough(const struct carve_hw_gpu *g)
 {
 	for (size_t i = 0; i < g->n_devs; i++)
@@ -344,6 +464,18 @@ int carve_hw_gpu_refuse(const struct carve_hw_gpu *g, const struct carve_hw_type
 			       g->pci, t->id, t->name, g->n_devs);
 }
 
+int carve_hw_gpu_refuse_problem(const struct carve_hw_gpu *g, const char *type_id, struct carve_error *err)
+{
+	const struct carve_hw_type *t = carve_hw_gpu_find_type(g, type_id);
+	const struct carve_hw_problem *p = g->broken ? carve_hw_gpu_find_problem(g, NULL)
+			: t && t->broken ? carve_hw_gpu_find_problem(g, t->id) : NULL;
+	if (!g->broken && !(t && t->broken))
+		return 0;
+	return carve_error_set(err, -EIO, "DISCOVERY_PROBLEM", "%s: cannot create %s: %s: %s", g->pci,
+			       type_id ? type_id : "a vGPU", p ? p->id : "SYSFS_READ_FAILED",
+			       p ? p->message : "unreadable");
+}
+
 /* ---- JSON ---- */
 
 static json_t *hex_str(uint32_t v, int width)
@@ -359,14 +491,18 @@ static json_t *type_to_json(const struct carve_hw_type *t)
 	if (t->max_res_x || t->max_res_y)
 		snprintf(res, sizeof(res), "%ux%u", t->max_res_x, t->max_res_y);
 	char series[2] = {t->series, '\0'};
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:b, s:s}", "id", t->id, "name", t->name,
-			      "implementation", carve_impl_name(t->impl), "framebuffer_mib",
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:s, s:I, s:b, s:s}", "id", t->id, "name",
+			      t->name, "implementation", carve_impl_name(t->impl), "framebuffer_mib",
 			      (json_int_t)t->framebuffer_mib, "num_heads", (json_int_t)t->num_heads, "max_resolution",
 			      res, "frl_config", (json_int_t)t->frl_config, "max_instances",
-			      (json_int_t)t->max_instances, "available", (json_int_t)t->available, "multi_vgpu",
-			      (int)t->multi_vgpu, "series", series);
+			      (json_int_t)t->max_instances, "max_instances_source",
+			      carve_hw_source_name(t->max_instances_source), "available", (json_int_t)t->available,
+			      "multi_vgpu", (int)t->multi_vgpu, "series", series);
 	if (!o)
 		return NULL;
+	/* Only where it happened: healthy types stay as short as before. */
+	if (t->broken)
+		json_object_set_new(o, "broken", json_true());
 	if (t->low_gm_mib)
 		json_object_set_new(o, "low_gm_mib", json_integer((json_int_t)t->low_gm_mib));
 	if (t->high_gm_mib)
@@ -378,10 +514,23 @@ static json_t *type_to_json(const struct carve_hw_type *t)
 	return o;
 }
 
+static json_t *problems_to_json(const struct carve_hw_problem *p, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "pci", p[i].pci, "type", p[i].type_id,
+						       "id", p[i].id, "message", p[i].message)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 static json_t *gpu_to_json(const struct carve_hw_gpu *g)
 {
-	_cleanup_json_ json_t *vfs = json_array(), *types = json_array(), *devs = json_array();
-	if (!vfs || !types || !devs)
+	_cleanup_json_ json_t *vfs = json_array(), *types = json_array(), *devs = json_array(),
+			      *probs = problems_to_json(g->problems, g->n_problems);
+	if (!vfs || !types || !devs || !probs)
 		return NULL;
 	for (size_t i = 0; i < g->n_vfs; i++) {
 		const struct carve_hw_vf *v = &g->vfs[i];
@@ -400,15 +549,23 @@ static json_t *gpu_to_json(const struct carve_hw_gpu *g)
 							  d->type_id, "parent", d->parent, "params", d->params)) < 0)
 			return NULL;
 	}
-	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:i, s:s, s:b, s:s, s:b, s:I, s:I, s:O, s:O, s:O}",
-			 "pci", g->pci, "vendor_id", hex_str(g->vendor_id, 4), "device_id",
-			 hex_str(g->device_id, 4), "subsystem_vendor_id", hex_str(g->subsys_vendor_id, 4),
-			 "subsystem_device_id", hex_str(g->subsys_device_id, 4), "class",
-			 hex_str(g->class_code, 6), "driver", g->driver, "numa_node", (int)g->numa_node,
-			 "iommu_group", (int)g->iommu_group, "board", g->board, "is_system_display",
-			 (int)g->is_system_display, "mechanism", carve_impl_name(g->mechanism), "mixed_size",
-			 (int)g->mixed_size, "sriov_totalvfs", (json_int_t)g->sriov_totalvfs, "sriov_numvfs",
-			 (json_int_t)g->sriov_numvfs, "vfs", vfs, "types", types, "devices", devs);
+	json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:i, s:s, s:b, s:s, s:b, s:s, s:b, s:I, s:I, "
+			      "s:O, s:O, s:O}",
+			      "pci", g->pci, "vendor_id", hex_str(g->vendor_id, 4), "device_id",
+			      hex_str(g->device_id, 4), "subsystem_vendor_id", hex_str(g->subsys_vendor_id, 4),
+			      "subsystem_device_id", hex_str(g->subsys_device_id, 4), "class",
+			      hex_str(g->class_code, 6), "driver", g->driver, "numa_node", (int)g->numa_node,
+			      "iommu_group", (int)g->iommu_group, "board", g->board, "is_system_display",
+			      (int)g->is_system_display, "mechanism", carve_impl_name(g->mechanism), "mixed_size",
+			      (int)g->mixed_size, "mixed_size_source", carve_hw_source_name(g->mixed_size_source),
+			      "mixed_size_supported", (int)g->mixed_size_supported, "sriov_totalvfs",
+			      (json_int_t)g->sriov_totalvfs, "sriov_numvfs", (json_int_t)g->sriov_numvfs, "vfs", vfs,
+			      "types", types, "devices", devs);
+	if (o && (g->broken || g->n_problems)) {
+		json_object_set_new(o, "broken", json_boolean(g->broken));
+		json_object_set(o, "problems", probs);
+	}
+	return o;
 }
 
 json_t *carve_hw_inventory_to_json(const struct carve_hw_inventory *inv)
@@ -419,7 +576,11 @@ json_t *carve_hw_inventory_to_json(const struct carve_hw_inventory *inv)
 	for (size_t i = 0; i < inv->n_gpus; i++)
 		if (json_array_append_new(gpus, gpu_to_json(&inv->gpus[i])) < 0)
 			return NULL;
-	return json_pack("{s:O}", "gpus", gpus);
+	json_t *o = json_pack("{s:O}", "gpus", gpus);
+	/* Only where there are any: healthy hosts keep their golden files. */
+	if (o && inv->n_problems)
+		json_object_set_new(o, "problems", problems_to_json(inv->problems, inv->n_problems));
+	return o;
 }
 
 void carve_hw_type_from_catalog(struct carve_hw_type *t, const struct carve_type_entry *e, enum carve_impl mech)
@@ -433,6 +594,11 @@ void carve_hw_type_from_catalog(struct carve_hw_type *t, const struct carve_type
 	t->max_res_y = e->max_res_y;
 	t->frl_config = e->frl_config;
 	t->max_instances = e->max_instance;
+	/* NVIDIA's mdev driver publishes the maximum in each type's description;
+	 * elsewhere it is carve's table. */
+	t->max_instances_source = !e->max_instance		  ? CARVE_HW_SOURCE_NONE
+				  : mech == CARVE_IMPL_NVIDIA_MDEV ? CARVE_HW_SOURCE_DRIVER
+								   : CARVE_HW_SOURCE_CATALOG;
 	t->multi_vgpu = e->multi_vgpu;
 	t->series = e->series;
 	t->low_gm_mib = e->low_gm_mib;

@@ -19,16 +19,49 @@
 
 #include "model/impl.h"
 #include "util/error.h"
+
+struct carve_board;
 #include "util/str.h"
+
+/* Where a fact carve decides with came from.  One string table
+ * (carve_hw_source_name); the names appear in JSON, records and docs. */
+enum carve_hw_source {
+	CARVE_HW_SOURCE_NONE = 0, /* nobody says: unknown */
+	CARVE_HW_SOURCE_CATALOG,  /* carve's tables (data/) */
+	CARVE_HW_SOURCE_DRIVER,   /* the device's own files (description max_instance,
+				   * nvidia/vgpu_heterogeneous_mode, the testbed's carve_emu/mixed) */
+	CARVE_HW_SOURCE_NVML,     /* NVIDIA's management library */
+	CARVE_HW_SOURCE_INFERRED, /* deduced from what the driver lists as creatable */
+	CARVE_HW_SOURCE_DEFAULT,  /* the vendor driver's default (mixed-size mode off) */
+	CARVE_HW_SOURCE__MAX,
+};
+const char *carve_hw_source_name(enum carve_hw_source s);
+int carve_hw_source_from_name(const char *name); /* -EINVAL if unknown */
+
+/* No driver publishes more instances of a type per GPU than this (NVIDIA:
+ * 64, GVT-g: 8); a larger count in a file is junk, refused as malformed. */
+#define CARVE_HW_MAX_INSTANCES 1024
+
+/* A file of one GPU (or of one of its types) that could not be read or
+ * parsed.  Discovery records it and goes on with everything else: one odd
+ * device never hides the rest of the host. */
+struct carve_hw_problem {
+	char pci[13];      /* the device it concerns */
+	char type_id[65];  /* the type it concerns; "" = the device itself */
+	char id[48];       /* the error id: SYSFS_READ_FAILED, SYSFS_MALFORMED, VENDOR_DESCRIPTION_INVALID... */
+	char message[512]; /* one line that names the file */
+};
 
 struct carve_hw_type {
 	char id[65];           /* "nvidia-46", "k140q", "1155", "i915-GVTg_V5_4", "passthrough" */
-	char name[128];        /* "GRID P40-1Q" */
+	char name[128];        /* "GRID P40-1Q"; the id when the driver publishes no name */
 	enum carve_impl impl;
 	uint64_t framebuffer_mib;
 	uint32_t num_heads, max_res_x, max_res_y, frl_config;
-	uint32_t max_instances;    /* per PGPU */
+	uint32_t max_instances;    /* per PGPU; 0 = unknown (no budget: the kernel's count decides) */
+	enum carve_hw_source max_instances_source; /* DRIVER, CATALOG or NONE */
 	uint32_t available;        /* instances creatable now, as the driver reports it */
+	bool broken;               /* its files could not be read: see the GPU's problems; available 0 */
 	bool multi_vgpu;           /* may be one of several vGPUs in a VM */
 	char series;               /* 'A','B','C','Q' or 0 */
 	uint64_t low_gm_mib, high_gm_mib; /* GVT-g */
@@ -60,7 +93,15 @@ struct carve_hw_gpu {
 	char board[64];      /* catalog board name, "" when unknown */
 	bool is_system_display;
 	enum carve_impl mechanism; /* PASSTHROUGH when the GPU cannot be split */
-	bool mixed_size;           /* the driver allows different types side by side */
+	bool mixed_size;           /* the driver allows different types side by side now */
+	enum carve_hw_source mixed_size_source; /* DRIVER, NVML, INFERRED or DEFAULT; NONE: not NVIDIA */
+	bool mixed_size_supported; /* the board can run in mixed-size mode (catalog; GVT-g always) */
+	/* GPU-level problems make the GPU broken: its vGPU state could not be
+	 * read, so it offers nothing (types and devices as far as read are
+	 * dropped), placement skips it and reconcile leaves it alone. */
+	bool broken;
+	struct carve_hw_problem *problems; /* GPU-level and per-type, in discovery order */
+	size_t n_problems;
 	uint32_t sriov_totalvfs, sriov_numvfs;
 	struct carve_hw_vf *vfs;
 	size_t n_vfs;
@@ -73,6 +114,9 @@ struct carve_hw_gpu {
 struct carve_hw_inventory {
 	struct carve_hw_gpu *gpus;
 	size_t n_gpus;
+	/* Devices that could not even be told to be GPUs (an unreadable class). */
+	struct carve_hw_problem *problems;
+	size_t n_problems;
 };
 
 void carve_hw_inventory_free(struct carve_hw_inventory *inv);
@@ -86,6 +130,18 @@ struct carve_hw_gpu *carve_hw_inventory_add_gpu(struct carve_hw_inventory *inv);
 struct carve_hw_type *carve_hw_gpu_add_type(struct carve_hw_gpu *g);
 struct carve_hw_dev *carve_hw_gpu_add_dev(struct carve_hw_gpu *g);
 struct carve_hw_vf *carve_hw_gpu_add_vf(struct carve_hw_gpu *g);
+/* Record a problem from an error (type_id NULL: the GPU itself); returns 0
+ * or -ENOMEM.  It does not mark anything broken: the caller decides. */
+int carve_hw_gpu_add_problem(struct carve_hw_gpu *g, const char *type_id, const struct carve_error *e);
+/* Mark g broken after a GPU-level failure e: keep its identity (PCI
+ * address, ids, driver, board), drop what it offers, record e.  -ENOMEM. */
+int carve_hw_gpu_set_broken(struct carve_hw_gpu *g, const struct carve_error *e);
+/* The first problem recorded for type_id ("" or NULL: the GPU's own), or NULL. */
+const struct carve_hw_problem *carve_hw_gpu_find_problem(const struct carve_hw_gpu *g, const char *type_id);
+/* Record a device-level problem in the inventory itself (-ENOMEM). */
+int carve_hw_inventory_add_problem(struct carve_hw_inventory *inv, const char *pci, const struct carve_error *e);
+/* All problems: the inventory's and every GPU's. */
+size_t carve_hw_inventory_count_problems(const struct carve_hw_inventory *inv);
 
 /* Sort into the canonical order described above. */
 void carve_hw_inventory_sort(struct carve_hw_inventory *inv);
@@ -117,12 +173,31 @@ int carve_hw_type_catalog_index(const char *board_short, const char *type_id);
  * two cannot disagree. */
 uint32_t carve_hw_gpu_nv_capacity(const struct carve_hw_gpu *g, const struct carve_hw_type *t);
 
+/* Decide g's mixed-size mode where no file or NVML said it (source not
+ * DRIVER/NVML), from what the driver lists as creatable beside what runs
+ * (each type's `available` as the driver reported it, before any capping):
+ * a running time-sliced type next to another creatable time-sliced type
+ * means mixed-size mode is on; running vGPUs with only their own type still
+ * creatable mean it is off; anything else tells nothing and NVIDIA's default
+ * (off) applies.  MIG-backed and passthrough types say nothing about the
+ * mode.  NVIDIA mechanisms only; shared by sysfs discovery and the sim. */
+void carve_hw_gpu_infer_mixed_size(struct carve_hw_gpu *g);
+
+/* A passthrough type for g's board b (NULL: unknown), available when nothing
+ * runs on g or its VFs. */
+void carve_hw_type_passthrough(struct carve_hw_type *t, const struct carve_board *b);
+
 /* Set err to the most telling reason why type t cannot be created on g now
  * (its available count is 0), in the kernel drivers' words, and return it:
  * -EBUSY when what runs there excludes t (passthrough, another type on a
  * homogeneous GPU, vGPUs when passthrough is asked), -ENOSPC when capacity or
  * free VFs ran out. */
 int carve_hw_gpu_refuse(const struct carve_hw_gpu *g, const struct carve_hw_type *t, struct carve_error *err);
+
+/* Refuse to create type_id on g when g is broken or the type is (its files
+ * could not be read): -EIO, DISCOVERY_PROBLEM, the problem as the reason.
+ * 0 when neither. */
+int carve_hw_gpu_refuse_problem(const struct carve_hw_gpu *g, const char *type_id, struct carve_error *err);
 
 /* Canonical JSON (new reference). */
 json_t *carve_hw_inventory_to_json(const struct carve_hw_inventory *inv);

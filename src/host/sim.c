@@ -162,16 +162,6 @@ static int addr_push(struct addr_list *l, const char *pci, int line, size_t entr
 	return 0;
 }
 
-static void fill_passthrough(struct carve_hw_type *t, const struct carve_board *b)
-{
-	snprintf(t->id, sizeof(t->id), "passthrough");
-	snprintf(t->name, sizeof(t->name), "passthrough");
-	t->impl = CARVE_IMPL_PASSTHROUGH;
-	t->framebuffer_mib = b ? b->fb_mib_per_gpu : 0;
-	t->max_instances = 1;
-	t->multi_vgpu = true; /* a VM may be given several whole GPUs */
-}
-
 static int oom(struct carve_error *err)
 {
 	return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
@@ -233,7 +223,7 @@ static int publish_types(struct carve_hw_gpu *g, const struct carve_board *b, co
 		struct carve_hw_type *t = carve_hw_gpu_add_type(g);
 		if (!t)
 			return oom(err);
-		fill_passthrough(t, b);
+		carve_hw_type_passthrough(t, b);
 	}
 	return 0;
 }
@@ -268,12 +258,18 @@ static int build_gpu(struct sim *s, const struct carve_profile *p, size_t ei, un
 	snprintf(g->board, sizeof(g->board), "%s", b->name);
 	g->is_system_display = e->system_display && idx == 0;
 	g->mechanism = (enum carve_impl)r.mechanism;
-	if (e->mixed_size >= 0)
-		g->mixed_size = e->mixed_size;
-	else if (r.mechanism == CARVE_IMPL_GVT_G)
-		g->mixed_size = true;
-	else if (r.mechanism == CARVE_IMPL_NVIDIA_MDEV || r.mechanism == CARVE_IMPL_NVIDIA_SRIOV)
-		g->mixed_size = b->mixed_size;
+	/* As the drivers do: i915 always mixes types; NVIDIA's mode is off
+	 * unless set (the profile's mixed_size, which the fixture tree carries
+	 * as nvidia/vgpu_heterogeneous_mode), and discovery infers what it can
+	 * (sim_discover).  The board says whether it is supported at all. */
+	if (r.mechanism == CARVE_IMPL_GVT_G) {
+		g->mixed_size = g->mixed_size_supported = true;
+		g->mixed_size_source = CARVE_HW_SOURCE_DRIVER;
+	} else if (r.mechanism == CARVE_IMPL_NVIDIA_MDEV || r.mechanism == CARVE_IMPL_NVIDIA_SRIOV) {
+		g->mixed_size_supported = b->mixed_size;
+		g->mixed_size = e->mixed_size == 1;
+		g->mixed_size_source = e->mixed_size >= 0 ? CARVE_HW_SOURCE_DRIVER : CARVE_HW_SOURCE_DEFAULT;
+	}
 	if (addr_push(addrs, g->pci, e->line, ei) < 0)
 		return oom(err);
 
@@ -927,7 +923,8 @@ static int sim_discover(struct carve_host *h, struct carve_hw_inventory *out, st
 		g->vfs = NULL;
 		g->types = NULL;
 		g->devs = NULL;
-		g->n_vfs = g->n_types = g->n_devs = 0;
+		g->problems = NULL;
+		g->n_vfs = g->n_types = g->n_devs = g->n_problems = 0;
 		for (size_t j = 0; j < src->n_vfs; j++) {
 			struct carve_hw_vf *v = carve_hw_gpu_add_vf(g);
 			if (!v)
@@ -947,6 +944,7 @@ static int sim_discover(struct carve_host *h, struct carve_hw_inventory *out, st
 			*t = src->types[j];
 			t->available = available(s, i, &src->types[j]);
 		}
+		carve_hw_gpu_infer_mixed_size(g);
 	}
 	carve_hw_inventory_sort(out);
 	return 0;

@@ -189,12 +189,7 @@ static void add_passthrough(struct carve_hw_gpu *g, const struct carve_board *b,
 		*r = oom(err);
 		return;
 	}
-	snprintf(t->id, sizeof(t->id), "passthrough");
-	snprintf(t->name, sizeof(t->name), "passthrough");
-	t->impl = CARVE_IMPL_PASSTHROUGH;
-	t->framebuffer_mib = b ? b->fb_mib_per_gpu : 0;
-	t->max_instances = 1;
-	t->multi_vgpu = true;
+	carve_hw_type_passthrough(t, b);
 	bool vf_busy = false;
 	for (size_t i = 0; i < g->n_vfs; i++)
 		vf_busy = vf_busy || g->vfs[i].in_use;
@@ -255,7 +250,7 @@ static enum carve_impl detect(struct carve_sysfs *fs, const struct sysfs_gpu_ctx
 }
 
 /* Fill a GPU from its directory: identity first, then the mechanism's view. */
-static int discover_gpu(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g, bool pci_dev,
+static int discover_gpu_files(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g, bool pci_dev,
 			struct carve_error *err)
 {
 	struct carve_sysfs *fs = h->fs;
@@ -285,6 +280,12 @@ static int discover_gpu(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct 
 	/* The testbed's emulated driver has the same switch under carve_emu/. */
 	if (mixed == 2 && !pci_dev && (r = carve_sysfs_read_u32(fs, P("carve_emu/mixed"), true, 2, &mixed, err)) < 0)
 		return r;
+	if (mixed > 2)
+		return malformed(fs, path, "", "0 or 1", err);
+	if (g->sriov_numvfs > g->sriov_totalvfs || g->sriov_totalvfs > 256)
+		return carve_error_set(err, -ERANGE, "SYSFS_MALFORMED",
+				       "%s/%s: sriov_numvfs %u, sriov_totalvfs %u: out of range", carve_sysfs_root(fs),
+				       ctx->dir, g->sriov_numvfs, g->sriov_totalvfs);
 	g->is_system_display = boot_vga == 1;
 	const struct carve_board *declared = NULL;
 	if (pci_dev && declared_pf(h, g->pci, &declared) && declared)
@@ -300,15 +301,21 @@ static int discover_gpu(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct 
 	switch (g->mechanism) {
 	case CARVE_IMPL_NVIDIA_MDEV:
 	case CARVE_IMPL_NVIDIA_SRIOV:
-		/* The mode is set through NVML, invisible in sysfs: fixtures carry
-		 * nvidia/vgpu_heterogeneous_mode, the testbed carve_emu/mixed; on a
-		 * real host the catalog's default for the board applies. */
-		g->mixed_size = mixed == 2 ? (ctx->board && ctx->board->mixed_size) : mixed == 1;
+		/* The mode is set through NVML (nvidia-smi vgpu -shm), not sysfs:
+		 * fixtures carry nvidia/vgpu_heterogeneous_mode, the testbed
+		 * carve_emu/mixed.  Without either, the mechanism's discovery
+		 * infers it from the driver's listings (carve_hw_gpu_infer_mixed_size);
+		 * the catalog only says whether the board supports it. */
+		g->mixed_size = mixed == 1;
+		g->mixed_size_source = mixed == 2 ? CARVE_HW_SOURCE_DEFAULT : CARVE_HW_SOURCE_DRIVER;
+		g->mixed_size_supported = ctx->board && ctx->board->mixed_size;
 		r = g->mechanism == CARVE_IMPL_NVIDIA_MDEV ? carve_sysfs_mdev_discover(fs, ctx, g, err)
 							   : carve_sysfs_nvsriov_discover(fs, ctx, g, err);
 		break;
 	case CARVE_IMPL_GVT_G:
-		g->mixed_size = true;
+		/* i915 always mixes types within the GPU's budgets. */
+		g->mixed_size = g->mixed_size_supported = true;
+		g->mixed_size_source = CARVE_HW_SOURCE_DRIVER;
 		r = carve_sysfs_mdev_discover(fs, ctx, g, err);
 		break;
 	case CARVE_IMPL_AMD_MXGPU:
@@ -323,6 +330,21 @@ static int discover_gpu(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct 
 	return r;
 }
 
+/* A GPU whose files cannot be read or parsed is reported, not fatal: it
+ * becomes broken (identity kept, nothing offered) with the problem named,
+ * and discovery goes on with the rest of the host.  Only -ENOMEM fails. */
+static int discover_gpu(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g, bool pci_dev,
+			struct carve_error *err)
+{
+	struct carve_error e = {0};
+	int r = discover_gpu_files(h, ctx, g, pci_dev, &e);
+	if (r == -ENOMEM)
+		return oom(err);
+	if (r < 0 && carve_hw_gpu_set_broken(g, &e) < 0)
+		return oom(err);
+	return 0;
+}
+
 /* A PCI display controller that is not a VF: a PGPU. */
 static int consider_pci(struct sysfs_host *h, const char *name, struct carve_hw_inventory *inv,
 			struct sysfs_gpu_ctx *ctx_out, bool must, struct carve_error *err)
@@ -332,9 +354,12 @@ static int consider_pci(struct sysfs_host *h, const char *name, struct carve_hw_
 	snprintf(ctx.dir, sizeof(ctx.dir), "bus/pci/devices/%s", name);
 	uint32_t cls;
 	snprintf(path, sizeof(path), "%s/class", ctx.dir);
-	int r = carve_sysfs_read_hex(h->fs, path, false, &cls, err);
-	if (r < 0)
-		return r;
+	struct carve_error ce = {0};
+	int r = carve_sysfs_read_hex(h->fs, path, false, &cls, &ce);
+	if (r == -ENOMEM || (r < 0 && must))
+		return carve_error_set(err, r, ce.id, "%s", ce.message);
+	if (r < 0) /* cannot tell whether it is a GPU: say so, and go on */
+		return carve_hw_inventory_add_problem(inv, name, &ce) < 0 ? oom(err) : 0;
 	snprintf(path, sizeof(path), "%s/physfn", ctx.dir);
 	const struct carve_board *declared;
 	bool gpu = (cls >> 16) == 0x03 || declared_pf(h, name, &declared);
@@ -630,6 +655,8 @@ static int sysfs_create(struct carve_host *hh, const struct carve_vgpu_spec *spe
 	if ((r = carve_sysfs_discover_one(h, spec->pgpu_pci, &inv, &ctx, err)) < 0)
 		goto out;
 	const struct carve_hw_gpu *g = &inv.gpus[0];
+	if ((r = carve_hw_gpu_refuse_problem(g, spec->type_id, err)) < 0)
+		goto out;
 	const struct carve_hw_type *t = carve_hw_gpu_find_type(g, spec->type_id);
 	/* gim publishes the type of the current VF count only; another count
 	 * is a reconfiguration (ensure_vfs). */
@@ -652,6 +679,8 @@ static int sysfs_create(struct carve_host *hh, const struct carve_vgpu_spec *spe
 	if ((r = ensure_vfs(h, spec, &inv, &ctx, err)) < 0)
 		goto out;
 	g = &inv.gpus[0];
+	if ((r = carve_hw_gpu_refuse_problem(g, spec->type_id, err)) < 0)
+		goto out;
 	if (!(t = carve_hw_gpu_find_type(g, spec->type_id)) || t->impl != spec->impl) {
 		r = carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED",
 				    "%s: %s: vGPU type %s is not supported with %u VFs enabled", g->driver, g->pci,

@@ -32,32 +32,35 @@ static char series_of(const char *name)
 	return c == 'A' || c == 'B' || c == 'C' || c == 'Q' ? c : 0;
 }
 
-/* Read one type directory into t (everything but availability); 1 when the
- * entry is not a directory. */
+/* Read one type directory into t (everything but availability).  `name`
+ * and `description` are optional in the mdev ABI (kernels before 6.1 give
+ * GVT-g types no name): the name falls back to the type id, as the kernel
+ * itself does since 6.1, and a missing description leaves its facts unknown.
+ * A file that exists but cannot be read or parsed is the type's problem:
+ * returned as an error naming the file, for the caller to record. */
 static int read_type(struct carve_sysfs *fs, const char *tdir, const char *id, enum carve_impl impl,
-		     const struct carve_board *b, struct carve_hw_type *t, uint32_t *avail, struct carve_error *err)
+		     const struct carve_board *b, struct carve_hw_type *t, struct carve_error *err)
 {
 	char path[384];
 	_cleanup_free_ char *name = NULL, *desc = NULL;
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	snprintf(t->name, sizeof(t->name), "%s", id);
+	t->impl = impl;
 	snprintf(path, sizeof(path), "%s/name", tdir);
-	struct carve_error first = {0};
-	int r = carve_sysfs_read(fs, path, &name, &first);
-	if (r == -ENOTDIR)
-		return 1; /* not a type directory: not ours to judge */
+	int r = carve_sysfs_read_opt(fs, path, &name, err);
 	if (r < 0)
-		return carve_error_set(err, r, first.id, "%s", first.message);
+		return r;
+	if (name && *carve_strstrip(name))
+		snprintf(t->name, sizeof(t->name), "%s", carve_strstrip(name));
 	snprintf(path, sizeof(path), "%s/description", tdir);
-	if ((r = carve_sysfs_read(fs, path, &desc, err)) < 0)
+	if ((r = carve_sysfs_read_opt(fs, path, &desc, err)) < 0)
 		return r;
 	char origin[512];
 	snprintf(origin, sizeof(origin), "%s/%s", carve_sysfs_root(fs), path);
-	snprintf(t->id, sizeof(t->id), "%s", id);
-	snprintf(t->name, sizeof(t->name), "%s", carve_strstrip(name));
-	t->impl = impl;
 	const struct carve_type_entry *e = b ? carve_catalog_type(b->short_name, id) : NULL;
 	if (impl == CARVE_IMPL_GVT_G) {
-		struct carve_gvt_desc d;
-		if ((r = carve_gvt_desc_parse(desc, strlen(desc), origin, &d, err)) < 0)
+		struct carve_gvt_desc d = {0};
+		if (desc && (r = carve_gvt_desc_parse(desc, strlen(desc), origin, &d, err)) < 0)
 			return r;
 		t->low_gm_mib = d.low_gm_mib;
 		t->high_gm_mib = d.high_gm_mib;
@@ -67,24 +70,34 @@ static int read_type(struct carve_sysfs *fs, const char *tdir, const char *id, e
 		t->max_res_y = d.res_y;
 		t->framebuffer_mib = d.low_gm_mib; /* the aperture is what the guest sees */
 		t->num_heads = 1;
-		/* i915 does not publish a per-type maximum: the catalog knows it. */
-		t->max_instances = e ? e->max_instance : 0;
 	} else {
-		struct carve_nv_desc d;
-		if ((r = carve_nv_desc_parse(desc, strlen(desc), origin, &d, err)) < 0)
+		struct carve_nv_desc d = {0};
+		if (desc && (r = carve_nv_desc_parse(desc, strlen(desc), origin, &d, err)) < 0)
 			return r;
 		t->num_heads = d.num_heads;
 		t->frl_config = d.frl_config;
 		t->framebuffer_mib = d.framebuffer_mib;
 		t->max_res_x = d.max_res_x;
 		t->max_res_y = d.max_res_y;
-		t->max_instances = (d.have & CARVE_DESC_HAS_MAXINST) ? d.max_instance : e ? e->max_instance : 0;
 		/* Not in sysfs: multi-vGPU support and the series come from the catalog. */
 		t->multi_vgpu = e ? e->multi_vgpu : false;
 		t->series = e ? e->series : series_of(t->name);
+		if (d.have & CARVE_DESC_HAS_MAXINST) {
+			if (d.max_instance == 0 || d.max_instance > CARVE_HW_MAX_INSTANCES)
+				return carve_error_set(err, -ERANGE, "VENDOR_DESCRIPTION_INVALID",
+						       "%s: max_instance=%u is out of range (1..%d)", origin,
+						       d.max_instance, CARVE_HW_MAX_INSTANCES);
+			t->max_instances = d.max_instance;
+			t->max_instances_source = CARVE_HW_SOURCE_DRIVER;
+			return 0;
+		}
 	}
-	snprintf(path, sizeof(path), "%s/available_instances", tdir);
-	return carve_sysfs_read_u32(fs, path, false, 0, avail, err);
+	/* i915 publishes no per-type maximum, NVIDIA's only in the description:
+	 * the catalog's, where it knows the board; else none (the kernel's
+	 * available_instances alone decides). */
+	t->max_instances = e ? e->max_instance : 0;
+	t->max_instances_source = t->max_instances ? CARVE_HW_SOURCE_CATALOG : CARVE_HW_SOURCE_NONE;
+	return 0;
 }
 
 /* The mdevs of one parent: child directories named by a UUID that have an
@@ -123,10 +136,23 @@ static int read_mdevs(struct carve_sysfs *fs, const char *pdir, const char *pare
 	return r;
 }
 
+/* A type of g whose files failed (e): record the problem once, mark the
+ * type broken and unavailable.  -ENOMEM only. */
+static int type_problem(struct carve_hw_gpu *g, struct carve_hw_type *t, const struct carve_error *e)
+{
+	t->available = 0;
+	if (t->broken)
+		return 0;
+	t->broken = true;
+	return carve_hw_gpu_add_problem(g, t->id, e);
+}
+
 /* One mdev parent (the PF, or one VF).  aggregate: a type already present
  * in g only gets this parent's availability added (the VFs of one GPU
  * publish the same types, so name and description are read once).
- * *has_dev is set when the parent carries an mdev. */
+ * *has_dev is set when the parent carries an mdev.  A type whose files
+ * cannot be read is kept, broken, with its problem recorded; errors
+ * returned are the parent's own (its listing) and -ENOMEM. */
 static int read_parent(struct carve_sysfs *fs, const char *pdir, const char *parent_pci, const struct carve_board *b,
 		       enum carve_impl impl, struct carve_hw_gpu *g, bool aggregate, bool *has_dev,
 		       struct carve_error *err)
@@ -141,32 +167,40 @@ static int read_parent(struct carve_sysfs *fs, const char *pdir, const char *par
 		const char *id = ids.v[i];
 		if (!carve_ident_valid(id))
 			continue; /* hostile or foreign name: never a path component */
-		char tdir[256];
+		char tdir[256], path[300];
 		snprintf(tdir, sizeof(tdir), "%s/%s", tdir_root, id);
+		if (!carve_sysfs_is_dir(fs, tdir))
+			continue; /* not a type directory: not ours to judge */
 		struct carve_hw_type *slot = aggregate ? (struct carve_hw_type *)carve_hw_gpu_find_type(g, id) : NULL;
-		if (slot) {
-			char path[300];
-			uint32_t avail = 0;
-			snprintf(path, sizeof(path), "%s/available_instances", tdir);
-			if ((r = carve_sysfs_read_u32(fs, path, false, 0, &avail, err)) < 0)
+		struct carve_error te = {0};
+		if (!slot) {
+			struct carve_hw_type t = {0};
+			int tr = read_type(fs, tdir, id, impl, b, &t, &te);
+			if (tr == -ENOMEM) {
+				r = oom(err);
 				break;
-			slot->available += avail;
-			continue;
+			}
+			if (!(slot = carve_hw_gpu_add_type(g))) {
+				r = oom(err);
+				break;
+			}
+			*slot = t;
+			if (tr < 0) {
+				r = type_problem(g, slot, &te) < 0 ? oom(err) : 0;
+				continue;
+			}
 		}
-		struct carve_hw_type t = {0};
+		if (slot->broken)
+			continue;
 		uint32_t avail = 0;
-		if ((r = read_type(fs, tdir, id, impl, b, &t, &avail, err)) < 0)
-			break;
-		if (r > 0) {
-			r = 0;
-			continue;
-		}
-		if (!(slot = carve_hw_gpu_add_type(g))) {
-			r = oom(err);
-			break;
-		}
-		t.available = avail;
-		*slot = t;
+		snprintf(path, sizeof(path), "%s/available_instances", tdir);
+		if (carve_sysfs_read_u32(fs, path, false, 0, &avail, &te) == 0 && avail > CARVE_HW_MAX_INSTANCES)
+			carve_error_set(&te, -ERANGE, "SYSFS_MALFORMED", "%s/%s: %u instances is out of range (0..%d)",
+					carve_sysfs_root(fs), path, avail, CARVE_HW_MAX_INSTANCES);
+		if (carve_error_isset(&te))
+			r = type_problem(g, slot, &te) < 0 ? oom(err) : 0;
+		else
+			slot->available += avail;
 	}
 	carve_strv_clear(&ids);
 	if (r == 0)
@@ -185,6 +219,7 @@ int carve_sysfs_mdev_discover(struct carve_sysfs *fs, const struct sysfs_gpu_ctx
 		 * publish the types do not exist yet; the catalog knows them. */
 		if (r == 0 && carve_sysfs_vf_backed(fs, ctx, g))
 			r = carve_sysfs_add_catalog_types(ctx->board, impl, 0, g, err);
+		carve_hw_gpu_infer_mixed_size(g);
 		return r;
 	}
 
@@ -201,7 +236,10 @@ int carve_sysfs_mdev_discover(struct carve_sysfs *fs, const struct sysfs_gpu_ctx
 			return r;
 		g->vfs[i].in_use = has_dev;
 	}
+	carve_hw_gpu_infer_mixed_size(g);
 	for (size_t i = 0; i < g->n_types; i++) {
+		if (g->types[i].max_instances == 0)
+			continue; /* no budget known: the VFs' own counts decide */
 		uint32_t cap = carve_hw_gpu_nv_capacity(g, &g->types[i]);
 		if (g->types[i].available > cap)
 			g->types[i].available = cap;

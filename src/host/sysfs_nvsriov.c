@@ -104,6 +104,11 @@ int carve_sysfs_nvsriov_discover(struct carve_sysfs *fs, const struct sysfs_gpu_
 		}
 		free(ents);
 	}
+	/* The mode decides the counts below, so it is inferred first, from the
+	 * lists as the driver gave them. */
+	for (size_t i = 0; i < g->n_types && r == 0; i++)
+		g->types[i].available = carve_strv_contains(&creatable, g->types[i].id);
+	carve_hw_gpu_infer_mixed_size(g);
 	for (size_t i = 0; i < g->n_types && r == 0; i++) {
 		struct carve_hw_type *t = &g->types[i];
 		if (!carve_strv_contains(&creatable, t->id))

@@ -10,7 +10,7 @@
 static const struct carve_field host_fields[] = {
 	F("uuid", "RO", true),           F("name-label", "RW", true),  F("name-description", "RW", true),
 	F("hostname", "RO", false),      F("backend", "RO", false),    F("last-discovery", "RO", false),
-	F("PGPU-uuids", "SRO", false),
+	F("PGPU-uuids", "SRO", false),   F("discovery-problems", "SRO", false),
 };
 
 static const struct carve_field pgpu_fields[] = {
@@ -34,6 +34,8 @@ static const struct carve_field pgpu_fields[] = {
 	F("sriov-totalvfs", "RO", false),
 	F("sriov-numvfs", "RO", false),
 	F("mixed-size", "RO", false),
+	F("mixed-size-source", "RO", false),
+	F("mixed-size-supported", "RO", false),
 	F("is-system-display-device", "RO", false),
 	F("dom0-access", "RO", false),
 	F("present", "RO", false),
@@ -41,7 +43,10 @@ static const struct carve_field pgpu_fields[] = {
 	F("supported-VGPU-types", "SRO", false),
 	F("enabled-VGPU-types", "SRW", false),
 	F("supported-VGPU-max-capacities", "MRO", false),
+	F("remaining-VGPU-capacities", "MRO", false),
+	F("VGPU-capacity-sources", "MRO", false),
 	F("resident-VGPUs", "SRO", false),
+	F("discovery-problems", "SRO", false),
 };
 
 static const struct carve_field vgpu_type_fields[] = {
@@ -67,6 +72,7 @@ static const struct carve_field vgpu_type_fields[] = {
 	F("supported-on-GPU-groups", "SRO", false),
 	F("enabled-on-GPU-groups", "SRO", false),
 	F("VGPU-uuids", "SRO", false),
+	F("discovery-problems", "SRO", false),
 };
 
 static const struct carve_field gpu_group_fields[] = {

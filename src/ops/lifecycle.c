@@ -126,6 +126,7 @@ static const char *reason_text(enum carve_place_reason r)
 	case CARVE_PLACE_NO_CAPACITY: return "insufficient capacity";
 	case CARVE_PLACE_INCOMPATIBLE: return "incompatible with the type already running";
 	case CARVE_PLACE_NOT_ENABLED: return "type not enabled";
+	case CARVE_PLACE_DISCOVERY_PROBLEM: return "discovery could not read it";
 	default: return "type not supported";
 	}
 }
@@ -151,8 +152,17 @@ static int reserve_one(struct carve_ctx *ctx, int32_t numa, struct item *items, 
 	ssize_t k = t ? carve_place_choose(s->pgpus, s->n_pgpus, &req, &why) : -1;
 	if (k < 0) {
 		int64_t total = 0;
-		for (size_t j = 0; t && j < s->n_pgpus; j++)
+		const char *problem = NULL, *pci = "";
+		for (size_t j = 0; t && j < s->n_pgpus; j++) {
 			total += carve_place_capacity(&s->pgpus[j], t, NULL);
+			if (!problem && (problem = carve_place_problem(&s->pgpus[j], t)))
+				pci = s->pgpus[j].pci;
+		}
+		if (why == CARVE_PLACE_DISCOVERY_PROBLEM) /* the problem is the reason: name it */
+			return carve_error_set(err, -EIO, carve_place_reason_id(why),
+					       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: "
+					       "discovery could not read it on %s: %s",
+					       it->group_label, s->n_pgpus, it->vgpu, it->model, pci, problem ? problem : "");
 		return carve_error_set(err, why == CARVE_PLACE_NO_CAPACITY ? -ENOSPC : -EINVAL,
 				       carve_place_reason_id(why),
 				       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: %s "

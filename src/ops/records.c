@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snapshot.h"
 #include "util/cleanup.h"
 
 
@@ -25,6 +26,19 @@ static json_t *jbool(const struct carve_rows *r, size_t i, const char *col)
 	return json_boolean(v && strcmp(v, "0") != 0);
 }
 
+/* A set-valued field from a text column of lines ("" = the empty set). */
+static json_t *jlines(const struct carve_rows *r, size_t i, const char *col)
+{
+	const char *v = carve_rows_get(r, i, col);
+	json_t *a = json_array();
+	while (a && v && *v) {
+		size_t n = strcspn(v, "\n");
+		json_array_append_new(a, json_stringn(v, n));
+		v += n + (v[n] != '\0');
+	}
+	return a;
+}
+
 /* A set-valued field: the first column of every row of a one-parameter query. */
 static json_t *jset(struct carve_ctx *ctx, const char *sql, const char *param, struct carve_error *err)
 {
@@ -45,10 +59,12 @@ static int put(json_t *o, const char *k, json_t *v)
 	return json_object_set_new(o, k, v) < 0 ? -ENOMEM : 0;
 }
 
-typedef int (*row_fn)(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, struct carve_error *err);
+/* data: what the class's builder prepared for all its rows (NULL if nothing). */
+typedef int (*row_fn)(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data,
+		      struct carve_error *err);
 
 static int build(struct carve_ctx *ctx, const char *sql_all, const char *sql_one, const char *uuid, row_fn fn,
-		 json_t **out, struct carve_error *err)
+		 void *data, json_t **out, struct carve_error *err)
 {
 	_cleanup_rows_ struct carve_rows *rows = NULL;
 	int r = uuid ? carve_db_execf(ctx->db, &rows, err, sql_one, 1, uuid)
@@ -62,7 +78,7 @@ static int build(struct carve_ctx *ctx, const char *sql_all, const char *sql_one
 		json_t *o = json_object();
 		if (!o || json_array_append_new(a, o) < 0)
 			return -ENOMEM;
-		if ((r = fn(ctx, rows, i, o, err)) < 0)
+		if ((r = fn(ctx, rows, i, o, data, err)) < 0)
 			return carve_error_set(err, r, "INTERNAL_ERROR", "cannot build record");
 	}
 	*out = TAKE_PTR(a);
@@ -70,8 +86,9 @@ static int build(struct carve_ctx *ctx, const char *sql_all, const char *sql_one
 }
 
 /* ---- host ---- */
-static int host_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, struct carve_error *err)
+static int host_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data, struct carve_error *err)
 {
+	(void)data;
 	const char *uuid = carve_rows_get(r, i, "uuid");
 	int e = 0;
 	e |= put(o, "uuid", jstr(r, i, "uuid"));
@@ -81,12 +98,13 @@ static int host_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i,
 	e |= put(o, "backend", jstr(r, i, "backend"));
 	e |= put(o, "last-discovery", jstr(r, i, "last_discovery"));
 	e |= put(o, "PGPU-uuids", jset(ctx, "SELECT uuid FROM pgpu WHERE host_uuid=$1 ORDER BY pci_id", uuid, err));
+	e |= put(o, "discovery-problems", jlines(r, i, "discovery_problems"));
 	return e ? -EIO : 0;
 }
 
 int carve_records_host(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
 {
-	return build(ctx, "SELECT * FROM host ORDER BY name_label", "SELECT * FROM host WHERE uuid=$1", uuid, host_row,
+	return build(ctx, "SELECT * FROM host ORDER BY name_label", "SELECT * FROM host WHERE uuid=$1", uuid, host_row, NULL,
 		     out, err);
 }
 
@@ -109,9 +127,51 @@ static json_t *pgpu_capacities(struct carve_ctx *ctx, const char *uuid, struct c
 	return m;
 }
 
+/* The last group snapshot loaded: a list's PGPUs come grouped by host and
+ * mostly share groups, so each (group, host) is loaded about once. */
+struct snap_cache {
+	char group[37], host[37];
+	struct carve_snapshot *snap;
+};
+
+/* How many more of each supported type fit on the PGPU now, and which
+ * budget decided each ("kernel", or the model's source: "catalog",
+ * "driver"), as placement computes them. */
+static int pgpu_remaining(struct carve_ctx *ctx, struct snap_cache *c, const char *group, const char *host,
+			  const char *uuid, json_t **left, json_t **sources, struct carve_error *err)
+{
+	*left = json_object();
+	*sources = json_object();
+	if (!*left || !*sources)
+		return -ENOMEM;
+	if (!group || !host)
+		return 0;
+	if (!c->snap || strcmp(c->group, group) != 0 || strcmp(c->host, host) != 0) {
+		carve_snapshot_free(c->snap);
+		c->snap = NULL;
+		int r = carve_snapshot_load_host(ctx, group, host, &c->snap, err);
+		if (r < 0)
+			return r;
+		carve_strlcpy(c->group, group, sizeof(c->group));
+		carve_strlcpy(c->host, host, sizeof(c->host));
+	}
+	for (size_t k = 0; k < c->snap->n_pgpus; k++) {
+		const struct carve_place_pgpu *p = &c->snap->pgpus[k];
+		if (strcmp(p->uuid, uuid) != 0)
+			continue;
+		for (size_t j = 0; j < p->n_slots; j++) {
+			const struct carve_place_slot *sl = &p->slots[j];
+			json_object_set_new(*left, sl->type->uuid, json_integer(carve_place_capacity(p, sl->type, NULL)));
+			bool model = carve_place_capacity_source(p, sl->type) == CARVE_PLACE_SOURCE_MODEL;
+			json_object_set_new(*sources, sl->type->uuid, json_string(model ? sl->budget_source : "kernel"));
+		}
+	}
+	return 0;
+}
+
 #define TYPE_ORDER " ORDER BY t.vendor_name, t.board, t.implementation, t.framebuffer_size, t.model_name"
 
-static int pgpu_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, struct carve_error *err)
+static int pgpu_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data, struct carve_error *err)
 {
 	const char *uuid = carve_rows_get(r, i, "uuid");
 	int e = 0;
@@ -135,6 +195,8 @@ static int pgpu_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i,
 	e |= put(o, "sriov-totalvfs", jint(r, i, "sriov_totalvfs"));
 	e |= put(o, "sriov-numvfs", jint(r, i, "sriov_numvfs"));
 	e |= put(o, "mixed-size", jbool(r, i, "mixed_size"));
+	e |= put(o, "mixed-size-source", jstr(r, i, "mixed_size_source"));
+	e |= put(o, "mixed-size-supported", jbool(r, i, "mixed_size_supported"));
 	e |= put(o, "is-system-display-device", jbool(r, i, "is_system_display_device"));
 	e |= put(o, "dom0-access", jstr(r, i, "dom0_access"));
 	e |= put(o, "present", jbool(r, i, "present"));
@@ -150,21 +212,32 @@ static int pgpu_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i,
 		      "WHERE pt.pgpu_uuid=$1 AND pt.supported=1 AND pt.enabled=1" TYPE_ORDER,
 		      uuid, err));
 	e |= put(o, "supported-VGPU-max-capacities", pgpu_capacities(ctx, uuid, err));
+	json_t *left = NULL, *sources = NULL;
+	if (pgpu_remaining(ctx, data, carve_rows_get(r, i, "gpu_group_uuid"), carve_rows_get(r, i, "host_uuid"), uuid,
+			   &left, &sources, err) < 0)
+		e = 1;
+	e |= put(o, "remaining-VGPU-capacities", left);
+	e |= put(o, "VGPU-capacity-sources", sources);
 	e |= put(o, "resident-VGPUs",
 		 jset(ctx, "SELECT uuid FROM vgpu WHERE resident_on=$1 ORDER BY uuid", uuid, err));
+	e |= put(o, "discovery-problems", jlines(r, i, "discovery_problems"));
 	return e ? -EIO : 0;
 }
 
 int carve_records_pgpu(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
 {
-	return build(ctx, PGPU_SELECT "ORDER BY h.name_label, p.pci_id", PGPU_SELECT "WHERE p.uuid=$1", uuid,
-		     pgpu_row, out, err);
+	struct snap_cache cache = {0};
+	int r = build(ctx, PGPU_SELECT "ORDER BY h.name_label, p.pci_id", PGPU_SELECT "WHERE p.uuid=$1", uuid,
+		      pgpu_row, &cache, out, err);
+	carve_snapshot_free(cache.snap);
+	return r;
 }
 
 /* ---- vgpu type ---- */
-static int vgpu_type_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o,
+static int vgpu_type_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data,
 			 struct carve_error *err)
 {
+	(void)data;
 	const char *uuid = carve_rows_get(r, i, "uuid");
 	const char *rx = carve_rows_get(r, i, "max_resolution_x"), *ry = carve_rows_get(r, i, "max_resolution_y");
 	_cleanup_free_ char *res = carve_strdupf("%sx%s", rx ? rx : "0", ry ? ry : "0");
@@ -222,19 +295,25 @@ static int vgpu_type_row(struct carve_ctx *ctx, const struct carve_rows *r, size
 		      "NULL ORDER BY p.gpu_group_uuid",
 		      uuid, err));
 	e |= put(o, "VGPU-uuids", jset(ctx, "SELECT uuid FROM vgpu WHERE vgpu_type_uuid=$1 ORDER BY uuid", uuid, err));
+	e |= put(o, "discovery-problems",
+		 jset(ctx,
+		      "SELECT p.pci_id || ': ' || pt.problem FROM pgpu_type pt JOIN pgpu p ON p.uuid = pt.pgpu_uuid "
+		      "WHERE pt.vgpu_type_uuid=$1 AND pt.supported=1 AND pt.problem <> '' ORDER BY p.pci_id",
+		      uuid, err));
 	return e ? -EIO : 0;
 }
 
 int carve_records_vgpu_type(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
 {
 	return build(ctx, "SELECT * FROM vgpu_type t" TYPE_ORDER, "SELECT * FROM vgpu_type t WHERE t.uuid=$1", uuid,
-		     vgpu_type_row, out, err);
+		     vgpu_type_row, NULL, out, err);
 }
 
 /* ---- gpu group ---- */
-static int gpu_group_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o,
+static int gpu_group_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data,
 			 struct carve_error *err)
 {
+	(void)data;
 	const char *uuid = carve_rows_get(r, i, "uuid");
 	int e = 0;
 	e |= put(o, "uuid", jstr(r, i, "uuid"));
@@ -265,12 +344,13 @@ static int gpu_group_row(struct carve_ctx *ctx, const struct carve_rows *r, size
 int carve_records_gpu_group(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
 {
 	return build(ctx, "SELECT * FROM gpu_group ORDER BY name_label, uuid", "SELECT * FROM gpu_group WHERE uuid=$1",
-		     uuid, gpu_group_row, out, err);
+		     uuid, gpu_group_row, NULL, out, err);
 }
 
 /* ---- vm ---- */
-static int vm_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, struct carve_error *err)
+static int vm_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data, struct carve_error *err)
 {
+	(void)data;
 	const char *uuid = carve_rows_get(r, i, "uuid");
 	int e = 0;
 	e |= put(o, "uuid", jstr(r, i, "uuid"));
@@ -285,7 +365,7 @@ static int vm_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, j
 
 int carve_records_vm(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
 {
-	return build(ctx, "SELECT * FROM vm ORDER BY name_label, uuid", "SELECT * FROM vm WHERE uuid=$1", uuid, vm_row,
+	return build(ctx, "SELECT * FROM vm ORDER BY name_label, uuid", "SELECT * FROM vm WHERE uuid=$1", uuid, vm_row, NULL,
 		     out, err);
 }
 
@@ -294,8 +374,9 @@ int carve_records_vm(struct carve_ctx *ctx, const char *uuid, json_t **out, stru
 	"SELECT v.*, m.name_label AS vm_label, t.model_name AS type_name FROM vgpu v JOIN vm m ON m.uuid = "     \
 	"v.vm_uuid JOIN vgpu_type t ON t.uuid = v.vgpu_type_uuid "
 
-static int vgpu_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, struct carve_error *err)
+static int vgpu_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data, struct carve_error *err)
 {
+	(void)data;
 	(void)ctx;
 	(void)err;
 	const char *state = carve_rows_get(r, i, "state");
@@ -320,7 +401,7 @@ static int vgpu_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i,
 int carve_records_vgpu(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
 {
 	return build(ctx, VGPU_SELECT "ORDER BY m.name_label, v.device, v.uuid", VGPU_SELECT "WHERE v.uuid=$1", uuid,
-		     vgpu_row, out, err);
+		     vgpu_row, NULL, out, err);
 }
 
 carve_records_fn carve_records_for(const char *class_name)

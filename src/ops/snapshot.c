@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/inventory.h"
 #include "util/cleanup.h"
 
 
@@ -11,8 +12,11 @@ void carve_snapshot_free(struct carve_snapshot *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->n_pgpus; i++) {
+		for (size_t j = 0; j < s->pgpus[i].n_slots; j++)
+			free((char *)s->pgpus[i].slots[j].problem);
 		free(s->pgpus[i].slots);
 		free(s->pgpus[i].used);
+		free((char *)s->pgpus[i].problem);
 	}
 	free(s->pgpus);
 	free(s->types);
@@ -58,17 +62,20 @@ int carve_snapshot_load_host(struct carve_ctx *ctx, const char *group_uuid, cons
 				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1" ON_HOST " ORDER BY t.uuid",
 				2, group_uuid, host_uuid)) < 0 ||
 	    (r = carve_db_execf(ctx->db, &pgpus, err,
-				"SELECT uuid, pci_id, numa_node, mixed_size, present, size FROM pgpu p WHERE "
+				"SELECT uuid, pci_id, numa_node, mixed_size, present, size, broken, discovery_problems "
+				"FROM pgpu p WHERE "
 				"gpu_group_uuid=$1" ON_HOST " ORDER BY pci_id, host_uuid",
 				2, group_uuid, host_uuid)) < 0 ||
 	    (r = carve_db_execf(ctx->db, &slots, err,
 				"SELECT pt.pgpu_uuid, pt.vgpu_type_uuid, pt.enabled, pt.available, "
-				"CASE WHEN p.sriov_totalvfs = 0 OR p.sriov_numvfs > 0 THEN 1 ELSE 0 END AS host_limited "
+				"CASE WHEN p.sriov_totalvfs = 0 OR p.sriov_numvfs > 0 THEN 1 ELSE 0 END AS host_limited, "
+				"pt.problem, pt.max_instances_source "
 				"FROM pgpu_type pt JOIN pgpu p ON "
 				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1" ON_HOST " AND pt.supported=1",
 				2, group_uuid, host_uuid)) < 0 ||
 	    (r = carve_db_execf(ctx->db, &used, err,
-				"SELECT COALESCE(v.resident_on, v.scheduled_pgpu) AS p, v.vgpu_type_uuid FROM vgpu v "
+				"SELECT COALESCE(v.resident_on, v.scheduled_pgpu) AS p, v.vgpu_type_uuid, "
+				"CASE WHEN v.resident_on IS NULL THEN 1 ELSE 0 END AS pending FROM vgpu v "
 				"JOIN pgpu p ON p.uuid = COALESCE(v.resident_on, v.scheduled_pgpu) WHERE "
 				"p.gpu_group_uuid=$1" ON_HOST,
 				2, group_uuid, host_uuid)) < 0)
@@ -99,6 +106,13 @@ int carve_snapshot_load_host(struct carve_ctx *ctx, const char *group_uuid, cons
 		p->mixed_size = atoi(carve_rows_cell(pgpus, i, 3)) != 0;
 		p->present = atoi(carve_rows_cell(pgpus, i, 4)) != 0;
 		p->size = atoll(carve_rows_cell(pgpus, i, 5));
+		if (atoi(carve_rows_cell(pgpus, i, 6)) != 0) { /* broken: its first problem is its own */
+			const char *problems = carve_rows_cell(pgpus, i, 7);
+			if (!problems || !*problems)
+				problems = "SYSFS_READ_FAILED: unreadable";
+			if (!(p->problem = strndup(problems, strcspn(problems, "\n"))))
+				goto nomem;
+		}
 		p->slots = calloc(slots->nrows + 1, sizeof(*p->slots));
 		p->used = calloc(used->nrows + 1, sizeof(*p->used));
 		if (!p->slots || !p->used)
@@ -114,12 +128,22 @@ int carve_snapshot_load_host(struct carve_ctx *ctx, const char *group_uuid, cons
 		sl->enabled = atoi(carve_rows_cell(slots, i, 2)) != 0;
 		sl->host_available = atoll(carve_rows_cell(slots, i, 3));
 		sl->host_limited = atoi(carve_rows_cell(slots, i, 4)) != 0;
+		const char *problem = carve_rows_cell(slots, i, 5);
+		if (problem && *problem && !(sl->problem = strdup(problem)))
+			goto nomem;
+		sl->budget_source = carve_hw_source_name(carve_hw_source_from_name(carve_rows_cell(slots, i, 6)));
 	}
 	for (size_t i = 0; i < used->nrows; i++) {
 		struct carve_place_pgpu *p = find_pgpu(s, carve_rows_cell(used, i, 0));
 		const struct carve_place_type *t = carve_snapshot_type(s, carve_rows_cell(used, i, 1));
-		if (p && t)
-			p->used[p->n_used++] = t;
+		if (!p || !t)
+			continue;
+		p->used[p->n_used++] = t;
+		if (atoi(carve_rows_cell(used, i, 2)) == 0)
+			continue;
+		for (size_t j = 0; j < p->n_slots; j++)
+			if (p->slots[j].type == t)
+				p->slots[j].pending++;
 	}
 	*out = s;
 	return 0;

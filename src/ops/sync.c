@@ -53,24 +53,54 @@ static int sync_type(struct carve_ctx *ctx, const char *pgpu_uuid, const struct 
 	snprintf(ry, sizeof(ry), "%u", pt ? 0 : t->max_res_y);
 	snprintf(frl, sizeof(frl), "%u", pt ? 0 : t->frl_config);
 	snprintf(maxi, sizeof(maxi), "%u", t->max_instances);
-	snprintf(size, sizeof(size), "%lld", (long long)carve_type_size(t->max_instances));
-	snprintf(avail, sizeof(avail), "%u", t->available);
+	/* No budget known: size 0, the kernel's count alone decides (capacity.h). */
+	snprintf(size, sizeof(size), "%lld", t->max_instances ? (long long)carve_type_size(t->max_instances) : 0LL);
+	snprintf(avail, sizeof(avail), "%u", t->broken ? 0 : t->available);
 	const char *vendor = pt ? "" : carve_vendor_name((uint16_t)g->vendor_id);
-	/* Hardware facts of a type are refreshed; the identity never changes. */
+	/* The identity never changes; the hardware facts of the (pool-wide) type
+	 * are refreshed only from a GPU that could tell them: a broken type, or
+	 * one whose driver publishes no description, leaves them as they are. */
 	r = EXEC("INSERT INTO vgpu_type (uuid, type_key, vendor_name, model_name, framebuffer_size, max_heads, "
 		 "max_resolution_x, max_resolution_y, frl_config, max_instances, size, implementation, identifier, "
 		 "board, multi_vgpu, series) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) "
-		 "ON CONFLICT (uuid) DO UPDATE SET framebuffer_size=$5, max_heads=$6, max_resolution_x=$7, "
-		 "max_resolution_y=$8, frl_config=$9, max_instances=$10, size=$11, identifier=$13, "
-		 "multi_vgpu=$15, series=$16",
+		 "ON CONFLICT (uuid) DO NOTHING",
 		 16, uuid, key, vendor, pt ? "passthrough" : t->name, fb, heads, rx, ry, frl, maxi, size,
 		 carve_impl_name(t->impl), t->id, pt ? "" : g->board, t->multi_vgpu ? "1" : "0", series);
+	bool facts = !t->broken && (pt || t->framebuffer_mib > 0);
+	if (r >= 0 && facts)
+		r = EXEC("UPDATE vgpu_type SET framebuffer_size=$2, max_heads=$3, max_resolution_x=$4, "
+			 "max_resolution_y=$5, frl_config=$6, identifier=$7, multi_vgpu=$8, series=$9 WHERE uuid=$1",
+			 9, uuid, fb, heads, rx, ry, frl, t->id, t->multi_vgpu ? "1" : "0", series);
+	if (r >= 0 && !t->broken && t->max_instances)
+		r = EXEC("UPDATE vgpu_type SET max_instances=$2, size=$3 WHERE uuid=$1", 3, uuid, maxi, size);
 	if (r < 0)
 		return r;
-	return EXEC("INSERT INTO pgpu_type (pgpu_uuid, vgpu_type_uuid, max_instances, available, supported, enabled) "
-		    "VALUES ($1, $2, $3, $4, 1, 1) ON CONFLICT (pgpu_uuid, vgpu_type_uuid) DO UPDATE SET "
-		    "max_instances=$3, available=$4, supported=1",
-		    4, pgpu_uuid, uuid, maxi, avail);
+	const struct carve_hw_problem *pr = t->broken ? carve_hw_gpu_find_problem(g, t->id) : NULL;
+	_cleanup_free_ char *problem = pr ? carve_strdupf("%s: %s", pr->id, pr->message) : strdup("");
+	if (!problem)
+		return -ENOMEM;
+	return EXEC("INSERT INTO pgpu_type (pgpu_uuid, vgpu_type_uuid, max_instances, available, supported, enabled, "
+		    "problem, max_instances_source) VALUES ($1, $2, $3, $4, 1, 1, $5, $6) "
+		    "ON CONFLICT (pgpu_uuid, vgpu_type_uuid) DO UPDATE SET max_instances=$3, available=$4, supported=1, "
+		    "problem=$5, max_instances_source=$6",
+		    6, pgpu_uuid, uuid, maxi, avail, problem, carve_hw_source_name(t->max_instances_source));
+}
+
+/* Problems as one text: "ID: message" a line, "" when none. */
+static char *problems_text(const struct carve_hw_problem *p, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s: %s", i ? "\n" : "", p[i].id, p[i].message);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, struct carve_error *err)
@@ -89,6 +119,9 @@ static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, struct 
 	if (r < 0)
 		return r;
 
+	_cleanup_free_ char *problems = problems_text(g->problems, g->n_problems);
+	if (!problems)
+		return -ENOMEM;
 	char vid[8], did[8], svid[8], sdid[8], numa[16], iommu[16], tvf[16], nvf[16], size[32];
 	snprintf(vid, sizeof(vid), "%04x", g->vendor_id & 0xffff);
 	snprintf(did, sizeof(did), "%04x", g->device_id & 0xffff);
@@ -129,10 +162,15 @@ int carve_ops_sync_inventory(struct carve_ctx *ctx, const struct carve_hw_invent
 	int r = carve_db_begin(ctx->db, err);
 	if (r < 0)
 		return r;
-	r = EXEC("INSERT INTO host (uuid, name_label, hostname, backend, last_discovery) "
-		 "VALUES ($1, $2, $2, $3, CURRENT_TIMESTAMP) ON CONFLICT (uuid) DO UPDATE SET backend=$3, "
-		 "last_discovery=CURRENT_TIMESTAMP",
-		 3, ctx->host_uuid, ctx->hostname, ctx->backend_desc ? ctx->backend_desc : "");
+	_cleanup_free_ char *problems = problems_text(inv->problems, inv->n_problems);
+	if (!problems) {
+		carve_db_rollback(ctx->db);
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	}
+	r = EXEC("INSERT INTO host (uuid, name_label, hostname, backend, last_discovery, discovery_problems) "
+		 "VALUES ($1, $2, $2, $3, CURRENT_TIMESTAMP, $4) ON CONFLICT (uuid) DO UPDATE SET backend=$3, "
+		 "last_discovery=CURRENT_TIMESTAMP, discovery_problems=$4",
+		 4, ctx->host_uuid, ctx->hostname, ctx->backend_desc ? ctx->backend_desc : "", problems);
 	if (r < 0)
 		goto fail;
 	if ((r = EXEC("UPDATE pgpu SET present=0 WHERE host_uuid=$1", 1, ctx->host_uuid)) < 0)

@@ -2,11 +2,19 @@
  * snapshot (no store, no host), so they are exhaustively unit-testable and
  * shared by placement, remaining-capacity queries and the benchmarks.
  *
- * Checks, in XAPI's order: the type is supported on the PGPU; enabled; compatible
- * with every vGPU already resident or scheduled there (one type per PGPU
- * unless the hardware mixes sizes - then same board, implementation and
- * series; passthrough excludes everything); then capacity =
- * (PGPU size - sum of sizes there) / type size.
+ * Checks, in XAPI's order: the type is supported on the PGPU; discovery could
+ * read it (neither the PGPU nor the type has a discovery problem); enabled;
+ * compatible with every vGPU already resident or scheduled there (one type
+ * per PGPU unless the hardware mixes sizes - then same board, implementation
+ * and series; passthrough excludes everything); then capacity.
+ *
+ * Capacity has two budgets, and the smaller wins: carve's model,
+ * (PGPU size - sum of sizes there) / type size, capped by max_instances,
+ * where a budget is known (the catalog's or the driver's description);
+ * and the kernel's, what the driver says it can still create
+ * (available_instances, the SR-IOV creatable lists) less the reservations
+ * not yet realized.  A type with no known budget (size 0: an uncatalogued
+ * board, an iGPU) has the kernel's alone.
  */
 #pragma once
 
@@ -19,13 +27,20 @@ enum carve_place_reason {
 	CARVE_PLACE_OK = 0,
 	CARVE_PLACE_NOT_SUPPORTED = 1,
 	CARVE_PLACE_NOT_ENABLED = 2,
-	CARVE_PLACE_INCOMPATIBLE = 3,
-	CARVE_PLACE_NO_CAPACITY = 4,
+	CARVE_PLACE_DISCOVERY_PROBLEM = 3,
+	CARVE_PLACE_INCOMPATIBLE = 4,
+	CARVE_PLACE_NO_CAPACITY = 5,
+};
+
+/* Which budget decided a capacity (carve_place_capacity_source). */
+enum carve_place_source {
+	CARVE_PLACE_SOURCE_KERNEL = 0, /* the driver's count: smaller, equal, or the only one */
+	CARVE_PLACE_SOURCE_MODEL = 1,  /* carve's budget (the slot's budget_source says whose) */
 };
 
 struct carve_place_type {
 	char uuid[37];
-	int64_t size;
+	int64_t size;           /* 0: no budget known, the kernel's count decides */
 	bool passthrough;
 	char board[64];
 	char implementation[24];
@@ -44,6 +59,9 @@ struct carve_place_slot { /* a supported type on a PGPU */
 	 * VFs are not enabled reports 0 for everything). */
 	bool host_limited;
 	int64_t host_available;
+	int64_t pending;          /* reservations of the type here not realized yet */
+	const char *problem;      /* why discovery could not read the type here; NULL when none */
+	const char *budget_source; /* whose max_instances: "driver", "catalog", "none" */
 };
 
 struct carve_place_pgpu {
@@ -52,6 +70,7 @@ struct carve_place_pgpu {
 	int32_t numa_node;
 	bool mixed_size;
 	bool present;
+	const char *problem;      /* why discovery could not read the PGPU itself; NULL when healthy */
 	int64_t size;
 	struct carve_place_slot *slots;
 	size_t n_slots;
@@ -67,3 +86,9 @@ bool carve_place_types_compatible(const struct carve_place_pgpu *p, const struct
 /* How many more vGPUs of type t fit on p; *why says why it is 0. */
 int64_t carve_place_capacity(const struct carve_place_pgpu *p, const struct carve_place_type *t,
 			     enum carve_place_reason *why);
+
+/* Which budget decided carve_place_capacity(p, t). */
+enum carve_place_source carve_place_capacity_source(const struct carve_place_pgpu *p, const struct carve_place_type *t);
+
+/* The discovery problem that stops t on p (the PGPU's own first), or NULL. */
+const char *carve_place_problem(const struct carve_place_pgpu *p, const struct carve_place_type *t);

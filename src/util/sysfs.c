@@ -106,8 +106,13 @@ static int read_common(struct carve_sysfs *s, const char *path, char **out, bool
 	*out = NULL;
 	_cleanup_close_ int fd = open_in_root(s, path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0) {
-		if (fd == -ENOENT && optional)
-			return 0;
+		/* Absent is fine for an optional attribute; a dangling link is not
+		 * absent (sysfs never has one: something is wrong with the tree). */
+		if (fd == -ENOENT && optional) {
+			_cleanup_close_ int lfd = open_in_root(s, path, O_PATH | O_NOFOLLOW);
+			if (lfd < 0)
+				return 0;
+		}
 		return carve_error_set(err, fd, "SYSFS_READ_FAILED", "cannot open %s/%s: %s", s->root, path,
 				       strerror(-fd));
 	}

@@ -225,6 +225,53 @@ static int discover_err(const char *root, struct carve_error *err)
 
 static const char *P40_TYPES = "devices/pci0000:82/0000:82:00.0/mdev_supported_types";
 
+/* Discover root; the problem of (pci, type) must name `file`, and every
+ * other GPU must be as healthy as before.  Returns the problem's id. */
+static char *expect_problem(const char *root, const char *pci, const char *type, const char *file,
+			    size_t healthy_gpus)
+{
+	struct carve_host *h = NULL;
+	struct carve_error err = {0};
+	struct carve_hw_inventory inv = {0};
+	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
+	if (carve_host_discover(h, &inv, &err) < 0)
+		fail_msg("one odd device failed the whole discovery: %s", err.message);
+	const struct carve_hw_problem *p = NULL;
+	for (size_t i = 0; i < inv.n_problems && !p; i++)
+		if (strcmp(inv.problems[i].pci, pci) == 0)
+			p = &inv.problems[i];
+	size_t healthy = 0;
+	for (size_t i = 0; i < inv.n_gpus; i++) {
+		const struct carve_hw_gpu *g = &inv.gpus[i];
+		if (strcmp(g->pci, pci) == 0) {
+			if (!p)
+				p = carve_hw_gpu_find_problem(g, type);
+			if (!type) {
+				assert_true(g->broken);
+				assert_int_equal(g->n_types, 0);
+			} else {
+				assert_false(g->broken);
+				const struct carve_hw_type *t = carve_hw_gpu_find_type(g, type);
+				assert_non_null(t);
+				assert_true(t->broken);
+				assert_int_equal(t->available, 0);
+			}
+		} else {
+			healthy += !g->broken && g->n_problems == 0 && g->n_types > 0;
+		}
+	}
+	if (!p)
+		fail_msg("no problem recorded for %s %s", pci, type ? type : "");
+	if (!strstr(p->message, file))
+		fail_msg("problem '%s' does not name %s", p->message, file);
+	assert_int_equal(healthy, healthy_gpus);
+	assert_int_equal(carve_hw_inventory_count_problems(&inv), 1);
+	char *id = strdup(p->id);
+	carve_hw_inventory_clear(&inv);
+	carve_host_free(h);
+	return id;
+}
+
 static void test_malformed(void **state)
 {
 	(void)state;
@@ -233,24 +280,56 @@ static void test_malformed(void **state)
 	struct carve_error err = {0};
 	char rel[256];
 
+	/* A type's description: that type is broken, its GPU and the rest work. */
 	snprintf(rel, sizeof(rel), "%s/nvidia-47/description", P40_TYPES);
 	overwrite(root, rel, "num_heads=four, frl_config=60, framebuffer=2048M, max_resolution=7680x4320, max_instance=12\n");
-	assert_true(discover_err(root, &err) < 0);
-	assert_non_null(strstr(err.message, "nvidia-47/description"));
+	_cleanup_free_ char *id1 = expect_problem(root, "0000:82:00.0", "nvidia-47", "nvidia-47/description", 1);
+	assert_string_equal(id1, "VENDOR_DESCRIPTION_INVALID");
+	overwrite(root, rel, "num_heads=4, frl_config=60, framebuffer=2048M, max_resolution=7680x4320, max_instance=99999\n");
+	_cleanup_free_ char *id1b = expect_problem(root, "0000:82:00.0", "nvidia-47", "nvidia-47/description", 1);
 	overwrite(root, rel, "num_heads=4, frl_config=60, framebuffer=2048M, max_resolution=7680x4320, max_instance=12\n");
-	carve_error_clear(&err);
 	assert_int_equal(discover_err(root, &err), 0);
 
 	snprintf(rel, sizeof(rel), "%s/nvidia-48/available_instances", P40_TYPES);
 	overwrite(root, rel, "-3\n");
-	assert_true(discover_err(root, &err) < 0);
-	assert_non_null(strstr(err.message, "nvidia-48/available_instances"));
+	_cleanup_free_ char *id2 = expect_problem(root, "0000:82:00.0", "nvidia-48", "nvidia-48/available_instances", 1);
+	assert_string_equal(id2, "SYSFS_MALFORMED");
+	overwrite(root, rel, "4000000000\n"); /* absurd */
+	_cleanup_free_ char *id2b = expect_problem(root, "0000:82:00.0", "nvidia-48", "nvidia-48/available_instances", 1);
 	overwrite(root, rel, "0\n");
 
+	/* A GPU's own file: that GPU is broken (nothing offered), the rest work. */
+	overwrite(root, "devices/pci0000:04/0000:04:00.0/numa_node", "one\n");
+	_cleanup_free_ char *id3 = expect_problem(root, "0000:04:00.0", NULL, "0000:04:00.0/numa_node", 1);
+	assert_string_equal(id3, "SYSFS_MALFORMED");
+	overwrite(root, "devices/pci0000:04/0000:04:00.0/numa_node", "0\n");
+
+	/* A device whose class cannot be read: reported, not a PGPU. */
 	overwrite(root, "devices/pci0000:04/0000:04:00.0/class", "VGA\n");
-	carve_error_clear(&err);
-	assert_true(discover_err(root, &err) < 0);
-	assert_non_null(strstr(err.message, "0000:04:00.0/class"));
+	_cleanup_free_ char *id4 = expect_problem(root, "0000:04:00.0", NULL, "0000:04:00.0/class", 1);
+
+	/* Optional attributes: no name, no description. */
+	overwrite(root, "devices/pci0000:04/0000:04:00.0/class", "0x030000\n");
+	snprintf(rel, sizeof(rel), "%s/%s/nvidia-49/name", root, P40_TYPES);
+	assert_int_equal(unlink(rel), 0);
+	snprintf(rel, sizeof(rel), "%s/%s/nvidia-50/description", root, P40_TYPES);
+	assert_int_equal(unlink(rel), 0);
+	struct carve_host *h = NULL;
+	struct carve_hw_inventory inv = {0};
+	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
+	assert_int_equal(carve_host_discover(h, &inv, &err), 0);
+	assert_int_equal(carve_hw_inventory_count_problems(&inv), 0);
+	const struct carve_hw_gpu *g = carve_hw_inventory_find(&inv, "0000:82:00.0");
+	const struct carve_hw_type *t = carve_hw_gpu_find_type(g, "nvidia-49");
+	assert_string_equal(t->name, "nvidia-49"); /* as the kernel says since 6.1 */
+	assert_int_equal(t->framebuffer_mib, 4096);
+	t = carve_hw_gpu_find_type(g, "nvidia-50");
+	assert_string_equal(t->name, "GRID P40-6Q");
+	assert_int_equal(t->framebuffer_mib, 0);              /* unknown: no description */
+	assert_int_equal(t->max_instances, 4);                /* the catalog's */
+	assert_int_equal(t->max_instances_source, CARVE_HW_SOURCE_CATALOG);
+	carve_hw_inventory_clear(&inv);
+	carve_host_free(h);
 	rm_rf(tmp);
 }
 
@@ -304,17 +383,31 @@ static void test_hostile(void **state)
 	carve_host_free(hs);
 
 	/* A symlink that climbs out of the root resolves inside it: the host's
-	 * /etc/hostname is never read, the missing file is reported. */
+	 * /etc/hostname is never read, the dangling file is the type's problem
+	 * (a missing description is fine, a broken link to one is not). */
 	_cleanup_free_ char *desc = carve_strdupf("%s/%s/nvidia-49/description", root, P40_TYPES);
 	unlink(desc);
 	assert_int_equal(symlink("../../../../../../../../../../../etc/hostname", desc), 0);
-	assert_true(discover_err(root, &err) < 0);
-	assert_non_null(strstr(err.message, "nvidia-49/description"));
+	_cleanup_free_ char *p1 = expect_problem(root, "0000:82:00.0", "nvidia-49", "nvidia-49/description", 1);
 	unlink(desc);
 	assert_int_equal(symlink("/etc/hostname", desc), 0);
-	carve_error_clear(&err);
-	assert_true(discover_err(root, &err) < 0);
-	assert_non_null(strstr(err.message, "nvidia-49/description"));
+	_cleanup_free_ char *p2 = expect_problem(root, "0000:82:00.0", "nvidia-49", "nvidia-49/description", 1);
+	/* A symlink loop, binary junk. */
+	unlink(desc);
+	_cleanup_free_ char *loop = carve_strdupf("%s/%s/nvidia-49/loop", root, P40_TYPES);
+	assert_int_equal(symlink("loop", loop), 0);
+	assert_int_equal(symlink("loop", desc), 0);
+	_cleanup_free_ char *p3 = expect_problem(root, "0000:82:00.0", "nvidia-49", "nvidia-49/description", 1);
+	unlink(desc);
+	unlink(loop);
+	{
+		FILE *f = fopen(desc, "w");
+		assert_non_null(f);
+		fwrite("num_heads=4\0\x01\xff", 1, 14, f);
+		fclose(f);
+	}
+	_cleanup_free_ char *p4 = expect_problem(root, "0000:82:00.0", "nvidia-49", "nvidia-49/description", 1);
+	unlink(desc);
 
 	/* carve-mkfixture writes only into an empty, real directory. */
 	assert_int_equal(run_mkfixture(prof, root), 1);
@@ -524,8 +617,22 @@ static void test_sim_sriov_rules(void **state)
 {
 	(void)state;
 	struct carve_error err = {0};
-	/* Vendor VFIO, one L40S-24Q at boot, mixed-size by default (framebuffer budget). */
+	/* Vendor VFIO, one L40S-24Q at boot.  NVIDIA's default is homogeneous:
+	 * only the running type stays creatable. */
 	struct carve_host *h = open_example("l40s-sriov", NULL);
+	{
+		struct carve_hw_inventory hi = {0};
+		const struct carve_hw_gpu *hg = gpu_of(h, &hi, "0000:41:00.0");
+		assert_false(hg->mixed_size);
+		assert_int_equal(hg->mixed_size_source, CARVE_HW_SOURCE_INFERRED);
+		assert_true(hg->mixed_size_supported);
+		assert_int_equal(avail(h, "0000:41:00.0", "1155"), 1);
+		assert_int_equal(avail(h, "0000:41:00.0", "1145"), 0);
+		carve_hw_inventory_clear(&hi);
+		carve_host_free(h);
+	}
+	/* In mixed-size mode (a framebuffer budget). */
+	h = open_example("l40s-sriov-mixed", NULL);
 	const char *gpu = "0000:41:00.0";
 	struct carve_hw_inventory inv = {0};
 	const struct carve_hw_gpu *g = gpu_of(h, &inv, gpu);
@@ -583,7 +690,10 @@ static void test_sim_sriov_rules(void **state)
 	h = open_example("a100-sriov-mdev", NULL);
 	gpu = "0000:ca:00.0";
 	assert_int_equal(avail(h, gpu, "nvidia-474"), 0); /* MIG-backed vs the time-sliced 4C at boot */
-	assert_int_equal(create(h, U(11), gpu, "nvidia-472", CARVE_IMPL_NVIDIA_MDEV, &w, &err), 0);
+	/* homogeneous (NVIDIA's default): only the running A100-4C */
+	assert_int_equal(create(h, U(11), gpu, "nvidia-472", CARVE_IMPL_NVIDIA_MDEV, &w, &err), -EBUSY);
+	carve_error_clear(&err);
+	assert_int_equal(create(h, U(11), gpu, "nvidia-468", CARVE_IMPL_NVIDIA_MDEV, &w, &err), 0);
 	assert_string_equal(w.uuid, U(11));
 	assert_string_equal(w.device_pci, "0000:ca:00.5");
 	g = gpu_of(h, &inv, gpu);
@@ -952,9 +1062,10 @@ static void test_sysfs_realize(void **state)
 	assert_string_equal(w.device_pci, "0000:41:00.5");
 	_cleanup_free_ char *cur = slurp(root2, "bus/pci/devices/0000:41:00.5/nvidia/current_vgpu_type");
 	assert_true(carve_startswith(cur, "1155"));
-	snprintf(sv.type_id, sizeof(sv.type_id), "1156"); /* 48Q no longer creatable */
+	snprintf(sv.type_id, sizeof(sv.type_id), "1156"); /* 48Q no longer creatable: homogeneous */
 	carve_error_clear(&err);
-	assert_int_equal(h->ops->vgpu_create(h, &sv, &w, &err), -ENOSPC);
+	assert_int_equal(h->ops->vgpu_create(h, &sv, &w, &err), -EBUSY);
+	assert_string_equal(err.id, "VGPU_TYPE_INCOMPATIBLE");
 	_cleanup_free_ char *list = slurp(root2, "bus/pci/devices/0000:41:00.6/nvidia/creatable_vgpu_types");
 	assert_null(strstr(list, "1156"));
 	assert_non_null(strstr(list, "1155  : NVIDIA L40S-24Q"));
