@@ -3,6 +3,9 @@
  *   carve-mkfixture PROFILE OUTDIR     write the tree (OUTDIR plays /sys)
  *   carve-mkfixture --sim PROFILE      print the sim's inventory (canonical JSON)
  *   carve-mkfixture --discover ROOT    print sysfs discovery of ROOT (canonical JSON)
+ *   carve-mkfixture --listing FILE OUTDIR
+ *                                      write the tree of a real host's listing
+ *                                      (tests/fixtures/real/, listing.c)
  *
  * The tree is written from the simulated host's inventory for the profile,
  * in the shapes the kernel uses: PCI devices under devices/pci*, relative
@@ -33,206 +36,8 @@
 #include "model/catalog.h"
 #include "util/cleanup.h"
 #include "util/pci.h"
-
-/* Directory fds are cached by path: files are written directory by
- * directory, and walking every path from the root again would cost a dozen
- * syscalls per file. */
-#define DIR_CACHE 16
-
-struct dir_slot {
-	char *path;
-	int fd;
-	unsigned long used;
-};
-
-struct tree {
-	int root;
-	const char *outdir;
-	struct dir_slot cache[DIR_CACHE];
-	unsigned long tick;
-};
-
-static void tree_close(struct tree *t)
-{
-	for (size_t i = 0; i < DIR_CACHE; i++) {
-		free(t->cache[i].path);
-		if (t->cache[i].path)
-			close(t->cache[i].fd);
-		t->cache[i].path = NULL;
-	}
-	if (t->root >= 0)
-		close(t->root);
-	t->root = -1;
-}
-
-static bool name_ok(const char *s, size_t len)
-{
-	if (len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '/' || (unsigned char)s[i] < 0x20)
-			return false;
-	return true;
-}
-
-/* Remember fd (owned by the cache from now on) as the directory rel. */
-static void cache_put(struct tree *t, const char *rel, int fd)
-{
-	struct dir_slot *victim = &t->cache[0];
-	for (size_t i = 0; i < DIR_CACHE; i++) {
-		if (!t->cache[i].path) {
-			victim = &t->cache[i];
-			break;
-		}
-		if (t->cache[i].used < victim->used)
-			victim = &t->cache[i];
-	}
-	char *copy = strdup(rel);
-	if (!copy) {
-		close(fd);
-		return;
-	}
-	if (victim->path) {
-		free(victim->path);
-		close(victim->fd);
-	}
-	victim->path = copy;
-	victim->fd = fd;
-	victim->used = ++t->tick;
-}
-
-/* The directory rel below the root (created as needed), as an fd borrowed
- * from the cache; -errno on failure.  Each component is opened with
- * O_NOFOLLOW from its parent, so nothing can lead outside the root. */
-static int dir_fd(struct tree *t, const char *rel)
-{
-	if (!*rel)
-		return t->root;
-	size_t best = 0;
-	int fd = t->root;
-	for (size_t i = 0; i < DIR_CACHE; i++) {
-		const char *cp = t->cache[i].path;
-		if (!cp)
-			continue;
-		size_t n = strlen(cp);
-		if (strcmp(cp, rel) == 0) {
-			t->cache[i].used = ++t->tick;
-			return t->cache[i].fd;
-		}
-		if (n > best && strncmp(rel, cp, n) == 0 && rel[n] == '/') {
-			best = n;
-			fd = t->cache[i].fd;
-		}
-	}
-	const char *p = rel + best + (best ? 1 : 0);
-	int cur = -1; /* owned fd of the walk, -1 while borrowing */
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		char comp[256];
-		if (!name_ok(p, len) || len >= sizeof(comp)) {
-			if (cur >= 0)
-				close(cur);
-			return -EINVAL;
-		}
-		memcpy(comp, p, len);
-		comp[len] = '\0';
-		int base = cur >= 0 ? cur : fd;
-		int nfd = openat(base, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (nfd < 0 && errno == ENOENT && mkdirat(base, comp, 0755) == 0)
-			nfd = openat(base, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int e = -errno;
-		if (cur >= 0)
-			close(cur);
-		if (nfd < 0)
-			return e;
-		cur = nfd;
-		p += len;
-		if (*p == '/')
-			p++;
-	}
-	cache_put(t, rel, cur);
-	return dir_fd(t, rel); /* now cached */
-}
-
-static int split(const char *rel, char *dir, size_t dsz, const char **base)
-{
-	const char *slash = strrchr(rel, '/');
-	if (!slash) {
-		dir[0] = '\0';
-		*base = rel;
-	} else {
-		if ((size_t)(slash - rel) >= dsz)
-			return -ENAMETOOLONG;
-		memcpy(dir, rel, (size_t)(slash - rel));
-		dir[slash - rel] = '\0';
-		*base = slash + 1;
-	}
-	return name_ok(*base, strlen(*base)) ? 0 : -EINVAL;
-}
-
-static int fail(struct tree *t, const char *what, const char *rel, int r)
-{
-	fprintf(stderr, "carve-mkfixture: cannot %s %s/%s: %s\n", what, t->outdir, rel, strerror(-r));
-	return r;
-}
-
-static int put_mode(struct tree *t, const char *rel, mode_t mode, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int put_mode(struct tree *t, const char *rel, mode_t mode, const char *fmt, ...)
-{
-	char dir[1024];
-	const char *base;
-	int r = split(rel, dir, sizeof(dir), &base);
-	if (r < 0)
-		return fail(t, "create", rel, r);
-	int dfd = dir_fd(t, dir);
-	if (dfd < 0)
-		return fail(t, "create", rel, dfd);
-	_cleanup_close_ int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return fail(t, "create", rel, -errno);
-	va_list ap;
-	va_start(ap, fmt);
-	_cleanup_free_ char *text = NULL;
-	int n = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return fail(t, "write", rel, -ENOMEM);
-	if (n > 0 && write(fd, text, (size_t)n) != n)
-		return fail(t, "write", rel, errno ? -errno : -EIO);
-	return 0;
-}
-
-#define put(t, rel, ...) put_mode(t, rel, 0644, __VA_ARGS__)
-
-static int link_to(struct tree *t, const char *rel, const char *target)
-{
-	char dir[1024];
-	const char *base;
-	int r = split(rel, dir, sizeof(dir), &base);
-	if (r < 0)
-		return fail(t, "link", rel, r);
-	int dfd = dir_fd(t, dir);
-	if (dfd < 0)
-		return fail(t, "link", rel, dfd);
-	if (symlinkat(target, dfd, base) < 0)
-		return fail(t, "link", rel, -errno);
-	return 0;
-}
-
-static int mkdir_rel(struct tree *t, const char *rel)
-{
-	int fd = dir_fd(t, rel);
-	return fd < 0 ? fail(t, "create directory", rel, fd) : 0;
-}
-
-#define TRY(x)                     \
-	do {                       \
-		int _r = (x);      \
-		if (_r < 0)        \
-			return _r; \
-	} while (0)
+#include "listing.h"
+#include "tree.h"
 
 /* Path of a device directory: devices/pci<domain>:<bus>/<pci>, where the
  * bus is the one of the physical function (VFs are its siblings). */
@@ -248,41 +53,41 @@ static int write_pci_dev(struct tree *t, const char *pf_pci, const char *pci, co
 	char d[256], p[512], target[512];
 	dev_path(pf_pci, pci, d, sizeof(d));
 	snprintf(p, sizeof(p), "%s/vendor", d);
-	TRY(put(t, p, "0x%04x\n", g->vendor_id));
+	TRY(tree_put(t, p, "0x%04x\n", g->vendor_id));
 	snprintf(p, sizeof(p), "%s/device", d);
-	TRY(put(t, p, "0x%04x\n", device_id));
+	TRY(tree_put(t, p, "0x%04x\n", device_id));
 	snprintf(p, sizeof(p), "%s/subsystem_vendor", d);
-	TRY(put(t, p, "0x%04x\n", g->subsys_vendor_id));
+	TRY(tree_put(t, p, "0x%04x\n", g->subsys_vendor_id));
 	snprintf(p, sizeof(p), "%s/subsystem_device", d);
-	TRY(put(t, p, "0x%04x\n", g->subsys_device_id));
+	TRY(tree_put(t, p, "0x%04x\n", g->subsys_device_id));
 	snprintf(p, sizeof(p), "%s/class", d);
-	TRY(put(t, p, "0x%06x\n", class_code));
+	TRY(tree_put(t, p, "0x%06x\n", class_code));
 	snprintf(p, sizeof(p), "%s/numa_node", d);
-	TRY(put(t, p, "%d\n", g->numa_node));
+	TRY(tree_put(t, p, "%d\n", g->numa_node));
 	snprintf(p, sizeof(p), "%s/driver_override", d);
-	TRY(put(t, p, "(null)\n"));
+	TRY(tree_put(t, p, "(null)\n"));
 	if ((class_code >> 8) == 0x0300) { /* only VGA controllers have boot_vga */
 		snprintf(p, sizeof(p), "%s/boot_vga", d);
-		TRY(put(t, p, "%d\n", boot_vga ? 1 : 0));
+		TRY(tree_put(t, p, "%d\n", boot_vga ? 1 : 0));
 	}
 	snprintf(p, sizeof(p), "bus/pci/devices/%s", pci);
 	snprintf(target, sizeof(target), "../../../%s", d);
-	TRY(link_to(t, p, target));
+	TRY(tree_link(t, p, target));
 	if (driver[0]) {
 		snprintf(p, sizeof(p), "%s/driver", d);
 		snprintf(target, sizeof(target), "../../../bus/pci/drivers/%s", driver);
-		TRY(link_to(t, p, target));
+		TRY(tree_link(t, p, target));
 		snprintf(p, sizeof(p), "bus/pci/drivers/%s/%s", driver, pci);
 		snprintf(target, sizeof(target), "../../../../%s", d);
-		TRY(link_to(t, p, target));
+		TRY(tree_link(t, p, target));
 	}
 	if (iommu_group >= 0) {
 		snprintf(p, sizeof(p), "%s/iommu_group", d);
 		snprintf(target, sizeof(target), "../../../kernel/iommu_groups/%d", iommu_group);
-		TRY(link_to(t, p, target));
+		TRY(tree_link(t, p, target));
 		snprintf(p, sizeof(p), "kernel/iommu_groups/%d/devices/%s", iommu_group, pci);
 		snprintf(target, sizeof(target), "../../../../%s", d);
-		TRY(link_to(t, p, target));
+		TRY(tree_link(t, p, target));
 	}
 	return 0;
 }
@@ -291,24 +96,24 @@ static int write_mdev_type(struct tree *t, const char *parent_dir, const struct 
 {
 	char p[512];
 	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/name", parent_dir, ty->id);
-	TRY(put(t, p, "%s\n", ty->name));
+	TRY(tree_put(t, p, "%s\n", ty->name));
 	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/description", parent_dir, ty->id);
 	if (ty->impl == CARVE_IMPL_GVT_G)
-		TRY(put(t, p, "low_gm_size: %lluMB\nhigh_gm_size: %lluMB\nfence: %u\nresolution: %ux%u\nweight: %u\n",
+		TRY(tree_put(t, p, "low_gm_size: %lluMB\nhigh_gm_size: %lluMB\nfence: %u\nresolution: %ux%u\nweight: %u\n",
 			(unsigned long long)ty->low_gm_mib, (unsigned long long)ty->high_gm_mib, ty->fence,
 			ty->max_res_x, ty->max_res_y, ty->weight));
 	else
-		TRY(put(t, p, "num_heads=%u, frl_config=%u, framebuffer=%lluM, max_resolution=%ux%u, max_instance=%u\n",
+		TRY(tree_put(t, p, "num_heads=%u, frl_config=%u, framebuffer=%lluM, max_resolution=%ux%u, max_instance=%u\n",
 			ty->num_heads, ty->frl_config, (unsigned long long)ty->framebuffer_mib, ty->max_res_x,
 			ty->max_res_y, ty->max_instances));
 	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/available_instances", parent_dir, ty->id);
-	TRY(put(t, p, "%u\n", available));
+	TRY(tree_put(t, p, "%u\n", available));
 	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/device_api", parent_dir, ty->id);
-	TRY(put(t, p, "vfio-pci\n"));
+	TRY(tree_put(t, p, "vfio-pci\n"));
 	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/create", parent_dir, ty->id);
-	TRY(put_mode(t, p, 0200, "%s", ""));
+	TRY(tree_put_mode(t, p, 0200, "%s", ""));
 	snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/devices", parent_dir, ty->id);
-	return mkdir_rel(t, p);
+	return tree_mkdir(t, p);
 }
 
 /* An mdev parent: its types, its existing mdevs, its class/mdev_bus link. */
@@ -332,23 +137,23 @@ static int write_mdev_parent(struct tree *t, const struct carve_hw_gpu *g, const
 			continue;
 		snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/devices/%s", d, dv->type_id, dv->uuid);
 		snprintf(target, sizeof(target), "../../../%s", dv->uuid);
-		TRY(link_to(t, p, target));
+		TRY(tree_link(t, p, target));
 		snprintf(p, sizeof(p), "%s/%s/mdev_type", d, dv->uuid);
 		snprintf(target, sizeof(target), "../mdev_supported_types/%s", dv->type_id);
-		TRY(link_to(t, p, target));
+		TRY(tree_link(t, p, target));
 		snprintf(p, sizeof(p), "%s/%s/remove", d, dv->uuid);
-		TRY(put_mode(t, p, 0200, "%s", ""));
+		TRY(tree_put_mode(t, p, 0200, "%s", ""));
 		if (g->mechanism == CARVE_IMPL_NVIDIA_MDEV) {
 			snprintf(p, sizeof(p), "%s/%s/nvidia/vgpu_params", d, dv->uuid);
-			TRY(put(t, p, "%s\n", dv->params));
+			TRY(tree_put(t, p, "%s\n", dv->params));
 		}
 		snprintf(p, sizeof(p), "bus/mdev/devices/%s", dv->uuid);
 		snprintf(target, sizeof(target), "../../../%s/%s", d, dv->uuid);
-		TRY(link_to(t, p, target));
+		TRY(tree_link(t, p, target));
 	}
 	snprintf(p, sizeof(p), "class/mdev_bus/%s", pci);
 	snprintf(target, sizeof(target), "../../%s", d);
-	return link_to(t, p, target);
+	return tree_link(t, p, target);
 }
 
 /* NVIDIA vendor-specific VFIO files of one VF. */
@@ -357,13 +162,13 @@ static int write_nvsriov_vf(struct tree *t, const struct carve_hw_gpu *g, const 
 	char d[256], p[512];
 	dev_path(g->pci, vf->pci, d, sizeof(d));
 	snprintf(p, sizeof(p), "%s/nvidia/current_vgpu_type", d);
-	TRY(put(t, p, "%s\n", vf->current_type[0] ? vf->current_type : "0"));
+	TRY(tree_put(t, p, "%s\n", vf->current_type[0] ? vf->current_type : "0"));
 	const char *params = "";
 	for (size_t i = 0; i < g->n_devs; i++)
 		if (strcmp(g->devs[i].parent, vf->pci) == 0)
 			params = g->devs[i].params;
 	snprintf(p, sizeof(p), "%s/nvidia/vgpu_params", d);
-	TRY(put(t, p, "%s\n", params));
+	TRY(tree_put(t, p, "%s\n", params));
 	/* What can be created on this VF now: nothing once it carries a vGPU. */
 	_cleanup_free_ char *list = strdup("ID    : vGPU Name\n");
 	for (size_t i = 0; list && !vf->in_use && i < g->n_types; i++) {
@@ -377,7 +182,7 @@ static int write_nvsriov_vf(struct tree *t, const struct carve_hw_gpu *g, const 
 	if (!list)
 		return -ENOMEM;
 	snprintf(p, sizeof(p), "%s/nvidia/creatable_vgpu_types", d);
-	return put(t, p, "%s", list);
+	return tree_put(t, p, "%s", list);
 }
 
 static int write_gpu(struct tree *t, const struct carve_hw_gpu *g)
@@ -394,13 +199,13 @@ static int write_gpu(struct tree *t, const struct carve_hw_gpu *g)
 		 * tree matches the profile; elsewhere discovery infers the mode
 		 * from the listings, as on a real host. */
 		snprintf(p, sizeof(p), "%s/nvidia/vgpu_heterogeneous_mode", d);
-		TRY(put(t, p, "%d\n", g->mixed_size ? 1 : 0));
+		TRY(tree_put(t, p, "%d\n", g->mixed_size ? 1 : 0));
 	}
 	if (g->sriov_totalvfs > 0) {
 		snprintf(p, sizeof(p), "%s/sriov_totalvfs", d);
-		TRY(put(t, p, "%u\n", g->sriov_totalvfs));
+		TRY(tree_put(t, p, "%u\n", g->sriov_totalvfs));
 		snprintf(p, sizeof(p), "%s/sriov_numvfs", d);
-		TRY(put(t, p, "%u\n", g->sriov_numvfs));
+		TRY(tree_put(t, p, "%u\n", g->sriov_numvfs));
 	}
 	bool pf_parent = (g->mechanism == CARVE_IMPL_NVIDIA_MDEV && g->sriov_totalvfs == 0) ||
 			 g->mechanism == CARVE_IMPL_GVT_G;
@@ -415,10 +220,10 @@ static int write_gpu(struct tree *t, const struct carve_hw_gpu *g)
 		TRY(write_pci_dev(t, g->pci, vf->pci, g, vf_dev, vf_class, vf->driver, vf->iommu_group, false));
 		snprintf(p, sizeof(p), "%s/physfn", vd);
 		snprintf(target, sizeof(target), "../%s", g->pci);
-		TRY(link_to(t, p, target));
+		TRY(tree_link(t, p, target));
 		snprintf(p, sizeof(p), "%s/virtfn%zu", d, i);
 		snprintf(target, sizeof(target), "../%s", vf->pci);
-		TRY(link_to(t, p, target));
+		TRY(tree_link(t, p, target));
 		if (g->mechanism == CARVE_IMPL_NVIDIA_MDEV)
 			TRY(write_mdev_parent(t, g, vf->pci, !vf->in_use, true));
 		else if (g->mechanism == CARVE_IMPL_NVIDIA_SRIOV)
@@ -438,65 +243,15 @@ static int write_tree(const char *profile, const char *outdir)
 		return 1;
 	}
 	carve_host_free(h);
-	if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "carve-mkfixture: cannot create %s: %s\n", outdir, strerror(errno));
-		carve_hw_inventory_clear(&inv);
-		return 1;
-	}
-	struct tree t = {.root = open(outdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), .outdir = outdir};
-	int rc = 1;
-	if (t.root < 0) {
-		fprintf(stderr, "carve-mkfixture: cannot open %s: %s\n", outdir, strerror(errno));
-		goto out;
-	}
-	{
-		_cleanup_closedir_ DIR *dir = fdopendir(dup(t.root));
-		struct dirent *de;
-		while (dir && (de = readdir(dir)))
-			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-				fprintf(stderr, "carve-mkfixture: %s is not empty\n", outdir);
-				goto out;
-			}
-	}
-	/* The fixed skeleton: the bus and class directories exist on any host. */
-	static const char *const skel_dirs[] = {"bus/pci/devices", "bus/pci/drivers", "bus/mdev/devices",
-						"class/mdev_bus", "kernel/iommu_groups"};
-	for (size_t i = 0; i < ARRAY_SIZE(skel_dirs); i++)
-		if (mkdir_rel(&t, skel_dirs[i]) < 0)
-			goto out;
-	if (put_mode(&t, "bus/pci/drivers_probe", 0200, "%s", "") < 0)
-		goto out;
-	for (size_t i = 0; i < inv.n_gpus; i++)
-		if (write_gpu(&t, &inv.gpus[i]) < 0)
-			goto out;
-	/* Every driver directory gets bind/unbind, as the kernel's do. */
-	{
-		int dfd = dir_fd(&t, "bus/pci/drivers");
-		_cleanup_closedir_ DIR *dir = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
-		struct carve_strv drivers = {0};
-		struct dirent *de;
-		while (dir && (de = readdir(dir)))
-			if (de->d_name[0] != '.')
-				carve_strv_push(&drivers, de->d_name);
-		if (!carve_strv_contains(&drivers, "vfio-pci"))
-			carve_strv_push(&drivers, "vfio-pci");
-		for (size_t i = 0; i < drivers.n; i++) {
-			char p[256];
-			snprintf(p, sizeof(p), "bus/pci/drivers/%s/bind", drivers.v[i]);
-			if (put_mode(&t, p, 0200, "%s", "") < 0)
-				break;
-			snprintf(p, sizeof(p), "bus/pci/drivers/%s/unbind", drivers.v[i]);
-			if (put_mode(&t, p, 0200, "%s", "") < 0)
-				break;
-			if (i + 1 == drivers.n)
-				rc = 0;
-		}
-		carve_strv_clear(&drivers);
-	}
-out:
+	struct tree t;
+	int r = tree_open(&t, outdir);
+	for (size_t i = 0; i < inv.n_gpus && r == 0; i++)
+		r = write_gpu(&t, &inv.gpus[i]);
+	if (r == 0)
+		r = tree_finish(&t);
 	tree_close(&t);
 	carve_hw_inventory_clear(&inv);
-	return rc;
+	return r < 0;
 }
 
 static int print_inventory(struct carve_host *h, struct carve_error *err)
@@ -516,6 +271,7 @@ static int print_inventory(struct carve_host *h, struct carve_error *err)
 static int usage(void)
 {
 	fputs("usage: carve-mkfixture PROFILE OUTDIR\n"
+	      "       carve-mkfixture --listing LISTING OUTDIR\n"
 	      "       carve-mkfixture --sim PROFILE\n"
 	      "       carve-mkfixture --discover SYSFS_ROOT\n",
 	      stderr);
@@ -524,6 +280,8 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "--listing") == 0)
+		return carve_listing_write(argv[2], argv[3]) < 0;
 	if (argc != 3)
 		return usage();
 	if (strcmp(argv[1], "--sim") == 0 || strcmp(argv[1], "--discover") == 0) {

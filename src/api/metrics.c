@@ -238,10 +238,31 @@ static int model_gauges(FILE *f, struct carve_ctx *ctx, struct carve_error *err)
 	_cleanup_json_ json_t *types = records(ctx, "vgpu-type-list", err);
 	_cleanup_json_ json_t *vgpus = records(ctx, "vgpu-list", err);
 	_cleanup_json_ json_t *vms = records(ctx, "vm-list", err);
-	if (!pgpus || !groups || !types || !vgpus || !vms)
+	_cleanup_json_ json_t *hosts = records(ctx, "host-list", err);
+	if (!pgpus || !groups || !types || !vgpus || !vms || !hosts)
 		return carve_error_isset(err) ? err->code : -ENOMEM;
 	size_t i, k;
 	json_t *p, *g, *v, *t;
+
+	/* Every PGPU (0 when healthy), and the host itself for devices that
+	 * could not be told to be GPUs: an alert can watch one series. */
+	header(f, "carve_discovery_problems", "gauge",
+	       "Files discovery could not read or parse, by PGPU (pgpu=\"\": other devices of the host); "
+	       "see carve host-discover.");
+	json_array_foreach(hosts, i, p) {
+		fputs("carve_discovery_problems{", f);
+		label(f, "host", sget(p, "name-label"), false);
+		label(f, "pgpu", "", false);
+		label(f, "pci", "", true);
+		fprintf(f, "} %zu\n", json_array_size(json_object_get(p, "discovery-problems")));
+	}
+	json_array_foreach(pgpus, i, p) {
+		fputs("carve_discovery_problems{", f);
+		label(f, "host", sget(p, "host-name-label"), false);
+		label(f, "pgpu", sget(p, "uuid"), false);
+		label(f, "pci", sget(p, "pci-id"), true);
+		fprintf(f, "} %zu\n", json_array_size(json_object_get(p, "discovery-problems")));
+	}
 
 	header(f, "carve_pgpus", "gauge", "Physical GPUs known on this host, by GPU group and presence.");
 	json_array_foreach(groups, i, g) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "util/cleanup.h"
 
 /* The read cache: serialized results of read verbs, valid for one model
@@ -60,6 +61,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void log_problem(const struct carve_hw_problem *p, void *data)
+{
+	(void)data;
+	carve_log(LOG_WARNING, "discovery problem on %s%s%s: %s: %s", p->pci, p->type_id[0] ? ", vGPU type " : "",
+		  p->type_id, p->id, p->message);
+}
+
 static void ctx_free(struct carve_ctx *c)
 {
 	if (!c)
@@ -98,6 +106,7 @@ static int ctx_get(struct carve_service *s, struct carve_ctx **out, struct carve
 	}
 	c->hostname = s->hostname;
 	c->backend_desc = s->backend_desc;
+	c->on_problem = log_problem;
 	*out = c;
 	return 0;
 }

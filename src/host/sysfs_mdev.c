@@ -34,17 +34,22 @@ static char series_of(const char *name)
 
 /* Read one type directory into t (everything but availability).  `name`
  * and `description` are optional in the mdev ABI (kernels before 6.1 give
- * GVT-g types no name): the name falls back to the type id, as the kernel
- * itself does since 6.1, and a missing description leaves its facts unknown.
+ * GVT-g types no name): the name falls back to the type's own name, the id
+ * without the "<driver>-" prefix the mdev core adds ("i915-GVTg_V5_4" ->
+ * "GVTg_V5_4"), which is what the kernel itself shows since 6.1, so the
+ * type keeps its identity across a kernel upgrade; a missing description
+ * leaves its facts unknown.
  * A file that exists but cannot be read or parsed is the type's problem:
  * returned as an error naming the file, for the caller to record. */
-static int read_type(struct carve_sysfs *fs, const char *tdir, const char *id, enum carve_impl impl,
-		     const struct carve_board *b, struct carve_hw_type *t, struct carve_error *err)
+static int read_type(struct carve_sysfs *fs, const char *tdir, const char *id, const char *driver,
+		     enum carve_impl impl, const struct carve_board *b, struct carve_hw_type *t, struct carve_error *err)
 {
 	char path[384];
 	_cleanup_free_ char *name = NULL, *desc = NULL;
+	size_t dl = strlen(driver);
 	snprintf(t->id, sizeof(t->id), "%s", id);
-	snprintf(t->name, sizeof(t->name), "%s", id);
+	snprintf(t->name, sizeof(t->name), "%s",
+		 dl && strncmp(id, driver, dl) == 0 && id[dl] == '-' && id[dl + 1] ? id + dl + 1 : id);
 	t->impl = impl;
 	snprintf(path, sizeof(path), "%s/name", tdir);
 	int r = carve_sysfs_read_opt(fs, path, &name, err);
@@ -153,8 +158,8 @@ static int type_problem(struct carve_hw_gpu *g, struct carve_hw_type *t, const s
  * *has_dev is set when the parent carries an mdev.  A type whose files
  * cannot be read is kept, broken, with its problem recorded; errors
  * returned are the parent's own (its listing) and -ENOMEM. */
-static int read_parent(struct carve_sysfs *fs, const char *pdir, const char *parent_pci, const struct carve_board *b,
-		       enum carve_impl impl, struct carve_hw_gpu *g, bool aggregate, bool *has_dev,
+static int read_parent(struct carve_sysfs *fs, const char *pdir, const char *parent_pci, const char *driver,
+		       const struct carve_board *b, enum carve_impl impl, struct carve_hw_gpu *g, bool aggregate, bool *has_dev,
 		       struct carve_error *err)
 {
 	char tdir_root[160];
@@ -175,7 +180,7 @@ static int read_parent(struct carve_sysfs *fs, const char *pdir, const char *par
 		struct carve_error te = {0};
 		if (!slot) {
 			struct carve_hw_type t = {0};
-			int tr = read_type(fs, tdir, id, impl, b, &t, &te);
+			int tr = read_type(fs, tdir, id, driver, impl, b, &t, &te);
 			if (tr == -ENOMEM) {
 				r = oom(err);
 				break;
@@ -214,7 +219,7 @@ int carve_sysfs_mdev_discover(struct carve_sysfs *fs, const struct sysfs_gpu_ctx
 	enum carve_impl impl = g->mechanism;
 	bool has_dev = false;
 	if (g->n_vfs == 0) {
-		int r = read_parent(fs, ctx->dir, g->pci, ctx->board, impl, g, false, &has_dev, err);
+		int r = read_parent(fs, ctx->dir, g->pci, g->driver, ctx->board, impl, g, false, &has_dev, err);
 		/* Ampere with no VF enabled (after a reboot): the parents that would
 		 * publish the types do not exist yet; the catalog knows them. */
 		if (r == 0 && carve_sysfs_vf_backed(fs, ctx, g))
@@ -231,7 +236,7 @@ int carve_sysfs_mdev_discover(struct carve_sysfs *fs, const struct sysfs_gpu_ctx
 		char vdir[64];
 		snprintf(vdir, sizeof(vdir), "bus/pci/devices/%s", g->vfs[i].pci);
 		has_dev = false;
-		int r = read_parent(fs, vdir, g->vfs[i].pci, ctx->board, impl, g, true, &has_dev, err);
+		int r = read_parent(fs, vdir, g->vfs[i].pci, g->vfs[i].driver, ctx->board, impl, g, true, &has_dev, err);
 		if (r < 0)
 			return r;
 		g->vfs[i].in_use = has_dev;

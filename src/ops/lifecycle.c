@@ -453,6 +453,17 @@ static int reconcile_vm(struct carve_ctx *ctx, const struct carve_hw_inventory *
 	int r = load_items(ctx, vm, items, &n, err);
 	if (r < 0)
 		return r;
+	/* A PGPU discovery could not read says nothing about its devices: what
+	 * looks lost may be running.  Leave the VM as it is until it reads. */
+	for (size_t i = 0; i < n; i++) {
+		const struct carve_hw_gpu *g = items[i].pgpu_pci[0] ? carve_hw_inventory_find(inv, items[i].pgpu_pci) : NULL;
+		if (g && g->broken) {
+			const struct carve_hw_problem *p = carve_hw_gpu_find_problem(g, NULL);
+			_cleanup_free_ char *why = carve_strdupf("%s: discovery problem: %s", g->pci, p ? p->message : "");
+			act(actions, "deferred", vm, items[i].vgpu, why);
+			return 0;
+		}
+	}
 	if (strcmp(st, "starting") == 0 || strcmp(st, "stopping") == 0) {
 		/* An unacknowledged start is rolled back; a shutdown is finished. */
 		for (size_t i = 0; i < n; i++)

@@ -39,6 +39,11 @@ struct carve_ctx {
 	const char *backend_desc;   /* e.g. "sysfs:/sys" or "sim:examples/hosts/demo.yaml" */
 	char host_uuid[37];         /* filled by carve_ops_refresh() */
 	bool refreshed;
+	/* Called by carve_ops_refresh() for each discovery problem that the
+	 * store did not hold yet, so that each is reported once, when it
+	 * appears (carved logs it).  NULL: not reported. */
+	void (*on_problem)(const struct carve_hw_problem *p, void *data);
+	void *on_problem_data;
 };
 
 typedef int (*carve_op_fn)(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);

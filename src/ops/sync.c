@@ -215,6 +215,34 @@ static bool inventory_unchanged(struct carve_ctx *ctx, const char *hash)
 	return same;
 }
 
+/* Report the problems of inv that the store does not hold yet (the text
+ * the last sync wrote for this host and its PGPUs). */
+static void report_new_problems(struct carve_ctx *ctx, const struct carve_hw_inventory *inv)
+{
+	if (!ctx->on_problem || carve_hw_inventory_count_problems(inv) == 0)
+		return;
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	if (carve_db_execf(ctx->db, &rows, NULL,
+			   "SELECT discovery_problems FROM host WHERE uuid=$1 UNION ALL "
+			   "SELECT discovery_problems FROM pgpu WHERE host_uuid=$1",
+			   1, ctx->host_uuid) < 0)
+		return;
+	for (size_t g = 0; g <= inv->n_gpus; g++) {
+		const struct carve_hw_problem *p = g < inv->n_gpus ? inv->gpus[g].problems : inv->problems;
+		size_t n = g < inv->n_gpus ? inv->gpus[g].n_problems : inv->n_problems;
+		for (size_t i = 0; i < n; i++) {
+			_cleanup_free_ char *line = carve_strdupf("%s: %s", p[i].id, p[i].message);
+			bool known = false;
+			for (size_t k = 0; line && k < rows->nrows && !known; k++) {
+				const char *have = carve_rows_cell(rows, k, 0);
+				known = have && strstr(have, line) != NULL;
+			}
+			if (!known)
+				ctx->on_problem(&p[i], ctx->on_problem_data);
+		}
+	}
+}
+
 int carve_ops_refresh(struct carve_ctx *ctx, struct carve_error *err)
 {
 	char name[300];
@@ -230,6 +258,7 @@ int carve_ops_refresh(struct carve_ctx *ctx, struct carve_error *err)
 	if (r >= 0)
 		r = inventory_hash(&inv, hash);
 	if (r >= 0 && !inventory_unchanged(ctx, hash)) {
+		report_new_problems(ctx, &inv);
 		r = carve_ops_sync_inventory(ctx, &inv, err);
 		if (r >= 0)
 			r = EXEC("UPDATE host SET inventory_hash=$2 WHERE uuid=$1", 2, ctx->host_uuid, hash);
