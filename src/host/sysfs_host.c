@@ -249,6 +249,26 @@ static enum carve_impl detect(struct carve_sysfs *fs, const struct sysfs_gpu_ctx
 	return CARVE_IMPL_PASSTHROUGH;
 }
 
+/* Does what the driver lists agree with the board the PCI ids suggest?
+ * Ids are not unique (the A2 and the A16 are both 10de:25b6, told apart by
+ * subsystem ids that VFs do not carry): when the driver names its types and
+ * not one of those names is the board's, the guess was wrong.  Without
+ * names (GVT-g before 6.1, catalog-only types) there is nothing to check. */
+static bool board_confirmed(const struct carve_hw_gpu *g, const struct carve_board *b)
+{
+	bool named = false;
+	for (size_t i = 0; i < g->n_types; i++) {
+		const struct carve_hw_type *t = &g->types[i];
+		if (t->impl == CARVE_IMPL_PASSTHROUGH || t->broken || strcmp(t->name, t->id) == 0)
+			continue;
+		named = true;
+		const struct carve_type_entry *e = carve_catalog_type_by_name(t->name);
+		if (e && strcmp(e->board, b->short_name) == 0)
+			return true;
+	}
+	return !named;
+}
+
 /* Fill a GPU from its directory: identity first, then the mechanism's view. */
 static int discover_gpu_files(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g, bool pci_dev,
 			struct carve_error *err)
@@ -311,6 +331,23 @@ static int discover_gpu_files(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, s
 		g->mixed_size_supported = ctx->board && ctx->board->mixed_size;
 		r = g->mechanism == CARVE_IMPL_NVIDIA_MDEV ? carve_sysfs_mdev_discover(fs, ctx, g, err)
 							   : carve_sysfs_nvsriov_discover(fs, ctx, g, err);
+		if (r == 0 && g->mechanism == CARVE_IMPL_NVIDIA_MDEV && ctx->board && !declared &&
+		    !board_confirmed(g, ctx->board)) {
+			/* Read again as a board the catalog does not know. */
+			free(g->types);
+			free(g->devs);
+			free(g->problems);
+			g->types = NULL;
+			g->devs = NULL;
+			g->problems = NULL;
+			g->n_types = g->n_devs = g->n_problems = 0;
+			g->board[0] = '\0';
+			ctx->board = NULL;
+			g->mixed_size = false;
+			g->mixed_size_source = mixed == 2 ? CARVE_HW_SOURCE_DEFAULT : CARVE_HW_SOURCE_DRIVER;
+			g->mixed_size_supported = false;
+			r = carve_sysfs_mdev_discover(fs, ctx, g, err);
+		}
 		break;
 	case CARVE_IMPL_GVT_G:
 		/* i915 always mixes types within the GPU's budgets. */
@@ -352,6 +389,14 @@ static int consider_pci(struct sysfs_host *h, const char *name, struct carve_hw_
 	struct sysfs_gpu_ctx ctx = {0};
 	char path[256];
 	snprintf(ctx.dir, sizeof(ctx.dir), "bus/pci/devices/%s", name);
+	/* A VF is never a PGPU (its PF is): not even its class is read. */
+	snprintf(path, sizeof(path), "%s/physfn", ctx.dir);
+	if (carve_sysfs_exists(h->fs, path)) {
+		if (must)
+			return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "%s is not a GPU (a virtual function)",
+					       name);
+		return 0;
+	}
 	uint32_t cls;
 	snprintf(path, sizeof(path), "%s/class", ctx.dir);
 	struct carve_error ce = {0};
@@ -360,13 +405,11 @@ static int consider_pci(struct sysfs_host *h, const char *name, struct carve_hw_
 		return carve_error_set(err, r, ce.id, "%s", ce.message);
 	if (r < 0) /* cannot tell whether it is a GPU: say so, and go on */
 		return carve_hw_inventory_add_problem(inv, name, &ce) < 0 ? oom(err) : 0;
-	snprintf(path, sizeof(path), "%s/physfn", ctx.dir);
 	const struct carve_board *declared;
-	bool gpu = (cls >> 16) == 0x03 || declared_pf(h, name, &declared);
-	if (!gpu || carve_sysfs_exists(h->fs, path)) {
+	if ((cls >> 16) != 0x03 && !declared_pf(h, name, &declared)) {
 		if (must)
-			return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "%s is not a GPU (class 0x%06x%s)", name,
-					       cls, (cls >> 16) == 0x03 ? ", a virtual function" : "");
+			return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "%s is not a GPU (class 0x%06x)", name,
+					       cls);
 		return 0;
 	}
 	struct carve_hw_gpu *g = carve_hw_inventory_add_gpu(inv);

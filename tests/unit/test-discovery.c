@@ -198,6 +198,125 @@ static void test_profiles(void **state)
 	rm_rf(tmp);
 }
 
+/* ---- real hosts: listings operators published (tests/fixtures/real) ---- */
+
+static int run_mkfixture_listing(const char *listing, const char *outdir)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(mkfixture(), mkfixture(), "--listing", listing, outdir, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static json_t *discover_listing(const char *tmp, const char *name)
+{
+	_cleanup_free_ char *listing = carve_strdupf("%s/tests/fixtures/real/%s.yaml", srcdir(), name);
+	_cleanup_free_ char *root = carve_strdupf("%s/%s", tmp, name);
+	rm_rf(root);
+	assert_int_equal(run_mkfixture_listing(listing, root), 0);
+	struct carve_error err = {0};
+	struct carve_host *h = NULL;
+	if (carve_host_open_sysfs(root, &h, &err) < 0)
+		fail_msg("%s: %s", name, err.message);
+	json_t *j = discover_json(h);
+	carve_host_free(h);
+	return j;
+}
+
+static json_t *type_json(json_t *inv, size_t gpu, const char *id)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(json_array_get(json_object_get(inv, "gpus"), gpu), "types"), i, t)
+		if (strcmp(json_string_value(json_object_get(t, "id")), id) == 0)
+			return t;
+	fail_msg("no type %s", id);
+	return NULL;
+}
+
+#define JINT(o, k) json_integer_value(json_object_get((o), (k)))
+#define JSTR(o, k) json_string_value(json_object_get((o), (k)))
+
+static void test_real_hosts(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *dir = carve_strdupf("%s/tests/fixtures/real", srcdir());
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct carve_strv names = {0};
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n > 5 && strcmp(de->d_name + n - 5, ".yaml") == 0) {
+			de->d_name[n - 5] = '\0';
+			assert_int_equal(carve_strv_push(&names, de->d_name), 0);
+		}
+	}
+	carve_strv_sort(&names);
+	assert_true(names.n >= 6);
+	for (size_t i = 0; i < names.n; i++) {
+		_cleanup_json_ json_t *got = discover_listing(tmp, names.v[i]);
+		_cleanup_free_ char *golden_path =
+			carve_strdupf("%s/tests/fixtures/real/%s.inventory.json", srcdir(), names.v[i]);
+		json_error_t je;
+		_cleanup_json_ json_t *golden = json_load_file(golden_path, 0, &je);
+		if (!golden)
+			fail_msg("%s: %s (run scripts/regen-fixtures)", golden_path, je.text);
+		expect_equal_json(golden, got, golden_path);
+	}
+	carve_strv_clear(&names);
+
+	/* GVT-g before 6.1: no name files; names as the kernel gives them since
+	 * 6.1, and capacity is the kernel's (an iGPU the catalog does not know). */
+	_cleanup_json_ json_t *gvt = discover_listing(tmp, "real-gvtg-skylake");
+	static const struct {
+		const char *id, *name;
+		int avail;
+	} gv[] = {{"i915-GVTg_V5_1", "GVTg_V5_1", 1}, {"i915-GVTg_V5_2", "GVTg_V5_2", 2},
+		  {"i915-GVTg_V5_4", "GVTg_V5_4", 5}, {"i915-GVTg_V5_8", "GVTg_V5_8", 7}};
+	for (size_t i = 0; i < ARRAY_SIZE(gv); i++) {
+		json_t *t = type_json(gvt, 0, gv[i].id);
+		assert_string_equal(JSTR(t, "name"), gv[i].name);
+		assert_int_equal(JINT(t, "available"), gv[i].avail);
+		assert_int_equal(JINT(t, "max_instances"), 0);
+		assert_string_equal(JSTR(t, "max_instances_source"), "none");
+	}
+
+	/* A Tesla P100 (not in the catalog): types and budgets from sysfs, the
+	 * two P100-8C made by hand are there, nothing is creatable. */
+	_cleanup_json_ json_t *p100 = discover_listing(tmp, "real-p100");
+	json_t *g = json_array_get(json_object_get(p100, "gpus"), 0);
+	assert_string_equal(JSTR(g, "board"), "");
+	assert_int_equal(json_array_size(json_object_get(g, "devices")), 2);
+	json_t *t8c = type_json(p100, 0, "nvidia-294");
+	assert_string_equal(JSTR(t8c, "name"), "GRID P100-8C");
+	assert_int_equal(JINT(t8c, "max_instances"), 2);
+	assert_string_equal(JSTR(t8c, "max_instances_source"), "driver");
+	assert_int_equal(JINT(t8c, "available"), 0);
+
+	/* The A2 shares the A16's PCI ids: the driver's type names say it is not
+	 * an A16, so it is read as a board the catalog does not know. */
+	_cleanup_json_ json_t *a2 = discover_listing(tmp, "real-a2-vf");
+	assert_string_equal(JSTR(json_array_get(json_object_get(a2, "gpus"), 0), "board"), "");
+	assert_int_equal(JINT(type_json(a2, 0, "nvidia-746"), "available"), 1);
+
+	/* Vendor VFIO: a free VF lists 23 types; no vGPU runs, so the mode is
+	 * NVIDIA's default, off. */
+	_cleanup_json_ json_t *l40s = discover_listing(tmp, "real-l40s-vfio");
+	g = json_array_get(json_object_get(l40s, "gpus"), 0);
+	assert_false(json_is_true(json_object_get(g, "mixed_size")));
+	assert_string_equal(JSTR(g, "mixed_size_source"), "default");
+	assert_true(json_is_true(json_object_get(g, "mixed_size_supported")));
+	assert_int_equal(JINT(type_json(l40s, 0, "1155"), "available"), 1);
+	rm_rf(tmp);
+}
+
 /* ---- malformed, unreadable and hostile trees ---- */
 
 static void overwrite(const char *root, const char *rel, const char *content)
@@ -1472,6 +1591,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_profiles),
+		cmocka_unit_test(test_real_hosts),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_unreadable_root),
 		cmocka_unit_test(test_hostile),
