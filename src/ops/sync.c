@@ -136,17 +136,24 @@ static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, struct 
 	r = EXEC("INSERT INTO pgpu (uuid, host_uuid, pci_id, vendor_id, device_id, subsystem_vendor_id, "
 		 "subsystem_device_id, vendor_name, device_name, board, driver, numa_node, iommu_group, "
 		 "is_system_display_device, implementation, mixed_size, sriov_totalvfs, sriov_numvfs, size, "
-		 "gpu_group_uuid, present) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,1) "
+		 "gpu_group_uuid, present, discovery_problems, broken, mixed_size_source, mixed_size_supported) "
+		 "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,1,$21,$22,$23,$24) "
 		 "ON CONFLICT (uuid) DO UPDATE SET vendor_id=$4, device_id=$5, subsystem_vendor_id=$6, "
 		 "subsystem_device_id=$7, vendor_name=$8, device_name=$9, board=$10, driver=$11, numa_node=$12, "
 		 "iommu_group=$13, is_system_display_device=$14, implementation=$15, mixed_size=$16, "
 		 "sriov_totalvfs=$17, sriov_numvfs=$18, present=1, "
-		 "gpu_group_uuid=COALESCE(pgpu.gpu_group_uuid, $20)",
-		 20, uuid, ctx->host_uuid, g->pci, vid, did, svid, sdid, vendor_name, devname, g->board, g->driver, numa,
+		 "gpu_group_uuid=COALESCE(pgpu.gpu_group_uuid, $20), discovery_problems=$21, broken=$22, "
+		 "mixed_size_source=$23, mixed_size_supported=$24",
+		 24, uuid, ctx->host_uuid, g->pci, vid, did, svid, sdid, vendor_name, devname, g->board, g->driver, numa,
 		 iommu, g->is_system_display ? "1" : "0", carve_impl_name(g->mechanism), g->mixed_size ? "1" : "0", tvf,
-		 nvf, size, group);
+		 nvf, size, group, problems, g->broken ? "1" : "0", carve_hw_source_name(g->mixed_size_source),
+		 g->mixed_size_supported ? "1" : "0");
 	if (r < 0)
 		return r;
+	/* A broken GPU could not say what it supports: its types stay as they
+	 * were (the operator's enabled set included), none available. */
+	if (g->broken)
+		return EXEC("UPDATE pgpu_type SET available=0 WHERE pgpu_uuid=$1", 1, uuid);
 	/* Mark every type unsupported, then re-mark what the host reports. */
 	if ((r = EXEC("UPDATE pgpu_type SET supported=0, available=0 WHERE pgpu_uuid=$1", 1, uuid)) < 0)
 		return r;
