@@ -15,7 +15,7 @@
  *       driver: vfio-pci          # override the bound driver (vfio-pci: passthrough only)
  *       vfs: 16                   # SR-IOV: sriov_totalvfs; numvfs: enabled at boot (default vfs;
  *                                 #   0: none, as after a reboot - creating a vGPU enables them)
- *       mixed_size: false         # NVIDIA: mixed-size (heterogeneous) mode
+ *       mixed_size: false         # NVIDIA: mixed-size (heterogeneous) mode; default off
  *       system_display: true      # boot_vga=1: the console, never handed out (first GPU of a board)
  *       subsystem: "10de:11d9"    # subsystem vendor:device (default vendor:device)
  *       class: "0x030200"         # PCI class (default: 3D controller for NVIDIA, VGA otherwise)
