@@ -71,7 +71,8 @@ int carve_snapshot_load_host(struct carve_ctx *ctx, const char *group_uuid, cons
 				"CASE WHEN p.sriov_totalvfs = 0 OR p.sriov_numvfs > 0 THEN 1 ELSE 0 END AS host_limited, "
 				"pt.problem, pt.max_instances_source "
 				"FROM pgpu_type pt JOIN pgpu p ON "
-				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1" ON_HOST " AND pt.supported=1",
+				"p.uuid = pt.pgpu_uuid WHERE p.gpu_group_uuid=$1" ON_HOST " AND pt.supported=1 "
+				"ORDER BY pt.pgpu_uuid, pt.vgpu_type_uuid",
 				2, group_uuid, host_uuid)) < 0 ||
 	    (r = carve_db_execf(ctx->db, &used, err,
 				"SELECT COALESCE(v.resident_on, v.scheduled_pgpu) AS p, v.vgpu_type_uuid, "
