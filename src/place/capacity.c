@@ -29,7 +29,7 @@ static const struct carve_place_slot *find_slot(const struct carve_place_pgpu *p
 {
 	for (size_t i = 0; i < p->n_slots; i++)
 		if (p->slots[i].type == t || strcmp(p->slots[i].type->uuid, t->uuid) == 0)
-			return &p->slots[i];
+			return p->slots[i].unsupported ? NULL : &p->slots[i];
 	return NULL;
 }
 

@@ -48,8 +48,9 @@ struct carve_place_type {
 	uint32_t max_instances;
 };
 
-struct carve_place_slot { /* a supported type on a PGPU */
+struct carve_place_slot { /* a type on a PGPU */
 	const struct carve_place_type *type;
+	bool unsupported;         /* the host no longer reports it (kept: the operator's enabled flag stands) */
 	bool enabled;
 	/* What the driver says it can still create (available_instances, the
 	 * SR-IOV creatable list).  It sees devices carve did not create, which

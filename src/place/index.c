@@ -28,6 +28,7 @@ struct carve_place_index {
 	enum carve_place_algo algo;
 
 	int64_t *cap;
+	int64_t total; /* sum of cap[] */
 	uint32_t *rank;
 	uint8_t *reason;
 	size_t reasons[CARVE_PLACE_NO_CAPACITY + 1]; /* PGPUs per current reason */
@@ -180,7 +181,9 @@ static ssize_t node_slot(const struct carve_place_index *idx, int32_t node)
 static void set_cap(struct carve_place_index *idx, uint32_t i)
 {
 	enum carve_place_reason r;
+	idx->total -= idx->cap[i];
 	idx->cap[i] = carve_place_capacity(&idx->pgpus[i], idx->type, &r);
+	idx->total += idx->cap[i];
 	idx->reason[i] = (uint8_t)r;
 	idx->reasons[r]++;
 }
@@ -307,6 +310,11 @@ int carve_place_index_update(struct carve_place_index *idx, size_t i)
 int64_t carve_place_index_capacity(const struct carve_place_index *idx, size_t i)
 {
 	return idx && i < idx->n ? idx->cap[i] : 0;
+}
+
+int64_t carve_place_index_total(const struct carve_place_index *idx)
+{
+	return idx ? idx->total : 0;
 }
 
 size_t carve_place_index_candidates(const struct carve_place_index *idx)

@@ -81,5 +81,9 @@ int carve_place_index_choose(const struct carve_place_index *idx, const struct c
  * i is out of range). */
 int64_t carve_place_index_capacity(const struct carve_place_index *idx, size_t i);
 
+/* The sum of the cached capacities: how many more vGPUs of the type the
+ * PGPUs take together (a group's remaining capacity), kept in O(1). */
+int64_t carve_place_index_total(const struct carve_place_index *idx);
+
 /* How many PGPUs have capacity > 0 (candidates before exclusion). */
 size_t carve_place_index_candidates(const struct carve_place_index *idx);

@@ -3,13 +3,22 @@
 #include <errno.h>
 #include <string.h>
 
+static const char *const algo_names[] = {
+	[CARVE_PLACE_DEPTH_FIRST] = "depth-first",
+	[CARVE_PLACE_BREADTH_FIRST] = "breadth-first",
+};
+
 int carve_place_algo_from_name(const char *name)
 {
-	if (name && strcmp(name, "depth-first") == 0)
-		return CARVE_PLACE_DEPTH_FIRST;
-	if (name && strcmp(name, "breadth-first") == 0)
-		return CARVE_PLACE_BREADTH_FIRST;
+	for (size_t i = 0; name && i < sizeof(algo_names) / sizeof(algo_names[0]); i++)
+		if (strcmp(algo_names[i], name) == 0)
+			return (int)i;
 	return -EINVAL;
+}
+
+const char *carve_place_algo_name(enum carve_place_algo a)
+{
+	return (unsigned)a < sizeof(algo_names) / sizeof(algo_names[0]) ? algo_names[a] : "";
 }
 
 static bool excluded(const struct carve_place_request *req, const char *uuid)

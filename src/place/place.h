@@ -24,6 +24,7 @@ enum carve_place_algo {
 };
 
 int carve_place_algo_from_name(const char *name); /* -EINVAL if unknown */
+const char *carve_place_algo_name(enum carve_place_algo a); /* "" if out of range */
 
 struct carve_place_request {
 	const struct carve_place_type *type;

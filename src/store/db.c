@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "schema.h"
 
@@ -24,11 +25,25 @@ void carve_db_close(struct carve_db *db)
 		db->ops->close(db);
 }
 
+/* Reads, transaction control and PRAGMAs do not change the model. */
+static bool may_write(const char *sql)
+{
+	while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+		sql++;
+	static const char *const ro[] = {"SELECT", "PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SET ", "SHOW"};
+	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+		if (strncasecmp(sql, ro[i], strlen(ro[i])) == 0)
+			return false;
+	return true;
+}
+
 int carve_db_exec(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
 		  struct carve_rows **out, struct carve_error *err)
 {
 	if (out)
 		*out = NULL;
+	if (db->txn_depth > 0 && !db->wrote && may_write(sql))
+		db->wrote = true;
 	return db->ops->exec(db, sql, params, nparams, out, err);
 }
 
@@ -51,6 +66,7 @@ int carve_db_begin(struct carve_db *db, struct carve_error *err)
 	if (db->txn_depth++ > 0)
 		return 0;
 	db->txn_failed = false;
+	db->wrote = false;
 	int r = db->ops->begin ? db->ops->begin(db, err) : carve_db_exec(db, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
 	if (r < 0)
 		db->txn_depth = 0;
@@ -67,9 +83,22 @@ int carve_db_commit(struct carve_db *db, struct carve_error *err)
 		carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
 		return carve_error_set(err, -EIO, "INTERNAL_ERROR", "transaction was rolled back");
 	}
-	int r = carve_db_exec(db, "COMMIT", NULL, 0, NULL, err);
-	if (r < 0)
+	int r = 0;
+	uint64_t gen = 0;
+	if (db->wrote) {
+		_cleanup_rows_ struct carve_rows *rows = NULL;
+		r = carve_db_exec(db, "UPDATE store_generation SET n = n + 1 RETURNING n", NULL, 0, &rows, err);
+		if (r >= 0 && rows->nrows == 1 && carve_rows_cell(rows, 0, 0))
+			gen = strtoull(carve_rows_cell(rows, 0, 0), NULL, 10);
+	}
+	if (r >= 0)
+		r = carve_db_exec(db, "COMMIT", NULL, 0, NULL, err);
+	if (r < 0) {
 		carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
+		return r;
+	}
+	if (gen)
+		db->generation = gen;
 	return r;
 }
 
@@ -111,6 +140,7 @@ int carve_db_migrate(struct carve_db *db, struct carve_error *err)
 	 * included: two processes migrating a new database at once would
 	 * otherwise both apply step 1 (or, on PostgreSQL, race in CREATE). */
 	int have, r;
+	bool applied = false;
 	if ((r = carve_db_begin(db, err)) < 0)
 		return r;
 	if ((r = carve_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied TEXT)",
@@ -136,8 +166,20 @@ int carve_db_migrate(struct carve_db *db, struct carve_error *err)
 				next += 4;
 			}
 			char *q = p;
-			while (*q == ' ' || *q == '\n' || *q == '\t')
-				q++;
+			for (;;) { /* blanks and comment lines before the statement */
+				while (*q == ' ' || *q == '\n' || *q == '\t')
+					q++;
+				if (strncmp(q, "--", 2) != 0 || q[2] == '@')
+					break;
+				q += strcspn(q, "\n");
+			}
+			/* "--@sqlite" / "--@postgresql" on a statement's first line: that
+			 * backend only (what one of them cannot say portably). */
+			if (strncmp(q, "--@", 3) == 0) {
+				size_t n = strcspn(q + 3, "\n");
+				bool mine = n == strlen(db->ops->name) && strncmp(q + 3, db->ops->name, n) == 0;
+				q = mine ? q + 3 + n : q + strlen(q);
+			}
 			if (*q && (r = carve_db_exec(db, q, NULL, 0, NULL, err)) < 0) {
 				free(sql);
 				goto fail;
@@ -151,7 +193,10 @@ int carve_db_migrate(struct carve_db *db, struct carve_error *err)
 				   "INSERT INTO schema_version (version, applied) VALUES ($1, CURRENT_TIMESTAMP)", 1, ver);
 		if (r < 0)
 			goto fail;
+		applied = true;
 	}
+	/* Looking is not writing: an up-to-date store keeps its generation. */
+	db->wrote = applied;
 	return carve_db_commit(db, err);
 fail:
 	carve_db_rollback(db);

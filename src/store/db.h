@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -49,6 +50,8 @@ struct carve_db {
 	const struct carve_db_ops *ops;
 	int txn_depth; /* nested begin() calls collapse into one transaction */
 	bool txn_failed;
+	bool wrote;          /* the open transaction ran a statement that may write */
+	uint64_t generation; /* the store generation the last committed write made */
 };
 
 /* Open a store by its specification: a PostgreSQL connection string (a URI
@@ -72,7 +75,11 @@ int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_er
 
 /* Transactions; begin/commit nest (only the outermost commits).  On any
  * failure inside, callers roll back; rollback of an inner level marks the
- * whole transaction failed. */
+ * whole transaction failed.  A top-level transaction that wrote bumps the
+ * store generation (table store_generation) in the same commit and leaves
+ * the new value in db->generation: every writer, of any process or host,
+ * moves it, so a resident model can tell whether the store changed under
+ * it (state/model.h). */
 int carve_db_begin(struct carve_db *db, struct carve_error *err);
 int carve_db_commit(struct carve_db *db, struct carve_error *err);
 void carve_db_rollback(struct carve_db *db);

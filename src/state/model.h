@@ -1,0 +1,150 @@
+/* model.h - the resident model: every host, PGPU, GPU group, vGPU type,
+ * VM and vGPU of the store as typed objects in memory, with lookups by
+ * UUID and placement views that keep src/place's index up to date.
+ *
+ * The store stays the durable record: the model is loaded from it once
+ * (carve_model_load) and, after every write that commits, the objects the
+ * write touched are reloaded from it (carve_model_reload_*), so memory
+ * never holds what the store does not and a failed commit leaves memory
+ * untouched.  `generation` is the store generation the model reflects
+ * (carve_repo_generation): a different one in the store means another
+ * process wrote, and the caller reloads.
+ *
+ * Placement views: the PGPUs of one (GPU group, host) pair, as a contiguous
+ * array of struct carve_place_pgpu (what carve_place_capacity() and the
+ * index read), with one carve_place_index per vGPU type asked about, built
+ * on first use with the group's algorithm and updated whenever a PGPU of
+ * the view changes (a vGPU placed, realized or released, a type enabled,
+ * a rediscovery).  A vm-start on a host places within that host's view of
+ * the group; remaining capacity sums the group's views of every host.
+ *
+ * Threading: the model carries a read-write lock that callers take
+ * (carve_model_rdlock for reads, carve_model_wrlock for changes); the
+ * functions themselves do not lock.  Objects returned are borrowed: valid
+ * while the lock is held and the object is not reloaded or removed.
+ * Errors: 0 or a negative errno with err set; a failed reload leaves the
+ * objects it concerns as they were.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "objects.h"
+#include "place/index.h"
+#include "store/db.h"
+#include "util/error.h"
+
+/* An open-addressing map from UUID to object (the UUID is the object's
+ * first member). */
+struct carve_umap {
+	void **slot;
+	size_t cap, n;
+};
+
+/* Objects of one class: an array of pointers (owned) and a UUID map. */
+struct carve_objs {
+	void **v;
+	size_t n, cap;
+	struct carve_umap map;
+};
+
+struct carve_view_index {
+	const struct carve_obj_type *type;
+	struct carve_place_index *idx;
+};
+
+struct carve_view {
+	struct carve_obj_group *group; /* NULL: PGPUs in no group */
+	struct carve_obj_host *host;
+	struct carve_place_pgpu *pgpus; /* n, contiguous: what src/place reads */
+	struct carve_obj_pgpu **objs;   /* n, the same PGPUs as model objects */
+	size_t n, cap;
+	struct carve_view_index *idx;   /* built on first use, one per type */
+	size_t n_idx;
+};
+
+struct carve_model {
+	pthread_rwlock_t lock;
+	uint64_t generation;
+	struct carve_objs hosts, groups, types, pgpus, vms, vgpus;
+	struct carve_view **views;
+	size_t n_views;
+	struct carve_umap strings; /* interned strings */
+	/* Per PGPU: its vGPUs (resident or scheduled); per VM: its vGPUs by slot. */
+};
+
+int carve_model_new(struct carve_model **out);
+void carve_model_free(struct carve_model *m);
+CARVE_DEFINE_CLEANUP(struct carve_model, carve_model_free)
+
+void carve_model_rdlock(struct carve_model *m);
+void carve_model_wrlock(struct carve_model *m);
+void carve_model_unlock(struct carve_model *m);
+
+/* Replace the whole model with what the store holds now.  On failure the
+ * model is as it was. */
+int carve_model_load(struct carve_model *m, struct carve_db *db, struct carve_error *err);
+
+/* Reload one object (and what hangs on it) from the store after a write:
+ *   host   - the host row
+ *   group  - the group row (gone from the store: removed)
+ *   type   - the vGPU type row
+ *   pgpu   - the PGPU row and its pgpu_type rows (with any type or group
+ *            they name that the model lacks)
+ *   vm     - the VM row and all its vGPUs (gone: removed, with its vGPUs)
+ * Views and indexes follow. */
+int carve_model_reload_host(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
+int carve_model_reload_group(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
+int carve_model_reload_type(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
+int carve_model_reload_pgpu(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
+int carve_model_reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
+/* Every PGPU of a host, its host row and any type or group they name. */
+int carve_model_reload_host_pgpus(struct carve_model *m, struct carve_db *db, const char *host_uuid,
+				  struct carve_error *err);
+
+/* Lookups by UUID (normalized, lower case); NULL when absent. */
+struct carve_obj_host *carve_model_host(const struct carve_model *m, const char *uuid);
+struct carve_obj_group *carve_model_group(const struct carve_model *m, const char *uuid);
+struct carve_obj_type *carve_model_type(const struct carve_model *m, const char *uuid);
+struct carve_obj_pgpu *carve_model_pgpu(const struct carve_model *m, const char *uuid);
+struct carve_obj_vm *carve_model_vm(const struct carve_model *m, const char *uuid);
+struct carve_obj_vgpu *carve_model_vgpu(const struct carve_model *m, const char *uuid);
+struct carve_obj_pgpu *carve_model_pgpu_at(const struct carve_model *m, const char *host_uuid, const char *pci);
+
+/* Iteration in storage order (unordered): */
+#define carve_model_each(m, cls, T, var)                                                                           \
+	for (size_t _i_##var = 0; _i_##var < (m)->cls.n; _i_##var++)                                               \
+		for (T *var = (m)->cls.v[_i_##var]; var; var = NULL)
+
+/* The placement data of a PGPU (in its view). */
+const struct carve_place_pgpu *carve_pgpu_place(const struct carve_obj_pgpu *p);
+/* The pgpu_type slot of type t on p, or -1. */
+ssize_t carve_pgpu_slot_of(const struct carve_obj_pgpu *p, const struct carve_obj_type *t);
+
+/* A PGPU's vGPUs (resident or scheduled) and a VM's (by slot), borrowed. */
+size_t carve_model_pgpu_vgpus(const struct carve_model *m, const struct carve_obj_pgpu *p,
+			      struct carve_obj_vgpu ***out);
+size_t carve_model_vm_vgpus(const struct carve_model *m, const struct carve_obj_vm *vm, struct carve_obj_vgpu ***out);
+
+/* Place a vGPU of type t for a VM on host's PGPUs of group g with the
+ * group's algorithm (carve_place_index): *chosen, or NULL with *why the most
+ * telling reason.  exclude: PGPUs not to use (the VM's other vGPUs'),
+ * NULL-terminated or NULL. */
+int carve_model_place(struct carve_model *m, const struct carve_obj_group *g, const struct carve_obj_host *host,
+		      const struct carve_obj_type *t, int32_t numa_node, struct carve_obj_pgpu *const *exclude,
+		      struct carve_obj_pgpu **chosen, enum carve_place_reason *why, struct carve_error *err);
+/* How many more vGPUs of type t the group can take, over every host. */
+int carve_model_remaining(struct carve_model *m, const struct carve_obj_group *g, const struct carve_obj_type *t,
+			  int64_t *out, struct carve_error *err);
+/* How many more of type t fit on p now, and why not (the index's figure). */
+int carve_model_capacity(struct carve_model *m, const struct carve_obj_pgpu *p, const struct carve_obj_type *t,
+			 int64_t *out, enum carve_place_reason *why, struct carve_error *err);
+
+/* An interned copy of s (NULL -> ""); NULL only on ENOMEM. */
+const char *carve_model_intern(struct carve_model *m, const char *s);
+
+/* Bytes the model's objects, strings and views take (approximate; for
+ * docs/performance.md). */
+size_t carve_model_bytes(const struct carve_model *m);

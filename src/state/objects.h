@@ -1,0 +1,143 @@
+/* objects.h - carve's objects (XAPI's model) as typed structs, and the
+ * enums of their states, each with one string table (enums.c): the names
+ * are what the store keeps, the API shows and the schema's CHECK
+ * constraints allow.
+ *
+ * Objects live in a struct carve_model (model.h), which owns them; the
+ * pointers between objects (a vGPU's VM, type, PGPUs) stay valid as long as
+ * both objects are in the model.  Strings are owned by their object unless
+ * the comment says "interned" (owned by the model's string pool, shared).
+ *
+ * A PGPU's placement data (what src/place decides on) is not kept here but
+ * in its placement view (model.h): see carve_pgpu_place().
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "host/inventory.h"
+#include "model/impl.h"
+#include "place/capacity.h"
+#include "place/place.h"
+
+enum carve_power_state {
+	CARVE_POWER_HALTED = 0,
+	CARVE_POWER_STARTING,
+	CARVE_POWER_RUNNING,
+	CARVE_POWER_STOPPING,
+	CARVE_POWER__MAX,
+};
+
+/* A vGPU's life: defined (no device) -> reserved (placed, intent committed)
+ * -> running (the device exists) -> stopping (its removal is under way)
+ * -> defined. */
+enum carve_vgpu_state {
+	CARVE_VGPU_DEFINED = 0,
+	CARVE_VGPU_RESERVED,
+	CARVE_VGPU_RUNNING,
+	CARVE_VGPU_STOPPING,
+	CARVE_VGPU__MAX,
+};
+
+enum carve_vgpu_origin {
+	CARVE_ORIGIN_CARVE = 0, /* created by carve */
+	CARVE_ORIGIN_ADOPTED,   /* found on the host and taken over (vgpu-adopt) */
+	CARVE_ORIGIN__MAX,
+};
+
+/* Each returns the stored name ("halted"), or "" for an out-of-range value;
+ * _from_name returns the value or -EINVAL. */
+const char *carve_power_state_name(enum carve_power_state s);
+int carve_power_state_from_name(const char *name);
+const char *carve_vgpu_state_name(enum carve_vgpu_state s);
+int carve_vgpu_state_from_name(const char *name);
+const char *carve_vgpu_origin_name(enum carve_vgpu_origin o);
+int carve_vgpu_origin_from_name(const char *name);
+
+struct carve_obj_host {
+	char uuid[37];
+	char *name_label, *name_description, *hostname, *backend;
+	char last_discovery[24];
+	char *discovery_problems; /* "ID: message" lines, "" when none */
+	char inventory_hash[17];
+};
+
+struct carve_obj_group {
+	char uuid[37];
+	char *name_label, *name_description;
+	enum carve_place_algo algo;
+	char *gpu_types;
+	char *auto_key; /* NULL for groups an operator created */
+};
+
+struct carve_obj_type {
+	/* uuid, size (0: no budget known), passthrough, board, implementation,
+	 * series, max_instances: what placement needs, kept once. */
+	struct carve_place_type place;
+	char *type_key, *vendor_name, *model_name, *identifier;
+	uint64_t framebuffer_size;
+	uint32_t max_heads, max_res_x, max_res_y, frl_config;
+	enum carve_impl impl;
+	bool multi_vgpu, experimental;
+};
+
+/* A pgpu_type row beyond what placement keeps in the slot of the same
+ * index: the operator's enabled flag lives in the slot, the rest here. */
+struct carve_obj_slot_ext {
+	uint32_t max_instances;
+	enum carve_hw_source max_instances_source;
+	char *problem; /* "ID: message" when discovery could not read the type here; NULL when none */
+};
+
+struct carve_view;
+
+struct carve_obj_pgpu {
+	char uuid[37];
+	struct carve_obj_host *host;
+	struct carve_obj_group *group;   /* NULL when in none */
+	struct carve_view *view;         /* its (group, host) placement view */
+	uint32_t vi;                     /* its index there */
+	char vendor_id[5], device_id[5], subsystem_vendor_id[5], subsystem_device_id[5];
+	const char *vendor_name, *device_name, *board, *driver, *dom0_access; /* interned */
+	int32_t iommu_group;
+	enum carve_impl impl;
+	bool is_system_display, mixed_size_supported, broken;
+	enum carve_hw_source mixed_size_source;
+	uint32_t sriov_totalvfs, sriov_numvfs;
+	char *discovery_problems; /* "ID: message" lines, "" when none */
+	char *broken_reason;      /* its own first problem when broken (placement's problem), else NULL */
+	struct carve_obj_slot_ext *ext;  /* parallel to the placement slots */
+	struct carve_obj_vgpu **vgpus;   /* resident or scheduled here, by UUID */
+	uint32_t n_vgpus, cap_vgpus;
+};
+
+struct carve_obj_vm {
+	char uuid[37];
+	char *name_label, *name_description;
+	int32_t numa_node;
+	enum carve_power_state power;
+	struct carve_obj_host *resident_on;
+	struct carve_obj_vgpu **vgpus;   /* by slot */
+	uint32_t n_vgpus, cap_vgpus;
+};
+
+struct carve_obj_vgpu {
+	char uuid[37];
+	struct carve_obj_vm *vm;
+	struct carve_obj_type *type;
+	struct carve_obj_group *group;
+	uint32_t device;                  /* slot in the VM, 0..CARVE_MAX_VGPUS_PER_VM-1 */
+	struct carve_obj_pgpu *scheduled; /* placed, not realized yet */
+	struct carve_obj_pgpu *resident;  /* realized */
+	char device_pci[13];              /* the VF or GPU that carries it; "" for an mdev not running */
+	char *extra_args;                 /* vgpu_params, "" when none */
+	enum carve_vgpu_state state;
+	enum carve_vgpu_origin origin;
+};
+
+/* The most vGPUs one VM may have (slots 0..N-1): a VM over it is an error
+ * wherever it is met, never truncated. */
+#define CARVE_MAX_VGPUS_PER_VM 16
+/* The most VMs a store may hold (a resource a caller can create). */
+#define CARVE_MAX_VMS 65536

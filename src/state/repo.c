@@ -1,0 +1,295 @@
+/* repo.c - the store's queries (see repo.h).  Portable SQL: $N
+ * placeholders, text parameters, statements both SQLite and PostgreSQL
+ * accept. */
+#include "repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXEC(db, err, ...) carve_db_execf((db), NULL, (err), __VA_ARGS__)
+
+static const char *const tables[] = {
+	[CARVE_REPO_HOST] = "host", [CARVE_REPO_GROUP] = "gpu_group", [CARVE_REPO_TYPE] = "vgpu_type",
+	[CARVE_REPO_PGPU] = "pgpu", [CARVE_REPO_PGPU_TYPE] = "pgpu_type", [CARVE_REPO_VM] = "vm",
+	[CARVE_REPO_VGPU] = "vgpu",
+};
+
+static const char *const key_cols[] = {
+	[CARVE_REPO_HOST] = "uuid", [CARVE_REPO_GROUP] = "uuid", [CARVE_REPO_TYPE] = "uuid",
+	[CARVE_REPO_PGPU] = "uuid", [CARVE_REPO_PGPU_TYPE] = "pgpu_uuid", [CARVE_REPO_VM] = "uuid",
+	[CARVE_REPO_VGPU] = "vm_uuid",
+};
+
+int carve_repo_select(struct carve_db *db, enum carve_repo_table t, const char *key, struct carve_rows **out,
+		      struct carve_error *err)
+{
+	char sql[96];
+	if (!key) {
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s", tables[t]);
+		return carve_db_execf(db, out, err, sql, 0);
+	}
+	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE %s=$1", tables[t], key_cols[t]);
+	return carve_db_execf(db, out, err, sql, 1, key);
+}
+
+int carve_repo_select_host_pgpus(struct carve_db *db, const char *host_uuid, struct carve_rows **pgpus,
+				 struct carve_rows **slots, struct carve_error *err)
+{
+	int r = carve_db_execf(db, pgpus, err, "SELECT * FROM pgpu WHERE host_uuid=$1", 1, host_uuid);
+	if (r < 0)
+		return r;
+	return carve_db_execf(db, slots, err,
+			      "SELECT pt.* FROM pgpu_type pt JOIN pgpu p ON p.uuid = pt.pgpu_uuid WHERE p.host_uuid=$1", 1,
+			      host_uuid);
+}
+
+int carve_repo_generation(struct carve_db *db, uint64_t *out, struct carve_error *err)
+{
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	int r = carve_db_execf(db, &rows, err, "SELECT n FROM store_generation", 0);
+	if (r < 0)
+		return r;
+	*out = rows->nrows && carve_rows_cell(rows, 0, 0) ? strtoull(carve_rows_cell(rows, 0, 0), NULL, 10) : 0;
+	return 0;
+}
+
+/* ---- VMs ---- */
+
+int carve_repo_vm_insert(struct carve_db *db, const char *uuid, const char *label, const char *desc, int32_t numa,
+			 struct carve_error *err)
+{
+	char n[16];
+	snprintf(n, sizeof(n), "%d", numa);
+	return EXEC(db, err, "INSERT INTO vm (uuid, name_label, name_description, numa_node) VALUES ($1,$2,$3,$4)", 4,
+		    uuid, label, desc ? desc : "", n);
+}
+
+int carve_repo_vm_update(struct carve_db *db, const char *uuid, const char *label, const char *desc,
+			 const int32_t *numa, struct carve_error *err)
+{
+	char n[16];
+	if (numa)
+		snprintf(n, sizeof(n), "%d", *numa);
+	return EXEC(db, err,
+		    "UPDATE vm SET name_label=COALESCE($2, name_label), name_description=COALESCE($3, name_description), "
+		    "numa_node=COALESCE($4, numa_node) WHERE uuid=$1",
+		    4, uuid, label, desc, numa ? n : NULL);
+}
+
+int carve_repo_vm_delete(struct carve_db *db, const char *uuid, struct carve_error *err)
+{
+	int r = EXEC(db, err, "DELETE FROM vgpu WHERE vm_uuid=$1", 1, uuid);
+	return r < 0 ? r : EXEC(db, err, "DELETE FROM vm WHERE uuid=$1", 1, uuid);
+}
+
+int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,
+			    struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE vm SET power_state=$2, resident_on=$3 WHERE uuid=$1", 3, uuid,
+		    carve_power_state_name(s), host);
+}
+
+/* ---- vGPUs ---- */
+
+int carve_repo_vgpu_insert(struct carve_db *db, const struct carve_repo_vgpu *v, struct carve_error *err)
+{
+	char dev[16];
+	snprintf(dev, sizeof(dev), "%u", v->device);
+	return EXEC(db, err,
+		    "INSERT INTO vgpu (uuid, vm_uuid, vgpu_type_uuid, gpu_group_uuid, device, extra_args, state, origin, "
+		    "resident_on, device_pci) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+		    10, v->uuid, v->vm, v->type, v->group, dev, v->extra_args ? v->extra_args : "",
+		    carve_vgpu_state_name(v->state), carve_vgpu_origin_name(v->origin), v->resident_on,
+		    v->device_pci ? v->device_pci : "");
+}
+
+int carve_repo_vgpu_delete(struct carve_db *db, const char *uuid, struct carve_error *err)
+{
+	return EXEC(db, err, "DELETE FROM vgpu WHERE uuid=$1", 1, uuid);
+}
+
+int carve_repo_vgpu_set_extra_args(struct carve_db *db, const char *uuid, const char *extra, struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE vgpu SET extra_args=$2 WHERE uuid=$1", 2, uuid, extra);
+}
+
+int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
+			    struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE vgpu SET scheduled_pgpu=$2, device_pci=$3, state='reserved' WHERE uuid=$1", 3, uuid,
+		    pgpu, device_pci ? device_pci : "");
+}
+
+int carve_repo_vgpu_confirm(struct carve_db *db, const char *uuid, const char *device_pci, struct carve_error *err)
+{
+	return EXEC(db, err,
+		    "UPDATE vgpu SET resident_on=scheduled_pgpu, scheduled_pgpu=NULL, device_pci=$2, state='running' "
+		    "WHERE uuid=$1",
+		    2, uuid, device_pci ? device_pci : "");
+}
+
+int carve_repo_vgpu_set_device_pci(struct carve_db *db, const char *uuid, const char *device_pci,
+				   struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE vgpu SET device_pci=$2 WHERE uuid=$1", 2, uuid, device_pci ? device_pci : "");
+}
+
+int carve_repo_vm_vgpus_release(struct carve_db *db, const char *vm, struct carve_error *err)
+{
+	return EXEC(db, err,
+		    "UPDATE vgpu SET scheduled_pgpu=NULL, resident_on=NULL, device_pci='', state='defined' WHERE vm_uuid=$1",
+		    1, vm);
+}
+
+int carve_repo_vm_vgpus_set_state(struct carve_db *db, const char *vm, enum carve_vgpu_state s,
+				  struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE vgpu SET state=$2 WHERE vm_uuid=$1", 2, vm, carve_vgpu_state_name(s));
+}
+
+/* ---- GPU groups and PGPU settings ---- */
+
+int carve_repo_group_insert(struct carve_db *db, const char *uuid, const char *label, const char *desc,
+			    enum carve_place_algo algo, struct carve_error *err)
+{
+	return EXEC(db, err,
+		    "INSERT INTO gpu_group (uuid, name_label, name_description, allocation_algorithm) VALUES ($1,$2,$3,$4)",
+		    4, uuid, label, desc ? desc : "", carve_place_algo_name(algo));
+}
+
+int carve_repo_group_update(struct carve_db *db, const char *uuid, const char *label, const char *desc, int algo,
+			    struct carve_error *err)
+{
+	return EXEC(db, err,
+		    "UPDATE gpu_group SET name_label=COALESCE($2, name_label), "
+		    "name_description=COALESCE($3, name_description), "
+		    "allocation_algorithm=COALESCE($4, allocation_algorithm) WHERE uuid=$1",
+		    4, uuid, label, desc, algo < 0 ? NULL : carve_place_algo_name((enum carve_place_algo)algo));
+}
+
+int carve_repo_group_delete(struct carve_db *db, const char *uuid, struct carve_error *err)
+{
+	return EXEC(db, err, "DELETE FROM gpu_group WHERE uuid=$1", 1, uuid);
+}
+
+int carve_repo_pgpu_set_group(struct carve_db *db, const char *pgpu, const char *group, struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE pgpu SET gpu_group_uuid=$2 WHERE uuid=$1", 2, pgpu, group);
+}
+
+int carve_repo_pgpu_type_set_enabled(struct carve_db *db, const char *pgpu, const char *type, bool on,
+				     struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE pgpu_type SET enabled=$3 WHERE pgpu_uuid=$1 AND vgpu_type_uuid=$2", 3, pgpu, type,
+		    on ? "1" : "0");
+}
+
+/* ---- folding an inventory in ---- */
+
+int carve_repo_host_upsert(struct carve_db *db, const char *uuid, const char *name, const char *backend,
+			   const char *problems, struct carve_error *err)
+{
+	return EXEC(db, err,
+		    "INSERT INTO host (uuid, name_label, hostname, backend, last_discovery, discovery_problems) "
+		    "VALUES ($1, $2, $2, $3, CURRENT_TIMESTAMP, $4) ON CONFLICT (uuid) DO UPDATE SET backend=$3, "
+		    "last_discovery=CURRENT_TIMESTAMP, discovery_problems=$4",
+		    4, uuid, name, backend ? backend : "", problems ? problems : "");
+}
+
+int carve_repo_host_set_inventory_hash(struct carve_db *db, const char *uuid, const char *hash,
+				       struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE host SET inventory_hash=$2 WHERE uuid=$1", 2, uuid, hash);
+}
+
+int carve_repo_host_pgpus_absent(struct carve_db *db, const char *host, struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE pgpu SET present=0 WHERE host_uuid=$1", 1, host);
+}
+
+int carve_repo_group_ensure_auto(struct carve_db *db, const char *uuid, const char *label, const char *key,
+				 struct carve_error *err)
+{
+	return EXEC(db, err,
+		    "INSERT INTO gpu_group (uuid, name_label, gpu_types, auto_key) VALUES ($1, $2, $3, $3) "
+		    "ON CONFLICT (uuid) DO NOTHING",
+		    3, uuid, label, key);
+}
+
+int carve_repo_pgpu_upsert(struct carve_db *db, const struct carve_repo_pgpu *p, struct carve_error *err)
+{
+	char numa[16], iommu[16], tvf[16], nvf[16], size[32];
+	snprintf(numa, sizeof(numa), "%d", p->numa_node);
+	snprintf(iommu, sizeof(iommu), "%d", p->iommu_group);
+	snprintf(tvf, sizeof(tvf), "%u", p->sriov_totalvfs);
+	snprintf(nvf, sizeof(nvf), "%u", p->sriov_numvfs);
+	snprintf(size, sizeof(size), "%lld", (long long)p->size);
+	/* gpu_group_uuid is only set when the PGPU has none: a user's move stands. */
+	return EXEC(db, err,
+		    "INSERT INTO pgpu (uuid, host_uuid, pci_id, vendor_id, device_id, subsystem_vendor_id, "
+		    "subsystem_device_id, vendor_name, device_name, board, driver, numa_node, iommu_group, "
+		    "is_system_display_device, implementation, mixed_size, sriov_totalvfs, sriov_numvfs, size, "
+		    "gpu_group_uuid, present, discovery_problems, broken, mixed_size_source, mixed_size_supported) "
+		    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,1,$21,$22,$23,$24) "
+		    "ON CONFLICT (uuid) DO UPDATE SET vendor_id=$4, device_id=$5, subsystem_vendor_id=$6, "
+		    "subsystem_device_id=$7, vendor_name=$8, device_name=$9, board=$10, driver=$11, numa_node=$12, "
+		    "iommu_group=$13, is_system_display_device=$14, implementation=$15, mixed_size=$16, "
+		    "sriov_totalvfs=$17, sriov_numvfs=$18, present=1, "
+		    "gpu_group_uuid=COALESCE(pgpu.gpu_group_uuid, $20), discovery_problems=$21, broken=$22, "
+		    "mixed_size_source=$23, mixed_size_supported=$24",
+		    24, p->uuid, p->host, p->pci, p->vendor_id, p->device_id, p->subsystem_vendor_id,
+		    p->subsystem_device_id, p->vendor_name, p->device_name, p->board, p->driver, numa, iommu,
+		    p->is_system_display ? "1" : "0", carve_impl_name(p->impl), p->mixed_size ? "1" : "0", tvf, nvf, size,
+		    p->group, p->problems ? p->problems : "", p->broken ? "1" : "0",
+		    carve_hw_source_name(p->mixed_size_source), p->mixed_size_supported ? "1" : "0");
+}
+
+int carve_repo_pgpu_types_reset(struct carve_db *db, const char *pgpu, bool unsupported, struct carve_error *err)
+{
+	if (!unsupported)
+		return EXEC(db, err, "UPDATE pgpu_type SET available=0 WHERE pgpu_uuid=$1", 1, pgpu);
+	return EXEC(db, err, "UPDATE pgpu_type SET supported=0, available=0 WHERE pgpu_uuid=$1", 1, pgpu);
+}
+
+int carve_repo_type_upsert(struct carve_db *db, const struct carve_repo_type *t, struct carve_error *err)
+{
+	char fb[32], heads[16], rx[16], ry[16], frl[16], maxi[16], size[32], series[2] = {t->series, 0};
+	snprintf(fb, sizeof(fb), "%llu", (unsigned long long)t->framebuffer_size);
+	snprintf(heads, sizeof(heads), "%u", t->max_heads);
+	snprintf(rx, sizeof(rx), "%u", t->max_res_x);
+	snprintf(ry, sizeof(ry), "%u", t->max_res_y);
+	snprintf(frl, sizeof(frl), "%u", t->frl_config);
+	snprintf(maxi, sizeof(maxi), "%u", t->max_instances);
+	snprintf(size, sizeof(size), "%lld", (long long)t->size);
+	int r = EXEC(db, err,
+		     "INSERT INTO vgpu_type (uuid, type_key, vendor_name, model_name, framebuffer_size, max_heads, "
+		     "max_resolution_x, max_resolution_y, frl_config, max_instances, size, implementation, identifier, "
+		     "board, multi_vgpu, series) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) "
+		     "ON CONFLICT (uuid) DO NOTHING",
+		     16, t->uuid, t->type_key, t->vendor_name, t->model_name, fb, heads, rx, ry, frl, maxi, size,
+		     carve_impl_name(t->impl), t->identifier, t->board, t->multi_vgpu ? "1" : "0", series);
+	if (r >= 0 && t->facts_known)
+		r = EXEC(db, err,
+			 "UPDATE vgpu_type SET framebuffer_size=$2, max_heads=$3, max_resolution_x=$4, "
+			 "max_resolution_y=$5, frl_config=$6, identifier=$7, multi_vgpu=$8, series=$9 WHERE uuid=$1",
+			 9, t->uuid, fb, heads, rx, ry, frl, t->identifier, t->multi_vgpu ? "1" : "0", series);
+	if (r >= 0 && t->budget_known)
+		r = EXEC(db, err, "UPDATE vgpu_type SET max_instances=$2, size=$3 WHERE uuid=$1", 3, t->uuid, maxi, size);
+	return r;
+}
+
+int carve_repo_pgpu_type_upsert(struct carve_db *db, const char *pgpu, const char *type, uint32_t max_instances,
+				uint32_t available, const char *problem, enum carve_hw_source source,
+				struct carve_error *err)
+{
+	char maxi[16], avail[16];
+	snprintf(maxi, sizeof(maxi), "%u", max_instances);
+	snprintf(avail, sizeof(avail), "%u", available);
+	return EXEC(db, err,
+		    "INSERT INTO pgpu_type (pgpu_uuid, vgpu_type_uuid, max_instances, available, supported, enabled, "
+		    "problem, max_instances_source) VALUES ($1, $2, $3, $4, 1, 1, $5, $6) "
+		    "ON CONFLICT (pgpu_uuid, vgpu_type_uuid) DO UPDATE SET max_instances=$3, available=$4, supported=1, "
+		    "problem=$5, max_instances_source=$6",
+		    6, pgpu, type, maxi, avail, problem ? problem : "", carve_hw_source_name(source));
+}

@@ -1,0 +1,133 @@
+/* repo.h - every query carve runs against its store, one typed function
+ * each (the SQL lives in repo.c and nowhere else).
+ *
+ * Reads return the rows of one table (SELECT *), for the model to turn into
+ * objects (model.c); writes take typed arguments.  All run on the caller's
+ * connection, inside whatever transaction it holds; writes belong in one
+ * (carve_db_begin/carve_db_end), and every committed write transaction
+ * bumps the store generation (store/db.c).  Errors: 0 or a negative errno
+ * with err set (db.h's mapping: -EEXIST on a duplicate key, -EINVAL on a
+ * constraint, ...).  Strings given may be NULL where the comment says so.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "host/inventory.h"
+#include "objects.h"
+#include "store/db.h"
+#include "util/error.h"
+
+enum carve_repo_table {
+	CARVE_REPO_HOST,
+	CARVE_REPO_GROUP,
+	CARVE_REPO_TYPE,
+	CARVE_REPO_PGPU,
+	CARVE_REPO_PGPU_TYPE,
+	CARVE_REPO_VM,
+	CARVE_REPO_VGPU,
+};
+
+/* Rows of a table: all (key NULL), or those whose key column equals key:
+ * uuid for host, group, type, pgpu and vm; pgpu_uuid for pgpu_type;
+ * vm_uuid for vgpu. */
+int carve_repo_select(struct carve_db *db, enum carve_repo_table t, const char *key, struct carve_rows **out,
+		      struct carve_error *err);
+/* PGPUs of a host, and their pgpu_type rows. */
+int carve_repo_select_host_pgpus(struct carve_db *db, const char *host_uuid, struct carve_rows **pgpus,
+				 struct carve_rows **slots, struct carve_error *err);
+
+/* The store generation: bumped by every committed write transaction. */
+int carve_repo_generation(struct carve_db *db, uint64_t *out, struct carve_error *err);
+
+/* ---- VMs ---- */
+int carve_repo_vm_insert(struct carve_db *db, const char *uuid, const char *label, const char *desc, int32_t numa,
+			 struct carve_error *err);
+/* NULL leaves a field as it is. */
+int carve_repo_vm_update(struct carve_db *db, const char *uuid, const char *label, const char *desc,
+			 const int32_t *numa, struct carve_error *err);
+/* The VM and its vGPUs. */
+int carve_repo_vm_delete(struct carve_db *db, const char *uuid, struct carve_error *err);
+/* host NULL: resident nowhere. */
+int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,
+			    struct carve_error *err);
+
+/* ---- vGPUs ---- */
+struct carve_repo_vgpu {
+	const char *uuid, *vm, *type, *group;
+	uint32_t device;
+	const char *extra_args;     /* NULL: none */
+	enum carve_vgpu_state state;
+	enum carve_vgpu_origin origin;
+	const char *resident_on;    /* NULL: none */
+	const char *device_pci;     /* NULL: "" */
+};
+int carve_repo_vgpu_insert(struct carve_db *db, const struct carve_repo_vgpu *v, struct carve_error *err);
+int carve_repo_vgpu_delete(struct carve_db *db, const char *uuid, struct carve_error *err);
+int carve_repo_vgpu_set_extra_args(struct carve_db *db, const char *uuid, const char *extra, struct carve_error *err);
+/* Intent: placed on pgpu (and that VF, "" when none), state reserved. */
+int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
+			    struct carve_error *err);
+/* Confirmation: realized on its scheduled PGPU at device_pci, running. */
+int carve_repo_vgpu_confirm(struct carve_db *db, const char *uuid, const char *device_pci, struct carve_error *err);
+int carve_repo_vgpu_set_device_pci(struct carve_db *db, const char *uuid, const char *device_pci,
+				   struct carve_error *err);
+/* Every vGPU of a VM back to defined (no PGPU, no device). */
+int carve_repo_vm_vgpus_release(struct carve_db *db, const char *vm, struct carve_error *err);
+int carve_repo_vm_vgpus_set_state(struct carve_db *db, const char *vm, enum carve_vgpu_state s,
+				  struct carve_error *err);
+
+/* ---- GPU groups and PGPU settings ---- */
+int carve_repo_group_insert(struct carve_db *db, const char *uuid, const char *label, const char *desc,
+			    enum carve_place_algo algo, struct carve_error *err);
+/* NULL / algo < 0 leave a field as it is. */
+int carve_repo_group_update(struct carve_db *db, const char *uuid, const char *label, const char *desc, int algo,
+			    struct carve_error *err);
+int carve_repo_group_delete(struct carve_db *db, const char *uuid, struct carve_error *err);
+int carve_repo_pgpu_set_group(struct carve_db *db, const char *pgpu, const char *group, struct carve_error *err);
+int carve_repo_pgpu_type_set_enabled(struct carve_db *db, const char *pgpu, const char *type, bool on,
+				     struct carve_error *err);
+
+/* ---- folding an inventory in (ops/sync.c) ---- */
+int carve_repo_host_upsert(struct carve_db *db, const char *uuid, const char *name, const char *backend,
+			   const char *problems, struct carve_error *err);
+int carve_repo_host_set_inventory_hash(struct carve_db *db, const char *uuid, const char *hash,
+				       struct carve_error *err);
+/* Every PGPU of the host absent until the inventory names it again. */
+int carve_repo_host_pgpus_absent(struct carve_db *db, const char *host, struct carve_error *err);
+int carve_repo_group_ensure_auto(struct carve_db *db, const char *uuid, const char *label, const char *key,
+				 struct carve_error *err);
+
+struct carve_repo_pgpu {
+	const char *uuid, *host, *pci, *vendor_id, *device_id, *subsystem_vendor_id, *subsystem_device_id;
+	const char *vendor_name, *device_name, *board, *driver;
+	int32_t numa_node, iommu_group;
+	bool is_system_display, mixed_size, mixed_size_supported, broken;
+	enum carve_impl impl;
+	enum carve_hw_source mixed_size_source;
+	uint32_t sriov_totalvfs, sriov_numvfs;
+	int64_t size;
+	const char *group;     /* set only when the PGPU has none: an operator's move stands */
+	const char *problems;
+};
+int carve_repo_pgpu_upsert(struct carve_db *db, const struct carve_repo_pgpu *p, struct carve_error *err);
+/* All of a PGPU's types unavailable; with unsupported, unsupported too
+ * (then re-marked by carve_repo_pgpu_type_upsert for what the host reports). */
+int carve_repo_pgpu_types_reset(struct carve_db *db, const char *pgpu, bool unsupported, struct carve_error *err);
+
+struct carve_repo_type {
+	const char *uuid, *type_key, *vendor_name, *model_name, *identifier, *board;
+	uint64_t framebuffer_size;
+	uint32_t max_heads, max_res_x, max_res_y, frl_config, max_instances;
+	int64_t size;
+	enum carve_impl impl;
+	bool multi_vgpu;
+	char series;
+	bool facts_known;      /* refresh the pool-wide facts (else only insert when new) */
+	bool budget_known;     /* refresh max_instances and size */
+};
+int carve_repo_type_upsert(struct carve_db *db, const struct carve_repo_type *t, struct carve_error *err);
+int carve_repo_pgpu_type_upsert(struct carve_db *db, const char *pgpu, const char *type, uint32_t max_instances,
+				uint32_t available, const char *problem, enum carve_hw_source source,
+				struct carve_error *err);
