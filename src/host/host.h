@@ -40,7 +40,21 @@ struct carve_vgpu_placement {
 struct carve_host_ops {
 	const char *name;
 	int (*discover)(struct carve_host *h, struct carve_hw_inventory *out, struct carve_error *err);
-	int (*vgpu_create)(struct carve_host *h, const struct carve_vgpu_spec *spec,
+	/* One GPU, as discover() reports it, into out (an inventory of one
+	 * GPU); -ENOENT when there is no such GPU (any more). */
+	int (*discover_gpu)(struct carve_host *h, const char *pci, struct carve_hw_inventory *out,
+			    struct carve_error *err);
+	/* Create spec's vGPU on spec->pgpu_pci.  known: that GPU as the caller
+	 * last discovered it, handed down so that the backend does not read it
+	 * again (it reads only what the act itself needs: the type's
+	 * availability, the VF it writes to), or NULL to let it discover the
+	 * GPU itself.  A stale `known` is safe: the kernel refuses what no
+	 * longer fits and the backend reports that.  Whatever the result, the
+	 * caller's picture of the GPU is out of date afterwards: the devices
+	 * and VFs changed on success; on failure the backend removed what it
+	 * made, but it may have enabled VFs (sriov_numvfs) on the way.  The
+	 * caller rediscovers the GPU (discover_gpu) when its act is over. */
+	int (*vgpu_create)(struct carve_host *h, const struct carve_hw_gpu *known, const struct carve_vgpu_spec *spec,
 			   struct carve_vgpu_placement *out, struct carve_error *err);
 	/* Remove; -ENOENT when it is already gone (callers treat that as done). */
 	int (*vgpu_remove)(struct carve_host *h, const struct carve_vgpu_spec *spec,
@@ -69,4 +83,10 @@ bool carve_vgpu_params_valid(const char *params);
 static inline int carve_host_discover(struct carve_host *h, struct carve_hw_inventory *out, struct carve_error *err)
 {
 	return h->ops->discover(h, out, err);
+}
+
+static inline int carve_host_discover_gpu(struct carve_host *h, const char *pci, struct carve_hw_inventory *out,
+					  struct carve_error *err)
+{
+	return h->ops->discover_gpu(h, pci, out, err);
 }

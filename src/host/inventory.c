@@ -171,6 +171,61 @@ size_t carve_hw_inventory_count_problems(const struct carve_hw_inventory *inv)
 	return n;
 }
 
+static void *dup_array(const void *src, size_t n, size_t sz)
+{
+	/* grow() keeps capacity as the next power of two: allocate likewise. */
+	size_t cap = 1;
+	while (cap < n)
+		cap *= 2;
+	void *p = calloc(cap, sz);
+	if (p && n)
+		memcpy(p, src, n * sz);
+	return p;
+}
+
+static int gpu_copy(struct carve_hw_gpu *dst, const struct carve_hw_gpu *src)
+{
+	*dst = *src;
+	dst->vfs = dup_array(src->vfs, src->n_vfs, sizeof(*src->vfs));
+	dst->types = dup_array(src->types, src->n_types, sizeof(*src->types));
+	dst->devs = dup_array(src->devs, src->n_devs, sizeof(*src->devs));
+	dst->problems = dup_array(src->problems, src->n_problems, sizeof(*src->problems));
+	if (!dst->vfs || !dst->types || !dst->devs || !dst->problems) {
+		gpu_clear(dst);
+		memset(dst, 0, sizeof(*dst));
+		return -ENOMEM;
+	}
+	if (!src->n_vfs) {
+		free(dst->vfs);
+		dst->vfs = NULL;
+	}
+	if (!src->n_types) {
+		free(dst->types);
+		dst->types = NULL;
+	}
+	if (!src->n_devs) {
+		free(dst->devs);
+		dst->devs = NULL;
+	}
+	if (!src->n_problems) {
+		free(dst->problems);
+		dst->problems = NULL;
+	}
+	return 0;
+}
+
+int carve_hw_inventory_add_copy(struct carve_hw_inventory *inv, const struct carve_hw_gpu *g)
+{
+	struct carve_hw_gpu *slot = carve_hw_inventory_add_gpu(inv);
+	if (!slot)
+		return -ENOMEM;
+	if (gpu_copy(slot, g) < 0) {
+		inv->n_gpus--;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* ---- canonical order ---- */
 
 static int pci_str_cmp(const char *a, const char *b)
@@ -287,6 +342,32 @@ void carve_hw_inventory_sort(struct carve_hw_inventory *inv)
 			qsort(g->devs, g->n_devs, sizeof(*g->devs), cmp_dev);
 		sort_types(g);
 	}
+}
+
+int carve_hw_inventory_replace(struct carve_hw_inventory *inv, const char *pci, const struct carve_hw_gpu *g)
+{
+	struct carve_hw_gpu *old = (struct carve_hw_gpu *)carve_hw_inventory_find(inv, pci);
+	if (old && g) {
+		struct carve_hw_gpu copy;
+		if (gpu_copy(&copy, g) < 0)
+			return -ENOMEM;
+		gpu_clear(old);
+		*old = copy;
+		return 0;
+	}
+	if (old) {
+		gpu_clear(old);
+		size_t i = (size_t)(old - inv->gpus);
+		memmove(old, old + 1, (inv->n_gpus - i - 1) * sizeof(*old));
+		inv->n_gpus--;
+		return 0;
+	}
+	if (!g)
+		return 0;
+	int r = carve_hw_inventory_add_copy(inv, g);
+	if (r == 0)
+		carve_hw_inventory_sort(inv);
+	return r;
 }
 
 const struct carve_hw_gpu *carve_hw_inventory_find(const struct carve_hw_inventory *inv, const char *pci)

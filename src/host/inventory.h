@@ -146,6 +146,12 @@ size_t carve_hw_inventory_count_problems(const struct carve_hw_inventory *inv);
 /* Sort into the canonical order described above. */
 void carve_hw_inventory_sort(struct carve_hw_inventory *inv);
 
+/* Deep copy of g appended to inv (canonical order kept). -ENOMEM. */
+int carve_hw_inventory_add_copy(struct carve_hw_inventory *inv, const struct carve_hw_gpu *g);
+/* The GPU at pci replaced by a deep copy of g, or removed when g is NULL
+ * (appended when inv had none). -ENOMEM. */
+int carve_hw_inventory_replace(struct carve_hw_inventory *inv, const char *pci, const struct carve_hw_gpu *g);
+
 const struct carve_hw_gpu *carve_hw_inventory_find(const struct carve_hw_inventory *inv, const char *pci);
 const struct carve_hw_type *carve_hw_gpu_find_type(const struct carve_hw_gpu *g, const char *type_id);
 

@@ -953,6 +953,22 @@ fail:
 	return oom(err);
 }
 
+/* One GPU: the sim's state is in memory, so this is discover() narrowed. */
+static int sim_discover_gpu(struct carve_host *h, const char *pci, struct carve_hw_inventory *out,
+			    struct carve_error *err)
+{
+	struct carve_hw_inventory all = {0};
+	memset(out, 0, sizeof(*out));
+	int r = sim_discover(h, &all, err);
+	if (r < 0)
+		return r;
+	const struct carve_hw_gpu *g = carve_hw_inventory_find(&all, pci);
+	r = !g ? carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "sim: no GPU %.16s", pci)
+	       : carve_hw_inventory_add_copy(out, g) < 0 ? oom(err) : 0;
+	carve_hw_inventory_clear(&all);
+	return r;
+}
+
 static bool fail_injected(struct sim *s)
 {
 	s->creates++;
@@ -961,9 +977,10 @@ static bool fail_injected(struct sim *s)
 	return s->has_fail_after && s->creates > s->fail_after;
 }
 
-static int sim_create(struct carve_host *h, const struct carve_vgpu_spec *spec, struct carve_vgpu_placement *out,
-		      struct carve_error *err)
+static int sim_create(struct carve_host *h, const struct carve_hw_gpu *known, const struct carve_vgpu_spec *spec,
+		      struct carve_vgpu_placement *out, struct carve_error *err)
 {
+	(void)known; /* the sim's own state is authoritative and in memory */
 	struct sim *s = to_sim(h);
 	if (fail_injected(s))
 		return carve_error_set(err, -EIO, "SIM_INJECTED_FAILURE",
@@ -1112,6 +1129,7 @@ static void sim_free(struct carve_host *h)
 static const struct carve_host_ops sim_ops = {
 	.name = "sim",
 	.discover = sim_discover,
+	.discover_gpu = sim_discover_gpu,
 	.vgpu_create = sim_create,
 	.vgpu_remove = sim_remove,
 	.vgpu_set_params = sim_set_params,

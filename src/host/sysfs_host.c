@@ -686,8 +686,26 @@ static int check_spec(const struct carve_vgpu_spec *spec, struct carve_error *er
 	return 0;
 }
 
-static int sysfs_create(struct carve_host *hh, const struct carve_vgpu_spec *spec, struct carve_vgpu_placement *out,
-			struct carve_error *err)
+/* The directory and board of a GPU the caller already knows, without
+ * reading the GPU again. */
+static int known_ctx(struct sysfs_host *h, const struct carve_hw_gpu *g, struct sysfs_gpu_ctx *ctx,
+		     struct carve_error *err)
+{
+	char norm[13];
+	if (carve_pci_normalize(g->pci, norm) < 0)
+		return carve_error_set(err, -EINVAL, "PCI_INVALID", "invalid PCI address '%.16s'", g->pci);
+	snprintf(ctx->dir, sizeof(ctx->dir), "bus/pci/devices/%s", norm);
+	if (!carve_sysfs_exists(h->fs, ctx->dir))
+		snprintf(ctx->dir, sizeof(ctx->dir), "class/mdev_bus/%s", norm);
+	if (!carve_sysfs_exists(h->fs, ctx->dir))
+		return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "no device %s under %s", norm,
+				       carve_sysfs_root(h->fs));
+	ctx->board = g->board[0] ? carve_board_by_name(g->board) : NULL;
+	return 0;
+}
+
+static int sysfs_create(struct carve_host *hh, const struct carve_hw_gpu *known, const struct carve_vgpu_spec *spec,
+			struct carve_vgpu_placement *out, struct carve_error *err)
 {
 	struct sysfs_host *h = to_sh(hh);
 	int r = check_spec(spec, err);
@@ -695,8 +713,17 @@ static int sysfs_create(struct carve_host *hh, const struct carve_vgpu_spec *spe
 		return r;
 	struct carve_hw_inventory inv = {0};
 	struct sysfs_gpu_ctx ctx = {0};
-	if ((r = carve_sysfs_discover_one(h, spec->pgpu_pci, &inv, &ctx, err)) < 0)
+	if (known && strcmp(known->pci, spec->pgpu_pci) == 0) {
+		/* Handed down: the caller's discovery of the GPU is what we act on. */
+		if ((r = known_ctx(h, known, &ctx, err)) < 0)
+			goto out;
+		if (carve_hw_inventory_add_copy(&inv, known) < 0) {
+			r = oom(err);
+			goto out;
+		}
+	} else if ((r = carve_sysfs_discover_one(h, spec->pgpu_pci, &inv, &ctx, err)) < 0) {
 		goto out;
+	}
 	const struct carve_hw_gpu *g = &inv.gpus[0];
 	if ((r = carve_hw_gpu_refuse_problem(g, spec->type_id, err)) < 0)
 		goto out;
@@ -832,6 +859,17 @@ static int sysfs_set_params(struct carve_host *hh, const struct carve_vgpu_place
 	return carve_sysfs_write(h->fs, ndir, "vgpu_params", params[0] ? params : "\n", err);
 }
 
+static int sysfs_discover_gpu(struct carve_host *hh, const char *pci, struct carve_hw_inventory *out,
+			      struct carve_error *err)
+{
+	struct sysfs_gpu_ctx ctx = {0};
+	memset(out, 0, sizeof(*out));
+	int r = carve_sysfs_discover_one(to_sh(hh), pci, out, &ctx, err);
+	if (r < 0)
+		carve_hw_inventory_clear(out);
+	return r;
+}
+
 static void sysfs_free(struct carve_host *hh)
 {
 	struct sysfs_host *h = to_sh(hh);
@@ -845,6 +883,7 @@ static void sysfs_free(struct carve_host *hh)
 static const struct carve_host_ops sysfs_ops = {
 	.name = "sysfs",
 	.discover = sysfs_discover,
+	.discover_gpu = sysfs_discover_gpu,
 	.vgpu_create = sysfs_create,
 	.vgpu_remove = sysfs_remove,
 	.vgpu_set_params = sysfs_set_params,

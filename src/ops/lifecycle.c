@@ -1,70 +1,92 @@
 /* lifecycle.c - vm-start, vm-shutdown, host-reconcile, vgpu-adopt.
- * See verbs_vm.c for the intent/act/confirm protocol these follow. */
+ *
+ * vm-start follows "write intent, act, then confirm":
+ *   1. one transaction places every vGPU of the VM on the resident model
+ *      (the placement index, all or nothing), records scheduled_pgpu + state
+ *      'reserved' (and the VF it will use) and the VM as 'starting', commits;
+ *   2. the host backend creates each device, handed the GPU as this host last
+ *      discovered it, and writes its vgpu_params - with the model unlocked,
+ *      so that reads go on while the kernel works;
+ *   3. the touched GPUs are read again, and a second transaction confirms
+ *      (resident_on, 'running') and folds what they look like now in.
+ * A failure in 2 removes what was created and releases the reservation, so no
+ * capacity leaks; a crash between 1 and 3 is finished by host-reconcile,
+ * which rolls an interrupted start back and an interrupted shutdown forward.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 #include "emit/emit.h"
-#include "place/place.h"
 #include "model/model.h"
-#include "snapshot.h"
+#include "state/model.h"
+#include "state/repo.h"
 #include "util/cleanup.h"
 #include "util/uuid.h"
+#include "verbs.h"
 #include "vm.h"
 
-
-#define MAX_ITEMS 16
-
+/* What an act needs of one vGPU, copied out of the model (whose objects
+ * are replaced when reloaded). */
 struct item {
-	char vgpu[37], type[37], group[37], group_label[256], algo[16];
-	char identifier[65], impl[24], model[128], extra[256];
+	char vgpu[37], type[37], group[37], group_label[256];
+	char identifier[65], model[128], extra[256];
+	enum carve_impl impl;
 	char pgpu[37], pgpu_pci[13];
 	struct carve_vgpu_placement where;
 	bool created;
 };
 
-#define CP(dst, rows, i, col) snprintf((dst), sizeof(dst), "%s", carve_rows_get(rows, i, col) ? carve_rows_get(rows, i, col) : "")
+struct items {
+	struct item v[CARVE_MAX_VGPUS_PER_VM];
+	size_t n;
+};
 
-/* The vGPUs of a VM with what placement and realization need. */
-static int load_items(struct carve_ctx *ctx, const char *vm, struct item *items, size_t *n, struct carve_error *err)
+static int not_found(const char *cls, const char *uuid, struct carve_error *err)
 {
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_db_execf(ctx->db, &rows, err,
-			       "SELECT v.uuid, v.vgpu_type_uuid, v.gpu_group_uuid, v.extra_args, v.scheduled_pgpu, "
-			       "v.resident_on, v.device_pci, t.identifier, t.implementation, t.model_name, "
-			       "g.allocation_algorithm, g.name_label, p.pci_id FROM vgpu v "
-			       "JOIN vgpu_type t ON t.uuid = v.vgpu_type_uuid JOIN gpu_group g ON g.uuid = v.gpu_group_uuid "
-			       "LEFT JOIN pgpu p ON p.uuid = COALESCE(v.resident_on, v.scheduled_pgpu) "
-			       "WHERE v.vm_uuid=$1 ORDER BY v.device",
-			       1, vm);
-	if (r < 0)
-		return r;
-	*n = 0;
-	for (size_t i = 0; i < rows->nrows && i < MAX_ITEMS; i++) {
-		struct item *it = &items[(*n)++];
-		memset(it, 0, sizeof(*it));
-		CP(it->vgpu, rows, i, "uuid");
-		CP(it->type, rows, i, "vgpu_type_uuid");
-		CP(it->group, rows, i, "gpu_group_uuid");
-		CP(it->extra, rows, i, "extra_args");
-		CP(it->identifier, rows, i, "identifier");
-		CP(it->impl, rows, i, "implementation");
-		CP(it->model, rows, i, "model_name");
-		CP(it->algo, rows, i, "allocation_algorithm");
-		CP(it->group_label, rows, i, "name_label");
-		CP(it->pgpu_pci, rows, i, "pci_id");
-		const char *res = carve_rows_get(rows, i, "resident_on"), *sch = carve_rows_get(rows, i, "scheduled_pgpu");
-		carve_strlcpy(it->pgpu, res ? res : sch ? sch : "", sizeof(it->pgpu));
-		carve_strlcpy(it->where.uuid, it->vgpu, sizeof(it->where.uuid));
-		CP(it->where.device_pci, rows, i, "device_pci");
+	return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no %s with uuid %s", cls, uuid);
+}
+
+/* The vGPUs of a VM, by slot.  More than CARVE_MAX_VGPUS_PER_VM is an error
+ * (the store was written by something else), never a silent truncation. */
+static int load_items(const struct carve_obj_vm *vm, struct items *it, struct carve_error *err)
+{
+	it->n = 0;
+	if (vm->n_vgpus > CARVE_MAX_VGPUS_PER_VM)
+		return carve_error_set(err, -E2BIG, "LIMIT_REACHED", "VM %s has %u vGPUs; at most %d are supported",
+				       vm->uuid, vm->n_vgpus, CARVE_MAX_VGPUS_PER_VM);
+	for (uint32_t i = 0; i < vm->n_vgpus; i++) {
+		const struct carve_obj_vgpu *v = vm->vgpus[i];
+		struct item *x = &it->v[it->n++];
+		memset(x, 0, sizeof(*x));
+		carve_strlcpy(x->vgpu, v->uuid, sizeof(x->vgpu));
+		carve_strlcpy(x->type, v->type->place.uuid, sizeof(x->type));
+		carve_strlcpy(x->group, v->group->uuid, sizeof(x->group));
+		carve_strlcpy(x->group_label, v->group->name_label, sizeof(x->group_label));
+		carve_strlcpy(x->identifier, v->type->identifier, sizeof(x->identifier));
+		carve_strlcpy(x->model, v->type->model_name, sizeof(x->model));
+		carve_strlcpy(x->extra, v->extra_args, sizeof(x->extra));
+		x->impl = v->type->impl;
+		const struct carve_obj_pgpu *p = v->resident ? v->resident : v->scheduled;
+		if (p) {
+			carve_strlcpy(x->pgpu, p->uuid, sizeof(x->pgpu));
+			carve_strlcpy(x->pgpu_pci, carve_pgpu_place(p)->pci, sizeof(x->pgpu_pci));
+		}
+		carve_strlcpy(x->where.uuid, x->vgpu, sizeof(x->where.uuid));
+		carve_strlcpy(x->where.device_pci, v->device_pci, sizeof(x->where.device_pci));
 	}
 	return 0;
 }
 
-static bool vf_impl(const char *impl)
+static bool vf_impl(enum carve_impl impl)
 {
-	return strcmp(impl, "nvidia-sriov") == 0 || strcmp(impl, "amd-mxgpu") == 0;
+	return impl == CARVE_IMPL_NVIDIA_SRIOV || impl == CARVE_IMPL_AMD_MXGPU;
+}
+
+static bool mdev_impl(enum carve_impl impl)
+{
+	return impl == CARVE_IMPL_NVIDIA_MDEV || impl == CARVE_IMPL_GVT_G;
 }
 
 static void spec_of(const struct item *it, struct carve_vgpu_spec *s)
@@ -73,51 +95,55 @@ static void spec_of(const struct item *it, struct carve_vgpu_spec *s)
 	carve_strlcpy(s->uuid, it->vgpu, sizeof(s->uuid));
 	carve_strlcpy(s->pgpu_pci, it->pgpu_pci, sizeof(s->pgpu_pci));
 	carve_strlcpy(s->type_id, it->identifier, sizeof(s->type_id));
-	int impl = carve_impl_from_name(it->impl);
-	s->impl = impl < 0 ? CARVE_IMPL_PASSTHROUGH : (enum carve_impl)impl;
+	s->impl = it->impl;
 	carve_strlcpy(s->params, it->extra, sizeof(s->params));
 	if (vf_impl(it->impl)) /* the VF the intent recorded, if any */
 		carve_strlcpy(s->vf_pci, it->where.device_pci, sizeof(s->vf_pci));
 }
 
+/* The PCI addresses of the GPUs items act on, each once. */
+static size_t touched(const struct items *it, const char **pci)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < it->n; i++) {
+		bool seen = !it->v[i].pgpu_pci[0];
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = strcmp(pci[k], it->v[i].pgpu_pci) == 0;
+		if (!seen)
+			pci[n++] = it->v[i].pgpu_pci;
+	}
+	return n;
+}
+
+/* Is a VF named by a vGPU the model holds (other than `except`)? */
+static bool vf_claimed(const struct carve_model *m, const char *pci, const char *except)
+{
+	carve_model_each(m, vgpus, struct carve_obj_vgpu, v)
+		if (strcmp(v->device_pci, pci) == 0 && (!except || strcmp(v->uuid, except) != 0))
+			return true;
+	return false;
+}
+
 /* A VF-backed vGPU has no host-side UUID: the VF is its only identity.  The
  * intent records which VF the start will use (a free VF of the chosen PGPU
- * that no vGPU in the store names), and the create is told to use it; so a
- * start killed after the create but before the confirm leaves an in-use VF
- * that the store names, and host-reconcile removes it.  (Before, the VF was
- * learnt only from the create and recorded at the confirm: such a kill left
- * the VF in use with no vGPU, reported as an orphan forever -- found by
- * tests/crash on l40s-sriov.)  "" when the PGPU has no free VF yet (none
- * enabled: the create enables them and picks the first free one). */
-static int choose_vf(struct carve_ctx *ctx, struct carve_hw_inventory *inv, bool *have_inv, struct item *it,
-		     struct carve_error *err)
+ * that no vGPU names), and the create is told to use it; so a start killed
+ * after the create but before the confirm leaves an in-use VF that the store
+ * names, and host-reconcile removes it.  "" when the PGPU has no free VF yet
+ * (none enabled: the create enables them and picks the first free one). */
+static void choose_vf(struct carve_ctx *ctx, const struct items *it, size_t i, char out[13])
 {
-	it->where.device_pci[0] = '\0';
-	if (!*have_inv) {
-		int r = carve_host_discover(ctx->host, inv, err);
-		if (r < 0)
-			return r;
-		*have_inv = true;
-	}
-	_cleanup_rows_ struct carve_rows *claimed = NULL;
-	int r = carve_db_execf(ctx->db, &claimed, err, "SELECT device_pci FROM vgpu WHERE device_pci <> ''", 0);
-	if (r < 0)
-		return r;
-	for (size_t g = 0; g < inv->n_gpus; g++) {
-		if (strcmp(inv->gpus[g].pci, it->pgpu_pci) != 0)
-			continue;
-		for (size_t v = 0; v < inv->gpus[g].n_vfs; v++) {
-			const struct carve_hw_vf *vf = &inv->gpus[g].vfs[v];
-			bool taken = vf->in_use;
-			for (size_t k = 0; k < claimed->nrows && !taken; k++)
-				taken = strcmp(carve_rows_cell(claimed, k, 0), vf->pci) == 0;
-			if (!taken) {
-				carve_strlcpy(it->where.device_pci, vf->pci, sizeof(it->where.device_pci));
-				return 0;
-			}
+	out[0] = '\0';
+	const struct carve_hw_gpu *g = ctx->inv ? carve_hw_inventory_find(ctx->inv, it->v[i].pgpu_pci) : NULL;
+	for (size_t v = 0; g && v < g->n_vfs; v++) {
+		const struct carve_hw_vf *vf = &g->vfs[v];
+		bool taken = vf->in_use || vf_claimed(ctx->model, vf->pci, NULL);
+		for (size_t k = 0; k < i && !taken; k++) /* earlier vGPUs of this start */
+			taken = strcmp(it->v[k].where.device_pci, vf->pci) == 0;
+		if (!taken) {
+			carve_strlcpy(out, vf->pci, 13);
+			return;
 		}
 	}
-	return 0;
 }
 
 static const char *reason_text(enum carve_place_reason r)
@@ -125,230 +151,232 @@ static const char *reason_text(enum carve_place_reason r)
 	switch (r) {
 	case CARVE_PLACE_NO_CAPACITY: return "insufficient capacity";
 	case CARVE_PLACE_INCOMPATIBLE: return "incompatible with the type already running";
-	case CARVE_PLACE_NOT_ENABLED: return "type not enabled";
 	case CARVE_PLACE_DISCOVERY_PROBLEM: return "discovery could not read it";
+	case CARVE_PLACE_NOT_ENABLED: return "type not enabled";
 	default: return "type not supported";
 	}
 }
 
-/* Place vGPU i of a VM (the ones before it excluded from its PGPU as
- * place requires) and record the reservation, with its VF when VF-backed. */
-static int reserve_one(struct carve_ctx *ctx, int32_t numa, struct item *items, size_t i, const char **chosen,
-		       struct carve_hw_inventory *inv, bool *have_inv, struct carve_error *err)
+static int cmp_pgpu_pci(const void *a, const void *b)
 {
-	struct item *it = &items[i];
-	_cleanup_(carve_snapshot_freep) struct carve_snapshot *s = NULL;
-	/* Only this host's PGPUs: the devices are created here. */
-	int r = carve_snapshot_load_host(ctx, it->group, ctx->host_uuid, &s, err);
-	if (r < 0)
-		return r;
-	const struct carve_place_type *t = carve_snapshot_type(s, it->type);
-	enum carve_place_reason why = CARVE_PLACE_NOT_SUPPORTED;
-	struct carve_place_request req = {
-		.type = t, .algo = (enum carve_place_algo)carve_place_algo_from_name(it->algo),
-		.numa_node = numa, .exclude = chosen};
-	if ((int)req.algo < 0)
-		req.algo = CARVE_PLACE_DEPTH_FIRST;
-	ssize_t k = t ? carve_place_choose(s->pgpus, s->n_pgpus, &req, &why) : -1;
-	if (k < 0) {
-		int64_t total = 0;
-		const char *problem = NULL, *pci = "";
-		for (size_t j = 0; t && j < s->n_pgpus; j++) {
-			total += carve_place_capacity(&s->pgpus[j], t, NULL);
-			if (!problem && (problem = carve_place_problem(&s->pgpus[j], t)))
-				pci = s->pgpus[j].pci;
-		}
-		if (why == CARVE_PLACE_DISCOVERY_PROBLEM) /* the problem is the reason: name it */
-			return carve_error_set(err, -EIO, carve_place_reason_id(why),
-					       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: "
-					       "discovery could not read it on %s: %s",
-					       it->group_label, s->n_pgpus, it->vgpu, it->model, pci, problem ? problem : "");
-		return carve_error_set(err, why == CARVE_PLACE_NO_CAPACITY ? -ENOSPC : -EINVAL,
-				       carve_place_reason_id(why),
-				       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: %s "
-				       "(remaining capacity for the type: %lld)",
-				       it->group_label, s->n_pgpus, it->vgpu, it->model, reason_text(why),
-				       (long long)total);
+	return strcmp(carve_pgpu_place(*(struct carve_obj_pgpu *const *)a)->pci,
+		      carve_pgpu_place(*(struct carve_obj_pgpu *const *)b)->pci);
+}
+
+/* Nothing of the group on this host takes the vGPU: say why, with the most
+ * telling reason, the group's remaining capacity here and, when discovery
+ * could not read the type, that problem. */
+static int no_place(struct carve_ctx *ctx, const struct carve_obj_group *g, const struct carve_obj_host *host,
+		    const struct carve_obj_type *t, const struct item *it, enum carve_place_reason why,
+		    struct carve_error *err)
+{
+	_cleanup_free_ struct carve_obj_pgpu **ps = malloc((ctx->model->pgpus.n + 1) * sizeof(*ps));
+	size_t n = 0;
+	carve_model_each(ctx->model, pgpus, struct carve_obj_pgpu, p)
+		if (ps && p->group == g && p->host == host)
+			ps[n++] = p;
+	if (ps)
+		qsort(ps, n, sizeof(*ps), cmp_pgpu_pci);
+	int64_t total = 0;
+	const char *problem = NULL, *pci = "";
+	for (size_t i = 0; t && i < n; i++) {
+		total += carve_place_capacity(carve_pgpu_place(ps[i]), &t->place, NULL);
+		if (!problem && (problem = carve_place_problem(carve_pgpu_place(ps[i]), &t->place)))
+			pci = carve_pgpu_place(ps[i])->pci;
 	}
-	carve_strlcpy(it->pgpu, s->pgpus[k].uuid, sizeof(it->pgpu));
-	carve_strlcpy(it->pgpu_pci, s->pgpus[k].pci, sizeof(it->pgpu_pci));
-	chosen[i] = it->pgpu;
-	if (vf_impl(it->impl) && (r = choose_vf(ctx, inv, have_inv, it, err)) < 0)
-		return r;
-	return carve_db_execf(ctx->db, NULL, err,
-			      "UPDATE vgpu SET scheduled_pgpu=$2, device_pci=$3, state='reserved' WHERE uuid=$1", 3,
-			      it->vgpu, it->pgpu, it->where.device_pci);
+	if (why == CARVE_PLACE_DISCOVERY_PROBLEM) /* the problem is the reason: name it */
+		return carve_error_set(err, -EIO, carve_place_reason_id(why),
+				       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: "
+				       "discovery could not read it on %s: %s",
+				       it->group_label, n, it->vgpu, it->model, pci, problem ? problem : "");
+	return carve_error_set(err, why == CARVE_PLACE_NO_CAPACITY ? -ENOSPC : -EINVAL, carve_place_reason_id(why),
+			       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: %s "
+			       "(remaining capacity for the type: %lld)",
+			       it->group_label, n, it->vgpu, it->model, reason_text(why), (long long)total);
 }
 
 /* Step 1: place every vGPU and record the reservation (caller's transaction). */
-static int reserve(struct carve_ctx *ctx, const char *vm, int32_t numa, struct item *items, size_t n,
-		   struct carve_error *err)
+static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct items *it, struct carve_error *err)
 {
-	const char *chosen[MAX_ITEMS + 1] = {0};
-	struct carve_hw_inventory inv = {0};
-	bool have_inv = false;
-	int ret = 0;
-	for (size_t i = 0; i < n && ret >= 0; i++)
-		ret = reserve_one(ctx, numa, items, i, chosen, &inv, &have_inv, err);
-	if (have_inv)
-		carve_hw_inventory_clear(&inv);
-	if (ret < 0)
-		return ret;
-	return carve_db_execf(ctx->db, NULL, err, "UPDATE vm SET power_state='starting', resident_on=$2 WHERE uuid=$1",
-			      2, vm, ctx->host_uuid);
+	const struct carve_obj_host *host = carve_model_host(ctx->model, ctx->host_uuid);
+	struct carve_obj_pgpu *chosen[CARVE_MAX_VGPUS_PER_VM + 1] = {0};
+	for (size_t i = 0; i < it->n; i++) {
+		struct item *x = &it->v[i];
+		const struct carve_obj_group *g = carve_model_group(ctx->model, x->group);
+		const struct carve_obj_type *t = carve_model_type(ctx->model, x->type);
+		struct carve_obj_pgpu *p = NULL;
+		enum carve_place_reason why = CARVE_PLACE_NOT_SUPPORTED;
+		/* Only this host's PGPUs: the devices are created here. */
+		int r = host && g && t ? carve_model_place(ctx->model, g, host, t, vm->numa_node, chosen, &p, &why, err) : 0;
+		if (r < 0)
+			return r;
+		if (!p)
+			return no_place(ctx, g, host, t, x, why, err);
+		chosen[i] = p;
+		carve_strlcpy(x->pgpu, p->uuid, sizeof(x->pgpu));
+		carve_strlcpy(x->pgpu_pci, carve_pgpu_place(p)->pci, sizeof(x->pgpu_pci));
+		x->where.device_pci[0] = '\0';
+		if (vf_impl(x->impl))
+			choose_vf(ctx, it, i, x->where.device_pci);
+		if ((r = carve_repo_vgpu_reserve(ctx->db, x->vgpu, x->pgpu, x->where.device_pci, err)) < 0)
+			return r;
+	}
+	return carve_repo_vm_set_power(ctx->db, vm->uuid, CARVE_POWER_STARTING, ctx->host_uuid, err);
 }
 
 static int release_all(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
 {
-	int r = carve_db_execf(ctx->db, NULL, err,
-			       "UPDATE vgpu SET scheduled_pgpu=NULL, resident_on=NULL, device_pci='', state='defined' "
-			       "WHERE vm_uuid=$1",
-			       1, vm);
-	if (r >= 0)
-		r = carve_db_execf(ctx->db, NULL, err,
-				   "UPDATE vm SET power_state='halted', resident_on=NULL WHERE uuid=$1", 1, vm);
-	return r;
+	int r = carve_repo_vm_vgpus_release(ctx->db, vm, err);
+	return r < 0 ? r : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_HALTED, NULL, err);
 }
 
-static void remove_created(struct carve_ctx *ctx, struct item *items, size_t n)
+static void remove_created(struct carve_ctx *ctx, struct items *it)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (!items[i].created)
+	for (size_t i = 0; i < it->n; i++) {
+		if (!it->v[i].created)
 			continue;
 		struct carve_vgpu_spec spec;
-		spec_of(&items[i], &spec);
-		if (ctx->host->ops->vgpu_remove(ctx->host, &spec, &items[i].where, NULL) >= 0 ||
-		    true) /* best effort: reconcile reports what could not be removed */
-			items[i].created = false;
+		spec_of(&it->v[i], &spec);
+		/* best effort: reconcile reports what could not be removed */
+		ctx->host->ops->vgpu_remove(ctx->host, &spec, &it->v[i].where, NULL);
+		it->v[i].created = false;
 	}
 }
 
-static json_t *start_result(const char *vm, struct item *items, size_t n, struct carve_error *err)
+static json_t *start_result(const char *vm, const struct items *it, struct carve_error *err)
 {
-	struct carve_emit_vgpu ev[MAX_ITEMS];
+	struct carve_emit_vgpu ev[CARVE_MAX_VGPUS_PER_VM];
 	json_t *vgpus = json_array();
 	bool display = false;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < it->n; i++) {
+		const struct item *x = &it->v[i];
 		memset(&ev[i], 0, sizeof(ev[i]));
-		carve_strlcpy(ev[i].uuid, items[i].vgpu, sizeof(ev[i].uuid));
-		int impl = carve_impl_from_name(items[i].impl);
-		ev[i].impl = impl < 0 ? CARVE_IMPL_PASSTHROUGH : (enum carve_impl)impl;
-		carve_strlcpy(ev[i].device_pci, items[i].where.device_pci, sizeof(ev[i].device_pci));
-		carve_strlcpy(ev[i].model_name, items[i].model, sizeof(ev[i].model_name));
-		bool mdev = ev[i].impl == CARVE_IMPL_NVIDIA_MDEV || ev[i].impl == CARVE_IMPL_GVT_G;
-		ev[i].display = mdev && !display;
+		carve_strlcpy(ev[i].uuid, x->vgpu, sizeof(ev[i].uuid));
+		ev[i].impl = x->impl;
+		carve_strlcpy(ev[i].device_pci, x->where.device_pci, sizeof(ev[i].device_pci));
+		carve_strlcpy(ev[i].model_name, x->model, sizeof(ev[i].model_name));
+		ev[i].display = mdev_impl(x->impl) && !display;
 		display |= ev[i].display;
-		json_array_append_new(vgpus, json_pack("{s:s, s:s, s:s, s:s}", "uuid", items[i].vgpu, "resident-on",
-						       items[i].pgpu, "device-pci", items[i].where.device_pci,
-						       "implementation", items[i].impl));
+		json_array_append_new(vgpus, json_pack("{s:s, s:s, s:s, s:s}", "uuid", x->vgpu, "resident-on", x->pgpu,
+						       "device-pci", x->where.device_pci, "implementation",
+						       carve_impl_name(x->impl)));
 	}
 	struct carve_emit_vm evm = {.numa_node = -1};
 	carve_strlcpy(evm.uuid, vm, sizeof(evm.uuid));
 	_cleanup_free_ char *xml = NULL;
 	json_t *qemu = NULL;
-	if (carve_emit_libvirt_hostdevs(ev, n, &xml, err) < 0 || carve_emit_qemu_args(&evm, ev, n, &qemu, err) < 0) {
+	if (carve_emit_libvirt_hostdevs(ev, it->n, &xml, err) < 0 || carve_emit_qemu_args(&evm, ev, it->n, &qemu, err) < 0) {
 		json_decref(vgpus);
 		return NULL;
 	}
 	return json_pack("{s:s, s:o, s:s, s:o}", "vm", vm, "vgpus", vgpus, "libvirt-hostdevs", xml, "qemu-args", qemu);
 }
 
-/* Common opening of vm-start / vm-shutdown: parse the VM, make sure there is a
- * host to act on, open the intent transaction and check the power state is one
- * of `allowed` (comma-separated).  On success the transaction is open and
- * state/numa describe the VM; on failure nothing is open. */
-static int begin_vm_verb(struct carve_ctx *ctx, json_t *args, const char *verb, const char *allowed, char vm[37],
-			 char state[16], int32_t *numa, struct carve_error *err)
+/* Common opening of vm-start / vm-shutdown: parse the VM, make sure there is
+ * a host to act on, open the intent transaction and check the power state is
+ * one of `allowed`.  On success the transaction is open; on failure not. */
+static int begin_vm_verb(struct carve_ctx *ctx, json_t *args, const char *verb, unsigned allowed, char vm[37],
+			 struct carve_obj_vm **out, struct carve_error *err)
 {
 	int r = carve_arg_uuid(args, "uuid", true, vm, err);
 	if (r < 0)
 		return r;
 	if (!ctx->host)
 		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "%s needs a host (drop --no-discover)", verb);
-	if ((r = carve_db_begin(ctx->db, err)) < 0)
+	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
-	_cleanup_rows_ struct carve_rows *vmr = NULL;
-	r = carve_db_execf(ctx->db, &vmr, err, "SELECT power_state, numa_node FROM vm WHERE uuid=$1", 1, vm);
-	if (r >= 0 && vmr->nrows == 0)
-		r = carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vm with uuid %s", vm);
-	if (r >= 0) {
-		carve_strlcpy(state, carve_rows_cell(vmr, 0, 0), 16);
-		*numa = atoi(carve_rows_cell(vmr, 0, 1));
-		char want[64];
-		snprintf(want, sizeof(want), ",%s,", allowed);
-		char have[20];
-		snprintf(have, sizeof(have), ",%s,", state);
-		if (!strstr(want, have))
-			r = carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it %s", vm, state,
-					    verb, strchr(allowed, ',') ? "running" : allowed);
-	}
+	*out = carve_model_vm(ctx->model, vm);
+	if (!*out)
+		r = not_found("vm", vm, err);
+	else if (!(allowed & (1u << (*out)->power)))
+		r = carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it %s", vm,
+				    carve_power_state_name((*out)->power), verb,
+				    allowed == (1u << CARVE_POWER_HALTED) ? "halted" : "running");
 	if (r < 0)
 		carve_db_rollback(ctx->db);
 	return r;
 }
 
+/* After acting on GPUs, model unlocked: lock again, then the acts' outcome. */
+static void relock(struct carve_ctx *ctx)
+{
+	carve_model_wrlock(ctx->model);
+}
+
 int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
-	char vm[37], st[16];
-	int32_t numa = -1;
-	struct item items[MAX_ITEMS];
-	size_t n = 0;
+	char vm[37];
+	struct carve_obj_vm *obj;
+	struct items it;
+	const char *pci[CARVE_MAX_VGPUS_PER_VM];
 
 	/* 1. intent */
-	int r = begin_vm_verb(ctx, args, "vm-start", "halted", vm, st, &numa, err);
+	int r = begin_vm_verb(ctx, args, "vm-start", 1u << CARVE_POWER_HALTED, vm, &obj, err);
 	if (r < 0)
 		return r;
-	r = load_items(ctx, vm, items, &n, err);
+	r = load_items(obj, &it, err);
 	if (r >= 0)
-		r = reserve(ctx, vm, numa, items, n, err);
-	if ((r = carve_db_end(ctx->db, r, err)) < 0)
+		r = reserve(ctx, obj, &it, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 
-	/* 2. act */
-	for (size_t i = 0; i < n && r >= 0; i++) {
+	/* 2. act, the model open to readers meanwhile */
+	carve_model_unlock(ctx->model);
+	for (size_t i = 0; i < it.n && r >= 0; i++) {
 		struct carve_vgpu_spec spec;
-		spec_of(&items[i], &spec);
-		r = ctx->host->ops->vgpu_create(ctx->host, &spec, &items[i].where, err);
+		spec_of(&it.v[i], &spec);
+		const struct carve_hw_gpu *known = ctx->inv ? carve_hw_inventory_find(ctx->inv, it.v[i].pgpu_pci) : NULL;
+		r = ctx->host->ops->vgpu_create(ctx->host, known, &spec, &it.v[i].where, err);
 		if (r >= 0)
-			items[i].created = true;
-		if (r >= 0 && items[i].extra[0] && ctx->host->ops->vgpu_set_params)
-			r = ctx->host->ops->vgpu_set_params(ctx->host, &items[i].where, items[i].extra, err);
+			it.v[i].created = true;
+		if (r >= 0 && it.v[i].extra[0] && ctx->host->ops->vgpu_set_params)
+			r = ctx->host->ops->vgpu_set_params(ctx->host, &it.v[i].where, it.v[i].extra, err);
 	}
-	if (r < 0) {
-		/* roll back: devices first, then the reservation */
-		remove_created(ctx, items, n);
-		int r2 = carve_db_begin(ctx->db, NULL);
-		if (r2 >= 0)
-			carve_db_end(ctx->db, release_all(ctx, vm, NULL), NULL);
-		return r;
-	}
+	if (r < 0)
+		remove_created(ctx, &it); /* devices first, then the reservation */
+	relock(ctx);
+	size_t n_pci = touched(&it, pci);
+	struct carve_error e2 = {0};
+	int r2 = carve_ops_rediscover_into(ctx, pci, n_pci, &e2);
 
-	/* 3. confirm */
-	if ((r = carve_db_begin(ctx->db, err)) < 0)
+	/* 3. confirm (or release), with what the GPUs look like now */
+	if (r < 0) {
+		if (carve_ops_begin(ctx, NULL) >= 0) {
+			int rr = release_all(ctx, vm, NULL);
+			if (rr >= 0 && r2 >= 0)
+				rr = carve_ops_sync_gpus(ctx, pci, n_pci, NULL);
+			if (carve_ops_end(ctx, rr, NULL) >= 0) {
+				carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
+				carve_ops_reload_gpus(ctx, pci, n_pci, NULL);
+			}
+		}
 		return r;
-	for (size_t i = 0; i < n && r >= 0; i++)
-		r = carve_db_execf(ctx->db, NULL, err,
-				   "UPDATE vgpu SET resident_on=scheduled_pgpu, scheduled_pgpu=NULL, device_pci=$2, "
-				   "state='running' WHERE uuid=$1",
-				   2, items[i].vgpu, items[i].where.device_pci);
+	}
+	if ((r = carve_ops_begin(ctx, err)) < 0)
+		return r;
+	for (size_t i = 0; i < it.n && r >= 0; i++)
+		r = carve_repo_vgpu_confirm(ctx->db, it.v[i].vgpu, it.v[i].where.device_pci, err);
 	if (r >= 0)
-		r = carve_db_execf(ctx->db, NULL, err, "UPDATE vm SET power_state='running' WHERE uuid=$1", 1, vm);
-	if ((r = carve_db_end(ctx->db, r, err)) < 0)
+		r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
+	if (r >= 0 && r2 >= 0)
+		r = carve_ops_sync_gpus(ctx, pci, n_pci, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0 ||
+	    (r = carve_ops_reload_gpus(ctx, pci, n_pci, err)) < 0)
 		return r;
-	*result = start_result(vm, items, n, err);
+	*result = start_result(vm, &it, err);
 	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
 }
 
 /* Remove the devices of a VM's vGPUs; -ENOENT (already gone) counts as done. */
-static int remove_devices(struct carve_ctx *ctx, struct item *items, size_t n, struct carve_error *err)
+static int remove_devices(struct carve_ctx *ctx, struct items *it, struct carve_error *err)
 {
 	int ret = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!items[i].pgpu[0])
+	for (size_t i = 0; i < it->n; i++) {
+		if (!it->v[i].pgpu[0])
 			continue;
 		struct carve_vgpu_spec spec;
-		spec_of(&items[i], &spec);
-		int r = ctx->host->ops->vgpu_remove(ctx->host, &spec, &items[i].where, err);
+		spec_of(&it->v[i], &spec);
+		int r = ctx->host->ops->vgpu_remove(ctx->host, &spec, &it->v[i].where, err);
 		if (r < 0 && r != -ENOENT && ret == 0)
 			ret = r;
 	}
@@ -359,23 +387,38 @@ static int remove_devices(struct carve_ctx *ctx, struct item *items, size_t n, s
 
 int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
-	char vm[37], st[16];
-	int32_t numa;
-	struct item items[MAX_ITEMS];
-	size_t n = 0;
-	int r = begin_vm_verb(ctx, args, "vm-shutdown", "running,stopping", vm, st, &numa, err);
+	char vm[37], host[37] = "";
+	struct carve_obj_vm *obj;
+	struct items it;
+	const char *pci[CARVE_MAX_VGPUS_PER_VM];
+	int r = begin_vm_verb(ctx, args, "vm-shutdown", 1u << CARVE_POWER_RUNNING | 1u << CARVE_POWER_STOPPING, vm,
+			      &obj, err);
 	if (r < 0)
 		return r;
-	r = load_items(ctx, vm, items, &n, err);
+	if (obj->resident_on)
+		carve_strlcpy(host, obj->resident_on->uuid, sizeof(host));
+	r = load_items(obj, &it, err);
 	if (r >= 0)
-		r = carve_db_execf(ctx->db, NULL, err, "UPDATE vgpu SET state='removing' WHERE vm_uuid=$1", 1, vm);
+		r = carve_repo_vm_vgpus_set_state(ctx->db, vm, CARVE_VGPU_STOPPING, err);
 	if (r >= 0)
-		r = carve_db_execf(ctx->db, NULL, err, "UPDATE vm SET power_state='stopping' WHERE uuid=$1", 1, vm);
-	if ((r = carve_db_end(ctx->db, r, err)) < 0)
+		r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_STOPPING, host[0] ? host : NULL, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
-	if ((r = remove_devices(ctx, items, n, err)) < 0)
+	carve_model_unlock(ctx->model);
+	r = remove_devices(ctx, &it, err);
+	relock(ctx);
+	size_t n_pci = touched(&it, pci);
+	struct carve_error e2 = {0};
+	int r2 = carve_ops_rediscover_into(ctx, pci, n_pci, &e2);
+	if (r < 0)
 		return r; /* stays 'stopping'; host-reconcile retries */
-	if ((r = carve_db_begin(ctx->db, err)) < 0 || (r = carve_db_end(ctx->db, release_all(ctx, vm, err), err)) < 0)
+	if ((r = carve_ops_begin(ctx, err)) < 0)
+		return r;
+	r = release_all(ctx, vm, err);
+	if (r >= 0 && r2 >= 0)
+		r = carve_ops_sync_gpus(ctx, pci, n_pci, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0 ||
+	    (r = carve_ops_reload_gpus(ctx, pci, n_pci, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;
@@ -386,7 +429,7 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 static const struct carve_hw_dev *find_dev(const struct carve_hw_inventory *inv, const char *uuid,
 					   const struct carve_hw_gpu **gpu)
 {
-	for (size_t g = 0; g < inv->n_gpus; g++)
+	for (size_t g = 0; inv && g < inv->n_gpus; g++)
 		for (size_t d = 0; d < inv->gpus[g].n_devs; d++)
 			if (strcmp(inv->gpus[g].devs[d].uuid, uuid) == 0) {
 				if (gpu)
@@ -398,34 +441,25 @@ static const struct carve_hw_dev *find_dev(const struct carve_hw_inventory *inv,
 
 static const struct carve_hw_vf *find_vf(const struct carve_hw_inventory *inv, const char *pci)
 {
-	for (size_t g = 0; pci[0] && g < inv->n_gpus; g++)
+	for (size_t g = 0; inv && pci[0] && g < inv->n_gpus; g++)
 		for (size_t v = 0; v < inv->gpus[g].n_vfs; v++)
 			if (strcmp(inv->gpus[g].vfs[v].pci, pci) == 0)
 				return &inv->gpus[g].vfs[v];
 	return NULL;
 }
 
-static bool mdev_impl(const char *impl)
-{
-	return strcmp(impl, "nvidia-mdev") == 0 || strcmp(impl, "gvt-g") == 0;
-}
-
 /* An interrupted start's VF (recorded by the intent, see choose_vf) is in
  * use: it is this vGPU's only if no other vGPU names it (a start that let the
  * backend choose may have taken it after this one's kill) and, NVIDIA, it
  * carries this vGPU's type.  Otherwise it is not removed. */
-static bool vf_is_ours(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, const struct item *it)
+static bool vf_is_ours(struct carve_ctx *ctx, const struct item *it)
 {
-	const struct carve_hw_vf *vf = find_vf(inv, it->where.device_pci);
+	const struct carve_hw_vf *vf = find_vf(ctx->inv, it->where.device_pci);
 	if (!vf || !vf->in_use)
 		return false;
-	if (strcmp(it->impl, "nvidia-sriov") == 0 && strcmp(vf->current_type, it->identifier) != 0)
+	if (it->impl == CARVE_IMPL_NVIDIA_SRIOV && strcmp(vf->current_type, it->identifier) != 0)
 		return false;
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	if (carve_db_execf(ctx->db, &rows, NULL, "SELECT COUNT(*) FROM vgpu WHERE device_pci=$1 AND uuid<>$2", 2,
-			   it->where.device_pci, it->vgpu) < 0)
-		return false;
-	return atol(carve_rows_cell(rows, 0, 0)) == 0;
+	return !vf_claimed(ctx->model, it->where.device_pci, it->vgpu);
 }
 
 /* Does the host still carry this vGPU's device? */
@@ -433,7 +467,7 @@ static bool item_present(const struct carve_hw_inventory *inv, const struct item
 {
 	if (mdev_impl(it->impl))
 		return find_dev(inv, it->vgpu, NULL) != NULL;
-	if (strcmp(it->impl, "passthrough") == 0)
+	if (it->impl == CARVE_IMPL_PASSTHROUGH)
 		return true; /* a whole GPU cannot vanish from under a VM short of a reboot */
 	const struct carve_hw_vf *vf = find_vf(inv, it->where.device_pci);
 	return vf && vf->in_use;
@@ -445,65 +479,77 @@ static void act(json_t *actions, const char *what, const char *vm, const char *v
 						 vgpu ? vgpu : "", "detail", detail ? detail : ""));
 }
 
-static int reconcile_vm(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, const char *vm, const char *st,
-			json_t *actions, struct carve_error *err)
+static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, struct carve_error *err)
 {
-	struct item items[MAX_ITEMS];
-	size_t n;
-	int r = load_items(ctx, vm, items, &n, err);
+	const struct carve_obj_vm *obj = carve_model_vm(ctx->model, vm);
+	if (!obj)
+		return 0;
+	enum carve_power_state st = obj->power;
+	struct items it;
+	int r = load_items(obj, &it, err);
 	if (r < 0)
 		return r;
 	/* A PGPU discovery could not read says nothing about its devices: what
 	 * looks lost may be running.  Leave the VM as it is until it reads. */
-	for (size_t i = 0; i < n; i++) {
-		const struct carve_hw_gpu *g = items[i].pgpu_pci[0] ? carve_hw_inventory_find(inv, items[i].pgpu_pci) : NULL;
+	for (size_t i = 0; i < it.n; i++) {
+		const struct carve_hw_gpu *g = it.v[i].pgpu_pci[0] ? carve_hw_inventory_find(ctx->inv, it.v[i].pgpu_pci)
+								     : NULL;
 		if (g && g->broken) {
 			const struct carve_hw_problem *p = carve_hw_gpu_find_problem(g, NULL);
 			_cleanup_free_ char *why = carve_strdupf("%s: discovery problem: %s", g->pci, p ? p->message : "");
-			act(actions, "deferred", vm, items[i].vgpu, why);
+			act(actions, "deferred", vm, it.v[i].vgpu, why);
 			return 0;
 		}
 	}
-	if (strcmp(st, "starting") == 0 || strcmp(st, "stopping") == 0) {
+	if (st == CARVE_POWER_STARTING || st == CARVE_POWER_STOPPING) {
 		/* An unacknowledged start is rolled back; a shutdown is finished. */
-		for (size_t i = 0; i < n; i++)
-			if (item_present(inv, &items[i]) && strcmp(items[i].impl, "passthrough") != 0)
-				items[i].created = !vf_impl(items[i].impl) || vf_is_ours(ctx, inv, &items[i]);
-		remove_created(ctx, items, n);
-		if ((r = carve_db_begin(ctx->db, err)) < 0 || (r = carve_db_end(ctx->db, release_all(ctx, vm, err), err)) < 0)
+		for (size_t i = 0; i < it.n; i++)
+			if (item_present(ctx->inv, &it.v[i]) && it.v[i].impl != CARVE_IMPL_PASSTHROUGH)
+				it.v[i].created = !vf_impl(it.v[i].impl) || vf_is_ours(ctx, &it.v[i]);
+		remove_created(ctx, &it);
+		if ((r = carve_ops_begin(ctx, err)) < 0 || (r = carve_ops_end(ctx, release_all(ctx, vm, err), err)) < 0 ||
+		    (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 			return r;
-		act(actions, strcmp(st, "starting") == 0 ? "rolled-back-start" : "finished-shutdown", vm, NULL, NULL);
+		act(actions, st == CARVE_POWER_STARTING ? "rolled-back-start" : "finished-shutdown", vm, NULL, NULL);
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct item *it = &items[i];
+	for (size_t i = 0; i < it.n; i++) {
+		struct item *x = &it.v[i];
 		struct carve_vgpu_spec spec;
-		spec_of(it, &spec);
-		if (!item_present(inv, it)) {
+		spec_of(x, &spec);
+		if (!item_present(ctx->inv, x)) {
 			/* lost with a reboot: recreate with the same identity and params
 			 * (on whichever VF is free: the old one may not be) */
 			struct carve_error e2 = {0};
 			spec.vf_pci[0] = '\0';
-			r = ctx->host->ops->vgpu_create(ctx->host, &spec, &it->where, &e2);
-			if (r >= 0 && it->extra[0] && ctx->host->ops->vgpu_set_params)
-				r = ctx->host->ops->vgpu_set_params(ctx->host, &it->where, it->extra, &e2);
+			const struct carve_hw_gpu *known = carve_hw_inventory_find(ctx->inv, x->pgpu_pci);
+			r = ctx->host->ops->vgpu_create(ctx->host, known, &spec, &x->where, &e2);
+			if (r >= 0 && x->extra[0] && ctx->host->ops->vgpu_set_params)
+				r = ctx->host->ops->vgpu_set_params(ctx->host, &x->where, x->extra, &e2);
 			if (r < 0) {
-				act(actions, "recreate-failed", vm, it->vgpu, e2.message);
+				act(actions, "recreate-failed", vm, x->vgpu, e2.message);
 				continue;
 			}
-			carve_db_execf(ctx->db, NULL, NULL, "UPDATE vgpu SET device_pci=$2 WHERE uuid=$1", 2, it->vgpu,
-				       it->where.device_pci);
-			act(actions, "recreated", vm, it->vgpu, it->pgpu_pci);
+			if (carve_ops_begin(ctx, NULL) >= 0 &&
+			    carve_ops_end(ctx, carve_repo_vgpu_set_device_pci(ctx->db, x->vgpu, x->where.device_pci, NULL),
+					  NULL) >= 0)
+				carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
+			act(actions, "recreated", vm, x->vgpu, x->pgpu_pci);
 			continue;
 		}
-		const struct carve_hw_dev *d = mdev_impl(it->impl) ? find_dev(inv, it->vgpu, NULL) : NULL;
-		if (d && it->extra[0] && strcmp(d->params, it->extra) != 0 && ctx->host->ops->vgpu_set_params) {
+		const struct carve_hw_dev *d = mdev_impl(x->impl) ? find_dev(ctx->inv, x->vgpu, NULL) : NULL;
+		if (d && x->extra[0] && strcmp(d->params, x->extra) != 0 && ctx->host->ops->vgpu_set_params) {
 			struct carve_error e2 = {0};
-			if (ctx->host->ops->vgpu_set_params(ctx->host, &it->where, it->extra, &e2) >= 0)
-				act(actions, "params-restored", vm, it->vgpu, it->extra);
+			if (ctx->host->ops->vgpu_set_params(ctx->host, &x->where, x->extra, &e2) >= 0)
+				act(actions, "params-restored", vm, x->vgpu, x->extra);
 		}
 	}
 	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
@@ -511,67 +557,74 @@ int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result
 	(void)args;
 	if (!ctx->host)
 		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "host-reconcile needs a host (drop --no-discover)");
-	struct carve_hw_inventory inv = {0};
-	int r = carve_host_discover(ctx->host, &inv, err);
+	/* One look at the whole host: converging needs what is there now. */
+	carve_model_unlock(ctx->model);
+	int r = carve_ops_refresh(ctx, err);
+	relock(ctx);
 	if (r < 0)
 		return r;
 	_cleanup_json_ json_t *actions = json_array();
-	_cleanup_rows_ struct carve_rows *vms = NULL, *known = NULL;
-	r = carve_db_execf(ctx->db, &vms, err,
-			   "SELECT uuid, power_state FROM vm WHERE power_state <> 'halted' AND resident_on=$1 ORDER BY uuid",
-			   1, ctx->host_uuid);
-	for (size_t i = 0; r >= 0 && i < vms->nrows; i++)
-		r = reconcile_vm(ctx, &inv, carve_rows_cell(vms, i, 0), carve_rows_cell(vms, i, 1), actions, err);
-	/* Devices carve did not create: reported, never removed.  Against the
-	 * host as it is now: a rolled-back start's VF was in use at the first
-	 * discovery and is free now, with no vGPU naming it any more (it would
-	 * read as an orphan VF; found by tests/crash). */
-	if (r >= 0 && vms->nrows > 0) {
-		carve_hw_inventory_clear(&inv);
-		r = carve_host_discover(ctx->host, &inv, err);
+	/* The VMs this host runs or is between states with, by UUID. */
+	_cleanup_free_ char **vms = calloc(ctx->model->vms.n + 1, sizeof(*vms));
+	size_t n = 0;
+	if (!vms || !actions)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	carve_model_each(ctx->model, vms, struct carve_obj_vm, vm)
+		if (vm->power != CARVE_POWER_HALTED && vm->resident_on && strcmp(vm->resident_on->uuid, ctx->host_uuid) == 0)
+			if (!(vms[n++] = strdup(vm->uuid)))
+				r = -ENOMEM;
+	qsort(vms, n, sizeof(*vms), cmp_str);
+	/* The GPUs reconcile acts on are read again before orphans are named:
+	 * a rolled-back start's VF was in use at the first look and is free now,
+	 * with no vGPU naming it any more (found by tests/crash). */
+	const char *pci[64];
+	size_t n_pci = 0;
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		const struct carve_obj_vm *vm = carve_model_vm(ctx->model, vms[i]);
+		for (uint32_t k = 0; vm && k < vm->n_vgpus; k++) {
+			const struct carve_obj_pgpu *p = vm->vgpus[k]->resident ? vm->vgpus[k]->resident : vm->vgpus[k]->scheduled;
+			bool seen = !p || n_pci == ARRAY_SIZE(pci);
+			for (size_t j = 0; j < n_pci && !seen; j++)
+				seen = strcmp(pci[j], carve_pgpu_place(p)->pci) == 0;
+			if (!seen)
+				pci[n_pci++] = strdup(carve_pgpu_place(p)->pci);
+		}
+		r = reconcile_vm(ctx, vms[i], actions, err);
 	}
-	if (r >= 0)
-		r = carve_db_execf(ctx->db, &known, err, "SELECT uuid, device_pci FROM vgpu", 0);
-	for (size_t g = 0; r >= 0 && g < inv.n_gpus; g++) {
-		const struct carve_hw_gpu *gpu = &inv.gpus[g];
+	for (size_t i = 0; i < n; i++)
+		free(vms[i]);
+	if (r >= 0 && n_pci > 0)
+		r = carve_ops_rediscover_gpus(ctx, pci, n_pci, err);
+	for (size_t i = 0; i < n_pci; i++)
+		free((char *)pci[i]);
+	/* Devices carve did not create: reported, never removed. */
+	for (size_t g = 0; r >= 0 && g < ctx->inv->n_gpus; g++) {
+		const struct carve_hw_gpu *gpu = &ctx->inv->gpus[g];
 		for (size_t d = 0; d < gpu->n_devs; d++) {
-			bool ours = false;
-			for (size_t k = 0; k < known->nrows && !ours; k++)
-				ours = strcmp(carve_rows_cell(known, k, 0), gpu->devs[d].uuid) == 0;
-			if (!ours && gpu->devs[d].uuid[0]) {
-				char detail[160];
-				snprintf(detail, sizeof(detail), "type %s on %s (carve vgpu-adopt uuid=%s vm-uuid=...)",
-					 gpu->devs[d].type_id, gpu->devs[d].parent, gpu->devs[d].uuid);
-				act(actions, "orphan", NULL, gpu->devs[d].uuid, detail);
-			}
+			if (!gpu->devs[d].uuid[0] || carve_model_vgpu(ctx->model, gpu->devs[d].uuid))
+				continue;
+			char detail[160];
+			snprintf(detail, sizeof(detail), "type %s on %s (carve vgpu-adopt uuid=%s vm-uuid=...)",
+				 gpu->devs[d].type_id, gpu->devs[d].parent, gpu->devs[d].uuid);
+			act(actions, "orphan", NULL, gpu->devs[d].uuid, detail);
 		}
-		for (size_t v = 0; v < gpu->n_vfs; v++) {
-			bool ours = false;
-			for (size_t k = 0; k < known->nrows && !ours; k++)
-				ours = strcmp(carve_rows_cell(known, k, 1), gpu->vfs[v].pci) == 0;
-			if (gpu->vfs[v].in_use && !ours)
+		for (size_t v = 0; v < gpu->n_vfs; v++)
+			if (gpu->vfs[v].in_use && !vf_claimed(ctx->model, gpu->vfs[v].pci, NULL))
 				act(actions, "orphan-vf", NULL, NULL, gpu->vfs[v].pci);
-		}
 	}
-	carve_hw_inventory_clear(&inv);
 	if (r < 0)
 		return r;
 	*result = json_pack("{s:O}", "actions", actions);
 	return 0;
 }
 
-static int adopt(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, const char *uuid, const char *vm,
-		 struct carve_error *err)
+static int adopt(struct carve_ctx *ctx, const char *uuid, const char *vm, struct carve_error *err)
 {
 	const struct carve_hw_gpu *gpu = NULL;
-	const struct carve_hw_dev *d = find_dev(inv, uuid, &gpu);
+	const struct carve_hw_dev *d = find_dev(ctx->inv, uuid, &gpu);
 	if (!d)
 		return carve_error_set(err, -ENOENT, "DEVICE_NOT_FOUND", "no device %s on this host", uuid);
-	_cleanup_rows_ struct carve_rows *rows = NULL, *p = NULL;
-	int r = carve_db_execf(ctx->db, &rows, err, "SELECT COUNT(*) FROM vgpu WHERE uuid=$1", 1, uuid);
-	if (r < 0)
-		return r;
-	if (atol(carve_rows_cell(rows, 0, 0)) > 0)
+	if (carve_model_vgpu(ctx->model, uuid))
 		return carve_error_set(err, -EEXIST, "UUID_ALREADY_EXISTS", "vGPU %s is already known to carve", uuid);
 	const struct carve_hw_type *t = carve_hw_gpu_find_type(gpu, d->type_id);
 	if (!t)
@@ -581,30 +634,23 @@ static int adopt(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, co
 	carve_type_key(t->impl, t->name, key, sizeof(key));
 	snprintf(kname, sizeof(kname), "vgpu-type/%s", key);
 	carve_uuid_from_name(CARVE_UUID_NS, kname, type_uuid);
-	r = carve_db_execf(ctx->db, &p, err,
-			   "SELECT p.uuid, p.gpu_group_uuid, "
-			   "(SELECT power_state FROM vm WHERE uuid=$3) AS st FROM pgpu p WHERE p.host_uuid=$1 AND p.pci_id=$2",
-			   3, ctx->host_uuid, gpu->pci, vm);
+	const struct carve_obj_pgpu *p = carve_model_pgpu_at(ctx->model, ctx->host_uuid, gpu->pci);
+	const struct carve_obj_vm *o = carve_model_vm(ctx->model, vm);
+	if (!p || !o)
+		return not_found("vm", vm, err);
+	if (o->power != CARVE_POWER_HALTED && o->power != CARVE_POWER_RUNNING)
+		return carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s", vm, carve_power_state_name(o->power));
+	uint32_t dev;
+	int r = carve_vm_free_slot(o, &dev, err);
 	if (r < 0)
 		return r;
-	if (p->nrows == 0 || !carve_rows_get(p, 0, "st"))
-		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vm with uuid %s", vm);
-	const char *st = carve_rows_get(p, 0, "st");
-	if (strcmp(st, "halted") != 0 && strcmp(st, "running") != 0)
-		return carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s", vm, st);
-	char dev[16];
-	if ((r = carve_vm_free_slot(ctx, vm, dev, err)) < 0)
-		return r;
-	r = carve_db_execf(ctx->db, NULL, err,
-			   "INSERT INTO vgpu (uuid, vm_uuid, vgpu_type_uuid, gpu_group_uuid, device, resident_on, "
-			   "device_pci, extra_args, state, origin) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'running','adopted')",
-			   8, uuid, vm, type_uuid, carve_rows_get(p, 0, "gpu_group_uuid"), dev, carve_rows_get(p, 0, "uuid"),
-			   d->parent, d->params);
-	if (r < 0)
+	struct carve_repo_vgpu v = {.uuid = uuid, .vm = vm, .type = type_uuid, .group = p->group ? p->group->uuid : NULL,
+				    .device = dev, .extra_args = d->params, .state = CARVE_VGPU_RUNNING,
+				    .origin = CARVE_ORIGIN_ADOPTED, .resident_on = p->uuid, .device_pci = d->parent};
+	if ((r = carve_repo_vgpu_insert(ctx->db, &v, err)) < 0)
 		return r;
 	/* The device exists and is in use: the VM it belongs to is running here. */
-	return carve_db_execf(ctx->db, NULL, err, "UPDATE vm SET power_state='running', resident_on=$2 WHERE uuid=$1", 2,
-			      vm, ctx->host_uuid);
+	return carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
 }
 
 int carve_op_vgpu_adopt(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
@@ -615,13 +661,16 @@ int carve_op_vgpu_adopt(struct carve_ctx *ctx, json_t *args, json_t **result, st
 		return r;
 	if (!ctx->host)
 		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "vgpu-adopt needs a host");
-	struct carve_hw_inventory inv = {0};
-	if ((r = carve_host_discover(ctx->host, &inv, err)) < 0)
-		return r;
-	if ((r = carve_db_begin(ctx->db, err)) >= 0)
-		r = carve_db_end(ctx->db, adopt(ctx, &inv, uuid, vm, err), err);
-	carve_hw_inventory_clear(&inv);
-	if (r < 0)
+	/* A device made by hand since the last look: look at the host once. */
+	if (!find_dev(ctx->inv, uuid, NULL)) {
+		carve_model_unlock(ctx->model);
+		r = carve_ops_refresh(ctx, err);
+		relock(ctx);
+		if (r < 0)
+			return r;
+	}
+	if ((r = carve_ops_begin(ctx, err)) < 0 || (r = carve_ops_end(ctx, adopt(ctx, uuid, vm, err), err)) < 0 ||
+	    (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	*result = json_pack("{s:s}", "uuid", uuid);
 	return 0;

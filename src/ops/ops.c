@@ -10,11 +10,61 @@
 #include "args.h"
 #include "fields.h"
 #include "records.h"
-#include "snapshot.h"
+#include "state/model.h"
+#include "state/repo.h"
 #include "util/cleanup.h"
 #include "util/uuid.h"
 #include "verbs.h"
 
+
+void carve_ctx_close(struct carve_ctx *ctx)
+{
+	if (ctx->owns_model)
+		carve_model_free(ctx->model);
+	if (ctx->owns_inv)
+		carve_hw_inventory_free(ctx->inv);
+	ctx->model = NULL;
+	ctx->inv = NULL;
+	ctx->owns_model = ctx->owns_inv = false;
+	carve_db_close(ctx->db);
+	ctx->db = NULL;
+}
+
+int carve_ops_load_model(struct carve_ctx *ctx, struct carve_error *err)
+{
+	if (!ctx->model) {
+		int r = carve_model_new(&ctx->model);
+		if (r < 0)
+			return carve_error_set(err, r, "OUT_OF_MEMORY", "out of memory");
+		ctx->owns_model = true;
+		return carve_model_load(ctx->model, ctx->db, err);
+	}
+	uint64_t gen;
+	int r = carve_repo_generation(ctx->db, &gen, err);
+	if (r < 0)
+		return r;
+	return gen == ctx->model->generation ? 0 : carve_model_load(ctx->model, ctx->db, err);
+}
+
+int carve_ops_begin(struct carve_ctx *ctx, struct carve_error *err)
+{
+	int r = carve_db_begin(ctx->db, err);
+	if (r < 0)
+		return r;
+	/* Under the store's writer lock: no one else can move it now. */
+	if ((r = carve_ops_load_model(ctx, err)) < 0)
+		carve_db_rollback(ctx->db);
+	return r;
+}
+
+int carve_ops_end(struct carve_ctx *ctx, int r, struct carve_error *err)
+{
+	bool top = ctx->db->txn_depth == 1;
+	r = carve_db_end(ctx->db, r, err);
+	if (r >= 0 && top && ctx->db->wrote)
+		ctx->model->generation = ctx->db->generation;
+	return r;
+}
 
 int carve_ctx_open_store(struct carve_ctx *ctx, const char *path, struct carve_error *err)
 {
@@ -243,18 +293,20 @@ int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t
 						       op->verb, k);
 		}
 	}
-	/* Writers decide on what the host reports now (devices made behind
-	 * carve's back count against capacity), and leave the model matching
-	 * what they did; readers use the last refresh.  Unchanged inventories
-	 * cost a discovery and a hash, no store writes (sync.c). */
-	bool touches_host = op->writes && ctx->host;
-	if (!ctx->refreshed || touches_host) {
-		int r = carve_ops_refresh(ctx, err);
-		if (r < 0)
+	/* A context of its own (the CLI) loads the model and looks at the host
+	 * once; carved's service does both itself and keeps them current. */
+	int r;
+	if (!ctx->model) {
+		if ((r = carve_ops_load_model(ctx, err)) < 0)
 			return r;
 	}
-	int r = op->fn(ctx, a, result, err);
-	if (touches_host && carve_ops_refresh(ctx, NULL) < 0)
-		ctx->refreshed = false; /* the next call tries again */
+	if (!ctx->refreshed && (r = carve_ops_refresh(ctx, err)) < 0)
+		return r;
+	if (op->writes)
+		carve_model_wrlock(ctx->model);
+	else
+		carve_model_rdlock(ctx->model);
+	r = op->fn(ctx, a, result, err);
+	carve_model_unlock(ctx->model);
 	return r;
 }

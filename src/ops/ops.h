@@ -10,11 +10,16 @@
  * Argument keys are matched case-insensitively; values may be JSON strings
  * (from the CLI) or JSON scalars (from the API).  Unknown keys are refused.
  *
- * Each verb validates its input first, runs in one store transaction, and
- * for verbs that touch the host: records intent, commits, acts, confirms.
- * Errors: negative errno with err set (stable XAPI-style ids such as
- * UUID_INVALID, UUID_NOT_FOUND, UNKNOWN_PARAMETER).  A failed verb changes
- * nothing in the store.  A context is used by one thread at a time.
+ * Verbs decide on the resident model (state/model.h) and read nothing but
+ * it; a write opens a store transaction (carve_ops_begin: the model is
+ * proven current by the store generation, or reloaded, under the store's
+ * writer lock), records its intent, commits, then reloads what it touched
+ * into the model; verbs that touch the host act after the commit and
+ * confirm in a second transaction.  Errors: negative errno with err set
+ * (stable XAPI-style ids such as UUID_INVALID, UUID_NOT_FOUND,
+ * UNKNOWN_PARAMETER).  A failed verb changes nothing in the store or the
+ * model.  A context is used by one thread at a time; the model may be
+ * shared by several (its lock is taken by carve_ops_call).
  */
 #pragma once
 
@@ -32,6 +37,8 @@ enum carve_role {
 	CARVE_ROLE_POOL_ADMIN = 2,
 };
 
+struct carve_model;
+
 struct carve_ctx {
 	struct carve_db *db;        /* owned by the caller */
 	struct carve_host *host;    /* owned by the caller; NULL = model only, no discovery */
@@ -39,6 +46,15 @@ struct carve_ctx {
 	const char *backend_desc;   /* e.g. "sysfs:/sys" or "sim:examples/hosts/demo.yaml" */
 	char host_uuid[37];         /* filled by carve_ops_refresh() */
 	bool refreshed;
+	/* The resident model: the caller's (carved shares one), or NULL, and
+	 * then the first call loads one the context owns (the CLI). */
+	struct carve_model *model;
+	bool owns_model;
+	/* This host's last discovery, handed down to the verbs and the backend
+	 * instead of being read again: the caller's (carved keeps one), or
+	 * NULL, and then the first refresh makes one the context owns. */
+	struct carve_hw_inventory *inv;
+	bool owns_inv;
 	/* Called by carve_ops_refresh() for each discovery problem that the
 	 * store did not hold yet, so that each is reported once, when it
 	 * appears (carved logs it).  NULL: not reported. */
@@ -68,8 +84,19 @@ int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t
 /* Fold an inventory into the model (one transaction; see sync.c). */
 int carve_ops_sync_inventory(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, struct carve_error *err);
 
-/* Discover the host and bring the model up to date (idempotent). */
+/* Discover the host and bring the store and the model up to date
+ * (idempotent: an unchanged host costs a discovery and a hash). */
 int carve_ops_refresh(struct carve_ctx *ctx, struct carve_error *err);
+
+/* Load the model if the context has none; reload it if the store moved on
+ * (another process wrote).  Callers hold the model's write lock. */
+int carve_ops_load_model(struct carve_ctx *ctx, struct carve_error *err);
 
 /* Open the store at path and migrate it. */
 int carve_ctx_open_store(struct carve_ctx *ctx, const char *path, struct carve_error *err);
+/* Free what the context owns (model, inventory) and close its store. */
+void carve_ctx_close(struct carve_ctx *ctx);
+
+/* Discover one GPU again after acting on it and fold it into the store and
+ * the model (its own transaction).  The GPUs named by pci[0..n). */
+int carve_ops_rediscover(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);

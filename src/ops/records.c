@@ -1,35 +1,32 @@
+/* records.c - the JSON records of each class, built from the resident
+ * model: fields.c's table gives every field's name and place, and each
+ * class's value() below maps a field id to its value, so a field is named
+ * once.  No SQL: reads are answered from memory.
+ *
+ * List orders are the model's fixed ones (docs/api.md): hosts and groups
+ * and VMs by name, then UUID; PGPUs by host name, then PCI address; vGPU
+ * types by vendor, board, implementation, framebuffer, model name; vGPUs
+ * by VM name, slot, UUID.
+ */
 #include "records.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot.h"
+#include "fields.h"
+#include "state/model.h"
 #include "util/cleanup.h"
 
+/* ---- value helpers ---- */
 
-/* Column helpers: SQL text -> JSON value. */
-static json_t *jstr(const struct carve_rows *r, size_t i, const char *col)
+static json_t *jstr(const char *s)
 {
-	const char *v = carve_rows_get(r, i, col);
-	return json_string(v ? v : "");
+	return json_string(s ? s : "");
 }
 
-static json_t *jint(const struct carve_rows *r, size_t i, const char *col)
+/* A set from the lines of a text ("" = the empty set). */
+static json_t *jlines(const char *v)
 {
-	const char *v = carve_rows_get(r, i, col);
-	return json_integer(v ? strtoll(v, NULL, 10) : 0);
-}
-
-static json_t *jbool(const struct carve_rows *r, size_t i, const char *col)
-{
-	const char *v = carve_rows_get(r, i, col);
-	return json_boolean(v && strcmp(v, "0") != 0);
-}
-
-/* A set-valued field from a text column of lines ("" = the empty set). */
-static json_t *jlines(const struct carve_rows *r, size_t i, const char *col)
-{
-	const char *v = carve_rows_get(r, i, col);
 	json_t *a = json_array();
 	while (a && v && *v) {
 		size_t n = strcspn(v, "\n");
@@ -39,370 +36,550 @@ static json_t *jlines(const struct carve_rows *r, size_t i, const char *col)
 	return a;
 }
 
-/* A set-valued field: the first column of every row of a one-parameter query. */
-static json_t *jset(struct carve_ctx *ctx, const char *sql, const char *param, struct carve_error *err)
+/* A set of UUIDs from objects (their first member is the UUID). */
+static json_t *juuids(void *const *objs, size_t n)
 {
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	if (carve_db_execf(ctx->db, &rows, err, sql, 1, param) < 0)
-		return NULL;
 	json_t *a = json_array();
-	for (size_t i = 0; a && i < rows->nrows; i++)
-		json_array_append_new(a, json_string(carve_rows_cell(rows, i, 0)));
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string((const char *)objs[i]));
 	return a;
 }
 
-/* Set a field; a NULL value (failed sub-query) poisons the record. */
-static int put(json_t *o, const char *k, json_t *v)
+/* ---- orders ---- */
+
+static int cmp_str(const char *a, const char *b)
 {
-	if (!v)
-		return -EIO;
-	return json_object_set_new(o, k, v) < 0 ? -ENOMEM : 0;
+	return strcmp(a ? a : "", b ? b : "");
 }
 
-/* data: what the class's builder prepared for all its rows (NULL if nothing). */
-typedef int (*row_fn)(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data,
-		      struct carve_error *err);
-
-static int build(struct carve_ctx *ctx, const char *sql_all, const char *sql_one, const char *uuid, row_fn fn,
-		 void *data, json_t **out, struct carve_error *err)
+static int cmp_uuid(const void *a, const void *b)
 {
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = uuid ? carve_db_execf(ctx->db, &rows, err, sql_one, 1, uuid)
-		     : carve_db_execf(ctx->db, &rows, err, sql_all, 0);
-	if (r < 0)
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_type(const void *a, const void *b)
+{
+	const struct carve_obj_type *x = *(struct carve_obj_type *const *)a, *y = *(struct carve_obj_type *const *)b;
+	int r;
+	if ((r = cmp_str(x->vendor_name, y->vendor_name)) || (r = cmp_str(x->place.board, y->place.board)) ||
+	    (r = cmp_str(x->place.implementation, y->place.implementation)))
 		return r;
+	if (x->framebuffer_size != y->framebuffer_size)
+		return x->framebuffer_size < y->framebuffer_size ? -1 : 1;
+	if ((r = cmp_str(x->model_name, y->model_name)))
+		return r;
+	return strcmp(x->place.uuid, y->place.uuid);
+}
+
+static int cmp_pgpu_pci(const void *a, const void *b)
+{
+	const struct carve_obj_pgpu *x = *(struct carve_obj_pgpu *const *)a, *y = *(struct carve_obj_pgpu *const *)b;
+	int r = strcmp(carve_pgpu_place(x)->pci, carve_pgpu_place(y)->pci);
+	return r ? r : strcmp(x->uuid, y->uuid);
+}
+
+static int cmp_pgpu(const void *a, const void *b)
+{
+	const struct carve_obj_pgpu *x = *(struct carve_obj_pgpu *const *)a, *y = *(struct carve_obj_pgpu *const *)b;
+	int r = cmp_str(x->host->name_label, y->host->name_label);
+	return r ? r : cmp_pgpu_pci(a, b);
+}
+
+static int cmp_host(const void *a, const void *b)
+{
+	const struct carve_obj_host *x = *(struct carve_obj_host *const *)a, *y = *(struct carve_obj_host *const *)b;
+	int r = cmp_str(x->name_label, y->name_label);
+	return r ? r : strcmp(x->uuid, y->uuid);
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct carve_obj_group *x = *(struct carve_obj_group *const *)a, *y = *(struct carve_obj_group *const *)b;
+	int r = cmp_str(x->name_label, y->name_label);
+	return r ? r : strcmp(x->uuid, y->uuid);
+}
+
+static int cmp_vm(const void *a, const void *b)
+{
+	const struct carve_obj_vm *x = *(struct carve_obj_vm *const *)a, *y = *(struct carve_obj_vm *const *)b;
+	int r = cmp_str(x->name_label, y->name_label);
+	return r ? r : strcmp(x->uuid, y->uuid);
+}
+
+static int cmp_vgpu(const void *a, const void *b)
+{
+	const struct carve_obj_vgpu *x = *(struct carve_obj_vgpu *const *)a, *y = *(struct carve_obj_vgpu *const *)b;
+	int r = cmp_str(x->vm->name_label, y->vm->name_label);
+	if (r)
+		return r;
+	if (x->device != y->device)
+		return x->device < y->device ? -1 : 1;
+	return strcmp(x->uuid, y->uuid);
+}
+
+/* A sorted copy of some objects (caller frees the array). */
+static void **sorted(void *const *v, size_t n, int (*cmp)(const void *, const void *))
+{
+	void **a = malloc((n + 1) * sizeof(*a));
+	if (a && n) {
+		memcpy(a, v, n * sizeof(*a));
+		qsort(a, n, sizeof(*a), cmp);
+	}
+	return a;
+}
+
+/* Collect the objects of class `objs` for which keep() holds, sorted. */
+static json_t *set_where(const struct carve_objs *objs, bool (*keep)(const void *obj, const void *arg), const void *arg,
+			 int (*cmp)(const void *, const void *))
+{
+	_cleanup_free_ void **a = malloc((objs->n + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < objs->n; i++)
+		if (keep(objs->v[i], arg))
+			a[n++] = objs->v[i];
+	qsort(a, n, sizeof(*a), cmp);
+	return juuids(a, n);
+}
+
+/* ---- the per-class values ---- */
+
+static bool pgpu_on_host(const void *o, const void *arg)
+{
+	return ((const struct carve_obj_pgpu *)o)->host == arg;
+}
+
+static json_t *host_value(struct carve_model *m, const void *obj, int id)
+{
+	const struct carve_obj_host *h = obj;
+	switch ((enum carve_host_field)id) {
+	case CARVE_F_HOST_UUID: return jstr(h->uuid);
+	case CARVE_F_HOST_NAME_LABEL: return jstr(h->name_label);
+	case CARVE_F_HOST_NAME_DESCRIPTION: return jstr(h->name_description);
+	case CARVE_F_HOST_HOSTNAME: return jstr(h->hostname);
+	case CARVE_F_HOST_BACKEND: return jstr(h->backend);
+	case CARVE_F_HOST_LAST_DISCOVERY: return jstr(h->last_discovery);
+	case CARVE_F_HOST_PGPU_UUIDS: return set_where(&m->pgpus, pgpu_on_host, h, cmp_pgpu_pci);
+	case CARVE_F_HOST_DISCOVERY_PROBLEMS: return jlines(h->discovery_problems);
+	}
+	return NULL;
+}
+
+/* The supported (and, with enabled, enabled) types of p, in type order. */
+static json_t *pgpu_types(const struct carve_obj_pgpu *p, bool enabled)
+{
+	const struct carve_place_pgpu *pl = carve_pgpu_place(p);
+	_cleanup_free_ const struct carve_obj_type **a = malloc((pl->n_slots + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < pl->n_slots; i++)
+		if (!pl->slots[i].unsupported && (!enabled || pl->slots[i].enabled))
+			a[n++] = (const struct carve_obj_type *)pl->slots[i].type; /* place is the type's first member */
+	qsort(a, n, sizeof(*a), cmp_type);
+	return juuids((void *const *)a, n);
+}
+
+enum slot_map { MAP_MAX, MAP_REMAINING, MAP_SOURCE };
+
+/* Per supported type (slot order = type UUID order): its maximum, what
+ * fits now, or which budget decided that. */
+static json_t *pgpu_map(struct carve_model *m, const struct carve_obj_pgpu *p, enum slot_map what)
+{
+	const struct carve_place_pgpu *pl = carve_pgpu_place(p);
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < pl->n_slots; i++) {
+		const struct carve_place_slot *s = &pl->slots[i];
+		if (s->unsupported)
+			continue;
+		json_t *v;
+		if (what == MAP_MAX) {
+			v = json_integer(p->ext[i].max_instances);
+		} else if (what == MAP_REMAINING) {
+			int64_t n = 0;
+			carve_model_capacity(m, p, (const struct carve_obj_type *)s->type, &n, NULL, NULL);
+			v = json_integer(n);
+		} else {
+			bool model = carve_place_capacity_source(pl, s->type) == CARVE_PLACE_SOURCE_MODEL;
+			v = json_string(model ? s->budget_source : "kernel");
+		}
+		json_object_set_new(o, s->type->uuid, v);
+	}
+	return o;
+}
+
+static json_t *pgpu_value(struct carve_model *m, const void *obj, int id)
+{
+	const struct carve_obj_pgpu *p = obj;
+	const struct carve_place_pgpu *pl = carve_pgpu_place(p);
+	switch ((enum carve_pgpu_field)id) {
+	case CARVE_F_PGPU_UUID: return jstr(p->uuid);
+	case CARVE_F_PGPU_VENDOR_NAME: return jstr(p->vendor_name);
+	case CARVE_F_PGPU_DEVICE_NAME: return jstr(p->device_name);
+	case CARVE_F_PGPU_GPU_GROUP_UUID: return jstr(p->group ? p->group->uuid : "");
+	case CARVE_F_PGPU_GPU_GROUP_NAME_LABEL: return jstr(p->group ? p->group->name_label : "");
+	case CARVE_F_PGPU_HOST_UUID: return jstr(p->host->uuid);
+	case CARVE_F_PGPU_HOST_NAME_LABEL: return jstr(p->host->name_label);
+	case CARVE_F_PGPU_PCI_ID: return jstr(pl->pci);
+	case CARVE_F_PGPU_VENDOR_ID: return jstr(p->vendor_id);
+	case CARVE_F_PGPU_DEVICE_ID: return jstr(p->device_id);
+	case CARVE_F_PGPU_SUBSYSTEM_VENDOR_ID: return jstr(p->subsystem_vendor_id);
+	case CARVE_F_PGPU_SUBSYSTEM_DEVICE_ID: return jstr(p->subsystem_device_id);
+	case CARVE_F_PGPU_BOARD: return jstr(p->board);
+	case CARVE_F_PGPU_DRIVER: return jstr(p->driver);
+	case CARVE_F_PGPU_IMPLEMENTATION: return jstr(carve_impl_name(p->impl));
+	case CARVE_F_PGPU_NUMA_NODE: return json_integer(pl->numa_node);
+	case CARVE_F_PGPU_IOMMU_GROUP: return json_integer(p->iommu_group);
+	case CARVE_F_PGPU_SRIOV_TOTALVFS: return json_integer(p->sriov_totalvfs);
+	case CARVE_F_PGPU_SRIOV_NUMVFS: return json_integer(p->sriov_numvfs);
+	case CARVE_F_PGPU_MIXED_SIZE: return json_boolean(pl->mixed_size);
+	case CARVE_F_PGPU_MIXED_SIZE_SOURCE: return jstr(carve_hw_source_name(p->mixed_size_source));
+	case CARVE_F_PGPU_MIXED_SIZE_SUPPORTED: return json_boolean(p->mixed_size_supported);
+	case CARVE_F_PGPU_IS_SYSTEM_DISPLAY_DEVICE: return json_boolean(p->is_system_display);
+	case CARVE_F_PGPU_DOM0_ACCESS: return jstr(p->dom0_access);
+	case CARVE_F_PGPU_PRESENT: return json_boolean(pl->present);
+	case CARVE_F_PGPU_SIZE: return json_integer(pl->size);
+	case CARVE_F_PGPU_SUPPORTED_VGPU_TYPES: return pgpu_types(p, false);
+	case CARVE_F_PGPU_ENABLED_VGPU_TYPES: return pgpu_types(p, true);
+	case CARVE_F_PGPU_SUPPORTED_VGPU_MAX_CAPACITIES: return pgpu_map(m, p, MAP_MAX);
+	case CARVE_F_PGPU_REMAINING_VGPU_CAPACITIES: return pgpu_map(m, p, MAP_REMAINING);
+	case CARVE_F_PGPU_VGPU_CAPACITY_SOURCES: return pgpu_map(m, p, MAP_SOURCE);
+	case CARVE_F_PGPU_RESIDENT_VGPUS: {
+		json_t *a = json_array();
+		for (uint32_t i = 0; a && i < p->n_vgpus; i++) /* kept by UUID */
+			if (p->vgpus[i]->resident == p)
+				json_array_append_new(a, json_string(p->vgpus[i]->uuid));
+		return a;
+	}
+	case CARVE_F_PGPU_DISCOVERY_PROBLEMS: return jlines(p->discovery_problems);
+	}
+	return NULL;
+}
+
+static bool pgpu_supports(const struct carve_obj_pgpu *p, const struct carve_obj_type *t, bool enabled)
+{
+	ssize_t k = carve_pgpu_slot_of(p, t);
+	if (k < 0)
+		return false;
+	const struct carve_place_slot *s = &carve_pgpu_place(p)->slots[k];
+	return !s->unsupported && (!enabled || s->enabled);
+}
+
+static json_t *type_pgpus(const struct carve_model *m, const struct carve_obj_type *t, bool enabled)
+{
+	_cleanup_free_ const char **a = malloc((m->pgpus.n + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < m->pgpus.n; i++)
+		if (pgpu_supports(m->pgpus.v[i], t, enabled))
+			a[n++] = ((struct carve_obj_pgpu *)m->pgpus.v[i])->uuid;
+	qsort(a, n, sizeof(*a), cmp_uuid);
+	return juuids((void *const *)a, n);
+}
+
+static json_t *type_groups(const struct carve_model *m, const struct carve_obj_type *t, bool enabled)
+{
+	_cleanup_free_ const char **a = malloc((m->groups.n + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	size_t n = 0;
+	for (size_t g = 0; g < m->groups.n; g++) {
+		const struct carve_obj_group *grp = m->groups.v[g];
+		bool any = false;
+		for (size_t i = 0; i < m->pgpus.n && !any; i++) {
+			const struct carve_obj_pgpu *p = m->pgpus.v[i];
+			any = p->group == grp && pgpu_supports(p, t, enabled);
+		}
+		if (any)
+			a[n++] = grp->uuid;
+	}
+	qsort(a, n, sizeof(*a), cmp_uuid);
+	return juuids((void *const *)a, n);
+}
+
+/* XAPI's compatible-types-on-pgpu, by placement's own rule
+ * (carve_place_types_compatible): t itself unless it is passthrough (a
+ * whole GPU shares with nothing, not even another passthrough), and every
+ * type some PGPU supports beside t and would run next to it. */
+static json_t *type_compatible_on_pgpu(const struct carve_model *m, const struct carve_obj_type *t)
+{
+	_cleanup_free_ const struct carve_obj_type **a = malloc((m->types.n + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	size_t n = 0;
+	for (size_t k = 0; k < m->types.n; k++) {
+		const struct carve_obj_type *o = m->types.v[k];
+		bool ok = o == t && !t->place.passthrough;
+		for (size_t i = 0; i < m->pgpus.n && !ok && o != t; i++) {
+			const struct carve_obj_pgpu *p = m->pgpus.v[i];
+			ok = pgpu_supports(p, t, false) && pgpu_supports(p, o, false) &&
+			     carve_place_types_compatible(carve_pgpu_place(p), &t->place, &o->place);
+		}
+		if (ok)
+			a[n++] = o;
+	}
+	qsort(a, n, sizeof(*a), cmp_type);
+	return juuids((void *const *)a, n);
+}
+
+static json_t *type_compatible_in_vm(const struct carve_model *m, const struct carve_obj_type *t)
+{
+	_cleanup_free_ const struct carve_obj_type **a = malloc((m->types.n + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	size_t n = 0;
+	/* Several vGPUs in one VM: multi-vGPU (full-size) types of one vendor. */
+	for (size_t k = 0; t->multi_vgpu && k < m->types.n; k++) {
+		const struct carve_obj_type *o = m->types.v[k];
+		if (o->multi_vgpu && cmp_str(o->vendor_name, t->vendor_name) == 0)
+			a[n++] = o;
+	}
+	qsort(a, n, sizeof(*a), cmp_type);
+	return juuids((void *const *)a, n);
+}
+
+static bool vgpu_of_type(const void *o, const void *arg)
+{
+	return ((const struct carve_obj_vgpu *)o)->type == arg;
+}
+
+static json_t *type_problems(const struct carve_model *m, const struct carve_obj_type *t)
+{
+	_cleanup_free_ const struct carve_obj_pgpu **a = malloc((m->pgpus.n + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < m->pgpus.n; i++) {
+		const struct carve_obj_pgpu *p = m->pgpus.v[i];
+		ssize_t k = carve_pgpu_slot_of(p, t);
+		if (k >= 0 && !carve_pgpu_place(p)->slots[k].unsupported && p->ext[k].problem)
+			a[n++] = p;
+	}
+	qsort(a, n, sizeof(*a), cmp_pgpu_pci);
+	json_t *o = json_array();
+	for (size_t i = 0; o && i < n; i++) {
+		ssize_t k = carve_pgpu_slot_of(a[i], t);
+		_cleanup_free_ char *line = carve_strdupf("%s: %s", carve_pgpu_place(a[i])->pci, a[i]->ext[k].problem);
+		json_array_append_new(o, json_string(line ? line : ""));
+	}
+	return o;
+}
+
+static json_t *type_value(struct carve_model *m, const void *obj, int id)
+{
+	const struct carve_obj_type *t = obj;
+	switch ((enum carve_vgpu_type_field)id) {
+	case CARVE_F_VTYPE_UUID: return jstr(t->place.uuid);
+	case CARVE_F_VTYPE_VENDOR_NAME: return jstr(t->vendor_name);
+	case CARVE_F_VTYPE_MODEL_NAME: return jstr(t->model_name);
+	case CARVE_F_VTYPE_FRAMEBUFFER_SIZE: return json_integer((json_int_t)t->framebuffer_size);
+	case CARVE_F_VTYPE_MAX_HEADS: return json_integer(t->max_heads);
+	case CARVE_F_VTYPE_MAX_RESOLUTION: {
+		char res[32];
+		snprintf(res, sizeof(res), "%ux%u", t->max_res_x, t->max_res_y);
+		return json_string(res);
+	}
+	case CARVE_F_VTYPE_FRAME_RATE_LIMIT: return json_integer(t->frl_config);
+	case CARVE_F_VTYPE_MAX_INSTANCES_PER_PGPU: return json_integer(t->place.max_instances);
+	case CARVE_F_VTYPE_SIZE: return json_integer(t->place.size);
+	case CARVE_F_VTYPE_IMPLEMENTATION: return jstr(t->place.implementation);
+	case CARVE_F_VTYPE_IDENTIFIER: return jstr(t->identifier);
+	case CARVE_F_VTYPE_BOARD: return jstr(t->place.board);
+	case CARVE_F_VTYPE_SERIES: return jstr(t->place.series);
+	case CARVE_F_VTYPE_MULTI_VGPU_SUPPORTED: return json_boolean(t->multi_vgpu);
+	case CARVE_F_VTYPE_EXPERIMENTAL: return json_boolean(t->experimental);
+	case CARVE_F_VTYPE_COMPATIBLE_TYPES_ON_PGPU: return type_compatible_on_pgpu(m, t);
+	case CARVE_F_VTYPE_COMPATIBLE_TYPES_IN_VM: return type_compatible_in_vm(m, t);
+	case CARVE_F_VTYPE_SUPPORTED_ON_PGPUS: return type_pgpus(m, t, false);
+	case CARVE_F_VTYPE_ENABLED_ON_PGPUS: return type_pgpus(m, t, true);
+	case CARVE_F_VTYPE_SUPPORTED_ON_GPU_GROUPS: return type_groups(m, t, false);
+	case CARVE_F_VTYPE_ENABLED_ON_GPU_GROUPS: return type_groups(m, t, true);
+	case CARVE_F_VTYPE_VGPU_UUIDS: return set_where(&m->vgpus, vgpu_of_type, t, cmp_uuid);
+	case CARVE_F_VTYPE_DISCOVERY_PROBLEMS: return type_problems(m, t);
+	}
+	return NULL;
+}
+
+static bool pgpu_in_group(const void *o, const void *arg)
+{
+	return ((const struct carve_obj_pgpu *)o)->group == arg;
+}
+
+static bool vgpu_in_group(const void *o, const void *arg)
+{
+	return ((const struct carve_obj_vgpu *)o)->group == arg;
+}
+
+static json_t *group_types(const struct carve_model *m, const struct carve_obj_group *g, bool enabled)
+{
+	_cleanup_free_ const struct carve_obj_type **a = malloc((m->types.n + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	size_t n = 0;
+	for (size_t k = 0; k < m->types.n; k++) {
+		const struct carve_obj_type *t = m->types.v[k];
+		bool any = false;
+		for (size_t i = 0; i < m->pgpus.n && !any; i++) {
+			const struct carve_obj_pgpu *p = m->pgpus.v[i];
+			any = p->group == g && pgpu_supports(p, t, enabled);
+		}
+		if (any)
+			a[n++] = t;
+	}
+	qsort(a, n, sizeof(*a), cmp_type);
+	return juuids((void *const *)a, n);
+}
+
+static json_t *group_gpu_types(const struct carve_model *m, const struct carve_obj_group *g)
+{
+	_cleanup_free_ char **a = calloc(m->pgpus.n + 1, sizeof(*a));
+	json_t *o = json_array();
+	if (!a || !o) {
+		json_decref(o);
+		return NULL;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < m->pgpus.n; i++) {
+		const struct carve_obj_pgpu *p = m->pgpus.v[i];
+		if (p->group != g)
+			continue;
+		char *key = carve_strdupf("%s/%s", p->vendor_id, p->device_id);
+		bool dup = false;
+		for (size_t k = 0; key && k < n && !dup; k++)
+			dup = strcmp(a[k], key) == 0;
+		if (key && !dup)
+			a[n++] = key;
+		else
+			free(key);
+	}
+	qsort(a, n, sizeof(*a), cmp_uuid);
+	for (size_t k = 0; k < n; k++) {
+		json_array_append_new(o, json_string(a[k]));
+		free(a[k]);
+	}
+	return o;
+}
+
+static json_t *group_value(struct carve_model *m, const void *obj, int id)
+{
+	const struct carve_obj_group *g = obj;
+	switch ((enum carve_gpu_group_field)id) {
+	case CARVE_F_GROUP_UUID: return jstr(g->uuid);
+	case CARVE_F_GROUP_NAME_LABEL: return jstr(g->name_label);
+	case CARVE_F_GROUP_NAME_DESCRIPTION: return jstr(g->name_description);
+	case CARVE_F_GROUP_PGPU_UUIDS: return set_where(&m->pgpus, pgpu_in_group, g, cmp_pgpu_pci);
+	case CARVE_F_GROUP_VGPU_UUIDS: return set_where(&m->vgpus, vgpu_in_group, g, cmp_uuid);
+	case CARVE_F_GROUP_GPU_TYPES: return group_gpu_types(m, g);
+	case CARVE_F_GROUP_ALLOCATION_ALGORITHM: return jstr(carve_place_algo_name(g->algo));
+	case CARVE_F_GROUP_SUPPORTED_VGPU_TYPES: return group_types(m, g, false);
+	case CARVE_F_GROUP_ENABLED_VGPU_TYPES: return group_types(m, g, true);
+	}
+	return NULL;
+}
+
+static json_t *vm_value(struct carve_model *m, const void *obj, int id)
+{
+	const struct carve_obj_vm *vm = obj;
+	(void)m;
+	switch ((enum carve_vm_field)id) {
+	case CARVE_F_VM_UUID: return jstr(vm->uuid);
+	case CARVE_F_VM_NAME_LABEL: return jstr(vm->name_label);
+	case CARVE_F_VM_POWER_STATE: return jstr(carve_power_state_name(vm->power));
+	case CARVE_F_VM_NAME_DESCRIPTION: return jstr(vm->name_description);
+	case CARVE_F_VM_NUMA_NODE: return json_integer(vm->numa_node);
+	case CARVE_F_VM_RESIDENT_ON: return jstr(vm->resident_on ? vm->resident_on->uuid : "");
+	case CARVE_F_VM_VGPUS: return juuids((void *const *)vm->vgpus, vm->n_vgpus); /* by slot */
+	}
+	return NULL;
+}
+
+static json_t *vgpu_value(struct carve_model *m, const void *obj, int id)
+{
+	const struct carve_obj_vgpu *v = obj;
+	(void)m;
+	switch ((enum carve_vgpu_field)id) {
+	case CARVE_F_VGPU_UUID: return jstr(v->uuid);
+	case CARVE_F_VGPU_VM_UUID: return jstr(v->vm->uuid);
+	case CARVE_F_VGPU_VM_NAME_LABEL: return jstr(v->vm->name_label);
+	case CARVE_F_VGPU_GPU_GROUP_UUID: return jstr(v->group->uuid);
+	case CARVE_F_VGPU_TYPE_UUID: return jstr(v->type->place.uuid);
+	case CARVE_F_VGPU_TYPE_MODEL_NAME: return jstr(v->type->model_name);
+	case CARVE_F_VGPU_DEVICE: {
+		char d[16];
+		snprintf(d, sizeof(d), "%u", v->device);
+		return json_string(d);
+	}
+	case CARVE_F_VGPU_STATE: return jstr(carve_vgpu_state_name(v->state));
+	case CARVE_F_VGPU_CURRENTLY_ATTACHED: return json_boolean(v->state == CARVE_VGPU_RUNNING);
+	case CARVE_F_VGPU_SCHEDULED_TO_BE_RESIDENT_ON: return jstr(v->scheduled ? v->scheduled->uuid : "");
+	case CARVE_F_VGPU_RESIDENT_ON: return jstr(v->resident ? v->resident->uuid : "");
+	case CARVE_F_VGPU_DEVICE_PCI: return jstr(v->device_pci);
+	case CARVE_F_VGPU_EXTRA_ARGS: return jstr(v->extra_args);
+	case CARVE_F_VGPU_ORIGIN: return jstr(carve_vgpu_origin_name(v->origin));
+	}
+	return NULL;
+}
+
+/* ---- building ---- */
+
+typedef json_t *(*value_fn)(struct carve_model *m, const void *obj, int id);
+
+static json_t *record(struct carve_model *m, const struct carve_class *cls, value_fn fn, const void *obj)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < cls->n_fields; i++) {
+		json_t *v = fn(m, obj, cls->fields[i].id);
+		if (!v || json_object_set_new(o, cls->fields[i].name, v) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* Records of all objects (sorted) or of the one with uuid (none if absent). */
+static int build(struct carve_ctx *ctx, const char *cls_name, const struct carve_objs *objs,
+		 int (*cmp)(const void *, const void *), value_fn fn, const char *uuid, json_t **out,
+		 struct carve_error *err)
+{
+	const struct carve_class *cls = carve_class_find(cls_name);
 	_cleanup_json_ json_t *a = json_array();
 	if (!a)
 		return -ENOMEM;
-	for (size_t i = 0; i < rows->nrows; i++) {
-		json_t *o = json_object();
-		if (!o || json_array_append_new(a, o) < 0)
-			return -ENOMEM;
-		if ((r = fn(ctx, rows, i, o, data, err)) < 0)
-			return carve_error_set(err, r, "INTERNAL_ERROR", "cannot build record");
+	if (uuid) {
+		void *obj = carve_objs_get(objs, uuid);
+		json_t *rec = obj ? record(ctx->model, cls, fn, obj) : NULL;
+		if (obj && (!rec || json_array_append_new(a, rec) < 0))
+			return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "cannot build record");
+		*out = TAKE_PTR(a);
+		return 0;
+	}
+	_cleanup_free_ void **v = sorted(objs->v, objs->n, cmp);
+	if (!v)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	for (size_t i = 0; i < objs->n; i++) {
+		json_t *rec = record(ctx->model, cls, fn, v[i]);
+		if (!rec || json_array_append_new(a, rec) < 0)
+			return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "cannot build record");
 	}
 	*out = TAKE_PTR(a);
 	return 0;
 }
 
-/* ---- host ---- */
-static int host_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data, struct carve_error *err)
-{
-	(void)data;
-	const char *uuid = carve_rows_get(r, i, "uuid");
-	int e = 0;
-	e |= put(o, "uuid", jstr(r, i, "uuid"));
-	e |= put(o, "name-label", jstr(r, i, "name_label"));
-	e |= put(o, "name-description", jstr(r, i, "name_description"));
-	e |= put(o, "hostname", jstr(r, i, "hostname"));
-	e |= put(o, "backend", jstr(r, i, "backend"));
-	e |= put(o, "last-discovery", jstr(r, i, "last_discovery"));
-	e |= put(o, "PGPU-uuids", jset(ctx, "SELECT uuid FROM pgpu WHERE host_uuid=$1 ORDER BY pci_id", uuid, err));
-	e |= put(o, "discovery-problems", jlines(r, i, "discovery_problems"));
-	return e ? -EIO : 0;
-}
-
-int carve_records_host(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
-{
-	return build(ctx, "SELECT * FROM host ORDER BY name_label", "SELECT * FROM host WHERE uuid=$1", uuid, host_row, NULL,
-		     out, err);
-}
-
-/* ---- pgpu ---- */
-#define PGPU_SELECT                                                                                                \
-	"SELECT p.*, g.name_label AS group_label, h.name_label AS host_label FROM pgpu p "                         \
-	"LEFT JOIN gpu_group g ON g.uuid = p.gpu_group_uuid JOIN host h ON h.uuid = p.host_uuid "
-
-static json_t *pgpu_capacities(struct carve_ctx *ctx, const char *uuid, struct carve_error *err)
-{
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	if (carve_db_execf(ctx->db, &rows, err,
-			   "SELECT t.uuid, pt.max_instances FROM pgpu_type pt JOIN vgpu_type t ON t.uuid = "
-			   "pt.vgpu_type_uuid WHERE pt.pgpu_uuid=$1 AND pt.supported=1 ORDER BY t.uuid",
-			   1, uuid) < 0)
-		return NULL;
-	json_t *m = json_object();
-	for (size_t i = 0; m && i < rows->nrows; i++)
-		json_object_set_new(m, carve_rows_cell(rows, i, 0), json_integer(atoll(carve_rows_cell(rows, i, 1))));
-	return m;
-}
-
-/* The last group snapshot loaded: a list's PGPUs come grouped by host and
- * mostly share groups, so each (group, host) is loaded about once. */
-struct snap_cache {
-	char group[37], host[37];
-	struct carve_snapshot *snap;
-};
-
-/* How many more of each supported type fit on the PGPU now, and which
- * budget decided each ("kernel", or the model's source: "catalog",
- * "driver"), as placement computes them. */
-static int pgpu_remaining(struct carve_ctx *ctx, struct snap_cache *c, const char *group, const char *host,
-			  const char *uuid, json_t **left, json_t **sources, struct carve_error *err)
-{
-	*left = json_object();
-	*sources = json_object();
-	if (!*left || !*sources)
-		return -ENOMEM;
-	if (!group || !host)
-		return 0;
-	if (!c->snap || strcmp(c->group, group) != 0 || strcmp(c->host, host) != 0) {
-		carve_snapshot_free(c->snap);
-		c->snap = NULL;
-		int r = carve_snapshot_load_host(ctx, group, host, &c->snap, err);
-		if (r < 0)
-			return r;
-		carve_strlcpy(c->group, group, sizeof(c->group));
-		carve_strlcpy(c->host, host, sizeof(c->host));
+#define BUILDER(name, cls, field, cmp, fn)                                                                          \
+	int carve_records_##name(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)   \
+	{                                                                                                          \
+		return build(ctx, cls, &ctx->model->field, cmp, fn, uuid, out, err);                    \
 	}
-	for (size_t k = 0; k < c->snap->n_pgpus; k++) {
-		const struct carve_place_pgpu *p = &c->snap->pgpus[k];
-		if (strcmp(p->uuid, uuid) != 0)
-			continue;
-		for (size_t j = 0; j < p->n_slots; j++) {
-			const struct carve_place_slot *sl = &p->slots[j];
-			json_object_set_new(*left, sl->type->uuid, json_integer(carve_place_capacity(p, sl->type, NULL)));
-			bool model = carve_place_capacity_source(p, sl->type) == CARVE_PLACE_SOURCE_MODEL;
-			json_object_set_new(*sources, sl->type->uuid, json_string(model ? sl->budget_source : "kernel"));
-		}
-	}
-	return 0;
-}
 
-#define TYPE_ORDER " ORDER BY t.vendor_name, t.board, t.implementation, t.framebuffer_size, t.model_name"
-
-static int pgpu_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data, struct carve_error *err)
-{
-	const char *uuid = carve_rows_get(r, i, "uuid");
-	int e = 0;
-	e |= put(o, "uuid", jstr(r, i, "uuid"));
-	e |= put(o, "vendor-name", jstr(r, i, "vendor_name"));
-	e |= put(o, "device-name", jstr(r, i, "device_name"));
-	e |= put(o, "gpu-group-uuid", jstr(r, i, "gpu_group_uuid"));
-	e |= put(o, "gpu-group-name-label", jstr(r, i, "group_label"));
-	e |= put(o, "host-uuid", jstr(r, i, "host_uuid"));
-	e |= put(o, "host-name-label", jstr(r, i, "host_label"));
-	e |= put(o, "pci-id", jstr(r, i, "pci_id"));
-	e |= put(o, "vendor-id", jstr(r, i, "vendor_id"));
-	e |= put(o, "device-id", jstr(r, i, "device_id"));
-	e |= put(o, "subsystem-vendor-id", jstr(r, i, "subsystem_vendor_id"));
-	e |= put(o, "subsystem-device-id", jstr(r, i, "subsystem_device_id"));
-	e |= put(o, "board", jstr(r, i, "board"));
-	e |= put(o, "driver", jstr(r, i, "driver"));
-	e |= put(o, "implementation", jstr(r, i, "implementation"));
-	e |= put(o, "numa-node", jint(r, i, "numa_node"));
-	e |= put(o, "iommu-group", jint(r, i, "iommu_group"));
-	e |= put(o, "sriov-totalvfs", jint(r, i, "sriov_totalvfs"));
-	e |= put(o, "sriov-numvfs", jint(r, i, "sriov_numvfs"));
-	e |= put(o, "mixed-size", jbool(r, i, "mixed_size"));
-	e |= put(o, "mixed-size-source", jstr(r, i, "mixed_size_source"));
-	e |= put(o, "mixed-size-supported", jbool(r, i, "mixed_size_supported"));
-	e |= put(o, "is-system-display-device", jbool(r, i, "is_system_display_device"));
-	e |= put(o, "dom0-access", jstr(r, i, "dom0_access"));
-	e |= put(o, "present", jbool(r, i, "present"));
-	e |= put(o, "size", jint(r, i, "size"));
-	e |= put(o, "supported-VGPU-types",
-		 jset(ctx,
-		      "SELECT t.uuid FROM pgpu_type pt JOIN vgpu_type t ON t.uuid = pt.vgpu_type_uuid "
-		      "WHERE pt.pgpu_uuid=$1 AND pt.supported=1" TYPE_ORDER,
-		      uuid, err));
-	e |= put(o, "enabled-VGPU-types",
-		 jset(ctx,
-		      "SELECT t.uuid FROM pgpu_type pt JOIN vgpu_type t ON t.uuid = pt.vgpu_type_uuid "
-		      "WHERE pt.pgpu_uuid=$1 AND pt.supported=1 AND pt.enabled=1" TYPE_ORDER,
-		      uuid, err));
-	e |= put(o, "supported-VGPU-max-capacities", pgpu_capacities(ctx, uuid, err));
-	json_t *left = NULL, *sources = NULL;
-	if (pgpu_remaining(ctx, data, carve_rows_get(r, i, "gpu_group_uuid"), carve_rows_get(r, i, "host_uuid"), uuid,
-			   &left, &sources, err) < 0)
-		e = 1;
-	e |= put(o, "remaining-VGPU-capacities", left);
-	e |= put(o, "VGPU-capacity-sources", sources);
-	e |= put(o, "resident-VGPUs",
-		 jset(ctx, "SELECT uuid FROM vgpu WHERE resident_on=$1 ORDER BY uuid", uuid, err));
-	e |= put(o, "discovery-problems", jlines(r, i, "discovery_problems"));
-	return e ? -EIO : 0;
-}
-
-int carve_records_pgpu(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
-{
-	struct snap_cache cache = {0};
-	int r = build(ctx, PGPU_SELECT "ORDER BY h.name_label, p.pci_id", PGPU_SELECT "WHERE p.uuid=$1", uuid,
-		      pgpu_row, &cache, out, err);
-	carve_snapshot_free(cache.snap);
-	return r;
-}
-
-/* ---- vgpu type ---- */
-static int vgpu_type_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data,
-			 struct carve_error *err)
-{
-	(void)data;
-	const char *uuid = carve_rows_get(r, i, "uuid");
-	const char *rx = carve_rows_get(r, i, "max_resolution_x"), *ry = carve_rows_get(r, i, "max_resolution_y");
-	_cleanup_free_ char *res = carve_strdupf("%sx%s", rx ? rx : "0", ry ? ry : "0");
-	int e = 0;
-	e |= put(o, "uuid", jstr(r, i, "uuid"));
-	e |= put(o, "vendor-name", jstr(r, i, "vendor_name"));
-	e |= put(o, "model-name", jstr(r, i, "model_name"));
-	e |= put(o, "framebuffer-size", jint(r, i, "framebuffer_size"));
-	e |= put(o, "max-heads", jint(r, i, "max_heads"));
-	e |= put(o, "max-resolution", json_string(res ? res : ""));
-	e |= put(o, "frame-rate-limit", jint(r, i, "frl_config"));
-	e |= put(o, "max-instances-per-pgpu", jint(r, i, "max_instances"));
-	e |= put(o, "size", jint(r, i, "size"));
-	e |= put(o, "implementation", jstr(r, i, "implementation"));
-	e |= put(o, "identifier", jstr(r, i, "identifier"));
-	e |= put(o, "board", jstr(r, i, "board"));
-	e |= put(o, "series", jstr(r, i, "series"));
-	e |= put(o, "multi-vgpu-supported", jbool(r, i, "multi_vgpu"));
-	e |= put(o, "experimental", jbool(r, i, "experimental"));
-	/* On one PGPU: the type itself, plus - on PGPUs whose hardware mixes
-	 * sizes - the other types of the same board, implementation and series. */
-	e |= put(o, "compatible-types-on-pgpu",
-		 jset(ctx,
-		      "SELECT t.uuid FROM vgpu_type t, vgpu_type s WHERE s.uuid=$1 AND (t.uuid = s.uuid OR "
-		      "(t.implementation = s.implementation AND t.board = s.board AND t.series = s.series AND "
-		      "t.implementation <> 'passthrough' AND EXISTS (SELECT 1 FROM pgpu_type a JOIN pgpu p ON "
-		      "p.uuid = a.pgpu_uuid JOIN pgpu_type b ON b.pgpu_uuid = p.uuid WHERE p.mixed_size = 1 AND "
-		      "a.vgpu_type_uuid = s.uuid AND b.vgpu_type_uuid = t.uuid)))" TYPE_ORDER,
-		      uuid, err));
-	/* In one VM: only types that allow several vGPUs per VM (seed 003:
-	 * full-size profiles), of the same vendor. */
-	e |= put(o, "compatible-types-in-vm",
-		 jset(ctx,
-		      "SELECT t.uuid FROM vgpu_type t, vgpu_type s WHERE s.uuid=$1 AND s.multi_vgpu = 1 AND "
-		      "t.multi_vgpu = 1 AND t.vendor_name = s.vendor_name" TYPE_ORDER,
-		      uuid, err));
-	e |= put(o, "supported-on-PGPUs",
-		 jset(ctx, "SELECT pgpu_uuid FROM pgpu_type WHERE vgpu_type_uuid=$1 AND supported=1 ORDER BY pgpu_uuid",
-		      uuid, err));
-	e |= put(o, "enabled-on-PGPUs",
-		 jset(ctx,
-		      "SELECT pgpu_uuid FROM pgpu_type WHERE vgpu_type_uuid=$1 AND supported=1 AND enabled=1 "
-		      "ORDER BY pgpu_uuid",
-		      uuid, err));
-	e |= put(o, "supported-on-GPU-groups",
-		 jset(ctx,
-		      "SELECT DISTINCT p.gpu_group_uuid FROM pgpu_type pt JOIN pgpu p ON p.uuid = pt.pgpu_uuid "
-		      "WHERE pt.vgpu_type_uuid=$1 AND pt.supported=1 AND p.gpu_group_uuid IS NOT NULL "
-		      "ORDER BY p.gpu_group_uuid",
-		      uuid, err));
-	e |= put(o, "enabled-on-GPU-groups",
-		 jset(ctx,
-		      "SELECT DISTINCT p.gpu_group_uuid FROM pgpu_type pt JOIN pgpu p ON p.uuid = pt.pgpu_uuid "
-		      "WHERE pt.vgpu_type_uuid=$1 AND pt.supported=1 AND pt.enabled=1 AND p.gpu_group_uuid IS NOT "
-		      "NULL ORDER BY p.gpu_group_uuid",
-		      uuid, err));
-	e |= put(o, "VGPU-uuids", jset(ctx, "SELECT uuid FROM vgpu WHERE vgpu_type_uuid=$1 ORDER BY uuid", uuid, err));
-	e |= put(o, "discovery-problems",
-		 jset(ctx,
-		      "SELECT p.pci_id || ': ' || pt.problem FROM pgpu_type pt JOIN pgpu p ON p.uuid = pt.pgpu_uuid "
-		      "WHERE pt.vgpu_type_uuid=$1 AND pt.supported=1 AND pt.problem <> '' ORDER BY p.pci_id",
-		      uuid, err));
-	return e ? -EIO : 0;
-}
-
-int carve_records_vgpu_type(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
-{
-	return build(ctx, "SELECT * FROM vgpu_type t" TYPE_ORDER, "SELECT * FROM vgpu_type t WHERE t.uuid=$1", uuid,
-		     vgpu_type_row, NULL, out, err);
-}
-
-/* ---- gpu group ---- */
-static int gpu_group_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data,
-			 struct carve_error *err)
-{
-	(void)data;
-	const char *uuid = carve_rows_get(r, i, "uuid");
-	int e = 0;
-	e |= put(o, "uuid", jstr(r, i, "uuid"));
-	e |= put(o, "name-label", jstr(r, i, "name_label"));
-	e |= put(o, "name-description", jstr(r, i, "name_description"));
-	e |= put(o, "PGPU-uuids", jset(ctx, "SELECT uuid FROM pgpu WHERE gpu_group_uuid=$1 ORDER BY pci_id", uuid, err));
-	e |= put(o, "VGPU-uuids", jset(ctx, "SELECT uuid FROM vgpu WHERE gpu_group_uuid=$1 ORDER BY uuid", uuid, err));
-	e |= put(o, "GPU-types",
-		 jset(ctx,
-		      "SELECT DISTINCT vendor_id || '/' || device_id AS t FROM pgpu WHERE gpu_group_uuid=$1 ORDER BY t",
-		      uuid, err));
-	e |= put(o, "allocation-algorithm", jstr(r, i, "allocation_algorithm"));
-	e |= put(o, "supported-VGPU-types",
-		 jset(ctx,
-		      "SELECT DISTINCT t.uuid, t.vendor_name, t.board, t.implementation, t.framebuffer_size, "
-		      "t.model_name FROM pgpu p JOIN pgpu_type pt ON pt.pgpu_uuid = p.uuid JOIN vgpu_type t ON "
-		      "t.uuid = pt.vgpu_type_uuid WHERE p.gpu_group_uuid=$1 AND pt.supported=1" TYPE_ORDER,
-		      uuid, err));
-	e |= put(o, "enabled-VGPU-types",
-		 jset(ctx,
-		      "SELECT DISTINCT t.uuid, t.vendor_name, t.board, t.implementation, t.framebuffer_size, "
-		      "t.model_name FROM pgpu p JOIN pgpu_type pt ON pt.pgpu_uuid = p.uuid JOIN vgpu_type t ON "
-		      "t.uuid = pt.vgpu_type_uuid WHERE p.gpu_group_uuid=$1 AND pt.supported=1 AND pt.enabled=1" TYPE_ORDER,
-		      uuid, err));
-	return e ? -EIO : 0;
-}
-
-int carve_records_gpu_group(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
-{
-	return build(ctx, "SELECT * FROM gpu_group ORDER BY name_label, uuid", "SELECT * FROM gpu_group WHERE uuid=$1",
-		     uuid, gpu_group_row, NULL, out, err);
-}
-
-/* ---- vm ---- */
-static int vm_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data, struct carve_error *err)
-{
-	(void)data;
-	const char *uuid = carve_rows_get(r, i, "uuid");
-	int e = 0;
-	e |= put(o, "uuid", jstr(r, i, "uuid"));
-	e |= put(o, "name-label", jstr(r, i, "name_label"));
-	e |= put(o, "power-state", jstr(r, i, "power_state"));
-	e |= put(o, "name-description", jstr(r, i, "name_description"));
-	e |= put(o, "numa-node", jint(r, i, "numa_node"));
-	e |= put(o, "resident-on", jstr(r, i, "resident_on"));
-	e |= put(o, "VGPUs", jset(ctx, "SELECT uuid FROM vgpu WHERE vm_uuid=$1 ORDER BY device, uuid", uuid, err));
-	return e ? -EIO : 0;
-}
-
-int carve_records_vm(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
-{
-	return build(ctx, "SELECT * FROM vm ORDER BY name_label, uuid", "SELECT * FROM vm WHERE uuid=$1", uuid, vm_row, NULL,
-		     out, err);
-}
-
-/* ---- vgpu ---- */
-#define VGPU_SELECT                                                                                                \
-	"SELECT v.*, m.name_label AS vm_label, t.model_name AS type_name FROM vgpu v JOIN vm m ON m.uuid = "     \
-	"v.vm_uuid JOIN vgpu_type t ON t.uuid = v.vgpu_type_uuid "
-
-static int vgpu_row(struct carve_ctx *ctx, const struct carve_rows *r, size_t i, json_t *o, void *data, struct carve_error *err)
-{
-	(void)data;
-	(void)ctx;
-	(void)err;
-	const char *state = carve_rows_get(r, i, "state");
-	int e = 0;
-	e |= put(o, "uuid", jstr(r, i, "uuid"));
-	e |= put(o, "vm-uuid", jstr(r, i, "vm_uuid"));
-	e |= put(o, "vm-name-label", jstr(r, i, "vm_label"));
-	e |= put(o, "gpu-group-uuid", jstr(r, i, "gpu_group_uuid"));
-	e |= put(o, "type-uuid", jstr(r, i, "vgpu_type_uuid"));
-	e |= put(o, "type-model-name", jstr(r, i, "type_name"));
-	e |= put(o, "device", jstr(r, i, "device"));
-	e |= put(o, "state", jstr(r, i, "state"));
-	e |= put(o, "currently-attached", json_boolean(state && strcmp(state, "running") == 0));
-	e |= put(o, "scheduled-to-be-resident-on", jstr(r, i, "scheduled_pgpu"));
-	e |= put(o, "resident-on", jstr(r, i, "resident_on"));
-	e |= put(o, "device-pci", jstr(r, i, "device_pci"));
-	e |= put(o, "extra-args", jstr(r, i, "extra_args"));
-	e |= put(o, "origin", jstr(r, i, "origin"));
-	return e ? -EIO : 0;
-}
-
-int carve_records_vgpu(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)
-{
-	return build(ctx, VGPU_SELECT "ORDER BY m.name_label, v.device, v.uuid", VGPU_SELECT "WHERE v.uuid=$1", uuid,
-		     vgpu_row, NULL, out, err);
-}
+BUILDER(host, "host", hosts, cmp_host, host_value)
+BUILDER(pgpu, "pgpu", pgpus, cmp_pgpu, pgpu_value)
+BUILDER(vgpu_type, "vgpu-type", types, cmp_type, type_value)
+BUILDER(gpu_group, "gpu-group", groups, cmp_group, group_value)
+BUILDER(vm, "vm", vms, cmp_vm, vm_value)
+BUILDER(vgpu, "vgpu", vgpus, cmp_vgpu, vgpu_value)
 
 carve_records_fn carve_records_for(const char *class_name)
 {

@@ -5,6 +5,24 @@
 
 #include "ops.h"
 
+/* A write transaction with the model proven current (reloaded when the
+ * store moved on), under the store's writer lock. */
+int carve_ops_begin(struct carve_ctx *ctx, struct carve_error *err);
+/* End it by r (commit when r >= 0); after a commit that wrote, the model's
+ * generation follows the store's.  The caller then reloads into the model
+ * what it touched (carve_model_reload_*).  Returns r or the commit's error. */
+int carve_ops_end(struct carve_ctx *ctx, int r, struct carve_error *err);
+
+/* After acting on GPUs (the model's write lock held): read them again from
+ * the host into the context's inventory (rediscover_into), fold them into
+ * the store inside the caller's transaction (sync_gpus), reload them into
+ * the model after its commit (reload_gpus); rediscover_gpus does all three
+ * in a transaction of its own. */
+int carve_ops_rediscover_into(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
+int carve_ops_sync_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
+int carve_ops_reload_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
+int carve_ops_rediscover_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
+
 /* xe-style list / param-list / param-get for the class named by the verb. */
 int carve_op_generic(struct carve_ctx *ctx, const char *verb, json_t *args, json_t **result, struct carve_error *err);
 /* Render a record value as xe prints it; caller frees. */

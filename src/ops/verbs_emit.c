@@ -1,6 +1,6 @@
 /* verbs_emit.c - hand a VM what it needs: the libvirt domain document, QEMU
  * arguments, mdevctl definitions, the guest licence config, and whether a
- * vGPU could move to another PGPU.  Read-only verbs over the store; the
+ * vGPU could move to another PGPU.  Read-only verbs over the model; the
  * formats themselves live in src/emit (docs/emit.md). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +8,11 @@
 
 #include "args.h"
 #include "emit/emit.h"
-#include "snapshot.h"
+#include "state/model.h"
 #include "util/cleanup.h"
 #include "verbs.h"
 
-
-#define MAX_VGPUS 16
+#define MAX_VGPUS CARVE_MAX_VGPUS_PER_VM
 
 /* The realized vGPUs of a running VM, in slot order, display assigned. */
 static int load_vm(struct carve_ctx *ctx, json_t *args, struct carve_emit_vm *vm, struct carve_emit_vgpu *v, size_t *n,
@@ -30,39 +29,36 @@ static int load_vm(struct carve_ctx *ctx, json_t *args, struct carve_emit_vm *vm
 	    (r = carve_arg_bool(args, "hugepages", &huge, err)) < 0 || (r = carve_arg_bool(args, "hyperv", &hyperv, err)) < 0 ||
 	    (r = carve_arg_str(args, "cpuset", false, &cpuset, err)) < 0)
 		return r;
-	_cleanup_rows_ struct carve_rows *vr = NULL, *rows = NULL;
-	if ((r = carve_db_execf(ctx->db, &vr, err, "SELECT name_label, numa_node, power_state FROM vm WHERE uuid=$1", 1,
-				uuid)) < 0)
-		return r;
-	if (vr->nrows == 0)
+	const struct carve_obj_vm *o = carve_model_vm(ctx->model, uuid);
+	if (!o)
 		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vm with uuid %s", uuid);
-	if (strcmp(carve_rows_cell(vr, 0, 2), "running") != 0)
+	if (o->power != CARVE_POWER_RUNNING)
 		return carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE",
 				       "VM %s is %s: its vGPUs exist only while it runs (vm-start first)", uuid,
-				       carve_rows_cell(vr, 0, 2));
+				       carve_power_state_name(o->power));
+	if (o->n_vgpus > MAX_VGPUS)
+		return carve_error_set(err, -E2BIG, "LIMIT_REACHED", "VM %s has %u vGPUs; at most %d are supported", uuid,
+				       o->n_vgpus, MAX_VGPUS);
 	memset(vm, 0, sizeof(*vm));
 	carve_strlcpy(vm->uuid, uuid, sizeof(vm->uuid));
-	carve_strlcpy(vm->name, carve_rows_cell(vr, 0, 0), sizeof(vm->name));
-	vm->numa_node = atoi(carve_rows_cell(vr, 0, 1));
+	carve_strlcpy(vm->name, o->name_label, sizeof(vm->name));
+	vm->numa_node = o->numa_node;
 	vm->vcpus = (uint32_t)vcpus;
 	vm->memory_mib = (uint32_t)mem;
 	vm->hugepages_1g = huge;
 	vm->hyperv = hyperv;
 	vm->cpuset = cpuset;
-	if ((r = carve_db_execf(ctx->db, &rows, err,
-				"SELECT v.uuid, t.implementation, v.device_pci, t.model_name FROM vgpu v JOIN vgpu_type t ON "
-				"t.uuid = v.vgpu_type_uuid WHERE v.vm_uuid=$1 AND v.state='running' ORDER BY v.device",
-				1, uuid)) < 0)
-		return r;
 	*n = 0;
-	for (size_t i = 0; i < rows->nrows && i < MAX_VGPUS; i++) {
+	for (uint32_t i = 0; i < o->n_vgpus; i++) { /* by slot */
+		const struct carve_obj_vgpu *g = o->vgpus[i];
+		if (g->state != CARVE_VGPU_RUNNING)
+			continue;
 		struct carve_emit_vgpu *e = &v[(*n)++];
 		memset(e, 0, sizeof(*e));
-		carve_strlcpy(e->uuid, carve_rows_cell(rows, i, 0), sizeof(e->uuid));
-		int impl = carve_impl_from_name(carve_rows_cell(rows, i, 1));
-		e->impl = impl < 0 ? CARVE_IMPL_PASSTHROUGH : (enum carve_impl)impl;
-		carve_strlcpy(e->device_pci, carve_rows_cell(rows, i, 2), sizeof(e->device_pci));
-		carve_strlcpy(e->model_name, carve_rows_cell(rows, i, 3), sizeof(e->model_name));
+		carve_strlcpy(e->uuid, g->uuid, sizeof(e->uuid));
+		e->impl = g->type->impl;
+		carve_strlcpy(e->device_pci, g->device_pci, sizeof(e->device_pci));
+		carve_strlcpy(e->model_name, g->type->model_name, sizeof(e->model_name));
 	}
 	return carve_emit_assign_display(v, *n) < 0
 		       ? carve_error_set(err, -EINVAL, "INTERNAL_ERROR", "cannot assign the display of VM %s", uuid)
@@ -101,26 +97,20 @@ int carve_op_vgpu_mdevctl_json(struct carve_ctx *ctx, json_t *args, json_t **res
 	int r = carve_arg_uuid(args, "uuid", true, uuid, err);
 	if (r < 0)
 		return r;
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	if ((r = carve_db_execf(ctx->db, &rows, err,
-				"SELECT t.implementation, v.device_pci, t.identifier, v.extra_args, t.model_name FROM vgpu v "
-				"JOIN vgpu_type t ON t.uuid = v.vgpu_type_uuid WHERE v.uuid=$1",
-				1, uuid)) < 0)
-		return r;
-	if (rows->nrows == 0)
+	const struct carve_obj_vgpu *g = carve_model_vgpu(ctx->model, uuid);
+	if (!g)
 		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vgpu with uuid %s", uuid);
 	struct carve_emit_vgpu e = {0};
 	carve_strlcpy(e.uuid, uuid, sizeof(e.uuid));
-	int impl = carve_impl_from_name(carve_rows_cell(rows, 0, 0));
-	e.impl = impl < 0 ? CARVE_IMPL_PASSTHROUGH : (enum carve_impl)impl;
+	e.impl = g->type->impl;
 	if (e.impl != CARVE_IMPL_NVIDIA_MDEV && e.impl != CARVE_IMPL_GVT_G)
 		return carve_error_set(err, -EINVAL, "VGPU_NOT_MDEV", "vGPU %s is %s-backed: mdevctl manages only mdevs", uuid,
-				       carve_rows_cell(rows, 0, 0));
-	carve_strlcpy(e.device_pci, carve_rows_cell(rows, 0, 1), sizeof(e.device_pci));
-	carve_strlcpy(e.model_name, carve_rows_cell(rows, 0, 4), sizeof(e.model_name));
+				       carve_impl_name(e.impl));
+	carve_strlcpy(e.device_pci, g->device_pci, sizeof(e.device_pci));
+	carve_strlcpy(e.model_name, g->type->model_name, sizeof(e.model_name));
 	json_t *j = NULL;
-	const char *params = carve_rows_cell(rows, 0, 3);
-	if ((r = carve_emit_mdevctl_json(&e, carve_rows_cell(rows, 0, 2), params && *params ? params : NULL, &j, err)) < 0)
+	const char *params = g->extra_args;
+	if ((r = carve_emit_mdevctl_json(&e, g->type->identifier, params && *params ? params : NULL, &j, err)) < 0)
 		return r;
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);
@@ -156,27 +146,17 @@ int carve_op_vgpu_migration_check(struct carve_ctx *ctx, json_t *args, json_t **
 	if ((r = carve_arg_uuid(args, "uuid", true, vgpu, err)) < 0 ||
 	    (r = carve_arg_uuid(args, "pgpu-uuid", true, pgpu, err)) < 0)
 		return r;
-	_cleanup_rows_ struct carve_rows *v = NULL, *p = NULL;
-	if ((r = carve_db_execf(ctx->db, &v, err,
-				"SELECT v.vgpu_type_uuid, v.resident_on, t.model_name FROM vgpu v JOIN vgpu_type t ON "
-				"t.uuid = v.vgpu_type_uuid WHERE v.uuid=$1",
-				1, vgpu)) < 0 ||
-	    (r = carve_db_execf(ctx->db, &p, err, "SELECT gpu_group_uuid, pci_id FROM pgpu WHERE uuid=$1", 1, pgpu)) < 0)
-		return r;
-	if (v->nrows == 0)
+	const struct carve_obj_vgpu *v = carve_model_vgpu(ctx->model, vgpu);
+	const struct carve_obj_pgpu *p = carve_model_pgpu(ctx->model, pgpu);
+	if (!v)
 		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vgpu with uuid %s", vgpu);
-	if (p->nrows == 0 || !carve_rows_cell(p, 0, 0))
+	if (!p || !p->group)
 		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no pgpu with uuid %s in a GPU group", pgpu);
-	_cleanup_(carve_snapshot_freep) struct carve_snapshot *s = NULL;
-	if ((r = carve_snapshot_load(ctx, carve_rows_cell(p, 0, 0), &s, err)) < 0)
-		return r;
-	const struct carve_place_type *t = carve_snapshot_type(s, carve_rows_cell(v, 0, 0));
-	const char *here = carve_rows_cell(v, 0, 1);
 	enum carve_place_reason why = CARVE_PLACE_NOT_SUPPORTED;
 	int64_t cap = 0;
-	for (size_t i = 0; t && i < s->n_pgpus; i++)
-		if (strcmp(s->pgpus[i].uuid, pgpu) == 0)
-			cap = carve_place_capacity(&s->pgpus[i], t, &why);
+	if ((r = carve_model_capacity(ctx->model, p, v->type, &cap, &why, err)) < 0)
+		return r;
+	const char *here = v->resident ? v->resident->uuid : NULL;
 	bool same = here && strcmp(here, pgpu) == 0;
 	*result = json_pack("{s:b, s:s, s:I}", "compatible", !same && cap > 0, "reason",
 			    same ? "ALREADY_RESIDENT" : carve_place_reason_id(why), "remaining-capacity", (json_int_t)cap);

@@ -4,109 +4,75 @@
  * XAPI's rules hold: a PGPU moves only between groups of the same device and
  * only with no vGPU resident or scheduled on it; a type is disabled only when
  * no vGPU of it is on the PGPU; a group is destroyed only when empty.
+ * Decisions are made on the model inside the write transaction
+ * (carve_ops_begin proves it current); what changed is reloaded after the
+ * commit.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "args.h"
-#include "snapshot.h"
+#include "state/model.h"
+#include "state/repo.h"
 #include "util/cleanup.h"
 #include "util/uuid.h"
 #include "verbs.h"
 
+#define CARVE_MAX_GROUPS 4096
 
-static int count(struct carve_ctx *ctx, const char *sql, const char *p1, const char *p2, long *out,
-		 struct carve_error *err)
+static int not_found(const char *cls, const char *uuid, struct carve_error *err)
 {
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_db_execf(ctx->db, &rows, err, sql, p2 ? 2 : p1 ? 1 : 0, p1, p2);
-	if (r < 0)
-		return r;
-	*out = rows->nrows ? atol(carve_rows_cell(rows, 0, 0)) : 0;
-	return 0;
+	return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no %s with uuid %s", cls, uuid);
 }
 
-static int must_exist(struct carve_ctx *ctx, const char *table, const char *uuid, struct carve_error *err)
+/* vGPUs resident or scheduled on p (of type t, or of any type when NULL). */
+static bool pgpu_busy(const struct carve_obj_pgpu *p, const struct carve_obj_type *t)
 {
-	char sql[96];
-	long n;
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s WHERE uuid=$1", table);
-	int r = count(ctx, sql, uuid, NULL, &n, err);
-	if (r < 0)
-		return r;
-	if (n == 0)
-		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no %s with uuid %s",
-				       strcmp(table, "gpu_group") == 0	 ? "gpu-group"
-				       : strcmp(table, "vgpu_type") == 0 ? "vgpu-type"
-									 : table,
-				       uuid);
-	return 0;
+	for (uint32_t i = 0; i < p->n_vgpus; i++)
+		if (!t || p->vgpus[i]->type == t)
+			return true;
+	return false;
 }
 
-static int pgpu_busy(struct carve_ctx *ctx, const char *pgpu, const char *type, struct carve_error *err)
+static int move_pgpu(struct carve_ctx *ctx, struct carve_obj_pgpu *p, const char *group, struct carve_error *err)
 {
-	long n;
-	int r = type ? count(ctx,
-			     "SELECT COUNT(*) FROM vgpu WHERE (resident_on=$1 OR scheduled_pgpu=$1) AND vgpu_type_uuid=$2",
-			     pgpu, type, &n, err)
-		     : count(ctx, "SELECT COUNT(*) FROM vgpu WHERE resident_on=$1 OR scheduled_pgpu=$1", pgpu, NULL, &n,
-			     err);
-	return r < 0 ? r : n > 0;
-}
-
-static int move_pgpu(struct carve_ctx *ctx, const char *pgpu, const char *group, struct carve_error *err)
-{
-	int r;
-	long n;
-	if ((r = must_exist(ctx, "gpu_group", group, err)) < 0)
-		return r;
-	if ((r = pgpu_busy(ctx, pgpu, NULL, err)) != 0)
-		return r < 0 ? r
-			     : carve_error_set(err, -EBUSY, "PGPU_IN_USE_BY_VM",
-					       "PGPU %s has vGPUs resident or scheduled; shut their VMs down first", pgpu);
+	struct carve_obj_group *g = carve_model_group(ctx->model, group);
+	if (!g)
+		return not_found("gpu-group", group, err);
+	if (pgpu_busy(p, NULL))
+		return carve_error_set(err, -EBUSY, "PGPU_IN_USE_BY_VM",
+				       "PGPU %s has vGPUs resident or scheduled; shut their VMs down first", p->uuid);
 	/* The destination must hold only PGPUs of the same device. */
-	if ((r = count(ctx,
-		       "SELECT COUNT(*) FROM pgpu o, pgpu p WHERE p.uuid=$1 AND o.gpu_group_uuid=$2 AND o.uuid <> p.uuid "
-		       "AND (o.vendor_id <> p.vendor_id OR o.device_id <> p.device_id)",
-		       pgpu, group, &n, err)) < 0)
-		return r;
-	if (n > 0)
-		return carve_error_set(err, -EINVAL, "PGPU_NOT_COMPATIBLE_WITH_GPU_GROUP",
-				       "GPU group %s holds GPUs of another device than PGPU %s", group, pgpu);
-	return carve_db_execf(ctx->db, NULL, err, "UPDATE pgpu SET gpu_group_uuid=$2 WHERE uuid=$1", 2, pgpu, group);
+	carve_model_each(ctx->model, pgpus, struct carve_obj_pgpu, o)
+		if (o->group == g && o != p && (strcmp(o->vendor_id, p->vendor_id) != 0 || strcmp(o->device_id, p->device_id) != 0))
+			return carve_error_set(err, -EINVAL, "PGPU_NOT_COMPATIBLE_WITH_GPU_GROUP",
+					       "GPU group %s holds GPUs of another device than PGPU %s", group, p->uuid);
+	return carve_repo_pgpu_set_group(ctx->db, p->uuid, group, err);
 }
 
-static int set_enabled(struct carve_ctx *ctx, const char *pgpu, const char *type, bool on, struct carve_error *err)
+static int set_enabled(struct carve_ctx *ctx, const struct carve_obj_pgpu *p, const char *type, bool on,
+		       struct carve_error *err)
 {
-	long n;
-	int r = count(ctx, "SELECT COUNT(*) FROM pgpu_type WHERE pgpu_uuid=$1 AND vgpu_type_uuid=$2 AND supported=1",
-		      pgpu, type, &n, err);
-	if (r < 0)
-		return r;
-	if (n == 0) {
-		if ((r = must_exist(ctx, "vgpu_type", type, err)) < 0)
-			return r;
+	struct carve_obj_type *t = carve_model_type(ctx->model, type);
+	ssize_t k = t ? carve_pgpu_slot_of(p, t) : -1;
+	if (k < 0 || carve_pgpu_place(p)->slots[k].unsupported) {
+		if (!t)
+			return not_found("vgpu-type", type, err);
 		return carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED",
-				       "vGPU type %s is not supported on PGPU %s", type, pgpu);
+				       "vGPU type %s is not supported on PGPU %s", type, p->uuid);
 	}
-	if (!on && (r = pgpu_busy(ctx, pgpu, type, err)) != 0)
-		return r < 0 ? r
-			     : carve_error_set(err, -EBUSY, "PGPU_IN_USE_BY_VM",
-					       "vGPUs of type %s are resident or scheduled on PGPU %s", type, pgpu);
-	return carve_db_execf(ctx->db, NULL, err,
-			      "UPDATE pgpu_type SET enabled=$3 WHERE pgpu_uuid=$1 AND vgpu_type_uuid=$2", 3, pgpu, type,
-			      on ? "1" : "0");
+	if (!on && pgpu_busy(p, t))
+		return carve_error_set(err, -EBUSY, "PGPU_IN_USE_BY_VM",
+				       "vGPUs of type %s are resident or scheduled on PGPU %s", type, p->uuid);
+	return carve_repo_pgpu_type_set_enabled(ctx->db, p->uuid, type, on, err);
 }
 
 /* enabled-VGPU-types=a,b (xe also accepts ';'): enable exactly that set. */
-static int set_enabled_list(struct carve_ctx *ctx, const char *pgpu, const char *list, struct carve_error *err)
+static int set_enabled_list(struct carve_ctx *ctx, const struct carve_obj_pgpu *p, const char *list,
+			    struct carve_error *err)
 {
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_db_execf(ctx->db, &rows, err,
-			       "SELECT vgpu_type_uuid FROM pgpu_type WHERE pgpu_uuid=$1 AND supported=1", 1, pgpu);
-	if (r < 0)
-		return r;
 	_cleanup_free_ char *copy = strdup(list);
 	struct carve_strv want = {0};
 	if (!copy)
@@ -123,23 +89,49 @@ static int set_enabled_list(struct carve_ctx *ctx, const char *pgpu, const char 
 		}
 		carve_strv_push(&want, u);
 	}
+	int r = 0;
 	for (size_t i = 0; r >= 0 && i < want.n; i++)
-		r = set_enabled(ctx, pgpu, want.v[i], true, err);
-	for (size_t i = 0; r >= 0 && i < rows->nrows; i++)
-		if (!carve_strv_contains(&want, carve_rows_cell(rows, i, 0)))
-			r = set_enabled(ctx, pgpu, carve_rows_cell(rows, i, 0), false, err);
+		r = set_enabled(ctx, p, want.v[i], true, err);
+	const struct carve_place_pgpu *pl = carve_pgpu_place(p);
+	for (size_t i = 0; r >= 0 && i < pl->n_slots; i++)
+		if (!pl->slots[i].unsupported && !carve_strv_contains(&want, pl->slots[i].type->uuid))
+			r = set_enabled(ctx, p, pl->slots[i].type->uuid, false, err);
 	carve_strv_clear(&want);
 	return r;
 }
 
-/* Run fn inside one transaction; a failure leaves the store untouched. */
-#define IN_TXN(ctx, err, body)                                                                                     \
-	({                                                                                                         \
-		int _r = carve_db_begin((ctx)->db, err);                                                           \
-		_r < 0 ? _r : carve_db_end((ctx)->db, (body), err);                                               \
-	})
+/* Run body in one write transaction; on success reload the PGPU. */
+static int pgpu_write(struct carve_ctx *ctx, const char *uuid, int (*body)(struct carve_ctx *, struct carve_obj_pgpu *,
+									   json_t *, struct carve_error *),
+		      json_t *args, json_t **result, struct carve_error *err)
+{
+	int r = carve_ops_begin(ctx, err);
+	if (r < 0)
+		return r;
+	struct carve_obj_pgpu *p = carve_model_pgpu(ctx->model, uuid);
+	r = p ? body(ctx, p, args, err) : not_found("pgpu", uuid, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_pgpu(ctx->model, ctx->db, uuid, err)) < 0)
+		return r;
+	*result = json_object();
+	return *result ? 0 : -ENOMEM;
+}
 
-static int pgpu_set(struct carve_ctx *ctx, json_t *args, struct carve_error *err)
+static int pgpu_set(struct carve_ctx *ctx, struct carve_obj_pgpu *p, json_t *args, struct carve_error *err)
+{
+	char group[37];
+	const char *enabled;
+	int r;
+	if ((r = carve_arg_uuid(args, "gpu-group-uuid", false, group, err)) < 0 ||
+	    (r = carve_arg_str(args, "enabled-vgpu-types", false, &enabled, err)) < 0)
+		return r;
+	if (group[0] && (r = move_pgpu(ctx, p, group, err)) < 0)
+		return r;
+	if (enabled && (r = set_enabled_list(ctx, p, enabled, err)) < 0)
+		return r;
+	return 0;
+}
+
+int carve_op_pgpu_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
 	char uuid[37], group[37];
 	const char *enabled;
@@ -151,24 +143,24 @@ static int pgpu_set(struct carve_ctx *ctx, json_t *args, struct carve_error *err
 	if (!group[0] && !enabled)
 		return carve_error_set(err, -EINVAL, "MISSING_PARAMETER",
 				       "pgpu-param-set needs gpu-group-uuid= or enabled-VGPU-types=");
-	if ((r = must_exist(ctx, "pgpu", uuid, err)) < 0)
-		return r;
-	if (group[0] && (r = move_pgpu(ctx, uuid, group, err)) < 0)
-		return r;
-	if (enabled && (r = set_enabled_list(ctx, uuid, enabled, err)) < 0)
-		return r;
-	return 0;
+	return pgpu_write(ctx, uuid, pgpu_set, args, result, err);
 }
 
-int carve_op_pgpu_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+static int pgpu_add(struct carve_ctx *ctx, struct carve_obj_pgpu *p, json_t *args, struct carve_error *err)
 {
-	int r = IN_TXN(ctx, err, pgpu_set(ctx, args, err));
-	if (r >= 0)
-		*result = json_object();
-	return r;
+	char type[37];
+	int r = carve_arg_uuid(args, "param-key", true, type, err);
+	return r < 0 ? r : set_enabled(ctx, p, type, true, err);
 }
 
-static int pgpu_addrm(struct carve_ctx *ctx, json_t *args, bool on, struct carve_error *err)
+static int pgpu_remove(struct carve_ctx *ctx, struct carve_obj_pgpu *p, json_t *args, struct carve_error *err)
+{
+	char type[37];
+	int r = carve_arg_uuid(args, "param-key", true, type, err);
+	return r < 0 ? r : set_enabled(ctx, p, type, false, err);
+}
+
+static int pgpu_addrm(struct carve_ctx *ctx, json_t *args, bool on, json_t **result, struct carve_error *err)
 {
 	char uuid[37], type[37];
 	const char *name;
@@ -179,30 +171,24 @@ static int pgpu_addrm(struct carve_ctx *ctx, json_t *args, bool on, struct carve
 	if (strcasecmp(name, "enabled-VGPU-types") != 0)
 		return carve_error_set(err, -EINVAL, "UNKNOWN_FIELD",
 				       "only enabled-VGPU-types can be added to or removed from, not '%.64s'", name);
-	if ((r = carve_arg_uuid(args, "param-key", true, type, err)) < 0 || (r = must_exist(ctx, "pgpu", uuid, err)) < 0)
+	if ((r = carve_arg_uuid(args, "param-key", true, type, err)) < 0)
 		return r;
-	return set_enabled(ctx, uuid, type, on, err);
+	return pgpu_write(ctx, uuid, on ? pgpu_add : pgpu_remove, args, result, err);
 }
 
 int carve_op_pgpu_param_add(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
-	int r = IN_TXN(ctx, err, pgpu_addrm(ctx, args, true, err));
-	if (r >= 0)
-		*result = json_object();
-	return r;
+	return pgpu_addrm(ctx, args, true, result, err);
 }
 
 int carve_op_pgpu_param_remove(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
-	int r = IN_TXN(ctx, err, pgpu_addrm(ctx, args, false, err));
-	if (r >= 0)
-		*result = json_object();
-	return r;
+	return pgpu_addrm(ctx, args, false, result, err);
 }
 
 static int check_algorithm(const char *algo, struct carve_error *err)
 {
-	if (algo && strcmp(algo, "depth-first") != 0 && strcmp(algo, "breadth-first") != 0)
+	if (algo && carve_place_algo_from_name(algo) < 0)
 		return carve_error_set(err, -EINVAL, "INVALID_VALUE",
 				       "invalid allocation-algorithm '%.64s' (expected depth-first or breadth-first)", algo);
 	return 0;
@@ -225,18 +211,18 @@ int carve_op_gpu_group_create(struct carve_ctx *ctx, json_t *args, json_t **resu
 	    (r = check_algorithm(algo, err)) < 0 || (r = check_label("name-label", label, err)) < 0 ||
 	    (r = check_label("name-description", desc, err)) < 0)
 		return r;
-	long n;
-	if ((r = count(ctx, "SELECT COUNT(*) FROM gpu_group", NULL, NULL, &n, err)) < 0)
-		return r;
-	if (n >= 4096)
-		return carve_error_set(err, -ENOSPC, "LIMIT_REACHED", "too many GPU groups (limit 4096)");
 	char uuid[37];
 	carve_uuid_generate(uuid);
-	r = carve_db_execf(ctx->db, NULL, err,
-			   "INSERT INTO gpu_group (uuid, name_label, name_description, allocation_algorithm) "
-			   "VALUES ($1, $2, $3, $4)",
-			   4, uuid, label, desc ? desc : "", algo ? algo : "depth-first");
-	if (r < 0)
+	if ((r = carve_ops_begin(ctx, err)) < 0)
+		return r;
+	if (ctx->model->groups.n >= CARVE_MAX_GROUPS)
+		r = carve_error_set(err, -ENOSPC, "LIMIT_REACHED", "too many GPU groups (limit %d)", CARVE_MAX_GROUPS);
+	else
+		r = carve_repo_group_insert(ctx->db, uuid, label, desc,
+					    algo ? (enum carve_place_algo)carve_place_algo_from_name(algo)
+						 : CARVE_PLACE_DEPTH_FIRST,
+					    err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_group(ctx->model, ctx->db, uuid, err)) < 0)
 		return r;
 	*result = json_pack("{s:s}", "uuid", uuid);
 	return 0;
@@ -244,34 +230,37 @@ int carve_op_gpu_group_create(struct carve_ctx *ctx, json_t *args, json_t **resu
 
 static int group_destroy(struct carve_ctx *ctx, const char *uuid, struct carve_error *err)
 {
-	long n;
-	int r;
-	if ((r = must_exist(ctx, "gpu_group", uuid, err)) < 0 ||
-	    (r = count(ctx, "SELECT COUNT(*) FROM pgpu WHERE gpu_group_uuid=$1", uuid, NULL, &n, err)) < 0)
-		return r;
+	struct carve_obj_group *g = carve_model_group(ctx->model, uuid);
+	if (!g)
+		return not_found("gpu-group", uuid, err);
+	long n = 0;
+	carve_model_each(ctx->model, pgpus, struct carve_obj_pgpu, p)
+		n += p->group == g;
 	if (n > 0)
 		return carve_error_set(err, -EBUSY, "GPU_GROUP_CONTAINS_PGPU", "GPU group %s still holds %ld PGPU(s)", uuid,
 				       n);
-	if ((r = count(ctx, "SELECT COUNT(*) FROM vgpu WHERE gpu_group_uuid=$1", uuid, NULL, &n, err)) < 0)
-		return r;
+	carve_model_each(ctx->model, vgpus, struct carve_obj_vgpu, v)
+		n += v->group == g;
 	if (n > 0)
 		return carve_error_set(err, -EBUSY, "GPU_GROUP_CONTAINS_VGPU", "GPU group %s still holds %ld vGPU(s)", uuid,
 				       n);
-	return carve_db_execf(ctx->db, NULL, err, "DELETE FROM gpu_group WHERE uuid=$1", 1, uuid);
+	return carve_repo_group_delete(ctx->db, uuid, err);
 }
 
 int carve_op_gpu_group_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
 	char uuid[37];
 	int r = carve_arg_uuid(args, "uuid", true, uuid, err);
-	if (r >= 0)
-		r = IN_TXN(ctx, err, group_destroy(ctx, uuid, err));
-	if (r >= 0)
-		*result = json_object();
-	return r;
+	if (r < 0 || (r = carve_ops_begin(ctx, err)) < 0)
+		return r;
+	if ((r = carve_ops_end(ctx, group_destroy(ctx, uuid, err), err)) < 0 ||
+	    (r = carve_model_reload_group(ctx->model, ctx->db, uuid, err)) < 0)
+		return r;
+	*result = json_object();
+	return 0;
 }
 
-static int group_set(struct carve_ctx *ctx, json_t *args, struct carve_error *err)
+int carve_op_gpu_group_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
 	char uuid[37];
 	const char *label, *desc, *algo;
@@ -281,24 +270,21 @@ static int group_set(struct carve_ctx *ctx, json_t *args, struct carve_error *er
 	    (r = carve_arg_str(args, "name-description", false, &desc, err)) < 0 ||
 	    (r = carve_arg_str(args, "allocation-algorithm", false, &algo, err)) < 0 ||
 	    (r = check_algorithm(algo, err)) < 0 || (r = check_label("name-label", label, err)) < 0 ||
-	    (r = check_label("name-description", desc, err)) < 0 || (r = must_exist(ctx, "gpu_group", uuid, err)) < 0)
+	    (r = check_label("name-description", desc, err)) < 0)
 		return r;
-	if (!label && !desc && !algo)
-		return carve_error_set(err, -EINVAL, "MISSING_PARAMETER",
-				       "gpu-group-param-set needs name-label=, name-description= or allocation-algorithm=");
-	return carve_db_execf(ctx->db, NULL, err,
-			      "UPDATE gpu_group SET name_label=COALESCE($2, name_label), "
-			      "name_description=COALESCE($3, name_description), "
-			      "allocation_algorithm=COALESCE($4, allocation_algorithm) WHERE uuid=$1",
-			      4, uuid, label, desc, algo);
-}
-
-int carve_op_gpu_group_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
-{
-	int r = IN_TXN(ctx, err, group_set(ctx, args, err));
-	if (r >= 0)
-		*result = json_object();
-	return r;
+	if ((r = carve_ops_begin(ctx, err)) < 0)
+		return r;
+	if (!carve_model_group(ctx->model, uuid))
+		r = not_found("gpu-group", uuid, err);
+	else if (!label && !desc && !algo)
+		r = carve_error_set(err, -EINVAL, "MISSING_PARAMETER",
+				    "gpu-group-param-set needs name-label=, name-description= or allocation-algorithm=");
+	else
+		r = carve_repo_group_update(ctx->db, uuid, label, desc, algo ? carve_place_algo_from_name(algo) : -1, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_group(ctx->model, ctx->db, uuid, err)) < 0)
+		return r;
+	*result = json_object();
+	return 0;
 }
 
 int carve_op_gpu_group_remaining_capacity(struct carve_ctx *ctx, json_t *args, json_t **result,
@@ -307,16 +293,17 @@ int carve_op_gpu_group_remaining_capacity(struct carve_ctx *ctx, json_t *args, j
 	char group[37], type[37];
 	int r;
 	if ((r = carve_arg_uuid(args, "uuid", true, group, err)) < 0 ||
-	    (r = carve_arg_uuid(args, "vgpu-type-uuid", true, type, err)) < 0 ||
-	    (r = must_exist(ctx, "gpu_group", group, err)) < 0 || (r = must_exist(ctx, "vgpu_type", type, err)) < 0)
+	    (r = carve_arg_uuid(args, "vgpu-type-uuid", true, type, err)) < 0)
 		return r;
-	_cleanup_(carve_snapshot_freep) struct carve_snapshot *s = NULL;
-	if ((r = carve_snapshot_load(ctx, group, &s, err)) < 0)
-		return r;
+	const struct carve_obj_group *g = carve_model_group(ctx->model, group);
+	if (!g)
+		return not_found("gpu-group", group, err);
+	const struct carve_obj_type *t = carve_model_type(ctx->model, type);
+	if (!t)
+		return not_found("vgpu-type", type, err);
 	int64_t total = 0;
-	const struct carve_place_type *t = carve_snapshot_type(s, type);
-	for (size_t i = 0; t && i < s->n_pgpus; i++)
-		total += carve_place_capacity(&s->pgpus[i], t, NULL);
+	if ((r = carve_model_remaining(ctx->model, g, t, &total, err)) < 0)
+		return r;
 	*result = json_pack("{s:I}", "value", (json_int_t)total);
 	return 0;
 }

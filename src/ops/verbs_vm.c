@@ -16,40 +16,23 @@
 
 #include "args.h"
 #include "model/model.h"
-#include "place/place.h"
-#include "records.h"
-#include "snapshot.h"
+#include "state/model.h"
+#include "state/repo.h"
 #include "util/cleanup.h"
 #include "util/uuid.h"
 #include "verbs.h"
 #include "vm.h"
 
-
-#define CARVE_MAX_VMS 65536
-#define CARVE_MAX_VGPUS_PER_VM 16
-
-static int vm_state(struct carve_ctx *ctx, const char *vm, char state[16], int32_t *numa, struct carve_error *err)
+static int not_found(const char *cls, const char *uuid, struct carve_error *err)
 {
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_db_execf(ctx->db, &rows, err, "SELECT power_state, numa_node FROM vm WHERE uuid=$1", 1, vm);
-	if (r < 0)
-		return r;
-	if (rows->nrows == 0)
-		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vm with uuid %s", vm);
-	snprintf(state, 16, "%s", carve_rows_cell(rows, 0, 0));
-	if (numa)
-		*numa = atoi(carve_rows_cell(rows, 0, 1));
-	return 0;
+	return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no %s with uuid %s", cls, uuid);
 }
 
-static int require_halted(struct carve_ctx *ctx, const char *vm, const char *what, struct carve_error *err)
+static int require_halted(const struct carve_obj_vm *vm, const char *what, struct carve_error *err)
 {
-	char st[16];
-	int r = vm_state(ctx, vm, st, NULL, err);
-	if (r < 0)
-		return r;
-	if (strcmp(st, "halted") != 0)
-		return carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it halted", vm, st, what);
+	if (vm->power != CARVE_POWER_HALTED)
+		return carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it halted", vm->uuid,
+				       carve_power_state_name(vm->power), what);
 	return 0;
 }
 
@@ -88,7 +71,6 @@ int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, str
 	char uuid[37];
 	const char *label, *desc;
 	int64_t numa = -1;
-	long n;
 	int r;
 	if ((r = carve_arg_str(args, "name-label", true, &label, err)) < 0 ||
 	    (r = carve_arg_str(args, "name-description", false, &desc, err)) < 0 ||
@@ -99,42 +81,39 @@ int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, str
 		return carve_error_set(err, -EINVAL, "INVALID_VALUE", "name-label/name-description longer than 255 characters");
 	if (!uuid[0])
 		carve_uuid_generate(uuid);
-	char numa_s[16];
-	snprintf(numa_s, sizeof(numa_s), "%lld", (long long)numa);
-	if ((r = carve_db_begin(ctx->db, err)) < 0)
+	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	r = carve_db_execf(ctx->db, &rows, err, "SELECT COUNT(*) FROM vm", 0);
-	if (r >= 0 && (n = atol(carve_rows_cell(rows, 0, 0))) >= CARVE_MAX_VMS)
+	if (ctx->model->vms.n >= CARVE_MAX_VMS)
 		r = carve_error_set(err, -ENOSPC, "LIMIT_REACHED", "too many VMs (limit %d)", CARVE_MAX_VMS);
-	if (r >= 0)
-		r = carve_db_execf(ctx->db, NULL, err,
-				   "INSERT INTO vm (uuid, name_label, name_description, numa_node) VALUES ($1,$2,$3,$4)", 4,
-				   uuid, label, desc ? desc : "", numa_s);
-	if (r == -EEXIST)
+	else if (carve_model_vm(ctx->model, uuid))
+		r = carve_error_set(err, -EEXIST, "UUID_ALREADY_EXISTS", "a VM with uuid %s already exists", uuid);
+	else
+		r = carve_repo_vm_insert(ctx->db, uuid, label, desc, (int32_t)numa, err);
+	if (r == -EEXIST) /* another writer's, between the model and the store */
 		carve_error_reset(err, -EEXIST, "UUID_ALREADY_EXISTS", "a VM with uuid %s already exists", uuid);
-	if ((r = carve_db_end(ctx->db, r, err)) < 0)
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, uuid, err)) < 0)
 		return r;
 	*result = json_pack("{s:s}", "uuid", uuid);
 	return 0;
 }
 
-static int vm_destroy(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
+/* The VM of a verb, inside its transaction: must exist (UUID_NOT_FOUND). */
+static int vm_of(struct carve_ctx *ctx, const char *uuid, struct carve_obj_vm **vm, struct carve_error *err)
 {
-	int r;
-	if ((r = require_halted(ctx, vm, "vm-destroy", err)) < 0 ||
-	    (r = carve_db_execf(ctx->db, NULL, err, "DELETE FROM vgpu WHERE vm_uuid=$1", 1, vm)) < 0)
-		return r;
-	return carve_db_execf(ctx->db, NULL, err, "DELETE FROM vm WHERE uuid=$1", 1, vm);
+	*vm = carve_model_vm(ctx->model, uuid);
+	return *vm ? 0 : not_found("vm", uuid, err);
 }
 
 int carve_op_vm_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
 	char uuid[37];
+	struct carve_obj_vm *vm;
 	int r = carve_arg_uuid(args, "uuid", true, uuid, err);
-	if (r < 0 || (r = carve_db_begin(ctx->db, err)) < 0)
+	if (r < 0 || (r = carve_ops_begin(ctx, err)) < 0)
 		return r;
-	if ((r = carve_db_end(ctx->db, vm_destroy(ctx, uuid, err), err)) < 0)
+	if ((r = vm_of(ctx, uuid, &vm, err)) >= 0 && (r = require_halted(vm, "vm-destroy", err)) >= 0)
+		r = carve_repo_vm_delete(ctx->db, uuid, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, uuid, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;
@@ -145,6 +124,7 @@ int carve_op_vm_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, 
 	char uuid[37];
 	const char *label, *desc, *numa_s;
 	int64_t numa = -1;
+	struct carve_obj_vm *vm;
 	int r;
 	if ((r = carve_arg_uuid(args, "uuid", true, uuid, err)) < 0 ||
 	    (r = carve_arg_str(args, "name-label", false, &label, err)) < 0 ||
@@ -154,19 +134,12 @@ int carve_op_vm_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, 
 		return r;
 	if ((label && strlen(label) > 255) || (desc && strlen(desc) > 255))
 		return carve_error_set(err, -EINVAL, "INVALID_VALUE", "name-label/name-description longer than 255 characters");
-	char nbuf[16];
-	snprintf(nbuf, sizeof(nbuf), "%lld", (long long)numa);
-	if ((r = carve_db_begin(ctx->db, err)) < 0)
+	int32_t n32 = (int32_t)numa;
+	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
-	char st[16];
-	r = vm_state(ctx, uuid, st, NULL, err);
-	if (r >= 0)
-		r = carve_db_execf(ctx->db, NULL, err,
-				   "UPDATE vm SET name_label=COALESCE($2, name_label), "
-				   "name_description=COALESCE($3, name_description), numa_node=COALESCE($4, numa_node) "
-				   "WHERE uuid=$1",
-				   4, uuid, label, desc, numa_s ? nbuf : NULL);
-	if ((r = carve_db_end(ctx->db, r, err)) < 0)
+	if ((r = vm_of(ctx, uuid, &vm, err)) >= 0)
+		r = carve_repo_vm_update(ctx->db, uuid, label, desc, numa_s ? &n32 : NULL, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, uuid, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;
@@ -174,41 +147,27 @@ int carve_op_vm_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, 
 
 /* ---- vGPU definitions ---- */
 
-static int type_info(struct carve_ctx *ctx, const char *type, struct carve_rows **rows, struct carve_error *err)
+int carve_vm_free_slot(const struct carve_obj_vm *vm, uint32_t *out, struct carve_error *err)
 {
-	int r = carve_db_execf(ctx->db, rows, err,
-			       "SELECT uuid, vendor_name, model_name, multi_vgpu, implementation FROM vgpu_type WHERE uuid=$1",
-			       1, type);
-	if (r >= 0 && (*rows)->nrows == 0)
-		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vgpu-type with uuid %s", type);
-	return r;
-}
-
-/* The lowest free vGPU slot ("device") of a VM; -ENOSPC when all are taken. */
-int carve_vm_free_slot(struct carve_ctx *ctx, const char *vm, char out[16], struct carve_error *err)
-{
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_db_execf(ctx->db, &rows, err, "SELECT device FROM vgpu WHERE vm_uuid=$1", 1, vm);
-	if (r < 0)
-		return r;
 	for (uint32_t dev = 0; dev < CARVE_MAX_VGPUS_PER_VM; dev++) {
 		bool used = false;
-		for (size_t i = 0; i < rows->nrows && !used; i++)
-			used = (uint32_t)atoi(carve_rows_cell(rows, i, 0)) == dev;
+		for (uint32_t i = 0; i < vm->n_vgpus && !used; i++)
+			used = vm->vgpus[i]->device == dev;
 		if (!used) {
-			snprintf(out, 16, "%u", dev);
+			*out = dev;
 			return 0;
 		}
 	}
-	return carve_error_set(err, -ENOSPC, "LIMIT_REACHED", "VM %s already has %d vGPUs", vm, CARVE_MAX_VGPUS_PER_VM);
+	return carve_error_set(err, -ENOSPC, "LIMIT_REACHED", "VM %s already has %d vGPUs", vm->uuid,
+			       CARVE_MAX_VGPUS_PER_VM);
 }
 
-static int vgpu_create(struct carve_ctx *ctx, json_t *args, char uuid[37], struct carve_error *err)
+static int vgpu_create(struct carve_ctx *ctx, json_t *args, char uuid[37], char vm_uuid[37], struct carve_error *err)
 {
-	char vm[37], group[37], type[37];
+	char group[37], type[37];
 	const char *device, *extra;
 	int r;
-	if ((r = carve_arg_uuid(args, "vm-uuid", true, vm, err)) < 0 ||
+	if ((r = carve_arg_uuid(args, "vm-uuid", true, vm_uuid, err)) < 0 ||
 	    (r = carve_arg_uuid(args, "gpu-group-uuid", true, group, err)) < 0 ||
 	    (r = carve_arg_uuid(args, "vgpu-type-uuid", false, type, err)) < 0 ||
 	    (r = carve_arg_str(args, "device", false, &device, err)) < 0 ||
@@ -222,92 +181,87 @@ static int vgpu_create(struct carve_ctx *ctx, json_t *args, char uuid[37], struc
 	if (device && (carve_parse_u32(device, &dev) < 0 || dev >= CARVE_MAX_VGPUS_PER_VM))
 		return carve_error_set(err, -EINVAL, "INVALID_VALUE", "device must be a slot number from 0 to %d, not '%.32s'",
 				       CARVE_MAX_VGPUS_PER_VM - 1, device);
-	if ((r = require_halted(ctx, vm, "vgpu-create", err)) < 0)
+	struct carve_obj_vm *vm;
+	if ((r = vm_of(ctx, vm_uuid, &vm, err)) < 0 || (r = require_halted(vm, "vgpu-create", err)) < 0)
 		return r;
-	_cleanup_rows_ struct carve_rows *g = NULL, *t = NULL, *sup = NULL, *others = NULL;
-	if ((r = carve_db_execf(ctx->db, &g, err, "SELECT uuid FROM gpu_group WHERE uuid=$1", 1, group)) < 0)
-		return r;
-	if (g->nrows == 0)
-		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no gpu-group with uuid %s", group);
-	if ((r = type_info(ctx, type, &t, err)) < 0)
-		return r;
-	if ((r = carve_db_execf(ctx->db, &sup, err,
-				"SELECT COUNT(*) FROM pgpu_type pt JOIN pgpu p ON p.uuid = pt.pgpu_uuid WHERE "
-				"p.gpu_group_uuid=$1 AND pt.vgpu_type_uuid=$2 AND pt.supported=1",
-				2, group, type)) < 0)
-		return r;
-	if (atol(carve_rows_cell(sup, 0, 0)) == 0)
+	const struct carve_obj_group *g = carve_model_group(ctx->model, group);
+	if (!g)
+		return not_found("gpu-group", group, err);
+	const struct carve_obj_type *t = carve_model_type(ctx->model, type);
+	if (!t)
+		return not_found("vgpu-type", type, err);
+	bool supported = false;
+	carve_model_each(ctx->model, pgpus, struct carve_obj_pgpu, p) {
+		ssize_t k = p->group == g ? carve_pgpu_slot_of(p, t) : -1;
+		supported |= k >= 0 && !carve_pgpu_place(p)->slots[k].unsupported;
+	}
+	if (!supported)
 		return carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED",
-				       "vGPU type %s (%s) is not supported by any PGPU of GPU group %s", type,
-				       carve_rows_cell(t, 0, 2), group);
-	/* Several vGPUs in one VM: every pair must allow it (multi-vGPU types of one vendor). */
-	if ((r = carve_db_execf(ctx->db, &others, err,
-				"SELECT v.device, t.vendor_name, t.multi_vgpu, t.model_name FROM vgpu v JOIN vgpu_type t ON "
-				"t.uuid = v.vgpu_type_uuid WHERE v.vm_uuid=$1 ORDER BY v.device",
-				1, vm)) < 0)
-		return r;
-	if (others->nrows >= CARVE_MAX_VGPUS_PER_VM)
-		return carve_error_set(err, -ENOSPC, "LIMIT_REACHED", "VM %s already has %d vGPUs", vm,
+				       "vGPU type %s (%s) is not supported by any PGPU of GPU group %s", type, t->model_name,
+				       group);
+	if (vm->n_vgpus >= CARVE_MAX_VGPUS_PER_VM)
+		return carve_error_set(err, -ENOSPC, "LIMIT_REACHED", "VM %s already has %d vGPUs", vm_uuid,
 				       CARVE_MAX_VGPUS_PER_VM);
-	for (size_t i = 0; i < others->nrows; i++) {
-		bool ok = strcmp(carve_rows_cell(t, 0, 3), "1") == 0 && strcmp(carve_rows_cell(others, i, 2), "1") == 0 &&
-			  strcmp(carve_rows_cell(t, 0, 1), carve_rows_cell(others, i, 1)) == 0;
-		if (!ok)
+	/* Several vGPUs in one VM: every pair must allow it (multi-vGPU types of one vendor). */
+	for (uint32_t i = 0; i < vm->n_vgpus; i++) {
+		const struct carve_obj_type *o = vm->vgpus[i]->type;
+		if (!(t->multi_vgpu && o->multi_vgpu && strcmp(t->vendor_name, o->vendor_name) == 0))
 			return carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_COMPATIBLE",
 					       "vGPU type %s cannot share VM %s with its %s vGPU: only multi-vGPU "
 					       "(full-size) types of one vendor can be combined",
-					       carve_rows_cell(t, 0, 2), vm, carve_rows_cell(others, i, 3));
+					       t->model_name, vm_uuid, o->model_name);
 	}
-	char devs[16];
-	if (device)
-		snprintf(devs, sizeof(devs), "%u", dev);
-	else if ((r = carve_vm_free_slot(ctx, vm, devs, err)) < 0)
+	if (device) {
+		for (uint32_t i = 0; i < vm->n_vgpus; i++)
+			if (vm->vgpus[i]->device == dev)
+				return carve_error_set(err, -EEXIST, "DEVICE_ALREADY_EXISTS",
+						       "VM %s already has a vGPU in slot %u", vm_uuid, dev);
+	} else if ((r = carve_vm_free_slot(vm, &dev, err)) < 0) {
 		return r;
+	}
 	carve_uuid_generate(uuid);
-	r = carve_db_execf(ctx->db, NULL, err,
-			   "INSERT INTO vgpu (uuid, vm_uuid, vgpu_type_uuid, gpu_group_uuid, device, extra_args) "
-			   "VALUES ($1,$2,$3,$4,$5,$6)",
-			   6, uuid, vm, type, group, devs, extra ? extra : "");
+	struct carve_repo_vgpu v = {.uuid = uuid, .vm = vm_uuid, .type = type, .group = group, .device = dev,
+				    .extra_args = extra, .state = CARVE_VGPU_DEFINED, .origin = CARVE_ORIGIN_CARVE};
+	r = carve_repo_vgpu_insert(ctx->db, &v, err);
 	if (r == -EEXIST)
-		return carve_error_reset(err, -EEXIST, "DEVICE_ALREADY_EXISTS", "VM %s already has a vGPU in slot %s", vm,
-					 devs);
+		return carve_error_reset(err, -EEXIST, "DEVICE_ALREADY_EXISTS", "VM %s already has a vGPU in slot %u",
+					 vm_uuid, dev);
 	return r;
 }
 
 int carve_op_vgpu_create(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
-	char uuid[37];
-	int r = carve_db_begin(ctx->db, err);
-	if (r < 0 || (r = carve_db_end(ctx->db, vgpu_create(ctx, args, uuid, err), err)) < 0)
+	char uuid[37], vm[37];
+	int r = carve_ops_begin(ctx, err);
+	if (r < 0 || (r = carve_ops_end(ctx, vgpu_create(ctx, args, uuid, vm, err), err)) < 0 ||
+	    (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	*result = json_pack("{s:s}", "uuid", uuid);
 	return 0;
 }
 
-static int vgpu_vm(struct carve_ctx *ctx, const char *vgpu, char vm[37], struct carve_error *err)
+/* The vGPU of a verb and its (halted) VM. */
+static int vgpu_of_halted(struct carve_ctx *ctx, const char *uuid, const char *what, struct carve_obj_vgpu **v,
+			  struct carve_error *err)
 {
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_db_execf(ctx->db, &rows, err, "SELECT vm_uuid FROM vgpu WHERE uuid=$1", 1, vgpu);
-	if (r < 0)
-		return r;
-	if (rows->nrows == 0)
-		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vgpu with uuid %s", vgpu);
-	snprintf(vm, 37, "%s", carve_rows_cell(rows, 0, 0));
-	return 0;
+	*v = carve_model_vgpu(ctx->model, uuid);
+	if (!*v)
+		return not_found("vgpu", uuid, err);
+	return require_halted((*v)->vm, what, err);
 }
 
 int carve_op_vgpu_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
-	char uuid[37], vm[37];
+	char uuid[37], vm[37] = "";
+	struct carve_obj_vgpu *v;
 	int r = carve_arg_uuid(args, "uuid", true, uuid, err);
-	if (r < 0 || (r = carve_db_begin(ctx->db, err)) < 0)
+	if (r < 0 || (r = carve_ops_begin(ctx, err)) < 0)
 		return r;
-	r = vgpu_vm(ctx, uuid, vm, err);
-	if (r >= 0)
-		r = require_halted(ctx, vm, "vgpu-destroy", err);
-	if (r >= 0)
-		r = carve_db_execf(ctx->db, NULL, err, "DELETE FROM vgpu WHERE uuid=$1", 1, uuid);
-	if ((r = carve_db_end(ctx->db, r, err)) < 0)
+	if ((r = vgpu_of_halted(ctx, uuid, "vgpu-destroy", &v, err)) >= 0) {
+		snprintf(vm, sizeof(vm), "%s", v->vm->uuid);
+		r = carve_repo_vgpu_delete(ctx->db, uuid, err);
+	}
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;
@@ -315,21 +269,21 @@ int carve_op_vgpu_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, 
 
 int carve_op_vgpu_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
-	char uuid[37], vm[37];
+	char uuid[37], vm[37] = "";
 	const char *extra;
+	struct carve_obj_vgpu *v;
 	int r;
 	if ((r = carve_arg_uuid(args, "uuid", true, uuid, err)) < 0 ||
 	    (r = carve_arg_str(args, "extra-args", true, &extra, err)) < 0 || (r = carve_extra_args_valid(extra, err)) < 0)
 		return r;
-	if ((r = carve_db_begin(ctx->db, err)) < 0)
+	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
-	r = vgpu_vm(ctx, uuid, vm, err);
 	/* vgpu_params are read by the vendor manager when the VM starts. */
-	if (r >= 0)
-		r = require_halted(ctx, vm, "changing extra-args", err);
-	if (r >= 0)
-		r = carve_db_execf(ctx->db, NULL, err, "UPDATE vgpu SET extra_args=$2 WHERE uuid=$1", 2, uuid, extra);
-	if ((r = carve_db_end(ctx->db, r, err)) < 0)
+	if ((r = vgpu_of_halted(ctx, uuid, "changing extra-args", &v, err)) >= 0) {
+		snprintf(vm, sizeof(vm), "%s", v->vm->uuid);
+		r = carve_repo_vgpu_set_extra_args(ctx->db, uuid, extra, err);
+	}
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;

@@ -7,7 +7,9 @@
 #include "ops.h"
 
 int carve_extra_args_valid(const char *s, struct carve_error *err);
-int carve_vm_free_slot(struct carve_ctx *ctx, const char *vm, char out[16], struct carve_error *err);
+struct carve_obj_vm;
+/* The VM's lowest free vGPU slot; -ENOSPC (LIMIT_REACHED) when all are taken. */
+int carve_vm_free_slot(const struct carve_obj_vm *vm, uint32_t *out, struct carve_error *err);
 
 int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vm_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);

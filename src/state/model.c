@@ -497,6 +497,11 @@ void carve_model_unlock(struct carve_model *m) { pthread_rwlock_unlock(&m->lock)
 
 /* ---- lookups ---- */
 
+void *carve_objs_get(const struct carve_objs *o, const char *uuid)
+{
+	return umap_get(&o->map, uuid);
+}
+
 struct carve_obj_host *carve_model_host(const struct carve_model *m, const char *uuid)
 {
 	return umap_get(&m->hosts.map, uuid);
@@ -987,12 +992,15 @@ int carve_model_load(struct carve_model *m, struct carve_db *db, struct carve_er
 {
 	struct carve_model fresh;
 	memset(&fresh, 0, sizeof(fresh));
-	/* One transaction: a consistent picture, even with writers about. */
-	int r = carve_db_begin(db, err);
+	/* One transaction: a consistent picture, even with writers about (the
+	 * caller's, when it holds one). */
+	bool own = db->txn_depth == 0;
+	int r = own ? carve_db_begin(db, err) : 0;
 	if (r < 0)
 		return r;
 	r = load_into(&fresh, db, err);
-	carve_db_rollback(db); /* read only */
+	if (own)
+		carve_db_rollback(db); /* read only */
 	if (r < 0) {
 		model_clear(&fresh);
 		return r;

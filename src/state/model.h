@@ -105,6 +105,7 @@ int carve_model_reload_host_pgpus(struct carve_model *m, struct carve_db *db, co
 				  struct carve_error *err);
 
 /* Lookups by UUID (normalized, lower case); NULL when absent. */
+void *carve_objs_get(const struct carve_objs *o, const char *uuid);
 struct carve_obj_host *carve_model_host(const struct carve_model *m, const char *uuid);
 struct carve_obj_group *carve_model_group(const struct carve_model *m, const char *uuid);
 struct carve_obj_type *carve_model_type(const struct carve_model *m, const char *uuid);

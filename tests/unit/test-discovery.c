@@ -540,13 +540,13 @@ static void test_hostile(void **state)
 				       .type_id = "../../x", .impl = CARVE_IMPL_NVIDIA_MDEV};
 	struct carve_vgpu_placement where = {0};
 	carve_error_clear(&err);
-	assert_int_equal(hs->ops->vgpu_create(hs, &spec, &where, &err), -EINVAL);
+	assert_int_equal(hs->ops->vgpu_create(hs, NULL, &spec, &where, &err), -EINVAL);
 	snprintf(spec.type_id, sizeof(spec.type_id), "nvidia-46");
 	snprintf(spec.uuid, sizeof(spec.uuid), "../../../../etc/passwd-aaaaaaaaaaaaa");
-	assert_int_equal(hs->ops->vgpu_create(hs, &spec, &where, &err), -EINVAL);
+	assert_int_equal(hs->ops->vgpu_create(hs, NULL, &spec, &where, &err), -EINVAL);
 	snprintf(spec.uuid, sizeof(spec.uuid), "11111111-2222-3333-4444-555555555555");
 	snprintf(spec.params, sizeof(spec.params), "a=b\necho");
-	assert_int_equal(hs->ops->vgpu_create(hs, &spec, &where, &err), -EINVAL);
+	assert_int_equal(hs->ops->vgpu_create(hs, NULL, &spec, &where, &err), -EINVAL);
 	carve_host_free(hs);
 	rm_rf(tmp);
 }
@@ -671,7 +671,7 @@ static int create(struct carve_host *h, const char *uuid, const char *pci, const
 	snprintf(spec.type_id, sizeof(spec.type_id), "%s", type);
 	struct carve_vgpu_placement tmp;
 	carve_error_clear(err);
-	return h->ops->vgpu_create(h, &spec, where ? where : &tmp, err);
+	return h->ops->vgpu_create(h, NULL, &spec, where ? where : &tmp, err);
 }
 
 static int remove_at(struct carve_host *h, const struct carve_vgpu_placement *where, struct carve_error *err)
@@ -1141,14 +1141,14 @@ static void test_sysfs_realize(void **state)
 	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
 	struct carve_vgpu_spec spec = {.uuid = U(81), .pgpu_pci = "0000:04:00.0", .type_id = "nvidia-47",
 				       .impl = CARVE_IMPL_NVIDIA_MDEV};
-	assert_int_equal(h->ops->vgpu_create(h, &spec, &w, &err), 0);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &spec, &w, &err), 0);
 	assert_string_equal(w.uuid, U(81));
 	assert_string_equal(w.device_pci, "0000:04:00.0");
 	_cleanup_free_ char *c = slurp(root, "devices/pci0000:04/0000:04:00.0/mdev_supported_types/nvidia-47/create");
 	assert_string_equal(c, U(81));
 	/* homogeneous: the other P40 already runs nvidia-46 */
 	snprintf(spec.pgpu_pci, sizeof(spec.pgpu_pci), "0000:82:00.0");
-	assert_int_equal(h->ops->vgpu_create(h, &spec, &w, &err), -EBUSY);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &spec, &w, &err), -EBUSY);
 	/* removal writes 1 to the mdev's remove */
 	struct carve_vgpu_placement old = {.uuid = "070bcb42-18fc-4971-9aa9-67f5ee1281c3"};
 	carve_error_clear(&err);
@@ -1164,7 +1164,7 @@ static void test_sysfs_realize(void **state)
 	/* passthrough: driver_override, unbind, drivers_probe */
 	struct carve_vgpu_spec pt = {.uuid = U(82), .pgpu_pci = "0000:04:00.0", .type_id = "passthrough",
 				     .impl = CARVE_IMPL_PASSTHROUGH};
-	assert_int_equal(h->ops->vgpu_create(h, &pt, &w, &err), 0);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &pt, &w, &err), 0);
 	assert_string_equal(w.device_pci, "0000:04:00.0");
 	_cleanup_free_ char *ov = slurp(root, "bus/pci/devices/0000:04:00.0/driver_override");
 	assert_true(carve_startswith(ov, "vfio-pci"));
@@ -1177,13 +1177,13 @@ static void test_sysfs_realize(void **state)
 	assert_int_equal(carve_host_open_sysfs(root2, &h, &err), 0);
 	struct carve_vgpu_spec sv = {.pgpu_pci = "0000:41:00.0", .type_id = "1155", .impl = CARVE_IMPL_NVIDIA_SRIOV,
 				     .params = "frame_rate_limiter=0"};
-	assert_int_equal(h->ops->vgpu_create(h, &sv, &w, &err), 0);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &sv, &w, &err), 0);
 	assert_string_equal(w.device_pci, "0000:41:00.5");
 	_cleanup_free_ char *cur = slurp(root2, "bus/pci/devices/0000:41:00.5/nvidia/current_vgpu_type");
 	assert_true(carve_startswith(cur, "1155"));
 	snprintf(sv.type_id, sizeof(sv.type_id), "1156"); /* 48Q no longer creatable: homogeneous */
 	carve_error_clear(&err);
-	assert_int_equal(h->ops->vgpu_create(h, &sv, &w, &err), -EBUSY);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &sv, &w, &err), -EBUSY);
 	assert_string_equal(err.id, "VGPU_TYPE_INCOMPATIBLE");
 	_cleanup_free_ char *list = slurp(root2, "bus/pci/devices/0000:41:00.6/nvidia/creatable_vgpu_types");
 	assert_null(strstr(list, "1156"));
@@ -1201,7 +1201,7 @@ static void test_sysfs_realize(void **state)
 	assert_int_equal(carve_host_open_sysfs(root3, &h, &err), 0);
 	struct carve_vgpu_spec sa = {.pgpu_pci = "0000:04:00.0", .type_id = "s7150-2", .impl = CARVE_IMPL_AMD_MXGPU};
 	carve_error_clear(&err);
-	assert_int_equal(h->ops->vgpu_create(h, &sa, &w, &err), 0);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &sa, &w, &err), 0);
 	assert_string_equal(w.device_pci, "0000:04:02.1");
 	_cleanup_free_ char *ov2 = slurp(root3, "bus/pci/devices/0000:04:02.1/driver_override");
 	assert_true(carve_startswith(ov2, "vfio-pci"));
@@ -1463,7 +1463,7 @@ static void test_sysfs_sriov_enable(void **state)
 	assert_int_equal(avail(h, "0000:41:00.0", "1155"), 0);
 	struct carve_vgpu_spec sv = {.pgpu_pci = "0000:41:00.0", .type_id = "1155", .impl = CARVE_IMPL_NVIDIA_SRIOV,
 				     .params = "frame_rate_limiter=0"};
-	assert_int_equal(h->ops->vgpu_create(h, &sv, &w, &err), 0);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &sv, &w, &err), 0);
 	assert_string_equal(w.device_pci, "0000:41:00.4");
 	assert_true(k.n >= 3);
 	assert_string_equal(k.log[0], "bus/pci/devices/0000:41:00.0/sriov_numvfs=16");
@@ -1475,7 +1475,7 @@ static void test_sysfs_sriov_enable(void **state)
 	k.n = 0;
 	snprintf(sv.type_id, sizeof(sv.type_id), "1150");
 	carve_error_clear(&err);
-	h->ops->vgpu_create(h, &sv, &w, &err);
+	h->ops->vgpu_create(h, NULL, &sv, &w, &err);
 	assert_false(logged(&k, "bus/pci/devices/0000:41:00.0/sriov_numvfs=16"));
 	carve_host_free(h);
 
@@ -1487,7 +1487,7 @@ static void test_sysfs_sriov_enable(void **state)
 	assert_int_equal(carve_host_open_sysfs(root2, &h, &err), 0);
 	snprintf(sv.type_id, sizeof(sv.type_id), "1155");
 	carve_error_clear(&err);
-	assert_int_equal(h->ops->vgpu_create(h, &sv, &w, &err), -EIO);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &sv, &w, &err), -EIO);
 	assert_string_equal(err.id, "SRIOV_ENABLE_FAILED");
 	assert_non_null(strstr(err.message, "wrote 16 to sriov_numvfs"));
 	assert_string_equal(k.log[0], "bus/pci/devices/0000:41:00.0/sriov_numvfs=16");
@@ -1499,7 +1499,7 @@ static void test_sysfs_sriov_enable(void **state)
 	assert_int_equal(carve_host_open_sysfs(root3, &h, &err), 0);
 	struct carve_vgpu_spec sa = {.pgpu_pci = "0000:04:00.0", .type_id = "s7150-4", .impl = CARVE_IMPL_AMD_MXGPU};
 	carve_error_clear(&err);
-	assert_int_equal(h->ops->vgpu_create(h, &sa, &w, &err), -EBUSY);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &sa, &w, &err), -EBUSY);
 	assert_string_equal(err.id, "SRIOV_VF_IN_USE");
 	assert_non_null(strstr(err.message, "VF 0000:04:02.0 is in use"));
 	assert_int_equal(k.n, 0);
@@ -1510,7 +1510,7 @@ static void test_sysfs_sriov_enable(void **state)
 	k = (struct hook){.root = root4, .tmpdir = tmp, .tmpl = S7150_TMPL};
 	assert_int_equal(carve_host_open_sysfs(root4, &h, &err), 0);
 	carve_error_clear(&err);
-	assert_int_equal(h->ops->vgpu_create(h, &sa, &w, &err), 0);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &sa, &w, &err), 0);
 	assert_string_equal(w.device_pci, "0000:04:02.0");
 	assert_string_equal(k.log[0], "bus/pci/devices/0000:04:00.0/sriov_numvfs=0");
 	assert_string_equal(k.log[1], "bus/pci/devices/0000:04:00.0/sriov_numvfs=4");
@@ -1531,7 +1531,7 @@ static void test_sysfs_sriov_enable(void **state)
 	struct carve_vgpu_spec sm = {.uuid = U(14), .pgpu_pci = "0000:ca:00.0", .type_id = "nvidia-472",
 				     .impl = CARVE_IMPL_NVIDIA_MDEV};
 	carve_error_clear(&err);
-	assert_int_equal(h->ops->vgpu_create(h, &sm, &w, &err), 0);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &sm, &w, &err), 0);
 	assert_string_equal(w.device_pci, "0000:ca:00.4");
 	assert_string_equal(k.log[0], "bus/pci/devices/0000:ca:00.0/sriov_numvfs=20");
 	assert_string_equal(k.log[1], "bus/pci/devices/0000:ca:00.4/mdev_supported_types/nvidia-472/create=" U(14));
@@ -1576,7 +1576,7 @@ static void test_sysfs_release_retries(void **state)
 	struct carve_vgpu_spec sv = {.pgpu_pci = "0000:41:00.0", .type_id = "1155", .impl = CARVE_IMPL_NVIDIA_SRIOV};
 	struct carve_vgpu_placement w;
 	carve_error_clear(&err);
-	assert_int_equal(h->ops->vgpu_create(h, &sv, &w, &err), 0);
+	assert_int_equal(h->ops->vgpu_create(h, NULL, &sv, &w, &err), 0);
 	assert_string_equal(w.device_pci, "0000:41:00.5");
 	carve_error_clear(&err);
 	assert_int_equal(h->ops->vgpu_remove(h, &rs, &w, &err), -EIO);
