@@ -1,4 +1,5 @@
-/* service.c - store connection pool, write lock, refresh/reconcile. */
+/* service.c - the resident model carved answers from, the store
+ * connections its writers use, the write lock, refresh/reconcile. */
 #include "service.h"
 
 #include <pthread.h>
@@ -9,6 +10,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "state/model.h"
+#include "state/repo.h"
 #include "util/cleanup.h"
 
 /* The read cache: serialized results of read verbs, valid for one model
@@ -46,10 +49,11 @@ struct carve_service {
 	struct carve_ctx **free_ctx;
 	size_t n_free, n_open, max_open;
 
-	/* Model generation: bumped after every write carved makes and whenever a
-	 * connection sees a commit by another connection (SQLite's
-	 * data_version), e.g. a `carve --local` next to carved. */
-	_Atomic uint64_t gen;
+	/* The resident model every call reads (its own lock guards it) and this
+	 * host's last discovery, which only lock holders use.  The model's
+	 * generation is the store's it reflects: the read cache keys on it. */
+	struct carve_model *model;
+	struct carve_hw_inventory inv;
 	pthread_mutex_t cache_lock;
 	struct cache_entry cache[CACHE_SLOTS];
 };
@@ -121,13 +125,26 @@ static void ctx_put(struct carve_service *s, struct carve_ctx *c)
 	pthread_mutex_unlock(&s->pool_lock);
 }
 
-/* A connection as every call sees it: the model is current (refreshed by the
- * service, not by the call), the host is attached only for lock holders. */
+/* A connection as every call sees it: the shared model and inventory (kept
+ * current by the service, not by the call), the host attached only for
+ * lock holders. */
 static void ctx_prepare(struct carve_service *s, struct carve_ctx *c, bool with_host)
 {
 	memcpy(c->host_uuid, s->host_uuid, sizeof(c->host_uuid));
 	c->refreshed = true;
 	c->host = with_host ? s->host : NULL;
+	c->model = s->model;
+	c->owns_model = false;
+	c->inv = &s->inv;
+	c->owns_inv = false;
+}
+
+static uint64_t model_generation(struct carve_service *s)
+{
+	carve_model_rdlock(s->model);
+	uint64_t g = s->model->generation;
+	carve_model_unlock(s->model);
+	return g;
 }
 
 /* ---- the write lock ---- */
@@ -175,6 +192,8 @@ void carve_service_free(struct carve_service *s)
 	for (size_t i = 0; i < s->n_free; i++)
 		ctx_free(s->free_ctx[i]);
 	free(s->free_ctx);
+	carve_model_free(s->model);
+	carve_hw_inventory_clear(&s->inv);
 	carve_host_free(s->host);
 	carve_metrics_free(s->metrics);
 	for (size_t i = 0; i < CACHE_SLOTS; i++) {
@@ -210,14 +229,22 @@ int carve_service_new(const struct carve_service_config *cfg, struct carve_servi
 	s->metrics = carve_metrics_new();
 	atomic_store(&s->write_queue, 256);
 	atomic_store(&s->write_wait_ms, 10000);
-	if (!s->db_path || !s->hostname || !s->backend_desc || !s->free_ctx || !s->metrics)
+	if (!s->db_path || !s->hostname || !s->backend_desc || !s->free_ctx || !s->metrics ||
+	    carve_model_new(&s->model) < 0)
 		return -ENOMEM;
-	/* Open (and migrate) the store once now, so a bad store stops start-up. */
+	/* Open (and migrate) the store and load the model once now, so a bad
+	 * store stops start-up. */
 	struct carve_ctx *c = NULL;
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
+	ctx_prepare(s, c, false);
+	carve_model_wrlock(s->model);
+	r = carve_model_load(s->model, c->db, err);
+	carve_model_unlock(s->model);
 	ctx_put(s, c);
+	if (r < 0)
+		return r;
 	*out = TAKE_PTR(s);
 	return 0;
 }
@@ -244,7 +271,6 @@ int carve_service_refresh(struct carve_service *s, struct carve_error *err)
 		r = carve_ops_refresh(c, err);
 		if (r >= 0)
 			memcpy(s->host_uuid, c->host_uuid, sizeof(s->host_uuid));
-		atomic_fetch_add(&s->gen, 1);
 		write_unlock(s);
 	}
 	carve_metrics_refresh(s->metrics, r >= 0);
@@ -267,6 +293,41 @@ int carve_service_reconcile(struct carve_service *s, json_t **result, struct car
 	return r;
 }
 
+/* Is the model behind the store (another process or host wrote)?  Then
+ * reload it, as a writer would.  On SQLite a connection's data_version
+ * moves only when some other connection committed, so the usual read costs
+ * no query at all; then (and always on PostgreSQL) the store generation
+ * decides. */
+static int freshen(struct carve_service *s, struct carve_ctx *c, struct carve_error *err)
+{
+	struct pooled *pc = (struct pooled *)c;
+	if (strcmp(c->db->ops->name, "sqlite") == 0) {
+		struct carve_rows *rows = NULL;
+		long long dv = -1;
+		if (carve_db_exec(c->db, "PRAGMA data_version", NULL, 0, &rows, NULL) >= 0 && rows && rows->nrows == 1 &&
+		    carve_rows_cell(rows, 0, 0))
+			dv = strtoll(carve_rows_cell(rows, 0, 0), NULL, 10);
+		carve_rows_free(rows);
+		bool same = pc->seen && dv == pc->data_version && dv >= 0;
+		pc->data_version = dv;
+		pc->seen = true;
+		if (same)
+			return 0;
+	}
+	uint64_t gen;
+	int r = carve_repo_generation(c->db, &gen, err);
+	if (r < 0 || gen == model_generation(s))
+		return r;
+	if ((r = write_lock(s, err)) < 0)
+		return r;
+	ctx_prepare(s, c, false);
+	carve_model_wrlock(s->model);
+	r = carve_ops_load_model(c, err); /* checks again: a writer may have caught up */
+	carve_model_unlock(s->model);
+	write_unlock(s);
+	return r;
+}
+
 int carve_service_call(struct carve_service *s, const struct carve_op *op, bool writes, json_t *args,
 		       json_t **result, struct carve_error *err)
 {
@@ -275,7 +336,7 @@ int carve_service_call(struct carve_service *s, const struct carve_op *op, bool 
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
-	if (writes && (r = write_lock(s, err)) < 0) {
+	if ((writes ? (r = write_lock(s, err)) : (r = freshen(s, c, err))) < 0) {
 		ctx_put(s, c);
 		return r;
 	}
@@ -286,37 +347,10 @@ int carve_service_call(struct carve_service *s, const struct carve_op *op, bool 
 		carve_metrics_placement(s->metrics, now_s() - t0, r >= 0);
 	else if (strcmp(op->verb, "host-reconcile") == 0)
 		carve_metrics_reconcile(s->metrics, r >= 0 ? *result : NULL);
-	if (writes) {
-		/* Before the answer leaves: a client that saw the write never
-		 * gets a cached read from before it. */
-		atomic_fetch_add(&s->gen, 1);
+	if (writes)
 		write_unlock(s);
-	}
 	ctx_put(s, c);
 	return r;
-}
-
-/* Has another connection committed since this one last looked?  SQLite's
- * data_version changes for a connection whenever any other connection
- * commits; carved's own writes bump the generation themselves. */
-static void observe_others(struct carve_service *s, struct carve_ctx *c)
-{
-	struct pooled *pc = (struct pooled *)c;
-	struct carve_rows *rows = NULL;
-	if (carve_db_exec(c->db, "PRAGMA data_version", NULL, 0, &rows, NULL) < 0 || !rows || rows->nrows != 1 ||
-	    !carve_rows_cell(rows, 0, 0)) {
-		atomic_fetch_add(&s->gen, 1); /* cannot tell: assume a change */
-	} else {
-		long long dv = strtoll(carve_rows_cell(rows, 0, 0), NULL, 10);
-		/* A connection's first look has no baseline: a commit may have
-		 * happened since the cached entries were made. */
-		if (dv != pc->data_version || !pc->seen) {
-			atomic_fetch_add(&s->gen, 1);
-			pc->data_version = dv;
-			pc->seen = true;
-		}
-	}
-	carve_rows_free(rows);
 }
 
 static uint64_t fnv1a(const char *p, size_t n)
@@ -376,8 +410,11 @@ int carve_service_call_body(struct carve_service *s, const struct carve_op *op, 
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
-	observe_others(s, c);
-	uint64_t gen = atomic_load(&s->gen);
+	if ((r = freshen(s, c, err)) < 0) {
+		ctx_put(s, c);
+		return r;
+	}
+	uint64_t gen = model_generation(s);
 
 	pthread_mutex_lock(&s->cache_lock);
 	if (e->key && e->gen == gen && e->key_len == kl && memcmp(e->key, key, kl) == 0) {
@@ -429,6 +466,10 @@ int carve_service_metrics_text(struct carve_service *s, char **text, size_t *len
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
+	if ((r = freshen(s, c, err)) < 0) {
+		ctx_put(s, c);
+		return r;
+	}
 	ctx_prepare(s, c, false);
 	r = carve_metrics_render(s->metrics, c, text, len, err);
 	ctx_put(s, c);

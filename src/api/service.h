@@ -1,19 +1,19 @@
-/* service.h - carved's ops runner: the shared host backend, a pool of store
+/* service.h - carved's ops runner: the resident model every call answers
+ * from, the shared host backend and its last discovery, a pool of store
  * connections, and the write lock.
  *
- * carve_db and carve_host are single-threaded (db.h, host.h).  The service
- * therefore keeps one store connection per concurrently running request (a
- * pool: a connection is checked out by one thread for one call, opened on
- * demand, kept for reuse) and one host backend shared by all, used only
- * under the write lock.
- *
- * Reads run in parallel on their own connections (SQLite WAL readers never
- * block) with ctx.host = NULL and ctx.refreshed = true, so a read can neither
- * trigger discovery nor touch the host.  Writes, host-discover, the periodic
- * refresh and reconcile take the write lock: they see each other's committed
- * effects in order, which is what makes clients racing for the last slot get
- * exactly the capacity.  Waiting for the lock is bounded in both queue length
- * and time; beyond either the call fails fast with -EAGAIN (BUSY, HTTP 503).
+ * The model (state/model.h) is loaded once at start-up; reads take its read
+ * lock and run in parallel without SQL, with ctx.host = NULL and
+ * ctx.refreshed = true, so a read can neither trigger discovery nor touch
+ * the host.  Before a read the service checks that the store has not moved
+ * on (another process or pool host wrote: SQLite's data_version, the store
+ * generation) and reloads the model if it has.  Writes, host-discover, the
+ * refresh and reconcile take the write lock and a store connection (a pool:
+ * carve_db and carve_host are single-threaded): they see each other's
+ * committed effects in order, which is what makes clients racing for the
+ * last slot get exactly the capacity.  Waiting for the lock is bounded in
+ * both queue length and time; beyond either the call fails fast with -EAGAIN
+ * (BUSY, HTTP 503).
  *
  * Ownership: the service owns the host passed in (freed by
  * carve_service_free) and copies all strings.  All functions are thread-safe.
@@ -61,10 +61,10 @@ int carve_service_call(struct carve_service *s, const struct carve_op *op, bool 
 
 /* The same, serialized for the wire: compact JSON + newline in *body
  * (malloc'ed), and the result's "uuid" (creates) in uuid[37] ("" if none).
- * Results of read verbs are cached per model generation: any write through
- * the service, a refresh, or a commit by another process (SQLite
- * data_version) invalidates every entry, so a read never returns data older
- * than a write that was acknowledged before it started. */
+ * Results of read verbs are cached per model generation: any committed write
+ * through the service, a refresh, or a commit by another process moves it,
+ * so a read never returns data older than a write that was acknowledged
+ * before it started. */
 int carve_service_call_body(struct carve_service *s, const struct carve_op *op, bool writes, json_t *args,
 			    char **body, size_t *len, char uuid[37], struct carve_error *err);
 
