@@ -649,6 +649,29 @@ static json_t *gpu_to_json(const struct carve_hw_gpu *g)
 	return o;
 }
 
+static uint64_t fnv1a_json(json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const char *p = text ? text : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	free(text);
+	return h ? h : 1;
+}
+
+uint64_t carve_hw_inventory_hash(struct carve_hw_inventory *inv)
+{
+	uint64_t h = inv->n_problems ? fnv1a_json(problems_to_json(inv->problems, inv->n_problems)) : 0;
+	for (size_t i = 0; i < inv->n_gpus; i++) {
+		struct carve_hw_gpu *g = &inv->gpus[i];
+		if (!g->hash)
+			g->hash = fnv1a_json(gpu_to_json(g));
+		h += g->hash;
+	}
+	return h;
+}
+
 json_t *carve_hw_inventory_to_json(const struct carve_hw_inventory *inv)
 {
 	_cleanup_json_ json_t *gpus = json_array();

@@ -102,6 +102,7 @@ struct carve_hw_gpu {
 	bool broken;
 	struct carve_hw_problem *problems; /* GPU-level and per-type, in discovery order */
 	size_t n_problems;
+	uint64_t hash; /* carve_hw_inventory_hash()'s cache of this GPU's; 0 = not computed */
 	uint32_t sriov_totalvfs, sriov_numvfs;
 	struct carve_hw_vf *vfs;
 	size_t n_vfs;
@@ -204,6 +205,13 @@ int carve_hw_gpu_refuse(const struct carve_hw_gpu *g, const struct carve_hw_type
  * could not be read): -EIO, DISCOVERY_PROBLEM, the problem as the reason.
  * 0 when neither. */
 int carve_hw_gpu_refuse_problem(const struct carve_hw_gpu *g, const char *type_id, struct carve_error *err);
+
+/* A hash of the inventory's canonical JSON that tells whether anything
+ * changed: the sum of one hash per GPU (cached in the GPU, so that after one
+ * GPU was read again only that one is hashed) and one of the inventory's own
+ * problems.  A GPU's cache must be reset (0) when it is changed in place;
+ * copies from discovery start at 0. */
+uint64_t carve_hw_inventory_hash(struct carve_hw_inventory *inv);
 
 /* Canonical JSON (new reference). */
 json_t *carve_hw_inventory_to_json(const struct carve_hw_inventory *inv);

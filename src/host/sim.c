@@ -910,12 +910,14 @@ static int apply_boot_vgpus(struct sim *s, const struct carve_profile *p, struct
 
 /* ---- backend ops ---- */
 
-static int sim_discover(struct carve_host *h, struct carve_hw_inventory *out, struct carve_error *err)
+/* What the driver reports of every GPU (only_pci NULL) or of one. */
+static int sim_report(struct sim *s, const char *only_pci, struct carve_hw_inventory *out, struct carve_error *err)
 {
-	struct sim *s = to_sim(h);
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < s->model.n_gpus; i++) {
 		const struct carve_hw_gpu *src = &s->model.gpus[i];
+		if (only_pci && strcmp(src->pci, only_pci) != 0)
+			continue;
 		struct carve_hw_gpu *g = carve_hw_inventory_add_gpu(out);
 		if (!g)
 			goto fail;
@@ -953,19 +955,20 @@ fail:
 	return oom(err);
 }
 
-/* One GPU: the sim's state is in memory, so this is discover() narrowed. */
+static int sim_discover(struct carve_host *h, struct carve_hw_inventory *out, struct carve_error *err)
+{
+	return sim_report(to_sim(h), NULL, out, err);
+}
+
 static int sim_discover_gpu(struct carve_host *h, const char *pci, struct carve_hw_inventory *out,
 			    struct carve_error *err)
 {
-	struct carve_hw_inventory all = {0};
-	memset(out, 0, sizeof(*out));
-	int r = sim_discover(h, &all, err);
-	if (r < 0)
-		return r;
-	const struct carve_hw_gpu *g = carve_hw_inventory_find(&all, pci);
-	r = !g ? carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "sim: no GPU %.16s", pci)
-	       : carve_hw_inventory_add_copy(out, g) < 0 ? oom(err) : 0;
-	carve_hw_inventory_clear(&all);
+	char norm[13];
+	if (carve_pci_normalize(pci, norm) < 0)
+		return carve_error_set(err, -EINVAL, "PCI_INVALID", "invalid PCI address '%.16s'", pci);
+	int r = sim_report(to_sim(h), norm, out, err);
+	if (r == 0 && out->n_gpus == 0)
+		r = carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "sim: no GPU %s", norm);
 	return r;
 }
 

@@ -134,9 +134,13 @@ static void choose_vf(struct carve_ctx *ctx, const struct items *it, size_t i, c
 {
 	out[0] = '\0';
 	const struct carve_hw_gpu *g = ctx->inv ? carve_hw_inventory_find(ctx->inv, it->v[i].pgpu_pci) : NULL;
-	for (size_t v = 0; g && v < g->n_vfs; v++) {
+	/* A vGPU naming a VF of this GPU is resident or scheduled on it. */
+	const struct carve_obj_pgpu *p = carve_model_pgpu(ctx->model, it->v[i].pgpu);
+	for (size_t v = 0; g && p && v < g->n_vfs; v++) {
 		const struct carve_hw_vf *vf = &g->vfs[v];
-		bool taken = vf->in_use || vf_claimed(ctx->model, vf->pci, NULL);
+		bool taken = vf->in_use;
+		for (uint32_t k = 0; k < p->n_vgpus && !taken; k++)
+			taken = strcmp(p->vgpus[k]->device_pci, vf->pci) == 0;
 		for (size_t k = 0; k < i && !taken; k++) /* earlier vGPUs of this start */
 			taken = strcmp(it->v[k].where.device_pci, vf->pci) == 0;
 		if (!taken) {

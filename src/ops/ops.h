@@ -82,7 +82,7 @@ const struct carve_op *carve_ops_table(size_t *n);
 int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t **result, struct carve_error *err);
 
 /* Fold an inventory into the model (one transaction; see sync.c). */
-int carve_ops_sync_inventory(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, struct carve_error *err);
+int carve_ops_sync_inventory(struct carve_ctx *ctx, struct carve_hw_inventory *inv, struct carve_error *err);
 
 /* Discover the host and bring the store and the model up to date
  * (idempotent: an unchanged host costs a discovery and a hash). */

@@ -127,19 +127,14 @@ static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, struct 
 	return 0;
 }
 
-/* FNV-1a over the canonical JSON of the inventory, salted with the backend
- * description (the same hardware seen through another backend is synced). */
-static int inventory_hash(const struct carve_hw_inventory *inv, char out[17])
+/* The inventory's hash as text (carve_hw_inventory_hash: only GPUs read
+ * again are hashed again), salted with the backend description (the same
+ * hardware seen through another backend is synced). */
+static int inventory_hash(struct carve_hw_inventory *inv, const char *backend, char out[17])
 {
-	json_t *j = carve_hw_inventory_to_json(inv);
-	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(j);
-	if (!text)
-		return -ENOMEM;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const char *p = text; *p; p++)
+	uint64_t h = carve_hw_inventory_hash(inv);
+	for (const char *p = backend ? backend : ""; *p; p++)
 		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-	free(text);
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
 	return 0;
 }
@@ -161,10 +156,10 @@ static int sync_all(struct carve_ctx *ctx, const struct carve_hw_inventory *inv,
 	return r;
 }
 
-int carve_ops_sync_inventory(struct carve_ctx *ctx, const struct carve_hw_inventory *inv, struct carve_error *err)
+int carve_ops_sync_inventory(struct carve_ctx *ctx, struct carve_hw_inventory *inv, struct carve_error *err)
 {
 	char hash[17];
-	if (inventory_hash(inv, hash) < 0)
+	if (inventory_hash(inv, ctx->backend_desc, hash) < 0)
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	int r = carve_ops_begin(ctx, err);
 	if (r < 0)
@@ -227,7 +222,7 @@ int carve_ops_refresh(struct carve_ctx *ctx, struct carve_error *err)
 	struct carve_hw_inventory inv = {0};
 	char hash[17] = "";
 	int r = carve_host_discover(ctx->host, &inv, err);
-	if (r >= 0 && (r = inventory_hash(&inv, hash)) < 0)
+	if (r >= 0 && (r = inventory_hash(&inv, ctx->backend_desc, hash)) < 0)
 		carve_error_set(err, r, "OUT_OF_MEMORY", "out of memory");
 	if (r < 0) {
 		carve_hw_inventory_clear(&inv);
@@ -242,8 +237,7 @@ int carve_ops_refresh(struct carve_ctx *ctx, struct carve_error *err)
 		/* Under the writer lock: the model is current, the decision sound. */
 		r = carve_ops_load_model(ctx, err);
 		const struct carve_obj_host *h = r >= 0 ? carve_model_host(ctx->model, ctx->host_uuid) : NULL;
-		bool same = h && strcmp(h->inventory_hash, hash) == 0 &&
-			    strcmp(h->backend, ctx->backend_desc ? ctx->backend_desc : "") == 0;
+		bool same = h && strcmp(h->inventory_hash, hash) == 0;
 		if (r >= 0 && !same) {
 			report_new_problems(ctx, &inv);
 			r = sync_all(ctx, &inv, hash, err);
@@ -286,7 +280,7 @@ static int rediscover_inv(struct carve_ctx *ctx, const char *const *pci, size_t 
 int carve_ops_sync_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err)
 {
 	char hash[17];
-	if (inventory_hash(ctx->inv, hash) < 0)
+	if (inventory_hash(ctx->inv, ctx->backend_desc, hash) < 0)
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	int r = 0;
 	for (size_t i = 0; r >= 0 && i < n; i++) {
