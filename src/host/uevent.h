@@ -139,7 +139,9 @@ struct carve_uevent_listener;
  * are read; anything a process sends to the socket is dropped and counted
  * as foreign.  -EACCES/-EPERM/-EAFNOSUPPORT etc. when the socket cannot be
  * made (a container without netlink, seccomp, RestrictAddressFamilies);
- * *out is NULL then. */
+ * *out is NULL then.  The kernel sends device events only to network
+ * namespaces owned by the initial user namespace: in a user-namespaced
+ * container this succeeds and stays silent. */
 int carve_uevent_open(struct carve_uevent_listener **out, struct carve_error *err);
 
 /* The same around an existing socket, whose ownership passes to the listener

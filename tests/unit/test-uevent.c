@@ -710,9 +710,10 @@ static void test_netlink(void **state)
 
 /* The kernel drops events when the socket's queue is full and says so with
  * ENOBUFS: that must become "rediscover everything".  Made for real in a
- * network namespace of its own (uevent sockets are per namespace, so nothing
- * outside sees it): a second socket broadcasts to group 1 of a listener whose
- * queue was shrunk.  Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN); skipped
+ * network namespace of its own (a broadcast from user space stays in its
+ * namespace, so no other listener on the machine sees it): a second socket
+ * broadcasts to group 1 of a listener whose queue was shrunk.  The kernel's
+ * own events reach that namespace too, so a real one may be among them.  Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN); skipped
  * otherwise.  Runs in a child so the test process keeps its namespace. */
 static int enobufs_child(void)
 {
@@ -740,7 +741,7 @@ static int enobufs_child(void)
 	struct carve_uevent_batch b;
 	bool any = carve_uevent_take(l, &b);
 	/* The forged messages that fitted are foreign; the overrun is real. */
-	int rc = got >= 1 && st.overflows == 1 && st.foreign >= 1 && st.relevant == 0 && any && b.full && b.n == 0 ? 0 : 12;
+	int rc = got >= 1 && st.overflows == 1 && st.foreign >= 1 && any && b.full && b.n == 0 ? 0 : 12;
 	if (rc)
 		fprintf(stderr, "enobufs: got %d overflows %lu foreign %lu relevant %lu full %d\n", got,
 			(unsigned long)st.overflows, (unsigned long)st.foreign, (unsigned long)st.relevant, b.full);
