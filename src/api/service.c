@@ -475,3 +475,20 @@ int carve_service_metrics_text(struct carve_service *s, char **text, size_t *len
 	ctx_put(s, c);
 	return r;
 }
+
+int carve_service_rediscover(struct carve_service *s, const char *const *pci, size_t n, bool full,
+			     struct carve_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		char canon[CARVE_PCI_STRLEN + 1];
+		if (!pci || !pci[i] || carve_pci_normalize(pci[i], canon) < 0 || strcmp(canon, pci[i]) != 0)
+			return carve_error_set(err, -EINVAL, "PCI_ADDRESS_INVALID",
+					       "rediscover: not a canonical PCI address: '%.32s'",
+					       pci && pci[i] ? pci[i] : "(null)");
+	}
+	if (!full && n == 0)
+		return 0;
+	/* The model behind this is still rediscovered whole: one refresh
+	 * covers every address named, whatever their number. */
+	return carve_service_refresh(s, err);
+}

@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "ops/ops.h"
 #include "util/error.h"
+#include "util/pci.h"
 
 struct carve_service;
 
@@ -49,6 +50,17 @@ struct carve_metrics *carve_service_metrics(struct carve_service *s);
 
 /* Discover the host and fold it into the model, under the write lock. */
 int carve_service_refresh(struct carve_service *s, struct carve_error *err);
+
+/* Rediscover the PCI devices named (canonical DDDD:BB:SS.F, as kernel uevents
+ * name them: a PGPU, one of its VFs, or an mdev parent), or the whole host
+ * when full, and fold the result into the model under the write lock, as
+ * carve_service_refresh does.  A named device that is gone is folded as
+ * vanished; an address that is no GPU's changes nothing.  n == 0 without
+ * full does nothing.  pci may be NULL when n is 0.  -EINVAL
+ * (PCI_ADDRESS_INVALID) before anything is done when an address is not
+ * canonical.  Callers rate-limit; one call is one rediscovery. */
+int carve_service_rediscover(struct carve_service *s, const char *const *pci, size_t n, bool full,
+			     struct carve_error *err);
 
 /* host-reconcile under the write lock; outcomes are counted in the metrics.
  * result may be NULL. */

@@ -23,6 +23,7 @@ void carved_config_default(struct carved_config *c)
 		.refresh_interval_s = 60,
 		.reconcile_interval_s = 300,
 		.drain_timeout_s = 30,
+		.uevents = true,
 		.log_level = LOG_INFO,
 	};
 	carve_api_limits_default(&c->limits);
@@ -87,6 +88,19 @@ static int get_uint(struct parse *p, const char *key, yaml_node_t *n, uint64_t m
 		return carve_error_set(p->err, -EINVAL, "CONFIG_INVALID", "%s: %s: %s, got '%.64s'", p->name, key, range, s);
 	}
 	*out = v;
+	return 0;
+}
+
+/* YAML's booleans as carve spells them: true or false, nothing else. */
+static int get_bool(struct parse *p, const char *key, yaml_node_t *n, bool *out)
+{
+	const char *s = scalar(n);
+	if (s && strcmp(s, "true") == 0)
+		*out = true;
+	else if (s && strcmp(s, "false") == 0)
+		*out = false;
+	else
+		return bad(p, key, "expected true or false", s);
 	return 0;
 }
 
@@ -242,6 +256,8 @@ static int reconcile_key(struct parse *p, const char *full, const char *k, yaml_
 		UINT_FIELD(p->c->refresh_interval_s, 0, 86400);
 	else if (strcmp(k, "interval-s") == 0)
 		UINT_FIELD(p->c->reconcile_interval_s, 0, 86400);
+	else if (strcmp(k, "uevents") == 0)
+		return get_bool(p, full, v, &p->c->uevents);
 	else
 		return unknown(p, full);
 	return 0;

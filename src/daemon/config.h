@@ -17,7 +17,8 @@
  *   limits: {body-bytes, json-depth, max-args, arg-bytes, header-bytes,
  *            connections, in-flight, write-queue, write-wait-ms,
  *            connection-timeout-s}
- *   reconcile: {refresh-interval-s: 60, interval-s: 300}
+ *   reconcile: {refresh-interval-s: 60, interval-s: 300,
+ *               uevents: true}           # rediscover on kernel uevents
  *   drain-timeout-s: 30
  *   log-level: info                     # debug, info, notice, warning, err
  *
@@ -49,6 +50,7 @@ struct carved_config {
 	char *token_file;
 	struct carve_api_limits limits;
 	unsigned refresh_interval_s, reconcile_interval_s, drain_timeout_s;
+	bool uevents; /* reconcile.uevents: listen to kernel uevents (sysfs host at /sys) */
 	int log_level; /* syslog priority */
 };
 

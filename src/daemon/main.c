@@ -20,17 +20,26 @@
  *                   needing a restart; a bad file keeps the old settings;
  *   timers          discovery refresh every reconcile.refresh-interval-s and
  *                   host-reconcile every reconcile.interval-s, under the write
- *                   lock (service.h).
+ *                   lock (service.h);
+ *   uevents         with reconcile.uevents and the sysfs host at /sys, the
+ *                   kernel's device events (host/uevent.h) name what to
+ *                   rediscover (carve_service_rediscover), at most once per
+ *                   UEVENT_DEBOUNCE_MS; the refresh timer still runs, as
+ *                   attribute writes send no event.
+ * It waits in poll() on a signalfd and the uevent socket.
  * Exit status: 0 after a clean stop, 1 when start-up fails (the message names
  * the cause, e.g. the configuration key), 2 for usage errors.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +49,7 @@
 #include "api/server.h"
 #include "api/service.h"
 #include "config.h"
+#include "host/uevent.h"
 #include "notify.h"
 #include "util/cleanup.h"
 #include "util/str.h"
@@ -142,6 +152,7 @@ static void reload(const struct carved_overrides *ov, struct carved_config *cur,
 	cur->refresh_interval_s = n.refresh_interval_s;
 	cur->reconcile_interval_s = n.reconcile_interval_s;
 	cur->drain_timeout_s = n.drain_timeout_s;
+	cur->uevents = n.uevents;
 	cur->log_level = n.log_level;
 	carved_config_clear(&n);
 	carve_log(LOG_INFO, "configuration reloaded");
@@ -153,6 +164,72 @@ static time_t mono(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- kernel uevents ---- */
+
+/* Events arriving within this long of a rediscovery wait and are folded
+ * into the next one, so a burst costs one rediscovery per interval. */
+#define UEVENT_DEBOUNCE_MS 100
+
+/* Open or close the listener to match the configuration (start-up, SIGHUP).
+ * uevents describe the running kernel's /sys, so a fixture tree or a
+ * simulated host gets none.  A socket that cannot be opened (a container
+ * without netlink, a sandbox) is one warning; the timer still notices. */
+static void uevents_update(const struct carved_config *c, struct carve_uevent_listener **uev)
+{
+	char real[PATH_MAX];
+	bool on_sys = !c->host_profile && realpath(c->sysfs_root ? c->sysfs_root : "/sys", real) &&
+		      strcmp(real, "/sys") == 0;
+	bool want = c->uevents && on_sys;
+	if (want == (*uev != NULL))
+		return;
+	if (!want) {
+		carve_uevent_close(*uev);
+		*uev = NULL;
+		carve_log(LOG_INFO, "kernel uevents: not listening (reconcile.uevents is false)");
+		return;
+	}
+	struct carve_error e = {0};
+	if (carve_uevent_open(uev, &e) < 0)
+		carve_log(LOG_WARNING, "%s; host changes are noticed by the refresh timer only", e.message);
+	else
+		carve_log(LOG_INFO, "kernel uevents: listening");
+}
+
+/* Hand what the events named to the service, as one rediscovery. */
+static void uevents_rediscover(struct carve_service *svc, struct carve_uevent_listener *uev, long long *last_full_log)
+{
+	static struct carve_uevent_batch b; /* main thread only; 3 KiB off the stack */
+	if (!carve_uevent_take(uev, &b))
+		return;
+	const char *pci[CARVE_UEVENT_DIRTY_MAX];
+	char list[128] = "";
+	for (size_t i = 0; i < b.n; i++) {
+		pci[i] = b.pci[i];
+		if (i < 8)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "", b.pci[i]);
+	}
+	if (b.full && mono_ms() - *last_full_log >= 60000) {
+		/* Once a minute at most: a storm would repeat it every interval. */
+		carve_log(LOG_NOTICE, "kernel uevents: too many to follow one by one (or dropped by the kernel); "
+				      "rediscovering the whole host");
+		*last_full_log = mono_ms();
+	}
+	struct carve_error e = {0};
+	long long t0 = mono_ms();
+	if (carve_service_rediscover(svc, pci, b.n, b.full, &e) < 0)
+		carve_log(LOG_WARNING, "rediscovery after uevents failed: %s: %s", e.id, e.message);
+	else
+		carve_log(LOG_DEBUG, "kernel uevents: rediscovered %s%s in %lld ms", b.full ? "the whole host" : list,
+			  b.n > 8 ? " ..." : "", mono_ms() - t0);
 }
 
 int main(int argc, char **argv)
@@ -225,6 +302,8 @@ int main(int argc, char **argv)
 	struct carve_server *srv = NULL;
 	struct carve_auth *auth = NULL;
 	struct carve_host *host = NULL;
+	struct carve_uevent_listener *uev = NULL;
+	_cleanup_close_ int sigfd = -1;
 	_cleanup_free_ char *desc = NULL, *cert = NULL, *key = NULL;
 	int r = 0, rc = 1;
 
@@ -254,6 +333,14 @@ int main(int argc, char **argv)
 		goto fail;
 	carve_service_set_write_limits(svc, cfg.limits.write_queue, cfg.limits.write_wait_ms);
 
+	if ((sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		r = carve_error_set(&err, -errno, "INTERNAL_ERROR", "signalfd: %s", strerror(errno));
+		goto fail;
+	}
+	/* Listen before the start-up refresh: what changes during it and the
+	 * reconcile is queued and rediscovered by the first turn of the loop. */
+	uevents_update(&cfg, &uev);
+
 	/* Reconcile before the first write can arrive: listeners open after. */
 	if ((r = carve_service_refresh(svc, &err)) < 0)
 		goto fail;
@@ -277,14 +364,26 @@ int main(int argc, char **argv)
 
 	time_t next_refresh = mono() + (time_t)cfg.refresh_interval_s;
 	time_t next_reconcile = mono() + (time_t)cfg.reconcile_interval_s;
+	long long last_rediscover = mono_ms() - UEVENT_DEBOUNCE_MS, last_full_log = LLONG_MIN / 2;
 	for (;;) {
 		time_t now = mono(), wake = now + 3600;
 		if (cfg.refresh_interval_s && next_refresh < wake)
 			wake = next_refresh;
 		if (cfg.reconcile_interval_s && next_reconcile < wake)
 			wake = next_reconcile;
-		struct timespec to = {wake > now ? wake - now : 0, 0};
-		int sig = sigtimedwait(&sigs, NULL, &to);
+		long long timeout = (long long)(wake > now ? wake - now : 0) * 1000;
+		if (uev && carve_uevent_pending(uev)) {
+			long long due = last_rediscover + UEVENT_DEBOUNCE_MS - mono_ms();
+			if (due < timeout)
+				timeout = due > 0 ? due : 0;
+		}
+		struct pollfd pfd[2] = {{.fd = sigfd, .events = POLLIN},
+					{.fd = uev ? carve_uevent_fd(uev) : -1, .events = POLLIN}};
+		int sig = 0;
+		struct signalfd_siginfo si;
+		if (poll(pfd, 2, (int)timeout) > 0 && (pfd[0].revents & POLLIN) &&
+		    read(sigfd, &si, sizeof(si)) == sizeof(si))
+			sig = (int)si.ssi_signo;
 		if (sig == SIGTERM || sig == SIGINT) {
 			carve_log(LOG_INFO, "%s: draining %u request(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 				  carve_server_in_flight(srv));
@@ -297,7 +396,20 @@ int main(int argc, char **argv)
 		}
 		if (sig == SIGHUP) {
 			reload(&ov, &cfg, srv, svc);
+			uevents_update(&cfg, &uev);
 			continue;
+		}
+		if (uev && (pfd[1].revents & (POLLIN | POLLERR))) {
+			struct carve_error e = {0};
+			if (carve_uevent_read(uev, &e) < 0) {
+				carve_log(LOG_WARNING, "%s; host changes are noticed by the refresh timer only",
+					  e.message);
+				carve_uevent_close(TAKE_PTR(uev));
+			}
+		}
+		if (uev && carve_uevent_pending(uev) && mono_ms() - last_rediscover >= UEVENT_DEBOUNCE_MS) {
+			uevents_rediscover(svc, uev, &last_full_log);
+			last_rediscover = mono_ms();
 		}
 		now = mono();
 		if (cfg.refresh_interval_s && now >= next_refresh) {
@@ -323,6 +435,7 @@ fail:
 		  err.message[0] ? err.message : strerror(-r));
 out:
 	carve_server_free(srv);
+	carve_uevent_close(uev);
 	carve_service_free(svc);
 	carve_host_free(host);
 	carve_auth_free(auth);
