@@ -488,7 +488,49 @@ int carve_service_rediscover(struct carve_service *s, const char *const *pci, si
 	}
 	if (!full && n == 0)
 		return 0;
-	/* The model behind this is still rediscovered whole: one refresh
-	 * covers every address named, whatever their number. */
-	return carve_service_refresh(s, err);
+	/* An address names a PGPU or one of its VFs (an mdev parent, a vendor
+	 * VFIO VF): that PGPU is read again, alone.  One the last discovery
+	 * does not know (a device that appeared, VFs just enabled) may belong
+	 * to anything: then, as for a full batch, the whole host. */
+	/* Copies: rediscovery replaces the inventory's entries. */
+	_cleanup_free_ char(*names)[13] = calloc(n + 1, sizeof(*names));
+	_cleanup_free_ const char **pfs = calloc(n + 1, sizeof(*pfs));
+	if (!pfs || !names)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	size_t n_pf = 0;
+	struct carve_ctx *c = NULL;
+	int r = ctx_get(s, &c, err);
+	if (r < 0)
+		return r;
+	if ((r = write_lock(s, err)) < 0) {
+		ctx_put(s, c);
+		return r;
+	}
+	for (size_t i = 0; i < n && !full; i++) {
+		const char *pf = NULL;
+		for (size_t g = 0; g < s->inv.n_gpus && !pf; g++) {
+			const struct carve_hw_gpu *gpu = &s->inv.gpus[g];
+			if (strcmp(gpu->pci, pci[i]) == 0)
+				pf = gpu->pci;
+			for (size_t v = 0; v < gpu->n_vfs && !pf; v++)
+				if (strcmp(gpu->vfs[v].pci, pci[i]) == 0)
+					pf = gpu->pci;
+		}
+		bool seen = !pf;
+		for (size_t k = 0; k < n_pf && !seen; k++)
+			seen = strcmp(pfs[k], pf) == 0;
+		if (!pf) {
+			full = true;
+		} else if (!seen) {
+			carve_strlcpy(names[n_pf], pf, sizeof(names[n_pf]));
+			pfs[n_pf] = names[n_pf];
+			n_pf++;
+		}
+	}
+	ctx_prepare(s, c, true);
+	r = full ? carve_ops_refresh(c, err) : carve_ops_rediscover(c, pfs, n_pf, err);
+	write_unlock(s);
+	ctx_put(s, c);
+	carve_metrics_refresh(s->metrics, r >= 0);
+	return r;
 }

@@ -132,47 +132,80 @@ char *carve_value_text(json_t *v)
 	return buf;
 }
 
+/* params=: the fields a caller wants ("all", or a comma-separated list of
+ * names), into want[] by the class's table; absent = all. */
+static int want_fields(const struct carve_class *cls, json_t *args, bool *want, bool *all, struct carve_error *err)
+{
+	const char *params;
+	int r = carve_arg_str(args, "params", false, &params, err);
+	*all = r < 0 || !params || strcmp(params, "all") == 0;
+	for (size_t i = 0; i < cls->n_fields; i++)
+		want[i] = *all;
+	if (r < 0 || *all)
+		return r;
+	_cleanup_free_ char *copy = strdup(params);
+	if (!copy)
+		return -ENOMEM;
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct carve_field *f = carve_class_field(cls, carve_strstrip(tok));
+		if (!f)
+			return carve_error_set(err, -EINVAL, "UNKNOWN_FIELD", "%s has no field '%.64s'", cls->name, tok);
+		want[f - cls->fields] = true;
+	}
+	return 0;
+}
+
 static int list_verb(struct carve_ctx *ctx, const char *cls_name, json_t *args, json_t **result,
 		     struct carve_error *err)
 {
 	const struct carve_class *cls = carve_class_find(cls_name);
 	carve_records_fn fn = carve_records_for(cls_name);
-	json_t *records = NULL;
-	int r = fn(ctx, NULL, &records, err);
+	bool want[64], all;
+	int r = want_fields(cls, args, want, &all, err);
 	if (r < 0)
 		return r;
-	_cleanup_json_ json_t *all = records;
 	/* Every argument other than params/minimal is a field filter (xe semantics). */
 	const char *key;
-	json_t *want;
-	json_object_foreach(args, key, want) {
+	json_t *wanted_v;
+	json_object_foreach(args, key, wanted_v) {
 		if (strcmp(key, "params") == 0 || strcmp(key, "minimal") == 0)
 			continue;
 		const struct carve_field *f = carve_class_field(cls, key);
 		if (!f)
 			return carve_error_set(err, -EINVAL, "UNKNOWN_PARAMETER", "unknown parameter for %s-list: %s",
 					       cls_name, key);
-		_cleanup_free_ char *wanted = carve_value_text(want);
-		json_t *kept = json_array();
+		want[f - cls->fields] = true; /* computed to filter by */
+	}
+	want[0] = true; /* the UUID, always */
+	json_t *records = NULL;
+	if ((r = fn(ctx, NULL, all ? NULL : want, &records, err)) < 0)
+		return r;
+	_cleanup_json_ json_t *kept = records;
+	json_object_foreach(args, key, wanted_v) {
+		if (strcmp(key, "params") == 0 || strcmp(key, "minimal") == 0)
+			continue;
+		const struct carve_field *f = carve_class_field(cls, key);
+		_cleanup_free_ char *wanted = carve_value_text(wanted_v);
+		json_t *next = json_array();
 		size_t i;
 		json_t *rec;
-		json_array_foreach(all, i, rec) {
+		json_array_foreach(kept, i, rec) {
 			_cleanup_free_ char *have = carve_value_text(json_object_get(rec, f->name));
 			if (have && wanted && strcmp(have, wanted) == 0)
-				json_array_append(kept, rec);
+				json_array_append(next, rec);
 		}
-		json_decref(all);
-		all = kept;
+		json_decref(kept);
+		kept = next;
 	}
-	*result = json_pack("{s:s, s:O}", "class", cls_name, "records", all);
+	*result = json_pack("{s:s, s:O}", "class", cls_name, "records", kept);
 	return *result ? 0 : -ENOMEM;
 }
 
-static int lookup_record(struct carve_ctx *ctx, const char *cls_name, const char *uuid, json_t **rec,
+static int lookup_record(struct carve_ctx *ctx, const char *cls_name, const char *uuid, const bool *want, json_t **rec,
 			 struct carve_error *err)
 {
 	json_t *records = NULL;
-	int r = carve_records_for(cls_name)(ctx, uuid, &records, err);
+	int r = carve_records_for(cls_name)(ctx, uuid, want, &records, err);
 	if (r < 0)
 		return r;
 	if (json_array_size(records) == 0) {
@@ -189,8 +222,10 @@ static int param_list_verb(struct carve_ctx *ctx, const char *cls_name, json_t *
 {
 	char uuid[37];
 	json_t *rec;
+	bool want[64], all;
 	int r = carve_arg_uuid(args, "uuid", true, uuid, err);
-	if (r < 0 || (r = lookup_record(ctx, cls_name, uuid, &rec, err)) < 0)
+	if (r < 0 || (r = want_fields(carve_class_find(cls_name), args, want, &all, err)) < 0 ||
+	    (r = lookup_record(ctx, cls_name, uuid, all ? NULL : want, &rec, err)) < 0)
 		return r;
 	*result = json_pack("{s:s, s:[o]}", "class", cls_name, "records", rec);
 	return *result ? 0 : -ENOMEM;
@@ -207,10 +242,13 @@ static int param_get_verb(struct carve_ctx *ctx, const char *cls_name, json_t *a
 	    (r = carve_arg_str(args, "param-name", true, &name, err)) < 0 ||
 	    (r = carve_arg_str(args, "param-key", false, &key, err)) < 0)
 		return r;
-	const struct carve_field *f = carve_class_field(carve_class_find(cls_name), name);
+	const struct carve_class *cls = carve_class_find(cls_name);
+	const struct carve_field *f = carve_class_field(cls, name);
 	if (!f)
 		return carve_error_set(err, -EINVAL, "UNKNOWN_FIELD", "%s has no field '%.64s'", cls_name, name);
-	if ((r = lookup_record(ctx, cls_name, uuid, &rec, err)) < 0)
+	bool want[64] = {false};
+	want[f - cls->fields] = true;
+	if ((r = lookup_record(ctx, cls_name, uuid, want, &rec, err)) < 0)
 		return r;
 	json_t *v = json_object_get(rec, f->name);
 	if (key) {

@@ -526,10 +526,13 @@ static json_t *vgpu_value(struct carve_model *m, const void *obj, int id)
 
 typedef json_t *(*value_fn)(struct carve_model *m, const void *obj, int id);
 
-static json_t *record(struct carve_model *m, const struct carve_class *cls, value_fn fn, const void *obj)
+static json_t *record(struct carve_model *m, const struct carve_class *cls, value_fn fn, const bool *want,
+		      const void *obj)
 {
 	json_t *o = json_object();
 	for (size_t i = 0; o && i < cls->n_fields; i++) {
+		if (want && !want[i])
+			continue;
 		json_t *v = fn(m, obj, cls->fields[i].id);
 		if (!v || json_object_set_new(o, cls->fields[i].name, v) < 0) {
 			json_decref(o);
@@ -541,7 +544,7 @@ static json_t *record(struct carve_model *m, const struct carve_class *cls, valu
 
 /* Records of all objects (sorted) or of the one with uuid (none if absent). */
 static int build(struct carve_ctx *ctx, const char *cls_name, const struct carve_objs *objs,
-		 int (*cmp)(const void *, const void *), value_fn fn, const char *uuid, json_t **out,
+		 int (*cmp)(const void *, const void *), value_fn fn, const char *uuid, const bool *want, json_t **out,
 		 struct carve_error *err)
 {
 	const struct carve_class *cls = carve_class_find(cls_name);
@@ -550,7 +553,7 @@ static int build(struct carve_ctx *ctx, const char *cls_name, const struct carve
 		return -ENOMEM;
 	if (uuid) {
 		void *obj = carve_objs_get(objs, uuid);
-		json_t *rec = obj ? record(ctx->model, cls, fn, obj) : NULL;
+		json_t *rec = obj ? record(ctx->model, cls, fn, want, obj) : NULL;
 		if (obj && (!rec || json_array_append_new(a, rec) < 0))
 			return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "cannot build record");
 		*out = TAKE_PTR(a);
@@ -560,7 +563,7 @@ static int build(struct carve_ctx *ctx, const char *cls_name, const struct carve
 	if (!v)
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	for (size_t i = 0; i < objs->n; i++) {
-		json_t *rec = record(ctx->model, cls, fn, v[i]);
+		json_t *rec = record(ctx->model, cls, fn, want, v[i]);
 		if (!rec || json_array_append_new(a, rec) < 0)
 			return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "cannot build record");
 	}
@@ -569,9 +572,10 @@ static int build(struct carve_ctx *ctx, const char *cls_name, const struct carve
 }
 
 #define BUILDER(name, cls, field, cmp, fn)                                                                          \
-	int carve_records_##name(struct carve_ctx *ctx, const char *uuid, json_t **out, struct carve_error *err)   \
+	int carve_records_##name(struct carve_ctx *ctx, const char *uuid, const bool *want, json_t **out,          \
+				 struct carve_error *err)                                                          \
 	{                                                                                                          \
-		return build(ctx, cls, &ctx->model->field, cmp, fn, uuid, out, err);                    \
+		return build(ctx, cls, &ctx->model->field, cmp, fn, uuid, want, out, err);                        \
 	}
 
 BUILDER(host, "host", hosts, cmp_host, host_value)
