@@ -83,13 +83,16 @@ if [ "${1:-}" = --inner ]; then
 		fi
 	}
 
-	# callgrind NAME CMD...: instructions executed (the process itself, no children)
+	# callgrind NAME CMD...: instructions executed by the process, carve's
+	# execv() of carve-engine included: the client's part is dumped at the
+	# exec into NAME.cg.1, the engine's into NAME.cg; their sum is the run.
 	callgrind() {
 		local name=$1
 		shift
 		local ir
-		ir=$(valgrind --tool=callgrind --callgrind-out-file="$WORK/$name.cg" "$@" 2>&1 >/dev/null |
-			sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+		valgrind --tool=callgrind --trace-children=yes --dump-before=execv \
+			--callgrind-out-file="$WORK/$name.cg" "$@" >/dev/null 2>&1 || true
+		ir=$(cat "$WORK/$name.cg"* 2>/dev/null | awk '/^summary:/ {s += $2; n++} END {if (n) print s}')
 		echo "$name ${ir:-?}" >>"$WORK/instructions"
 	}
 
@@ -134,7 +137,9 @@ WORK=$(mktemp -d /tmp/carve-bench-discovery.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 # Time a private copy: a concurrent `ninja` relinking build/src/cli/carve
 # mid-run would otherwise fail a run (EACCES/ETXTBSY) or mix two builds.
+# carve-engine goes beside it, where carve looks first.
 cp "$CARVE" "$WORK/carve"
+cp "$(dirname "$CARVE")/carve-engine" "$WORK/carve-engine"
 CARVE=$WORK/carve
 "$MKFIXTURE" "$PROFILE" "$WORK/tree" >/dev/null || die "carve-mkfixture $PROFILE failed"
 

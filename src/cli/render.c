@@ -5,7 +5,6 @@
 #include <strings.h>
 
 #include "ops/fields.h"
-#include "ops/verbs.h"
 #include "util/cleanup.h"
 #include "util/str.h"
 

@@ -1,5 +1,5 @@
 /* transport.c - a minimal HTTP/1.1 client over carved's unix socket (one
- * request per connection), and token-create in-process. */
+ * request per connection). */
 #include "transport.h"
 
 #include <errno.h>
@@ -13,7 +13,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "api/auth.h"
 #include "util/cleanup.h"
 #include "util/str.h"
 
@@ -159,29 +158,6 @@ static int http_call(const char *sock, const char *verb, json_t *args, json_t **
 	return 1;
 }
 
-static int token_create_local(const char *path, json_t *args, json_t **result, struct carve_error *err)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach(args, k, v)
-		if (strcasecmp(k, "role") != 0 && strcasecmp(k, "label") != 0)
-			return carve_error_set(err, -EINVAL, "UNKNOWN_PARAMETER", "unknown parameter for token-create: %.64s", k);
-	const char *role_s = json_string_value(json_object_get(args, "role"));
-	const char *label = json_string_value(json_object_get(args, "label"));
-	enum carve_role role;
-	if (!role_s)
-		return carve_error_set(err, -EINVAL, "MISSING_PARAMETER", "missing parameter: role");
-	if (carve_role_parse(role_s, &role) < 0)
-		return carve_error_set(err, -EINVAL, "INVALID_VALUE",
-				       "role: expected read-only, vm-operator or pool-admin, got '%.64s'", role_s);
-	char tok[CARVE_TOKEN_LEN + 1];
-	int r = carve_token_create(path, role, label, tok, err);
-	if (r < 0)
-		return r;
-	*result = json_pack("{s:s, s:s}", "value", tok, "role", carve_role_name(role));
-	return *result ? 1 : -ENOMEM;
-}
-
 int carve_transport_call(const struct carve_transport_opts *o, const char *verb, json_t *args, json_t **result,
 			 struct carve_error *err)
 {
@@ -195,10 +171,6 @@ int carve_transport_call(const struct carve_transport_opts *o, const char *verb,
 			return http_call(sock, verb, args, result, err);
 		if (named)
 			return carve_error_set(err, -ENOENT, "DAEMON_UNREACHABLE", "no carved socket at %s (use --local)", sock);
-	}
-	if (strcmp(verb, "token-create") == 0) {
-		const char *path = o->token_file ? o->token_file : getenv("CARVE_TOKEN_FILE");
-		return token_create_local(path && *path ? path : CARVE_DEFAULT_TOKEN_FILE, args, result, err);
 	}
 	return 0;
 }

@@ -11,15 +11,17 @@
  *   means that one, not carved's (and scripts and tests that set them are
  *   not redirected by a daemon that happens to run);
  *   else, if the socket exists (--socket PATH, $CARVE_SOCKET, default
- *   /run/carve/carved.sock) -> carved;  else in-process.
+ *   /run/carve/carved.sock) -> carved;  else in-process (for the lean
+ *   client, carve, that means executing carve-engine: client.c).
  * A socket that exists but refuses connections is an error
  * (DAEMON_UNREACHABLE), not a silent fallback: two writers on one host
  * would bypass carved's write lock.
  *
  * token-create is not a verb of the model: through carved it creates the
- * token in carved's token file; in-process it appends to --token-file
- * ($CARVE_TOKEN_FILE, default /etc/carve/tokens).  $CARVE_TOKEN, when set, is
- * sent as a bearer token (the socket then applies that token's role).
+ * token in carved's token file; in-process (engine.c) it appends to
+ * --token-file ($CARVE_TOKEN_FILE, default /etc/carve/tokens).  $CARVE_TOKEN,
+ * when set, is sent as a bearer token (the socket then applies that token's
+ * role).
  *
  * Errors from carved ({"code","message"} with an HTTP status) come back as a
  * struct carve_error with the same id and message the in-process call would
@@ -39,11 +41,9 @@
 struct carve_transport_opts {
 	const char *socket;      /* NULL = $CARVE_SOCKET or the default */
 	bool local;              /* run in-process */
-	const char *token_file;  /* NULL = $CARVE_TOKEN_FILE or the default */
 };
 
-/* 1 when the call was handled here (*result set: by carved, or an in-process
- * token-create), 0 when the caller should run it in-process, negative errno
- * with err set on failure. */
+/* 1 when carved answered (*result set), 0 when the caller should run the
+ * request in-process, negative errno with err set on failure. */
 int carve_transport_call(const struct carve_transport_opts *o, const char *verb, json_t *args, json_t **result,
 			 struct carve_error *err);

@@ -1,9 +1,11 @@
 #include "fields.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "util/cleanup.h"
+#include "util/str.h"
 
 #define F(n, m, d, id) {n, m, d, id}
 
@@ -139,4 +141,38 @@ const struct carve_field *carve_class_field(const struct carve_class *c, const c
 		if (strcasecmp(c->fields[i].name, name) == 0)
 			return &c->fields[i];
 	return NULL;
+}
+
+char *carve_value_text(json_t *v)
+{
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_integer(v))
+		return carve_strdupf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (json_is_boolean(v))
+		return strdup(json_is_true(v) ? "true" : "false");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e) {
+			_cleanup_free_ char *s = carve_value_text(e);
+			fprintf(f, "%s%s", i ? "; " : "", s ? s : "");
+		}
+	} else if (json_is_object(v)) {
+		const char *k;
+		json_t *e;
+		bool first = true;
+		json_object_foreach(v, k, e) {
+			_cleanup_free_ char *s = carve_value_text(e);
+			fprintf(f, "%s%s: %s", first ? "" : "; ", k, s ? s : "");
+			first = false;
+		}
+	}
+	fclose(f);
+	return buf;
 }

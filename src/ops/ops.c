@@ -97,41 +97,6 @@ static const char *verb_class(const char *verb, char *buf, size_t len)
 	return NULL;
 }
 
-/* A record value as xe prints it: sets joined by "; ", maps "k: v; ...". */
-char *carve_value_text(json_t *v)
-{
-	if (json_is_string(v))
-		return strdup(json_string_value(v));
-	if (json_is_integer(v))
-		return carve_strdupf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	if (json_is_boolean(v))
-		return strdup(json_is_true(v) ? "true" : "false");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return NULL;
-	if (json_is_array(v)) {
-		size_t i;
-		json_t *e;
-		json_array_foreach(v, i, e) {
-			_cleanup_free_ char *s = carve_value_text(e);
-			fprintf(f, "%s%s", i ? "; " : "", s ? s : "");
-		}
-	} else if (json_is_object(v)) {
-		const char *k;
-		json_t *e;
-		bool first = true;
-		json_object_foreach(v, k, e) {
-			_cleanup_free_ char *s = carve_value_text(e);
-			fprintf(f, "%s%s: %s", first ? "" : "; ", k, s ? s : "");
-			first = false;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 /* params=: the fields a caller wants ("all", or a comma-separated list of
  * names), into want[] by the class's table; absent = all. */
 static int want_fields(const struct carve_class *cls, json_t *args, bool *want, bool *all, struct carve_error *err)

@@ -25,8 +25,6 @@ int carve_ops_rediscover_gpus(struct carve_ctx *ctx, const char *const *pci, siz
 
 /* xe-style list / param-list / param-get for the class named by the verb. */
 int carve_op_generic(struct carve_ctx *ctx, const char *verb, json_t *args, json_t **result, struct carve_error *err);
-/* Render a record value as xe prints it; caller frees. */
-char *carve_value_text(json_t *v);
 
 /* Model-only edits (verbs_model.c). */
 int carve_op_pgpu_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);

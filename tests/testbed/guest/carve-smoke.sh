@@ -16,6 +16,9 @@ out=$(carve -h 2>&1)
 rc=$?
 expect_eq "carve -h runs in the guest (libraries resolved)" "$rc" 0
 expect_match "carve -h prints usage" "$out" "*usage: carve*"
+# -h is the lean client alone; in-process, carve executes carve-engine,
+# whose libraries (store, YAML, libpq) were packed for it.
+expect_cv_ok "carve --local runs carve-engine in the guest" cvm vm-list
 check "emulator loads next to carve" emu_load profile=p40
 if [ -x /usr/local/bin/carved ]; then
 	out=$(carved -h 2>&1)

@@ -1,0 +1,169 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/verbinfo.h"
+#include "transport.h"
+#include "util/cleanup.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: carve [options] VERB [key=value ...]\n"
+		   "\n"
+		   "options:\n"
+		   "  --local              run in-process, not through carved (default when no daemon runs)\n"
+		   "  --socket PATH        carved's socket (default $CARVE_SOCKET, /run/carve/carved.sock)\n"
+		   "  --token-file FILE    where an in-process token-create stores the token's hash\n"
+		   "  --db STORE           SQLite file or PostgreSQL URI/conninfo (default $CARVE_DB,\n"
+		   "                       /var/lib/carve/carve.db as root, else ~/.local/share/carve/carve.db)\n"
+		   "  --sysfs-root DIR     discover GPUs under DIR instead of /sys\n"
+		   "  --host-profile FILE  use a simulated host built from a profile (examples/hosts/)\n"
+		   "  --sim-state FILE     keep the simulated host's devices in FILE across runs\n"
+		   "  --hostname NAME      this host's name in the model (default: gethostname)\n"
+		   "  --no-discover        work on the model only, without looking at the host\n"
+		   "  --json               print results as JSON\n"
+		   "  --minimal            print only UUIDs, comma-separated\n"
+		   "  -h, --help           this text; 'carve help' lists the verbs\n"
+		   "\n"
+		   "carve token-create role=read-only|vm-operator|pool-admin [label=L] prints a new API token once.\n");
+}
+
+static void list_verbs(FILE *f)
+{
+	size_t n;
+	const struct carve_verb_info *verbs = carve_verb_info_table(&n);
+	fprintf(f, "verbs:\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %-34s %s\n", verbs[i].verb, verbs[i].summary);
+}
+
+int carve_cli_parse(struct carve_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"sysfs-root", required_argument, NULL, 's'},
+		{"host-profile", required_argument, NULL, 'p'},
+		{"sim-state", required_argument, NULL, 'S'},
+		{"hostname", required_argument, NULL, 'H'},
+		{"json", no_argument, NULL, 'j'},
+		{"minimal", no_argument, NULL, 'm'},
+		{"local", no_argument, NULL, 'l'},
+		{"no-discover", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{"socket", required_argument, NULL, 'u'},
+		{"token-file", required_argument, NULL, 'T'},
+		{NULL, 0, NULL, 0},
+	};
+	*cli = (struct carve_cli){.sysfs_root = getenv("CARVE_SYSFS_ROOT"),
+				  .profile = getenv("CARVE_HOST_PROFILE"),
+				  .sim_state = getenv("CARVE_SIM_STATE"),
+				  .hostname = getenv("CARVE_HOSTNAME")};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': cli->db = optarg; break;
+		case 's': cli->sysfs_root = optarg; cli->profile = NULL; break;
+		case 'p': cli->profile = optarg; break;
+		case 'S': cli->sim_state = optarg; break;
+		case 'H': cli->hostname = optarg; break;
+		case 'j': cli->json = true; break;
+		case 'm': cli->minimal = true; break;
+		case 'l': cli->local = true; break;
+		case 'n': cli->model_only = true; break;
+		case 'u': cli->socket = optarg; break;
+		case 'T': cli->token_file = optarg; break;
+		case 'h': usage(stdout); list_verbs(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		cli->in_process_opt |= strchr("dspSn", c) != NULL;
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cli->verb_index = optind;
+	cli->verb = argv[optind];
+	if (strcmp(cli->verb, "help") == 0) {
+		usage(stdout);
+		list_verbs(stdout);
+		return 0;
+	}
+	cli->ro = (struct carve_render_opts){.json = cli->json, .minimal = cli->minimal};
+	return -1;
+}
+
+/* key=value arguments -> JSON object; a repeated key is an error. */
+static int parse_kv(int argc, char **argv, json_t **out, struct carve_error *err)
+{
+	_cleanup_json_ json_t *o = json_object();
+	if (!o)
+		return -ENOMEM;
+	for (int i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		if (!eq || eq == argv[i])
+			return carve_error_set(err, -EINVAL, "INVALID_ARGUMENT",
+					       "expected key=value, got '%.64s'", argv[i]);
+		_cleanup_free_ char *key = strndup(argv[i], (size_t)(eq - argv[i]));
+		if (!key)
+			return -ENOMEM;
+		if (json_object_get(o, key))
+			return carve_error_set(err, -EINVAL, "DUPLICATE_PARAMETER", "parameter given twice: %s", key);
+		json_t *v = json_string(eq + 1);
+		if (!v)
+			return carve_error_set(err, -EINVAL, "INVALID_ARGUMENT", "value of %s is not valid UTF-8", key);
+		json_object_set_new(o, key, v);
+	}
+	*out = TAKE_PTR(o);
+	return 0;
+}
+
+int carve_cli_request(struct carve_cli *cli, int argc, char **argv, struct carve_error *err)
+{
+	int r = parse_kv(argc - cli->verb_index - 1, argv + cli->verb_index + 1, &cli->args, err);
+	if (r < 0)
+		return r;
+	/* params= and --minimal shape the output; the verb never sees params=. */
+	json_t *p = json_object_get(cli->args, "params");
+	if (p) {
+		cli->params = strdup(json_string_value(p));
+		cli->ro.params = cli->params;
+		json_object_del(cli->args, "params");
+	}
+	if (!carve_verb_exists(cli->verb) && strcmp(cli->verb, "token-create") != 0)
+		return carve_error_set(err, -EINVAL, "UNKNOWN_COMMAND", "unknown command: %.64s (try 'carve help')",
+				       cli->verb);
+	return 0;
+}
+
+int carve_cli_remote(const struct carve_cli *cli, json_t **result, struct carve_error *err)
+{
+	/* Naming a store or host, by option or environment, means in-process. */
+	const char *env_db = getenv("CARVE_DB");
+	struct carve_transport_opts to = {.socket = cli->socket,
+					  .local = cli->local || cli->in_process_opt || cli->sysfs_root ||
+						   cli->profile || cli->sim_state || (env_db && *env_db)};
+	return carve_transport_call(&to, cli->verb, cli->args, result, err);
+}
+
+int carve_cli_exit(int r, struct carve_error *err)
+{
+	if (r < 0) {
+		if (!carve_error_isset(err))
+			carve_error_set(err, r, "INTERNAL_ERROR", "%s", strerror(-r));
+		fprintf(stderr, "carve: %s: %s\n", err->id, err->message);
+		return 1;
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+void carve_cli_free(struct carve_cli *cli)
+{
+	json_decref(cli->args);
+	free(cli->params);
+	cli->args = NULL;
+	cli->params = NULL;
+}

@@ -1,0 +1,20 @@
+/* verbinfo.h - the names and summaries of the verbs, without the verbs.
+ *
+ * The same list as the dispatch table (both come from verbs.def), for front
+ * ends that must know which verbs exist and describe them but run none:
+ * the lean client checks a verb and prints 'carve help' with it.  Depends on
+ * libc only.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct carve_verb_info {
+	const char *verb;
+	const char *summary;
+};
+
+/* The verbs in help order; *n is set to their number. */
+const struct carve_verb_info *carve_verb_info_table(size_t *n);
+bool carve_verb_exists(const char *verb);
