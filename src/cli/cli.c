@@ -126,13 +126,17 @@ int carve_cli_request(struct carve_cli *cli, int argc, char **argv, struct carve
 	int r = parse_kv(argc - cli->verb_index - 1, argv + cli->verb_index + 1, &cli->args, err);
 	if (r < 0)
 		return r;
-	/* params= and --minimal shape the output; the verb never sees params=. */
+	/* params= and --minimal shape the output; the verb is asked for just
+	 * the fields that will show, so that it computes no others. */
 	json_t *p = json_object_get(cli->args, "params");
 	if (p) {
 		cli->params = strdup(json_string_value(p));
 		cli->ro.params = cli->params;
 		json_object_del(cli->args, "params");
 	}
+	_cleanup_free_ char *wanted = carve_render_wanted(cli->verb, &cli->ro);
+	if (wanted && json_object_set_new(cli->args, "params", json_string(wanted)) < 0)
+		return -ENOMEM;
 	if (!carve_verb_exists(cli->verb) && strcmp(cli->verb, "token-create") != 0)
 		return carve_error_set(err, -EINVAL, "UNKNOWN_COMMAND", "unknown command: %.64s (try 'carve help')",
 				       cli->verb);

@@ -37,6 +37,40 @@ static int select_fields(const struct carve_class *cls, const char *params, cons
 	return 0;
 }
 
+char *carve_render_wanted(const char *verb, const struct carve_render_opts *o)
+{
+	static const char *const suffixes[] = {"-param-list", "-list"};
+	char cls_name[32] = "";
+	size_t vl = strlen(verb);
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes) && !cls_name[0]; i++) {
+		size_t sl = strlen(suffixes[i]);
+		if (vl > sl && vl - sl < sizeof(cls_name) && strcmp(verb + vl - sl, suffixes[i]) == 0)
+			snprintf(cls_name, sizeof(cls_name), "%.*s", (int)(vl - sl), verb);
+	}
+	const struct carve_class *cls = cls_name[0] ? carve_class_find(cls_name) : NULL;
+	if (!cls)
+		return NULL;
+	if (o->minimal)
+		return strdup("uuid");
+	if (o->params)
+		return strdup(o->params);
+	if (o->json)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	bool first = true;
+	for (size_t i = 0; i < cls->n_fields; i++)
+		if (cls->fields[i].in_default) {
+			fprintf(f, "%s%s", first ? "" : ",", cls->fields[i].name);
+			first = false;
+		}
+	fclose(f);
+	return buf;
+}
+
 static void print_record(FILE *f, json_t *rec, const struct carve_field **sel, size_t n)
 {
 	size_t width = 0;

@@ -23,3 +23,9 @@ struct carve_render_opts {
 };
 
 int carve_render_result(FILE *f, json_t *result, const struct carve_render_opts *o, struct carve_error *err);
+
+/* The params= a list or param-list verb should be asked with so that only
+ * the fields this rendering shows are computed ("uuid" for --minimal, the
+ * class's default subset, the user's list); NULL when every field is needed
+ * (--json without params=) or the verb returns no records.  malloc'ed. */
+char *carve_render_wanted(const char *verb, const struct carve_render_opts *o);
