@@ -288,7 +288,7 @@ int main(int argc, char **argv)
 		struct carve_error err = {0};
 		struct carve_host *h = NULL;
 		int r = argv[1][2] == 's' ? carve_host_open_sim(argv[2], NULL, &h, &err)
-					  : carve_host_open_sysfs(argv[2], &h, &err);
+					  : carve_host_open_sysfs(argv[2], getenv("CARVE_NVIDIA_VGPU_PFS"), &h, &err);
 		if (r == 0)
 			r = print_inventory(h, &err);
 		carve_host_free(h);

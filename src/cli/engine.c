@@ -61,7 +61,7 @@ static int open_host(const struct carve_cli *o, struct carve_host **host, char *
 	}
 	const char *root = o->sysfs_root ? o->sysfs_root : "/sys";
 	*desc = carve_strdupf("sysfs:%s", root);
-	return carve_host_open_sysfs(root, host, err);
+	return carve_host_open_sysfs(root, getenv("CARVE_NVIDIA_VGPU_PFS"), host, err);
 }
 
 /* token-create without carved: the token's hash goes to the token file. */

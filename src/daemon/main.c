@@ -98,11 +98,8 @@ static int open_host(const struct carved_config *c, struct carve_host **host, ch
 		return carve_host_open_sim(c->host_profile, c->sim_state, host, err);
 	}
 	const char *root = c->sysfs_root ? c->sysfs_root : "/sys";
-	/* The sysfs backend reads declared PFs from the environment, like the CLI. */
-	if (c->nvidia_vgpu_pfs && setenv("CARVE_NVIDIA_VGPU_PFS", c->nvidia_vgpu_pfs, 1) < 0)
-		return carve_error_set(err, -errno, "OUT_OF_MEMORY", "cannot set CARVE_NVIDIA_VGPU_PFS");
 	*desc = carve_strdupf("sysfs:%s", root);
-	return carve_host_open_sysfs(root, host, err);
+	return carve_host_open_sysfs(root, c->nvidia_vgpu_pfs, host, err);
 }
 
 static void log_reconcile(json_t *res)

@@ -69,8 +69,12 @@ struct carve_host {
 };
 
 /* Open a backend: exactly one of sysfs_root / profile_path is used; with
- * state_path the sim keeps its state there across processes. */
-int carve_host_open_sysfs(const char *sysfs_root, struct carve_host **out, struct carve_error *err);
+ * state_path the sim keeps its state there across processes.  declared_pfs:
+ * operator-declared NVIDIA vendor-VFIO PFs, "PCI[=BOARD][,...]" (host.conf's
+ * nvidia_vgpu_pfs; the CLI's CARVE_NVIDIA_VGPU_PFS, carved's
+ * host.nvidia-vgpu-pfs), or NULL; copied. */
+int carve_host_open_sysfs(const char *sysfs_root, const char *declared_pfs, struct carve_host **out,
+			  struct carve_error *err);
 int carve_host_open_sim(const char *profile_path, const char *state_path, struct carve_host **out,
 			struct carve_error *err);
 void carve_host_free(struct carve_host *h);

@@ -13,9 +13,9 @@
  *                                             when it needs VFs that are not
  *                                             enabled yet, else passthrough
  *
- * An operator may declare NVIDIA vendor-VFIO PFs (CARVE_NVIDIA_VGPU_PFS,
- * "PCI[=BOARD][,...]"): those are PGPUs whatever their class, with the
- * declared board, and their VFs are read as above.
+ * An operator may declare NVIDIA vendor-VFIO PFs ("PCI[=BOARD][,...]",
+ * given to carve_host_open_sysfs): those are PGPUs whatever their class,
+ * with the declared board, and their VFs are read as above.
  *
  * VFs do not survive a reboot (sriov_numvfs starts at 0), so a PF without
  * VFs still reports its catalog types (available 0), and creating a
@@ -890,7 +890,8 @@ static const struct carve_host_ops sysfs_ops = {
 	.free = sysfs_free,
 };
 
-int carve_host_open_sysfs(const char *sysfs_root, struct carve_host **out, struct carve_error *err)
+int carve_host_open_sysfs(const char *sysfs_root, const char *declared_pfs, struct carve_host **out,
+			  struct carve_error *err)
 {
 	*out = NULL;
 	if (!sysfs_root || !*sysfs_root)
@@ -899,8 +900,7 @@ int carve_host_open_sysfs(const char *sysfs_root, struct carve_host **out, struc
 	if (!h)
 		return oom(err);
 	h->base.ops = &sysfs_ops;
-	const char *pfs = getenv("CARVE_NVIDIA_VGPU_PFS");
-	if (pfs && *pfs && !(h->declared_pfs = strdup(pfs))) {
+	if (declared_pfs && *declared_pfs && !(h->declared_pfs = strdup(declared_pfs))) {
 		free(h);
 		return oom(err);
 	}

@@ -9,7 +9,6 @@
 
 int carve_arg_str(json_t *args, const char *key, bool required, const char **out, struct carve_error *err)
 {
-	static __thread char buf[64];
 	json_t *v = json_object_get(args, key);
 	*out = NULL;
 	if (!v || json_is_null(v)) {
@@ -22,8 +21,14 @@ int carve_arg_str(json_t *args, const char *key, bool required, const char **out
 		if (strlen(*out) != json_string_length(v))
 			return carve_error_set(err, -EINVAL, "INVALID_VALUE", "parameter %s contains a NUL byte", key);
 	} else if (json_is_integer(v)) {
+		/* Rendered once into the arguments themselves, so that the text
+		 * lives as long as they do and two arguments never share it. */
+		char buf[32];
 		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		*out = buf;
+		json_t *text = json_string(buf);
+		if (!text || json_object_set_new(args, key, text) < 0)
+			return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+		*out = json_string_value(text);
 	} else if (json_is_boolean(v)) {
 		*out = json_is_true(v) ? "true" : "false";
 	} else {

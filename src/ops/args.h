@@ -12,8 +12,9 @@
 #include "util/error.h"
 
 /* String value (JSON strings, numbers and booleans are accepted and
- * rendered); NULL when absent and not required. Borrowed from args or from
- * a per-thread buffer valid until the next call for non-strings. */
+ * rendered); NULL when absent and not required.  Borrowed from args, valid
+ * as long as args: a number is rendered into args in place (args is the
+ * verb's own copy, see carve_ops_call). */
 int carve_arg_str(json_t *args, const char *key, bool required, const char **out, struct carve_error *err);
 /* A UUID, normalized to lower case into out[37]; out[0]=0 when absent. */
 int carve_arg_uuid(json_t *args, const char *key, bool required, char out[37], struct carve_error *err);

@@ -174,7 +174,7 @@ static void test_profiles(void **state)
 		_cleanup_free_ char *golden_path = carve_strdupf("%s/tests/fixtures/%s.inventory.json", srcdir(), name);
 		struct carve_error err = {0};
 		struct carve_host *hs = NULL, *hm = NULL;
-		if (carve_host_open_sysfs(root, &hs, &err) < 0)
+		if (carve_host_open_sysfs(root, NULL, &hs, &err) < 0)
 			fail_msg("%s: %s", name, err.message);
 		double t0 = now_ms();
 		_cleanup_json_ json_t *got = discover_json(hs);
@@ -221,7 +221,7 @@ static json_t *discover_listing(const char *tmp, const char *name)
 	assert_int_equal(run_mkfixture_listing(listing, root), 0);
 	struct carve_error err = {0};
 	struct carve_host *h = NULL;
-	if (carve_host_open_sysfs(root, &h, &err) < 0)
+	if (carve_host_open_sysfs(root, NULL, &h, &err) < 0)
 		fail_msg("%s: %s", name, err.message);
 	json_t *j = discover_json(h);
 	carve_host_free(h);
@@ -332,7 +332,7 @@ static void overwrite(const char *root, const char *rel, const char *content)
 static int discover_err(const char *root, struct carve_error *err)
 {
 	struct carve_host *h = NULL;
-	int r = carve_host_open_sysfs(root, &h, err);
+	int r = carve_host_open_sysfs(root, NULL, &h, err);
 	if (r < 0)
 		return r;
 	struct carve_hw_inventory inv = {0};
@@ -352,7 +352,7 @@ static char *expect_problem(const char *root, const char *pci, const char *type,
 	struct carve_host *h = NULL;
 	struct carve_error err = {0};
 	struct carve_hw_inventory inv = {0};
-	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root, NULL, &h, &err), 0);
 	if (carve_host_discover(h, &inv, &err) < 0)
 		fail_msg("one odd device failed the whole discovery: %s", err.message);
 	const struct carve_hw_problem *p = NULL;
@@ -435,7 +435,7 @@ static void test_malformed(void **state)
 	assert_int_equal(unlink(rel), 0);
 	struct carve_host *h = NULL;
 	struct carve_hw_inventory inv = {0};
-	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root, NULL, &h, &err), 0);
 	assert_int_equal(carve_host_discover(h, &inv, &err), 0);
 	assert_int_equal(carve_hw_inventory_count_problems(&inv), 0);
 	const struct carve_hw_gpu *g = carve_hw_inventory_find(&inv, "0000:82:00.0");
@@ -457,15 +457,15 @@ static void test_unreadable_root(void **state)
 	(void)state;
 	struct carve_error err = {0};
 	struct carve_host *h = NULL;
-	assert_int_equal(carve_host_open_sysfs("/nonexistent/carve-sysfs", &h, &err), -ENOENT);
+	assert_int_equal(carve_host_open_sysfs("/nonexistent/carve-sysfs", NULL, &h, &err), -ENOENT);
 	assert_non_null(strstr(err.message, "/nonexistent/carve-sysfs"));
 	assert_null(h);
 	_cleanup_free_ char *tmp = make_tmpdir();
 	carve_error_clear(&err);
-	assert_int_equal(carve_host_open_sysfs(tmp, &h, &err), -ENOTDIR);
+	assert_int_equal(carve_host_open_sysfs(tmp, NULL, &h, &err), -ENOTDIR);
 	assert_non_null(strstr(err.message, "does not look like sysfs"));
 	carve_error_clear(&err);
-	assert_true(carve_host_open_sysfs("/etc/hostname", &h, &err) < 0);
+	assert_true(carve_host_open_sysfs("/etc/hostname", NULL, &h, &err) < 0);
 	rm_rf(tmp);
 }
 
@@ -496,7 +496,7 @@ static void test_hostile(void **state)
 	_cleanup_free_ char *junk = carve_strdupf("%s/%s/nvidia-46/devices/not-a-uuid", root, P40_TYPES);
 	assert_int_equal(symlink("../../../../../../../../etc", junk), 0);
 	struct carve_host *hs = NULL;
-	assert_int_equal(carve_host_open_sysfs(root, &hs, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root, NULL, &hs, &err), 0);
 	_cleanup_json_ json_t *got = discover_json(hs);
 	expect_equal_json(want, got, "hostile names");
 	carve_host_free(hs);
@@ -535,7 +535,7 @@ static void test_hostile(void **state)
 	assert_int_equal(run_mkfixture(prof, lnk), 1);
 
 	/* Writes refuse hostile identifiers before any path is built. */
-	assert_int_equal(carve_host_open_sysfs(root, &hs, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root, NULL, &hs, &err), 0);
 	struct carve_vgpu_spec spec = {.uuid = "11111111-2222-3333-4444-555555555555", .pgpu_pci = "0000:04:00.0",
 				       .type_id = "../../x", .impl = CARVE_IMPL_NVIDIA_MDEV};
 	struct carve_vgpu_placement where = {0};
@@ -597,7 +597,7 @@ static void test_nonpci_parent(void **state)
 
 	struct carve_error err = {0};
 	struct carve_host *h = NULL;
-	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root, NULL, &h, &err), 0);
 	struct carve_hw_inventory inv = {0};
 	assert_int_equal(carve_host_discover(h, &inv, &err), 0);
 	assert_int_equal(inv.n_gpus, 1);
@@ -995,7 +995,7 @@ static void test_mixed_override_roundtrip(void **state)
 	assert_int_equal(run_mkfixture(prof, root), 0);
 	struct carve_error err = {0};
 	struct carve_host *hs = NULL, *hm = NULL;
-	assert_int_equal(carve_host_open_sysfs(root, &hs, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root, NULL, &hs, &err), 0);
 	assert_int_equal(carve_host_open_sim(prof, NULL, &hm, &err), 0);
 	_cleanup_json_ json_t *a = discover_json(hm);
 	_cleanup_json_ json_t *b = discover_json(hs);
@@ -1138,7 +1138,7 @@ static void test_sysfs_realize(void **state)
 	/* mdev on a PF: the UUID goes to the type's create file */
 	_cleanup_free_ char *root = gen_tree(tmp, "p40x2");
 	struct carve_host *h = NULL;
-	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root, NULL, &h, &err), 0);
 	struct carve_vgpu_spec spec = {.uuid = U(81), .pgpu_pci = "0000:04:00.0", .type_id = "nvidia-47",
 				       .impl = CARVE_IMPL_NVIDIA_MDEV};
 	assert_int_equal(h->ops->vgpu_create(h, NULL, &spec, &w, &err), 0);
@@ -1174,7 +1174,7 @@ static void test_sysfs_realize(void **state)
 
 	/* vendor VFIO: the type number goes to the first free VF's current_vgpu_type */
 	_cleanup_free_ char *root2 = gen_tree(tmp, "l40s-sriov");
-	assert_int_equal(carve_host_open_sysfs(root2, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root2, NULL, &h, &err), 0);
 	struct carve_vgpu_spec sv = {.pgpu_pci = "0000:41:00.0", .type_id = "1155", .impl = CARVE_IMPL_NVIDIA_SRIOV,
 				     .params = "frame_rate_limiter=0"};
 	assert_int_equal(h->ops->vgpu_create(h, NULL, &sv, &w, &err), 0);
@@ -1198,7 +1198,7 @@ static void test_sysfs_realize(void **state)
 
 	/* AMD: a free VF is bound to vfio-pci */
 	_cleanup_free_ char *root3 = gen_tree(tmp, "amd-s7150");
-	assert_int_equal(carve_host_open_sysfs(root3, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root3, NULL, &h, &err), 0);
 	struct carve_vgpu_spec sa = {.pgpu_pci = "0000:04:00.0", .type_id = "s7150-2", .impl = CARVE_IMPL_AMD_MXGPU};
 	carve_error_clear(&err);
 	assert_int_equal(h->ops->vgpu_create(h, NULL, &sa, &w, &err), 0);
@@ -1458,7 +1458,7 @@ static void test_sysfs_sriov_enable(void **state)
 	_cleanup_free_ char *root = gen_tree(tmp, "l40s-sriov-cold");
 	struct hook k = {.root = root, .tmpdir = tmp, .tmpl = L40S_TMPL};
 	carve_sysfs_set_write_fault(hook_fn, &k);
-	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root, NULL, &h, &err), 0);
 	assert_int_equal(numvfs_of(h, "0000:41:00.0", NULL), 0);
 	assert_int_equal(avail(h, "0000:41:00.0", "1155"), 0);
 	struct carve_vgpu_spec sv = {.pgpu_pci = "0000:41:00.0", .type_id = "1155", .impl = CARVE_IMPL_NVIDIA_SRIOV,
@@ -1484,7 +1484,7 @@ static void test_sysfs_sriov_enable(void **state)
 	assert_int_equal(mkdir(tmp2, 0755), 0);
 	_cleanup_free_ char *root2 = gen_tree(tmp2, "l40s-sriov-cold");
 	k = (struct hook){0};
-	assert_int_equal(carve_host_open_sysfs(root2, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root2, NULL, &h, &err), 0);
 	snprintf(sv.type_id, sizeof(sv.type_id), "1155");
 	carve_error_clear(&err);
 	assert_int_equal(h->ops->vgpu_create(h, NULL, &sv, &w, &err), -EIO);
@@ -1496,7 +1496,7 @@ static void test_sysfs_sriov_enable(void **state)
 	/* AMD with a VF handed out: changing the count is refused, nothing written. */
 	_cleanup_free_ char *root3 = gen_tree(tmp, "amd-s7150");
 	k = (struct hook){0};
-	assert_int_equal(carve_host_open_sysfs(root3, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root3, NULL, &h, &err), 0);
 	struct carve_vgpu_spec sa = {.pgpu_pci = "0000:04:00.0", .type_id = "s7150-4", .impl = CARVE_IMPL_AMD_MXGPU};
 	carve_error_clear(&err);
 	assert_int_equal(h->ops->vgpu_create(h, NULL, &sa, &w, &err), -EBUSY);
@@ -1508,7 +1508,7 @@ static void test_sysfs_sriov_enable(void **state)
 	/* AMD with free VFs of another count: 0 first, then the new count. */
 	_cleanup_free_ char *root4 = gen_from_template(tmp, "s7150-2", S7150_TMPL, 2);
 	k = (struct hook){.root = root4, .tmpdir = tmp, .tmpl = S7150_TMPL};
-	assert_int_equal(carve_host_open_sysfs(root4, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root4, NULL, &h, &err), 0);
 	carve_error_clear(&err);
 	assert_int_equal(h->ops->vgpu_create(h, NULL, &sa, &w, &err), 0);
 	assert_string_equal(w.device_pci, "0000:04:02.0");
@@ -1522,7 +1522,7 @@ static void test_sysfs_sriov_enable(void **state)
 	_cleanup_free_ char *root5 = gen_from_template(tmp, "a100-0", A100_TMPL, 0);
 	_cleanup_free_ char *prof5 = carve_strdupf("%s/a100-0.yaml", tmp);
 	struct carve_host *hm = NULL;
-	assert_int_equal(carve_host_open_sysfs(root5, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root5, NULL, &h, &err), 0);
 	assert_int_equal(carve_host_open_sim(prof5, NULL, &hm, &err), 0);
 	_cleanup_json_ json_t *a = discover_json(hm);
 	_cleanup_json_ json_t *b = discover_json(h);
@@ -1549,7 +1549,7 @@ static void test_sysfs_release_retries(void **state)
 	_cleanup_free_ char *root = gen_tree(tmp, "l40s-sriov");
 	struct carve_error err = {0};
 	struct carve_host *h = NULL;
-	assert_int_equal(carve_host_open_sysfs(root, &h, &err), 0);
+	assert_int_equal(carve_host_open_sysfs(root, NULL, &h, &err), 0);
 	struct carve_vgpu_spec rs = {.impl = CARVE_IMPL_NVIDIA_SRIOV};
 	struct carve_vgpu_placement vf = {.device_pci = "0000:41:00.4"};
 
