@@ -757,6 +757,24 @@ static int sysfs_create(struct carve_host *hh, const struct carve_hw_gpu *known,
 				    spec->type_id, g->sriov_numvfs);
 		goto out;
 	}
+	if (t->available == 0 && known) {
+		/* The handed-down picture may predate a removal: before refusing,
+		 * look at the GPU as it is now (the kernel has the last word). */
+		char pci[13];
+		snprintf(pci, sizeof(pci), "%s", g->pci);
+		carve_hw_inventory_clear(&inv);
+		ctx = (struct sysfs_gpu_ctx){0};
+		if ((r = carve_sysfs_discover_one(h, pci, &inv, &ctx, err)) < 0)
+			goto out;
+		g = &inv.gpus[0];
+		if ((r = carve_hw_gpu_refuse_problem(g, spec->type_id, err)) < 0)
+			goto out;
+		if (!(t = carve_hw_gpu_find_type(g, spec->type_id)) || t->impl != spec->impl) {
+			r = carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED", "%s: %s: vGPU type %s is not supported",
+					    g->driver, g->pci, spec->type_id);
+			goto out;
+		}
+	}
 	if (t->available == 0) {
 		r = carve_hw_gpu_refuse(g, t, err);
 		goto out;

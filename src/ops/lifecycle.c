@@ -7,8 +7,11 @@
  *   2. the host backend creates each device, handed the GPU as this host last
  *      discovered it, and writes its vgpu_params - with the model unlocked,
  *      so that reads go on while the kernel works;
- *   3. the touched GPUs are read again, and a second transaction confirms
- *      (resident_on, 'running') and folds what they look like now in.
+ *   3. a second transaction confirms (resident_on, 'running') and notes on
+ *      the PGPUs the instances the act took, in the store, the model and
+ *      this host's inventory alike: carve's own acts update what it knows
+ *      directly; the next discovery (a uevent names the GPU, the timer, the
+ *      next CLI process) replaces the note with the driver's exact counts.
  * A failure in 2 removes what was created and releases the reservation, so no
  * capacity leaks; a crash between 1 and 3 is finished by host-reconcile,
  * which rolls an interrupted start back and an interrupted shutdown forward.
@@ -99,20 +102,6 @@ static void spec_of(const struct item *it, struct carve_vgpu_spec *s)
 	carve_strlcpy(s->params, it->extra, sizeof(s->params));
 	if (vf_impl(it->impl)) /* the VF the intent recorded, if any */
 		carve_strlcpy(s->vf_pci, it->where.device_pci, sizeof(s->vf_pci));
-}
-
-/* The PCI addresses of the GPUs items act on, each once. */
-static size_t touched(const struct items *it, const char **pci)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < it->n; i++) {
-		bool seen = !it->v[i].pgpu_pci[0];
-		for (size_t k = 0; k < n && !seen; k++)
-			seen = strcmp(pci[k], it->v[i].pgpu_pci) == 0;
-		if (!seen)
-			pci[n++] = it->v[i].pgpu_pci;
-	}
-	return n;
 }
 
 /* Is a VF named by a vGPU the model holds (other than `except`)? */
@@ -307,12 +296,47 @@ static void relock(struct carve_ctx *ctx)
 	carve_model_wrlock(ctx->model);
 }
 
+/* Note what the act did to each item's PGPU: in the store (inside the
+ * caller's transaction) with delta (-1 made, +1 removed), then, after the
+ * commit, in the inventory (note_inventory). */
+static int note_store(struct carve_ctx *ctx, const struct items *it, int delta, struct carve_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; i < it->n && r >= 0; i++)
+		if (it->v[i].pgpu[0])
+			r = carve_repo_pgpu_type_adjust(ctx->db, it->v[i].pgpu, it->v[i].type, delta, err);
+	return r;
+}
+
+static void note_inventory(struct carve_ctx *ctx, const struct items *it, bool created)
+{
+	for (size_t i = 0; ctx->inv && i < it->n; i++) {
+		const struct item *x = &it->v[i];
+		struct carve_hw_gpu *g = x->pgpu_pci[0] ? (struct carve_hw_gpu *)carve_hw_inventory_find(ctx->inv, x->pgpu_pci)
+						       : NULL;
+		if (!g)
+			continue;
+		if (created)
+			carve_hw_gpu_note_created(g, x->vgpu, x->where.device_pci, x->identifier, x->extra);
+		else
+			carve_hw_gpu_note_removed(g, x->vgpu, x->where.device_pci, x->identifier);
+	}
+}
+
+static int reload_pgpus(struct carve_ctx *ctx, const struct items *it, struct carve_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; i < it->n && r >= 0; i++)
+		if (it->v[i].pgpu[0])
+			r = carve_model_reload_pgpu(ctx->model, ctx->db, it->v[i].pgpu, err);
+	return r;
+}
+
 int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
 	char vm[37];
 	struct carve_obj_vm *obj;
 	struct items it;
-	const char *pci[CARVE_MAX_VGPUS_PER_VM];
 
 	/* 1. intent */
 	int r = begin_vm_verb(ctx, args, "vm-start", 1u << CARVE_POWER_HALTED, vm, &obj, err);
@@ -339,21 +363,11 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 	if (r < 0)
 		remove_created(ctx, &it); /* devices first, then the reservation */
 	relock(ctx);
-	size_t n_pci = touched(&it, pci);
-	struct carve_error e2 = {0};
-	int r2 = carve_ops_rediscover_into(ctx, pci, n_pci, &e2);
 
-	/* 3. confirm (or release), with what the GPUs look like now */
+	/* 3. confirm (or release) */
 	if (r < 0) {
-		if (carve_ops_begin(ctx, NULL) >= 0) {
-			int rr = release_all(ctx, vm, NULL);
-			if (rr >= 0 && r2 >= 0)
-				rr = carve_ops_sync_gpus(ctx, pci, n_pci, NULL);
-			if (carve_ops_end(ctx, rr, NULL) >= 0) {
-				carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
-				carve_ops_reload_gpus(ctx, pci, n_pci, NULL);
-			}
-		}
+		if (carve_ops_begin(ctx, NULL) >= 0 && carve_ops_end(ctx, release_all(ctx, vm, NULL), NULL) >= 0)
+			carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
 		return r;
 	}
 	if ((r = carve_ops_begin(ctx, err)) < 0)
@@ -362,10 +376,12 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 		r = carve_repo_vgpu_confirm(ctx->db, it.v[i].vgpu, it.v[i].where.device_pci, err);
 	if (r >= 0)
 		r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
-	if (r >= 0 && r2 >= 0)
-		r = carve_ops_sync_gpus(ctx, pci, n_pci, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0 ||
-	    (r = carve_ops_reload_gpus(ctx, pci, n_pci, err)) < 0)
+	if (r >= 0)
+		r = note_store(ctx, &it, -1, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
+		return r;
+	note_inventory(ctx, &it, true);
+	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0 || (r = reload_pgpus(ctx, &it, err)) < 0)
 		return r;
 	*result = start_result(vm, &it, err);
 	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
@@ -394,7 +410,6 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 	char vm[37], host[37] = "";
 	struct carve_obj_vm *obj;
 	struct items it;
-	const char *pci[CARVE_MAX_VGPUS_PER_VM];
 	int r = begin_vm_verb(ctx, args, "vm-shutdown", 1u << CARVE_POWER_RUNNING | 1u << CARVE_POWER_STOPPING, vm,
 			      &obj, err);
 	if (r < 0)
@@ -411,18 +426,17 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 	carve_model_unlock(ctx->model);
 	r = remove_devices(ctx, &it, err);
 	relock(ctx);
-	size_t n_pci = touched(&it, pci);
-	struct carve_error e2 = {0};
-	int r2 = carve_ops_rediscover_into(ctx, pci, n_pci, &e2);
 	if (r < 0)
 		return r; /* stays 'stopping'; host-reconcile retries */
 	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
 	r = release_all(ctx, vm, err);
-	if (r >= 0 && r2 >= 0)
-		r = carve_ops_sync_gpus(ctx, pci, n_pci, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0 ||
-	    (r = carve_ops_reload_gpus(ctx, pci, n_pci, err)) < 0)
+	if (r >= 0)
+		r = note_store(ctx, &it, +1, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
+		return r;
+	note_inventory(ctx, &it, false);
+	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0 || (r = reload_pgpus(ctx, &it, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;
