@@ -18,6 +18,8 @@ static void usage(FILE *f)
 		   "  --local              run in-process, not through carved (default when no daemon runs)\n"
 		   "  --socket PATH        carved's socket (default $CARVE_SOCKET, /run/carve/carved.sock)\n"
 		   "  --token-file FILE    where an in-process token-create stores the token's hash\n"
+		   "  --batch              run one request per line of stdin (VERB key=value ...), one\n"
+		   "                       connection to carved (or one in-process model) for all\n"
 		   "  --db STORE           SQLite file or PostgreSQL URI/conninfo (default $CARVE_DB,\n"
 		   "                       /var/lib/carve/carve.db as root, else ~/.local/share/carve/carve.db)\n"
 		   "  --sysfs-root DIR     discover GPUs under DIR instead of /sys\n"
@@ -56,6 +58,7 @@ int carve_cli_parse(struct carve_cli *cli, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"socket", required_argument, NULL, 'u'},
 		{"token-file", required_argument, NULL, 'T'},
+		{"batch", no_argument, NULL, 'B'},
 		{NULL, 0, NULL, 0},
 	};
 	*cli = (struct carve_cli){.sysfs_root = getenv("CARVE_SYSFS_ROOT"),
@@ -76,10 +79,19 @@ int carve_cli_parse(struct carve_cli *cli, int argc, char **argv)
 		case 'n': cli->model_only = true; break;
 		case 'u': cli->socket = optarg; break;
 		case 'T': cli->token_file = optarg; break;
+		case 'B': cli->batch = true; break;
 		case 'h': usage(stdout); list_verbs(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 		cli->in_process_opt |= strchr("dspSn", c) != NULL;
+	}
+	if (cli->batch) { /* the verbs come from stdin */
+		if (optind < argc) {
+			usage(stderr);
+			return 2;
+		}
+		cli->ro = (struct carve_render_opts){.json = cli->json, .minimal = cli->minimal};
+		return -1;
 	}
 	if (optind >= argc) {
 		usage(stderr);
@@ -121,9 +133,10 @@ static int parse_kv(int argc, char **argv, json_t **out, struct carve_error *err
 	return 0;
 }
 
-int carve_cli_request(struct carve_cli *cli, int argc, char **argv, struct carve_error *err)
+/* The request of verb with key=value words kv[0..n). */
+static int request_of(struct carve_cli *cli, int n, char **kv, struct carve_error *err)
 {
-	int r = parse_kv(argc - cli->verb_index - 1, argv + cli->verb_index + 1, &cli->args, err);
+	int r = parse_kv(n, kv, &cli->args, err);
 	if (r < 0)
 		return r;
 	/* params= and --minimal shape the output; the verb is asked for just
@@ -143,14 +156,108 @@ int carve_cli_request(struct carve_cli *cli, int argc, char **argv, struct carve
 	return 0;
 }
 
+int carve_cli_request(struct carve_cli *cli, int argc, char **argv, struct carve_error *err)
+{
+	return request_of(cli, argc - cli->verb_index - 1, argv + cli->verb_index + 1, err);
+}
+
+#define BATCH_MAX_WORDS 64
+#define BATCH_MAX_LINE (64 * 1024)
+
+/* Split line (modified in place) into words; -1 on an unclosed quote or
+ * too many words. */
+static int split_words(char *line, char **w)
+{
+	int n = 0;
+	char *p = line, *o;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			return n;
+		if (n == BATCH_MAX_WORDS)
+			return -1;
+		w[n++] = o = p;
+		bool quoted = false;
+		for (; *p && (quoted || (*p != ' ' && *p != '\t')); p++) {
+			if (*p == '"')
+				quoted = !quoted;
+			else
+				*o++ = *p;
+		}
+		if (quoted)
+			return -1;
+		char *next = *p ? p + 1 : p;
+		*o = '\0';
+		p = next;
+	}
+}
+
+int carve_cli_batch(struct carve_cli *cli, FILE *in, carve_cli_run_fn run, void *data)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned lineno = 0, failed = 0;
+	const struct carve_render_opts ro = cli->ro;
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		char *w[BATCH_MAX_WORDS];
+		struct carve_error err = {0};
+		int n = len > BATCH_MAX_LINE ? -1 : split_words(line, w);
+		if (n == 0 || (n > 0 && w[0][0] == '#'))
+			continue;
+		_cleanup_json_ json_t *result = NULL;
+		int r;
+		cli->ro = ro;
+		if (n < 0) {
+			r = carve_error_set(&err, -EINVAL, "INVALID_ARGUMENT",
+					    "cannot split the line into words (an unclosed \" or over %d words or %d bytes)",
+					    BATCH_MAX_WORDS, BATCH_MAX_LINE);
+		} else {
+			cli->verb = w[0];
+			r = request_of(cli, n - 1, w + 1, &err);
+			if (r >= 0 && (r = run(cli, &result, &err, data)) > 0)
+				r = carve_render_result(stdout, result, &cli->ro, &err);
+		}
+		json_decref(cli->args);
+		cli->args = NULL;
+		free(cli->params);
+		cli->params = NULL;
+		if (r < 0) {
+			failed++;
+			if (!carve_error_isset(&err))
+				carve_error_set(&err, r, "INTERNAL_ERROR", "%s", strerror(-r));
+			fprintf(stderr, "carve: line %u: %s: %s\n", lineno, err.id, err.message);
+		}
+		fflush(stdout);
+	}
+	free(line);
+	cli->verb = NULL;
+	return failed || fflush(stdout) != 0 ? 1 : 0;
+}
+
+/* Naming a store or host, by option or environment, means in-process. */
+static struct carve_transport_opts route(const struct carve_cli *cli)
+{
+	const char *env_db = getenv("CARVE_DB");
+	return (struct carve_transport_opts){.socket = cli->socket,
+					     .local = cli->local || cli->in_process_opt || cli->sysfs_root ||
+						      cli->profile || cli->sim_state || (env_db && *env_db)};
+}
+
 int carve_cli_remote(const struct carve_cli *cli, json_t **result, struct carve_error *err)
 {
-	/* Naming a store or host, by option or environment, means in-process. */
-	const char *env_db = getenv("CARVE_DB");
-	struct carve_transport_opts to = {.socket = cli->socket,
-					  .local = cli->local || cli->in_process_opt || cli->sysfs_root ||
-						   cli->profile || cli->sim_state || (env_db && *env_db)};
+	struct carve_transport_opts to = route(cli);
 	return carve_transport_call(&to, cli->verb, cli->args, result, err);
+}
+
+int carve_cli_open_remote(const struct carve_cli *cli, struct carve_transport_conn *conn, struct carve_error *err)
+{
+	struct carve_transport_opts to = route(cli);
+	return carve_transport_open(&to, conn, err);
 }
 
 int carve_cli_exit(int r, struct carve_error *err)

@@ -23,7 +23,7 @@ struct carve_cli {
 	const char *sim_state;
 	const char *hostname;
 	const char *socket, *token_file;
-	bool json, minimal, local, model_only;
+	bool json, minimal, local, model_only, batch;
 	bool in_process_opt; /* an option that only makes sense in-process (transport.h) */
 	int verb_index;      /* argv[verb_index] is the verb */
 	const char *verb;
@@ -33,8 +33,9 @@ struct carve_cli {
 };
 
 /* Options and their environment variables; prints help or usage.  Returns -1
- * when a verb is to run (cli->verb set), else the exit status: 0 after help,
- * 2 after a usage error. */
+ * when a verb is to run (cli->verb set; NULL with --batch, which reads its
+ * verbs from stdin), else the exit status: 0 after help, 2 after a usage
+ * error. */
 int carve_cli_parse(struct carve_cli *cli, int argc, char **argv);
 
 /* The key=value arguments after the verb into cli->args, and the verb
@@ -46,8 +47,23 @@ int carve_cli_request(struct carve_cli *cli, int argc, char **argv, struct carve
  * in-process, a negative errno with err set when carved failed. */
 int carve_cli_remote(const struct carve_cli *cli, json_t **result, struct carve_error *err);
 
+struct carve_transport_conn;
+/* carve_cli_remote's decision for a batch: 1 with conn ready for carved,
+ * 0 for in-process, a negative errno with err set. */
+int carve_cli_open_remote(const struct carve_cli *cli, struct carve_transport_conn *conn, struct carve_error *err);
+
 /* The exit status for r (<0: an error, printed once as "carve: ID: message"),
  * or 1 when stdout cannot be flushed. */
 int carve_cli_exit(int r, struct carve_error *err);
 
 void carve_cli_free(struct carve_cli *cli);
+
+/* carve --batch: one request per line of `in`, "VERB key=value ..." (words
+ * split at blanks, a "..." span keeps its blanks, no other escapes; blank
+ * lines and lines starting with # are skipped; at most 64 words and 64 KiB a
+ * line).  Each runs through run() - 1 with *result set, or a negative
+ * errno with err set - and is rendered as the same command alone would be; a failure is printed as "carve: line N: ID:
+ * message" and the next line runs.  Returns the exit status: 0 when every
+ * request succeeded, 1 otherwise. */
+typedef int (*carve_cli_run_fn)(struct carve_cli *cli, json_t **result, struct carve_error *err, void *data);
+int carve_cli_batch(struct carve_cli *cli, FILE *in, carve_cli_run_fn run, void *data);

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "render.h"
+#include "transport.h"
 #include "util/cleanup.h"
 
 #ifndef CARVE_ENGINE_PATH
@@ -70,6 +71,12 @@ static int exec_engine(int argc, char **argv, struct carve_error *err)
 			       *beside ? "at " : "", beside, *beside ? " or " : "", CARVE_ENGINE_PATH);
 }
 
+static int run_remote(struct carve_cli *cli, json_t **result, struct carve_error *err, void *conn)
+{
+	(void)cli;
+	return carve_transport_call_conn(conn, cli->verb, cli->args, result, err);
+}
+
 int main(int argc, char **argv)
 {
 	struct carve_error err = {0};
@@ -82,6 +89,19 @@ int main(int argc, char **argv)
 	int r = carve_cli_parse(&cli, argc, argv);
 	if (r >= 0)
 		return r;
+	if (cli.batch) { /* all lines to carved on one connection, or all in the engine */
+		struct carve_transport_conn conn;
+		if ((r = carve_cli_open_remote(&cli, &conn, &err)) > 0) {
+			r = carve_cli_batch(&cli, stdin, run_remote, &conn);
+			carve_transport_close(&conn);
+			carve_cli_free(&cli);
+			return r;
+		}
+		if (r == 0)
+			r = exec_engine(argc, typed, &err);
+		carve_cli_free(&cli);
+		return carve_cli_exit(r, &err);
+	}
 	_cleanup_json_ json_t *result = NULL;
 	if ((r = carve_cli_request(&cli, argc, argv, &err)) == 0 &&
 	    (r = carve_cli_remote(&cli, &result, &err)) == 0)

@@ -88,37 +88,59 @@ static int token_create_local(const char *path, json_t *args, json_t **result, s
 	return *result ? 0 : -ENOMEM;
 }
 
-/* The request in-process: 0 with *result set, or a negative errno. */
-static int run_local(const struct carve_cli *cli, json_t **result, struct carve_error *err)
+/* The store and host of in-process requests, opened once: a batch's lines
+ * share them and the model the first one loads. */
+struct local {
+	char *db_path, *backend_desc;
+	char hostname[256];
+	struct carve_ctx ctx;
+	struct carve_host *host;
+	bool open;
+};
+
+static int local_open(const struct carve_cli *cli, struct local *l, struct carve_error *err)
 {
+	if (l->open)
+		return 0;
+	if (!(l->db_path = cli->db ? strdup(cli->db) : default_db()))
+		return carve_error_set(err, -EINVAL, "NO_DATABASE", "no database path: give --db or set CARVE_DB");
+	if (cli->hostname)
+		snprintf(l->hostname, sizeof(l->hostname), "%s", cli->hostname);
+	else if (gethostname(l->hostname, sizeof(l->hostname) - 1) < 0)
+		snprintf(l->hostname, sizeof(l->hostname), "localhost");
+	int r = open_host(cli, &l->host, &l->backend_desc, err);
+	if (r >= 0)
+		r = carve_ctx_open_store(&l->ctx, l->db_path, err);
+	if (r < 0)
+		return r;
+	l->ctx.host = l->host;
+	l->ctx.hostname = l->hostname;
+	l->ctx.backend_desc = l->backend_desc;
+	l->open = true;
+	return 0;
+}
+
+static void local_close(struct local *l)
+{
+	carve_ctx_close(&l->ctx);
+	carve_host_free(l->host);
+	free(l->db_path);
+	free(l->backend_desc);
+}
+
+/* The request in-process: 1 with *result set, or a negative errno. */
+static int run_local(struct carve_cli *cli, json_t **result, struct carve_error *err, void *data)
+{
+	struct local *l = data;
 	if (strcmp(cli->verb, "token-create") == 0) {
 		const char *path = cli->token_file ? cli->token_file : getenv("CARVE_TOKEN_FILE");
-		return token_create_local(path && *path ? path : CARVE_DEFAULT_TOKEN_FILE, cli->args, result, err);
+		int r = token_create_local(path && *path ? path : CARVE_DEFAULT_TOKEN_FILE, cli->args, result, err);
+		return r < 0 ? r : 1;
 	}
-	_cleanup_free_ char *db_path = cli->db ? strdup(cli->db) : default_db();
-	if (!db_path)
-		return carve_error_set(err, -EINVAL, "NO_DATABASE", "no database path: give --db or set CARVE_DB");
-	char hostname[256] = "";
-	if (cli->hostname)
-		snprintf(hostname, sizeof(hostname), "%s", cli->hostname);
-	else if (gethostname(hostname, sizeof(hostname) - 1) < 0)
-		snprintf(hostname, sizeof(hostname), "localhost");
-
-	_cleanup_free_ char *backend_desc = NULL;
-	struct carve_ctx ctx = {0};
-	struct carve_host *host = NULL;
-	int r = open_host(cli, &host, &backend_desc, err);
+	int r = local_open(cli, l, err);
 	if (r >= 0)
-		r = carve_ctx_open_store(&ctx, db_path, err);
-	if (r >= 0) {
-		ctx.host = host;
-		ctx.hostname = hostname;
-		ctx.backend_desc = backend_desc;
-		r = carve_ops_call(&ctx, cli->verb, cli->args, result, err);
-	}
-	carve_db_close(ctx.db);
-	carve_host_free(host);
-	return r;
+		r = carve_ops_call(&l->ctx, cli->verb, cli->args, result, err);
+	return r < 0 ? r : 1;
 }
 
 int main(int argc, char **argv)
@@ -128,12 +150,20 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	struct carve_error err = {0};
+	struct local l = {0};
+	if (cli.batch) { /* the client decided: in-process, one model for every line */
+		r = carve_cli_batch(&cli, stdin, run_local, &l);
+		local_close(&l);
+		carve_cli_free(&cli);
+		return r;
+	}
 	_cleanup_json_ json_t *result = NULL;
 	if ((r = carve_cli_request(&cli, argc, argv, &err)) == 0 &&
 	    (r = carve_cli_remote(&cli, &result, &err)) == 0)
-		r = run_local(&cli, &result, &err);
+		r = run_local(&cli, &result, &err, &l);
 	if (r >= 0)
 		r = carve_render_result(stdout, result, &cli.ro, &err);
+	local_close(&l);
 	carve_cli_free(&cli);
 	return carve_cli_exit(r, &err);
 }

@@ -1,5 +1,5 @@
-/* transport.c - a minimal HTTP/1.1 client over carved's unix socket (one
- * request per connection). */
+/* transport.c - a minimal HTTP/1.1 client over carved's unix socket: one
+ * request per connection, or many on one kept-alive connection (batch). */
 #include "transport.h"
 
 #include <errno.h>
@@ -34,53 +34,6 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int read_all(int fd, char **out, size_t *len)
-{
-	size_t cap = 16384, n = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int pr = poll(&pfd, 1, TIMEOUT_MS);
-		if (pr == 0) {
-			free(buf);
-			return -ETIMEDOUT;
-		}
-		if (pr < 0 && errno != EINTR) {
-			free(buf);
-			return -errno;
-		}
-		if (n + 1 >= cap) {
-			if (cap >= MAX_RESPONSE) {
-				free(buf);
-				return -EMSGSIZE;
-			}
-			char *b = realloc(buf, cap * 2);
-			if (!b) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = b;
-			cap *= 2;
-		}
-		ssize_t r = recv(fd, buf + n, cap - n - 1, 0);
-		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			free(buf);
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 static int status_errno(int status)
 {
 	switch (status) {
@@ -96,16 +49,98 @@ static int status_errno(int status)
 	}
 }
 
-static int http_call(const char *sock, const char *verb, json_t *args, json_t **result, struct carve_error *err)
+static int connect_to(const char *sock, int *fd, struct carve_error *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(sock) >= sizeof(sa.sun_path))
 		return carve_error_set(err, -ENAMETOOLONG, "DAEMON_UNREACHABLE", "socket path too long: %s", sock);
 	strcpy(sa.sun_path, sock);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return carve_error_set(err, -errno, "DAEMON_UNREACHABLE", "cannot connect to carved at %s: %s (use --local)",
-				       sock, strerror(errno));
+	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd < 0 || connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return carve_error_set(err, -e, "DAEMON_UNREACHABLE", "cannot connect to carved at %s: %s (use --local)",
+				       sock, strerror(e));
+	}
+	return 0;
+}
+
+/* Read one response: headers, then exactly Content-Length bytes (on a
+ * closing connection without one, up to the end).  *out holds both; *body
+ * points into it. */
+static int read_response(int fd, bool keep, char **out, char **body, size_t *blen)
+{
+	size_t cap = 16384, n = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	char *end = NULL;
+	size_t want = 0;
+	bool to_eof = false;
+	for (;;) {
+		if (end && !to_eof && n >= (size_t)(end + 4 - buf) + want)
+			break;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int pr = poll(&pfd, 1, TIMEOUT_MS);
+		if (pr == 0 || (pr < 0 && errno != EINTR)) {
+			free(buf);
+			return pr == 0 ? -ETIMEDOUT : -errno;
+		}
+		if (n + 1 >= cap) {
+			if (cap >= MAX_RESPONSE) {
+				free(buf);
+				return -EMSGSIZE;
+			}
+			size_t off = end ? (size_t)(end - buf) : 0;
+			char *b = realloc(buf, cap * 2);
+			if (!b) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = b;
+			cap *= 2;
+			if (end)
+				end = buf + off;
+		}
+		ssize_t r = recv(fd, buf + n, cap - n - 1, 0);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r == 0 && to_eof) {
+			want = n - (size_t)(end + 4 - buf);
+			break;
+		}
+		if (r <= 0) {
+			free(buf);
+			return r < 0 ? -errno : -ECONNRESET;
+		}
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (!end && (end = strstr(buf, "\r\n\r\n"))) {
+			bool have = false;
+			for (char *line = strstr(buf, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n"))
+				if (strncasecmp(line + 2, "Content-Length:", 15) == 0) {
+					want = strtoul(line + 17, NULL, 10);
+					have = true;
+				}
+			if (!have && keep) { /* no length: no way to tell where the next response begins */
+				free(buf);
+				return -EPROTO;
+			}
+			to_eof = !have;
+		}
+	}
+	*end = '\0';
+	*out = buf;
+	*body = end + 4;
+	*blen = want;
+	return 0;
+}
+
+/* One request on fd: 1 with *result, or a negative errno with err set. */
+static int exchange(int fd, const char *verb, json_t *args, bool keep, json_t **result, struct carve_error *err)
+{
 	_cleanup_free_ char *body = json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!body)
 		return -ENOMEM;
@@ -115,34 +150,22 @@ static int http_call(const char *sock, const char *verb, json_t *args, json_t **
 	_cleanup_free_ char *head = carve_strdupf("POST /v1/call/%s HTTP/1.1\r\nHost: localhost\r\n"
 						  "User-Agent: carve\r\nAccept: application/json\r\n%s"
 						  "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-						  "Connection: close\r\n\r\n",
-						  verb, auth ? auth : "", blen);
+						  "Connection: %s\r\n\r\n",
+						  verb, auth ? auth : "", blen, keep ? "keep-alive" : "close");
 	if (!head || !auth)
 		return -ENOMEM;
 	int r;
 	if ((r = write_all(fd, head, strlen(head))) < 0 || (r = write_all(fd, body, blen)) < 0)
 		return carve_error_set(err, r, "DAEMON_UNREACHABLE", "sending to carved: %s", strerror(-r));
 	_cleanup_free_ char *resp = NULL;
-	size_t len = 0;
-	if ((r = read_all(fd, &resp, &len)) < 0)
-		return carve_error_set(err, r, "DAEMON_UNREACHABLE", "reading from carved: %s", strerror(-r));
-
+	char *payload = NULL;
+	size_t plen = 0;
+	if ((r = read_response(fd, keep, &resp, &payload, &plen)) < 0)
+		return carve_error_set(err, r, r == -EPROTO ? "DAEMON_PROTOCOL_ERROR" : "DAEMON_UNREACHABLE",
+				       "reading from carved: %s", strerror(-r));
 	int status = 0;
 	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
 		return carve_error_set(err, -EPROTO, "DAEMON_PROTOCOL_ERROR", "carved sent no HTTP status line");
-	char *hdr_end = strstr(resp, "\r\n\r\n");
-	if (!hdr_end)
-		return carve_error_set(err, -EPROTO, "DAEMON_PROTOCOL_ERROR", "carved's response has no end of headers");
-	const char *payload = hdr_end + 4;
-	size_t plen = len - (size_t)(payload - resp);
-	/* Content-Length bounds the body when present (the connection closes anyway). */
-	*hdr_end = '\0';
-	for (char *line = strstr(resp, "\r\n"); line; line = strstr(line + 2, "\r\n"))
-		if (strncasecmp(line + 2, "Content-Length:", 15) == 0) {
-			size_t cl = strtoul(line + 17, NULL, 10);
-			if (cl < plen)
-				plen = cl;
-		}
 	json_error_t je;
 	_cleanup_json_ json_t *j = json_loadb(payload, plen, 0, &je);
 	if (!j)
@@ -158,19 +181,80 @@ static int http_call(const char *sock, const char *verb, json_t *args, json_t **
 	return 1;
 }
 
+static int http_call(const char *sock, const char *verb, json_t *args, json_t **result, struct carve_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	int r = connect_to(sock, &fd, err);
+	return r < 0 ? r : exchange(fd, verb, args, false, result, err);
+}
+
+/* Where a request goes: the socket (into *sock), or NULL for in-process;
+ * a named socket that is not there is an error. */
+static int target(const struct carve_transport_opts *o, const char **sock, struct carve_error *err)
+{
+	const char *s = o->socket ? o->socket : getenv("CARVE_SOCKET");
+	bool named = s && *s; /* a socket asked for by name must be there */
+	if (!named)
+		s = CARVE_DEFAULT_SOCKET;
+	*sock = NULL;
+	struct stat st;
+	if (o->local)
+		return 0;
+	if (stat(s, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		*sock = s;
+		return 0;
+	}
+	if (named)
+		return carve_error_set(err, -ENOENT, "DAEMON_UNREACHABLE", "no carved socket at %s (use --local)", s);
+	return 0;
+}
+
+int carve_transport_open(const struct carve_transport_opts *o, struct carve_transport_conn *c,
+			 struct carve_error *err)
+{
+	*c = (struct carve_transport_conn){.fd = -1};
+	const char *sock;
+	int r = target(o, &sock, err);
+	if (r < 0 || !sock)
+		return r;
+	snprintf(c->sock, sizeof(c->sock), "%s", sock);
+	return 1;
+}
+
+int carve_transport_call_conn(struct carve_transport_conn *c, const char *verb, json_t *args, json_t **result,
+			      struct carve_error *err)
+{
+	/* A connection carved closed since (idle timeout, restart): once again. */
+	for (int attempt = 0;; attempt++) {
+		int r = c->fd >= 0 ? 0 : connect_to(c->sock, &c->fd, err);
+		if (r < 0)
+			return r;
+		struct carve_error e = {0};
+		r = exchange(c->fd, verb, args, true, result, &e);
+		if (r >= 0 || (strcmp(e.id, "DAEMON_UNREACHABLE") != 0) || attempt == 1) {
+			if (r < 0)
+				carve_error_set(err, r, e.id, "%s", e.message);
+			if (strcmp(e.id, "DAEMON_UNREACHABLE") == 0 || strcmp(e.id, "DAEMON_PROTOCOL_ERROR") == 0)
+				carve_transport_close(c);
+			return r;
+		}
+		carve_transport_close(c);
+	}
+}
+
+void carve_transport_close(struct carve_transport_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
 int carve_transport_call(const struct carve_transport_opts *o, const char *verb, json_t *args, json_t **result,
 			 struct carve_error *err)
 {
-	const char *sock = o->socket ? o->socket : getenv("CARVE_SOCKET");
-	bool named = sock && *sock; /* a socket asked for by name must be there */
-	if (!named)
-		sock = CARVE_DEFAULT_SOCKET;
-	struct stat st;
-	if (!o->local) {
-		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-			return http_call(sock, verb, args, result, err);
-		if (named)
-			return carve_error_set(err, -ENOENT, "DAEMON_UNREACHABLE", "no carved socket at %s (use --local)", sock);
-	}
-	return 0;
+	const char *sock;
+	int r = target(o, &sock, err);
+	if (r < 0 || !sock)
+		return r;
+	return http_call(sock, verb, args, result, err);
 }

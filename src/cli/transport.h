@@ -47,3 +47,18 @@ struct carve_transport_opts {
  * request in-process, negative errno with err set on failure. */
 int carve_transport_call(const struct carve_transport_opts *o, const char *verb, json_t *args, json_t **result,
 			 struct carve_error *err);
+
+/* Many requests on one kept-alive connection (carve --batch): open decides
+ * as carve_transport_call does - 1 when carved is the one (c is then
+ * usable, connected on the first call), 0 for in-process, negative errno;
+ * call_conn sends one request (reconnecting once when carved had closed
+ * the connection) with carve_transport_call's results; close is safe twice. */
+struct carve_transport_conn {
+	int fd;
+	char sock[108];
+};
+int carve_transport_open(const struct carve_transport_opts *o, struct carve_transport_conn *c,
+			 struct carve_error *err);
+int carve_transport_call_conn(struct carve_transport_conn *c, const char *verb, json_t *args, json_t **result,
+			      struct carve_error *err);
+void carve_transport_close(struct carve_transport_conn *c);

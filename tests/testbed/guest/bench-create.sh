@@ -10,7 +10,10 @@
 #   carve    vm-start / vm-shutdown of N one-vGPU VMs (each a full carve
 #            process: store, discovery, placement, intent/act/confirm, emit),
 #   carved   the same verbs through carved (the CLI forwards them over
-#            carved's unix socket; the daemon holds the store open).
+#            carved's unix socket; the daemon holds the store open),
+#   batch    the same verbs through carved, all N from one `carve --batch`
+#            on one kept-alive connection: what an orchestrator talking to
+#            carved's API pays, without a process per vGPU.
 # Prints per-vGPU costs and the ratios to raw, and keeps them in
 # /state/bench.txt (host: build/testbed/state-bench-create/bench.txt).  The
 # checks are about correctness (every device made and removed, capacity
@@ -119,14 +122,28 @@ if [ -x /usr/local/bin/carve ]; then
 		while [ ! -S $SOCK ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 		if [ -S $SOCK ]; then
 			t0=$(tb_ns)
-			for vm in $VMS; do carve --socket $SOCK vm-start uuid="$vm" > /dev/null || fail "carved vm-start $vm"; done
+			for vm in $VMS; do env -u CARVE_DB carve --socket $SOCK vm-start uuid="$vm" > /dev/null || fail "carved vm-start $vm"; done
 			t1=$(tb_ns)
 			expect_eq "carve via carved: $N vGPUs created" "$(mdev_count):$(emu_avail $P $TY)" "$N:$((24 - N))"
 			t2=$(tb_ns)
-			for vm in $VMS; do carve --socket $SOCK vm-shutdown uuid="$vm" > /dev/null || fail "carved vm-shutdown $vm"; done
+			for vm in $VMS; do env -u CARVE_DB carve --socket $SOCK vm-shutdown uuid="$vm" > /dev/null || fail "carved vm-shutdown $vm"; done
 			t3=$(tb_ns)
 			expect_eq "carve via carved: all removed" "$(mdev_count):$(emu_avail $P $TY)" "0:24"
 			result carved "$(per_vgpu "$t0" "$t1")" "$(per_vgpu "$t2" "$t3")"
+			: > /tmp/batch.start; : > /tmp/batch.stop
+			for vm in $VMS; do
+				echo "vm-start uuid=$vm" >> /tmp/batch.start
+				echo "vm-shutdown uuid=$vm" >> /tmp/batch.stop
+			done
+			t0=$(tb_ns)
+			env -u CARVE_DB carve --socket $SOCK --batch < /tmp/batch.start > /dev/null || fail "carved --batch vm-start"
+			t1=$(tb_ns)
+			expect_eq "carve --batch via carved: $N vGPUs created" "$(mdev_count):$(emu_avail $P $TY)" "$N:$((24 - N))"
+			t2=$(tb_ns)
+			env -u CARVE_DB carve --socket $SOCK --batch < /tmp/batch.stop > /dev/null || fail "carved --batch vm-shutdown"
+			t3=$(tb_ns)
+			expect_eq "carve --batch via carved: all removed" "$(mdev_count):$(emu_avail $P $TY)" "0:24"
+			result batch "$(per_vgpu "$t0" "$t1")" "$(per_vgpu "$t2" "$t3")"
 		else
 			fail "carved did not open $SOCK: $(tail -n 5 /tmp/carved.log)"
 		fi
