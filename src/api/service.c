@@ -54,9 +54,63 @@ struct carve_service {
 	 * generation is the store's it reflects: the read cache keys on it. */
 	struct carve_model *model;
 	struct carve_hw_inventory inv;
+	/* GPUs carve itself just acted on (guarded by the write lock): their
+	 * uevents echo what the act already noted, so a rediscovery they ask
+	 * for waits until the GPU has been quiet for QUIET_MS, and then runs
+	 * once - a burst of starts on one GPU costs one look, afterwards. */
+	struct quiet {
+		char pci[13];
+		long long until_ms;
+		bool deferred;
+	} quiet[64];
+	size_t n_quiet;
+	pthread_mutex_t quiet_lock; /* guards quiet[]: the main loop looks without the write lock */
 	pthread_mutex_t cache_lock;
 	struct cache_entry cache[CACHE_SLOTS];
 };
+
+#define QUIET_MS 1000
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A write acted on the context's GPUs: keep their echoes waiting. */
+static void quiet_note(struct carve_service *s, const struct carve_ctx *c)
+{
+	long long until = now_ms() + QUIET_MS;
+	pthread_mutex_lock(&s->quiet_lock);
+	for (size_t i = 0; i < c->n_acted; i++) {
+		struct quiet *q = NULL;
+		for (size_t k = 0; k < s->n_quiet && !q; k++)
+			if (strcmp(s->quiet[k].pci, c->acted[i]) == 0)
+				q = &s->quiet[k];
+		if (!q && s->n_quiet < ARRAY_SIZE(s->quiet)) {
+			q = &s->quiet[s->n_quiet++];
+			*q = (struct quiet){.deferred = false};
+			carve_strlcpy(q->pci, c->acted[i], sizeof(q->pci));
+		}
+		if (q)
+			q->until_ms = until;
+	}
+	pthread_mutex_unlock(&s->quiet_lock);
+}
+
+/* Is pci quiet now?  Then its rediscovery is deferred (and true). */
+static bool quiet_defer(struct carve_service *s, const char *pci)
+{
+	long long now = now_ms();
+	bool quiet = false;
+	pthread_mutex_lock(&s->quiet_lock);
+	for (size_t k = 0; k < s->n_quiet && !quiet; k++)
+		if (strcmp(s->quiet[k].pci, pci) == 0 && s->quiet[k].until_ms > now)
+			quiet = s->quiet[k].deferred = true;
+	pthread_mutex_unlock(&s->quiet_lock);
+	return quiet;
+}
 
 static double now_s(void)
 {
@@ -201,6 +255,7 @@ void carve_service_free(struct carve_service *s)
 		free(s->cache[i].body);
 	}
 	pthread_mutex_destroy(&s->cache_lock);
+	pthread_mutex_destroy(&s->quiet_lock);
 	pthread_mutex_destroy(&s->write_lock);
 	pthread_mutex_destroy(&s->pool_lock);
 	free(s->db_path);
@@ -221,6 +276,7 @@ int carve_service_new(const struct carve_service_config *cfg, struct carve_servi
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_mutex_init(&s->cache_lock, NULL);
+	pthread_mutex_init(&s->quiet_lock, NULL);
 	s->max_open = cfg->max_connections ? cfg->max_connections : 64;
 	s->db_path = strdup(cfg->db_path);
 	s->hostname = strdup(cfg->hostname);
@@ -341,8 +397,11 @@ int carve_service_call(struct carve_service *s, const struct carve_op *op, bool 
 		return r;
 	}
 	ctx_prepare(s, c, writes);
+	c->n_acted = 0;
 	double t0 = now_s();
 	r = carve_ops_call(c, op->verb, args, result, err);
+	if (writes)
+		quiet_note(s, c);
 	if (strcmp(op->verb, "vm-start") == 0)
 		carve_metrics_placement(s->metrics, now_s() - t0, r >= 0);
 	else if (strcmp(op->verb, "host-reconcile") == 0)
@@ -516,7 +575,7 @@ int carve_service_rediscover(struct carve_service *s, const char *const *pci, si
 				if (strcmp(gpu->vfs[v].pci, pci[i]) == 0)
 					pf = gpu->pci;
 		}
-		bool seen = !pf;
+		bool seen = !pf || quiet_defer(s, pf);
 		for (size_t k = 0; k < n_pf && !seen; k++)
 			seen = strcmp(pfs[k], pf) == 0;
 		if (!pf) {
@@ -528,9 +587,47 @@ int carve_service_rediscover(struct carve_service *s, const char *const *pci, si
 		}
 	}
 	ctx_prepare(s, c, true);
-	r = full ? carve_ops_refresh(c, err) : carve_ops_rediscover(c, pfs, n_pf, err);
+	r = full ? carve_ops_refresh(c, err) : n_pf ? carve_ops_rediscover(c, pfs, n_pf, err) : 0;
 	write_unlock(s);
 	ctx_put(s, c);
-	carve_metrics_refresh(s->metrics, r >= 0);
+	if (full || n_pf)
+		carve_metrics_refresh(s->metrics, r >= 0);
 	return r;
+}
+
+long long carve_service_deferred_ms(struct carve_service *s)
+{
+	long long due = -1, now = now_ms();
+	pthread_mutex_lock(&s->quiet_lock);
+	for (size_t k = 0; k < s->n_quiet; k++)
+		if (s->quiet[k].deferred) {
+			long long left = s->quiet[k].until_ms > now ? s->quiet[k].until_ms - now : 0;
+			if (due < 0 || left < due)
+				due = left;
+		}
+	pthread_mutex_unlock(&s->quiet_lock);
+	return due;
+}
+
+int carve_service_flush_deferred(struct carve_service *s, struct carve_error *err)
+{
+	char names[ARRAY_SIZE(s->quiet)][13];
+	const char *pfs[ARRAY_SIZE(s->quiet)];
+	size_t n = 0;
+	long long now = now_ms();
+	pthread_mutex_lock(&s->quiet_lock);
+	for (size_t k = 0; k < s->n_quiet;) {
+		if (s->quiet[k].until_ms <= now) { /* quiet over: rediscover if asked, forget */
+			if (s->quiet[k].deferred) {
+				carve_strlcpy(names[n], s->quiet[k].pci, sizeof(names[n]));
+				pfs[n] = names[n];
+				n++;
+			}
+			s->quiet[k] = s->quiet[--s->n_quiet];
+		} else {
+			k++;
+		}
+	}
+	pthread_mutex_unlock(&s->quiet_lock);
+	return n ? carve_service_rediscover(s, pfs, n, false, err) : 0;
 }

@@ -62,6 +62,14 @@ int carve_service_refresh(struct carve_service *s, struct carve_error *err);
 int carve_service_rediscover(struct carve_service *s, const char *const *pci, size_t n, bool full,
 			     struct carve_error *err);
 
+/* A GPU carve itself acted on within the last second is quiet: a
+ * rediscovery that uevents ask for is deferred until it has been quiet that
+ * long (the events echo what the act already noted), then runs once.
+ * deferred_ms: how long until the next deferred one is due, -1 when none;
+ * flush_deferred runs those due (call it when deferred_ms says 0). */
+long long carve_service_deferred_ms(struct carve_service *s);
+int carve_service_flush_deferred(struct carve_service *s, struct carve_error *err);
+
 /* host-reconcile under the write lock; outcomes are counted in the metrics.
  * result may be NULL. */
 int carve_service_reconcile(struct carve_service *s, json_t **result, struct carve_error *err);

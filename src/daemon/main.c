@@ -374,6 +374,9 @@ int main(int argc, char **argv)
 			if (due < timeout)
 				timeout = due > 0 ? due : 0;
 		}
+		long long deferred = carve_service_deferred_ms(svc);
+		if (deferred >= 0 && deferred < timeout)
+			timeout = deferred;
 		struct pollfd pfd[2] = {{.fd = sigfd, .events = POLLIN},
 					{.fd = uev ? carve_uevent_fd(uev) : -1, .events = POLLIN}};
 		int sig = 0;
@@ -407,6 +410,11 @@ int main(int argc, char **argv)
 		if (uev && carve_uevent_pending(uev) && mono_ms() - last_rediscover >= UEVENT_DEBOUNCE_MS) {
 			uevents_rediscover(svc, uev, &last_full_log);
 			last_rediscover = mono_ms();
+		}
+		if (carve_service_deferred_ms(svc) == 0) {
+			struct carve_error e = {0};
+			if (carve_service_flush_deferred(svc, &e) < 0)
+				carve_log(LOG_WARNING, "rediscovery after carve's own acts failed: %s: %s", e.id, e.message);
 		}
 		now = mono();
 		if (cfg.refresh_interval_s && now >= next_refresh) {

@@ -308,8 +308,20 @@ static int note_store(struct carve_ctx *ctx, const struct items *it, int delta, 
 	return r;
 }
 
+static void note_acted(struct carve_ctx *ctx, const char *pci)
+{
+	for (size_t k = 0; k < ctx->n_acted; k++)
+		if (strcmp(ctx->acted[k], pci) == 0)
+			return;
+	if (ctx->n_acted < ARRAY_SIZE(ctx->acted))
+		carve_strlcpy(ctx->acted[ctx->n_acted++], pci, sizeof(ctx->acted[0]));
+}
+
 static void note_inventory(struct carve_ctx *ctx, const struct items *it, bool created)
 {
+	for (size_t i = 0; i < it->n; i++)
+		if (it->v[i].pgpu_pci[0])
+			note_acted(ctx, it->v[i].pgpu_pci);
 	for (size_t i = 0; ctx->inv && i < it->n; i++) {
 		const struct item *x = &it->v[i];
 		struct carve_hw_gpu *g = x->pgpu_pci[0] ? (struct carve_hw_gpu *)carve_hw_inventory_find(ctx->inv, x->pgpu_pci)

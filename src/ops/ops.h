@@ -60,6 +60,11 @@ struct carve_ctx {
 	 * appears (carved logs it).  NULL: not reported. */
 	void (*on_problem)(const struct carve_hw_problem *p, void *data);
 	void *on_problem_data;
+	/* The PGPUs (PCI addresses) the last verb acted on, their devices made
+	 * or removed by carve itself (what it noted without reading them again):
+	 * carved expects their uevents and folds them into one later look. */
+	char acted[16][13];
+	size_t n_acted;
 };
 
 typedef int (*carve_op_fn)(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
