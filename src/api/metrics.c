@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "state/model.h"
 #include "util/cleanup.h"
 
 static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -243,6 +244,12 @@ static int model_gauges(FILE *f, struct carve_ctx *ctx, struct carve_error *err)
 		return carve_error_isset(err) ? err->code : -ENOMEM;
 	size_t i, k;
 	json_t *p, *g, *v, *t;
+
+	header(f, "carve_model_bytes", "gauge",
+	       "Memory the resident model's objects, strings and placement views take (approximate).");
+	carve_model_rdlock(ctx->model);
+	fprintf(f, "carve_model_bytes %zu\n", carve_model_bytes(ctx->model));
+	carve_model_unlock(ctx->model);
 
 	/* Every PGPU (0 when healthy), and the host itself for devices that
 	 * could not be told to be GPUs: an alert can watch one series. */

@@ -31,6 +31,7 @@
  * the cause, e.g. the configuration key), 2 for usage errors.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -345,6 +346,9 @@ int main(int argc, char **argv)
 	if ((r = carve_service_reconcile(svc, &res, &err)) < 0)
 		goto fail;
 	carve_log(LOG_INFO, "start-up reconcile: %zu action(s)", json_array_size(json_object_get(res, "actions")));
+	/* Loading, the first discovery and its sync built and dropped far more
+	 * than the model keeps: give it back (RSS, docs/performance.md). */
+	malloc_trim(0);
 	log_reconcile(res);
 	json_decref(res);
 
@@ -421,6 +425,7 @@ int main(int argc, char **argv)
 			struct carve_error e = {0};
 			if (carve_service_refresh(svc, &e) < 0)
 				carve_log(LOG_WARNING, "refresh failed: %s: %s", e.id, e.message);
+			malloc_trim(0);
 			next_refresh = now + (time_t)cfg.refresh_interval_s;
 		}
 		if (cfg.reconcile_interval_s && now >= next_reconcile) {

@@ -214,6 +214,9 @@ int carve_db_open_sqlite(const char *path, struct carve_db **out, struct carve_e
 		"PRAGMA journal_mode=WAL",
 		"PRAGMA synchronous=FULL",
 		"PRAGMA foreign_keys=ON",
+		/* Reads are answered by the resident model: a writer's connection
+		 * needs little cache (SQLite's default is 2 MiB per connection). */
+		"PRAGMA cache_size=-512",
 	};
 	for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
 		int r = sqlite_exec(&db->base, pragmas[i], NULL, 0, NULL, err);

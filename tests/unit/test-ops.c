@@ -360,9 +360,7 @@ static void test_metrics_labels(void **state)
 	char *text = NULL;
 	size_t len = 0;
 	struct carve_error err = {0};
-	carve_model_rdlock(ctx.model);
 	int r = carve_metrics_render(m, &ctx, &text, &len, &err);
-	carve_model_unlock(ctx.model);
 	assert_int_equal(r, 0);
 	assert_non_null(strstr(text, "gpu_group=\"P40 \\\"fast\\\" \\\\ pool\""));
 	static const char *const states[] = {"defined", "reserved", "running", "stopping"};
@@ -373,6 +371,7 @@ static void test_metrics_labels(void **state)
 			fail_msg("no '%s' in /metrics", want);
 	}
 	assert_null(strstr(text, "state=\"removing\""));
+	assert_non_null(strstr(text, "\ncarve_model_bytes "));
 	free(text);
 	carve_metrics_free(m);
 	world_free(&w);
