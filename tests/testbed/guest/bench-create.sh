@@ -121,12 +121,15 @@ if [ -x /usr/local/bin/carve ]; then
 		i=0
 		while [ ! -S $SOCK ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 		if [ -S $SOCK ]; then
+			# CARVE_DB unset in the shell itself: an `env -u` per call
+			# would time a second process start per vGPU
+			unset CARVE_DB
 			t0=$(tb_ns)
-			for vm in $VMS; do env -u CARVE_DB carve --socket $SOCK vm-start uuid="$vm" > /dev/null || fail "carved vm-start $vm"; done
+			for vm in $VMS; do carve --socket $SOCK vm-start uuid="$vm" > /dev/null || fail "carved vm-start $vm"; done
 			t1=$(tb_ns)
 			expect_eq "carve via carved: $N vGPUs created" "$(mdev_count):$(emu_avail $P $TY)" "$N:$((24 - N))"
 			t2=$(tb_ns)
-			for vm in $VMS; do env -u CARVE_DB carve --socket $SOCK vm-shutdown uuid="$vm" > /dev/null || fail "carved vm-shutdown $vm"; done
+			for vm in $VMS; do carve --socket $SOCK vm-shutdown uuid="$vm" > /dev/null || fail "carved vm-shutdown $vm"; done
 			t3=$(tb_ns)
 			expect_eq "carve via carved: all removed" "$(mdev_count):$(emu_avail $P $TY)" "0:24"
 			result carved "$(per_vgpu "$t0" "$t1")" "$(per_vgpu "$t2" "$t3")"
@@ -136,11 +139,11 @@ if [ -x /usr/local/bin/carve ]; then
 				echo "vm-shutdown uuid=$vm" >> /tmp/batch.stop
 			done
 			t0=$(tb_ns)
-			env -u CARVE_DB carve --socket $SOCK --batch < /tmp/batch.start > /dev/null || fail "carved --batch vm-start"
+			carve --socket $SOCK --batch < /tmp/batch.start > /dev/null || fail "carved --batch vm-start"
 			t1=$(tb_ns)
 			expect_eq "carve --batch via carved: $N vGPUs created" "$(mdev_count):$(emu_avail $P $TY)" "$N:$((24 - N))"
 			t2=$(tb_ns)
-			env -u CARVE_DB carve --socket $SOCK --batch < /tmp/batch.stop > /dev/null || fail "carved --batch vm-shutdown"
+			carve --socket $SOCK --batch < /tmp/batch.stop > /dev/null || fail "carved --batch vm-shutdown"
 			t3=$(tb_ns)
 			expect_eq "carve --batch via carved: all removed" "$(mdev_count):$(emu_avail $P $TY)" "0:24"
 			result batch "$(per_vgpu "$t0" "$t1")" "$(per_vgpu "$t2" "$t3")"
@@ -149,17 +152,20 @@ if [ -x /usr/local/bin/carve ]; then
 		fi
 		kill "$CARVED" 2> /dev/null
 		wait "$CARVED" 2> /dev/null
+		export CARVE_DB=/tmp/carve-bench.db
 	fi
 
-	# where a carve call's time goes: process start + dynamic linking
-	# (carve help), + opening the store (--no-discover vm-list), + sysfs
-	# discovery (pgpu-list); same N calls each.
+	# where a carve call's time goes: a process start alone (/bin/true, the
+	# floor of any per-call tool, mdevctl included), + the client's own
+	# start (carve help), + opening the store (--no-discover vm-list), +
+	# sysfs discovery (pgpu-list); same N calls each.
+	tt=$(tb_ns); i=0; while [ $i -lt "$N" ]; do /bin/true; i=$((i + 1)); done
 	t0=$(tb_ns); i=0; while [ $i -lt "$N" ]; do carve help > /dev/null; i=$((i + 1)); done
 	t1=$(tb_ns); i=0; while [ $i -lt "$N" ]; do cvm vm-list > /dev/null; i=$((i + 1)); done
 	t2=$(tb_ns); i=0; while [ $i -lt "$N" ]; do cv pgpu-list > /dev/null; i=$((i + 1)); done
 	t3=$(tb_ns)
-	echo "carve-calls $(per_vgpu "$t0" "$t1") $(per_vgpu "$t1" "$t2") $(per_vgpu "$t2" "$t3")" >> $OUTF
-	note "carve per call: help $(per_vgpu "$t0" "$t1") us, --no-discover vm-list $(per_vgpu "$t1" "$t2") us, pgpu-list (discovery) $(per_vgpu "$t2" "$t3") us"
+	echo "carve-calls $(per_vgpu "$t0" "$t1") $(per_vgpu "$t1" "$t2") $(per_vgpu "$t2" "$t3") $(per_vgpu "$tt" "$t0")" >> $OUTF
+	note "carve per call: /bin/true $(per_vgpu "$tt" "$t0") us, help $(per_vgpu "$t0" "$t1") us, --no-discover vm-list $(per_vgpu "$t1" "$t2") us, pgpu-list (discovery) $(per_vgpu "$t2" "$t3") us"
 else
 	skip "no carve binary in the initramfs"
 fi
@@ -167,14 +173,17 @@ fi
 # ---- summary --------------------------------------------------------------------------------------
 awk -v n="$N" '
 	$1 == "raw" { rc = $2; rr = $3 }
+	$1 == "mdevctl" { mc = $2; mr = $3 }
 	$1 != "carve-calls" { m[++k] = $1; c[k] = $2; r[k] = $3 }
 	END {
 		printf "BENCH: N=%d vGPUs (GRID P40-1Q on one emulated P40), microseconds per vGPU, QEMU TCG guest\n", n
-		printf "BENCH: %-8s %10s %8s %10s %8s\n", "method", "create", "x raw", "remove", "x raw"
-		for (i = 1; i <= k; i++)
-			printf "BENCH: %-8s %10d %8.1f %10d %8.1f\n", m[i], c[i], rc ? c[i] / rc : 0, r[i], rr ? r[i] / rr : 0
+		printf "BENCH: %-8s %10s %8s %10s %8s %16s\n", "method", "create", "x raw", "remove", "x raw", "create+remove"
+		for (i = 1; i <= k; i++) {
+			x = mc + mr ? sprintf("%.2fx mdevctl", (c[i] + r[i]) / (mc + mr)) : "-"
+			printf "BENCH: %-8s %10d %8.1f %10d %8.1f %16s\n", m[i], c[i], rc ? c[i] / rc : 0, r[i], rr ? r[i] / rr : 0, x
+		}
 	}' $OUTF | tee /tmp/bench.summary
-grep '^carve-calls' $OUTF | awk '{ printf "BENCH: carve call floor (us): help %d, --no-discover vm-list %d, pgpu-list %d\n", $2, $3, $4 }' |
+grep '^carve-calls' $OUTF | awk '{ printf "BENCH: per call (us): /bin/true %d, carve help %d, carve --no-discover vm-list %d, carve pgpu-list %d\n", $5, $2, $3, $4 }' |
 	tee -a /tmp/bench.summary
 if grep -q ' /state ' /proc/mounts; then
 	cp /tmp/bench.summary /state/bench.txt
