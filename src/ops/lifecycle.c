@@ -39,6 +39,7 @@ struct item {
 	char pgpu[37], pgpu_pci[13];
 	struct carve_vgpu_placement where;
 	bool created;
+	int64_t available_after; /* the driver's count on the PGPU after the act (note_store) */
 };
 
 struct items {
@@ -298,14 +299,39 @@ static void relock(struct carve_ctx *ctx)
 
 /* Note what the act did to each item's PGPU: in the store (inside the
  * caller's transaction) with delta (-1 made, +1 removed), then, after the
- * commit, in the inventory (note_inventory). */
-static int note_store(struct carve_ctx *ctx, const struct items *it, int delta, struct carve_error *err)
+ * commit, in the model and the inventory (note_model, note_inventory).  Items
+ * sharing a PGPU and type count one after the other. */
+static int note_store(struct carve_ctx *ctx, struct items *it, int delta, struct carve_error *err)
 {
 	int r = 0;
-	for (size_t i = 0; i < it->n && r >= 0; i++)
-		if (it->v[i].pgpu[0])
-			r = carve_repo_pgpu_type_adjust(ctx->db, it->v[i].pgpu, it->v[i].type, delta, err);
+	for (size_t i = 0; i < it->n && r >= 0; i++) {
+		struct item *x = &it->v[i];
+		struct carve_obj_pgpu *p = x->pgpu[0] ? carve_model_pgpu(ctx->model, x->pgpu) : NULL;
+		const struct carve_obj_type *t = carve_model_type(ctx->model, x->type);
+		ssize_t s = p && t ? carve_pgpu_slot_of(p, t) : -1;
+		if (s < 0)
+			continue; /* no such slot (the type left the PGPU): nothing to count */
+		int64_t before = carve_pgpu_place(p)->slots[s].host_available;
+		for (size_t k = i; k-- > 0;)
+			if (strcmp(it->v[k].pgpu, x->pgpu) == 0 && strcmp(it->v[k].type, x->type) == 0) {
+				before = it->v[k].available_after;
+				break;
+			}
+		x->available_after = carve_pgpu_available_after(before, p->ext[s].max_instances, delta);
+		r = carve_repo_pgpu_type_set_available(ctx->db, x->pgpu, x->type, x->available_after, err);
+	}
 	return r;
+}
+
+static void note_model(struct carve_ctx *ctx, const struct items *it)
+{
+	for (size_t i = 0; i < it->n; i++) {
+		const struct item *x = &it->v[i];
+		struct carve_obj_pgpu *p = x->pgpu[0] ? carve_model_pgpu(ctx->model, x->pgpu) : NULL;
+		const struct carve_obj_type *t = carve_model_type(ctx->model, x->type);
+		if (p && t)
+			carve_model_pgpu_set_available(p, t, x->available_after);
+	}
 }
 
 static void note_acted(struct carve_ctx *ctx, const char *pci)
@@ -333,15 +359,6 @@ static void note_inventory(struct carve_ctx *ctx, const struct items *it, bool c
 		else
 			carve_hw_gpu_note_removed(g, x->vgpu, x->where.device_pci, x->identifier);
 	}
-}
-
-static int reload_pgpus(struct carve_ctx *ctx, const struct items *it, struct carve_error *err)
-{
-	int r = 0;
-	for (size_t i = 0; i < it->n && r >= 0; i++)
-		if (it->v[i].pgpu[0])
-			r = carve_model_reload_pgpu(ctx->model, ctx->db, it->v[i].pgpu, err);
-	return r;
 }
 
 int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
@@ -393,7 +410,8 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 	if ((r = carve_ops_end(ctx, r, err)) < 0)
 		return r;
 	note_inventory(ctx, &it, true);
-	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0 || (r = reload_pgpus(ctx, &it, err)) < 0)
+	note_model(ctx, &it);
+	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	*result = start_result(vm, &it, err);
 	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
@@ -448,7 +466,8 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 	if ((r = carve_ops_end(ctx, r, err)) < 0)
 		return r;
 	note_inventory(ctx, &it, false);
-	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0 || (r = reload_pgpus(ctx, &it, err)) < 0)
+	note_model(ctx, &it);
+	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;

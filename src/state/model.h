@@ -124,6 +124,16 @@ const struct carve_place_pgpu *carve_pgpu_place(const struct carve_obj_pgpu *p);
 /* The pgpu_type slot of type t on p, or -1. */
 ssize_t carve_pgpu_slot_of(const struct carve_obj_pgpu *p, const struct carve_obj_type *t);
 
+/* The driver's count of a type's free instances on a PGPU after carve itself
+ * made (delta -1) or removed (+1) one, until the next discovery says
+ * exactly: never below 0 nor above the type's max_instances there (0: no
+ * bound known).  The one rule: the store is written with what it returns. */
+int64_t carve_pgpu_available_after(int64_t available, uint32_t max_instances, int delta);
+/* Set that count on p's slot of t, once the store has committed it; the
+ * view's indexes follow.  -ENOENT when p has no slot of t (nothing changes).
+ * Model write-locked. */
+int carve_model_pgpu_set_available(struct carve_obj_pgpu *p, const struct carve_obj_type *t, int64_t available);
+
 /* A PGPU's vGPUs (resident or scheduled) and a VM's (by slot), borrowed. */
 size_t carve_model_pgpu_vgpus(const struct carve_model *m, const struct carve_obj_pgpu *p,
 			      struct carve_obj_vgpu ***out);

@@ -3,6 +3,7 @@
  * accept. */
 #include "repo.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,16 +179,13 @@ int carve_repo_pgpu_set_group(struct carve_db *db, const char *pgpu, const char 
 	return EXEC(db, err, "UPDATE pgpu SET gpu_group_uuid=$2 WHERE uuid=$1", 2, pgpu, group);
 }
 
-int carve_repo_pgpu_type_adjust(struct carve_db *db, const char *pgpu, const char *type, int delta,
-				struct carve_error *err)
+int carve_repo_pgpu_type_set_available(struct carve_db *db, const char *pgpu, const char *type, int64_t available,
+				       struct carve_error *err)
 {
-	char d[16];
-	snprintf(d, sizeof(d), "%d", delta);
-	return EXEC(db, err,
-		    "UPDATE pgpu_type SET available = CASE WHEN available + $3 < 0 THEN 0 "
-		    "WHEN available + $3 > max_instances AND max_instances > 0 THEN max_instances "
-		    "ELSE available + $3 END WHERE pgpu_uuid=$1 AND vgpu_type_uuid=$2",
-		    3, pgpu, type, d);
+	char n[24];
+	snprintf(n, sizeof(n), "%" PRId64, available);
+	return EXEC(db, err, "UPDATE pgpu_type SET available=$3 WHERE pgpu_uuid=$1 AND vgpu_type_uuid=$2", 3, pgpu,
+		    type, n);
 }
 
 int carve_repo_pgpu_type_set_enabled(struct carve_db *db, const char *pgpu, const char *type, bool on,
