@@ -3,8 +3,10 @@
 in a file (as kernel state outlives a killed process); clients drive
 vm-create / vgpu-create / vm-start / vm-shutdown / vm-destroy through the
 carve CLI over its socket, several at once on different VMs, and carved is
-SIGKILLed a random delay after they were sent, with requests in flight.
-carved is restarted (its start-up host-reconcile resolves what the kill
+SIGKILLed with requests in flight: a random delay after they were sent, or
+(3 rounds in 10 with a start or shutdown) as soon as the simulated host
+saves a change, i.e. inside a vm-start/vm-shutdown; now and then it is
+killed again during its start-up.  carved is restarted (its start-up host-reconcile resolves what the kill
 interrupted before it serves) and audited after every restart with
 tests/crash/crashlib.py's rules, the same as crash-test.py's, and:
 
@@ -16,6 +18,10 @@ tests/crash/crashlib.py's rules, the same as crash-test.py's, and:
     there; only a vm-start may be refused, and only for room or type;
   * carved's view after the restart (pgpu-list, remaining capacities
     included) equals carve --local's of the same store and simulated host.
+
+carved dying by itself fails the check; a stop from outside the test (a
+SIGKILL, or a SIGTERM it drains for: another job on a shared machine killing
+a reused PID) is printed as a NOTE and survived like any other crash.
 
 usage: crash-carved.py CARVE_BIN CARVED_BIN PROFILE [KILLS] [SEED]
 Environment: CARVE_CRASH_DB: the store (a SQLite path or a PostgreSQL
@@ -60,13 +66,14 @@ carved_argv = [carved_bin, '--config', os.path.join(tmp, 'carved.conf'), '--toke
                os.path.join(tmp, 'tokens'), '--db', db, '--host-profile', profile, '--sim-state', sim,
                '--socket', sock, '--hostname', HOSTNAME]
 carved = None
+log_offset = 0   # where the running carved's log starts
 
 
 def start_carved(wait=True):
     """Start carved; wait for 'carved: serving' (after its start-up reconcile)."""
-    global carved
+    global carved, log_offset
     with open(log, 'ab') as f:
-        offset = f.tell()
+        offset = log_offset = f.tell()
         carved = subprocess.Popen(carved_argv, stdout=f, stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 30
     while wait and time.time() < deadline:
@@ -91,6 +98,32 @@ def sim_signature():
         return (st.st_ino, st.st_mtime_ns, st.st_size)
     except FileNotFoundError:
         return None
+
+
+def log_tail():
+    """The running (or last) carved's last log lines."""
+    with open(log, errors='replace') as f:
+        f.seek(log_offset)
+        return ' | '.join(f.read().splitlines()[-4:])
+
+
+def stopped_from_outside():
+    """carved is gone by a signal the test did not send and carved cannot
+    send itself: a SIGKILL, or a SIGTERM/SIGINT it drained for.  On a shared
+    machine another job's kill of a stale PID can hit it; that is one more
+    crash to survive, not carved's fault.  Any other end is."""
+    try:
+        rc = carved.wait(timeout=5)   # a drain takes a moment
+    except subprocess.TimeoutExpired:
+        return False
+    if rc == -signal.SIGKILL:
+        return True
+    if rc == 0:
+        with open(log, errors='replace') as f:
+            f.seek(log_offset)
+            said = f.read()
+        return 'SIGTERM: draining' in said or 'SIGINT: draining' in said
+    return False
 
 
 def kill_carved():
@@ -226,7 +259,13 @@ try:
             stats['killed at random'] += 1
         problems = []
         if carved.poll() is not None:
-            problems.append('carved died by itself (exit %s) before the kill' % carved.returncode)
+            if stopped_from_outside():
+                print('NOTE: kill %d: carved was stopped from outside the test (exit %s): %s' %
+                      (kill, carved.returncode, log_tail()))
+                stats['stopped from outside the test'] += 1
+            else:
+                problems.append('carved died by itself (exit %s) before the kill; it said: %s' %
+                                (carved.returncode, log_tail()))
         kill_carved()
         for argv, p in procs:
             out, err = p.communicate()
@@ -240,8 +279,17 @@ try:
             time.sleep(rng.uniform(0, 0.015))
             kill_carved()
             stats['killed again during start-up'] += 1
-        start_carved()
-        found, snap = audit(carve, expect, foreign, type_of, choices, settled=True)
+        for attempt in range(3):
+            start_carved()
+            try:
+                found, snap = audit(carve, expect, foreign, type_of, choices, settled=True)
+                break
+            except RuntimeError:
+                if attempt == 2 or not stopped_from_outside():
+                    raise
+                print('NOTE: kill %d: carved was stopped from outside the test during the audit (exit %s): %s' %
+                      (kill, carved.returncode, log_tail()))
+                stats['stopped from outside the test'] += 1
         problems += found
         if {p['uuid']: p for p in local.json('pgpu-list', 'params=all')} != snap[2]:
             problems.append("carved's pgpu-list differs from carve --local's of the same store and host")
@@ -252,7 +300,7 @@ try:
         else:
             passed += 1
 except (RuntimeError, ValueError) as e:
-    finish(passed, failed + 1, 'crash-carved: %s' % e)
+    finish(passed, failed + 1, 'crash-carved: %s; carved said: %s' % (e, log_tail()))
 
 # The kills must have hit vm-starts in flight, or the run proved little.
 with open(log, errors='replace') as f:
