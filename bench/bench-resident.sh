@@ -1,32 +1,45 @@
 #!/bin/bash
 # bench-resident.sh - carved's resident model at scale, side by side in one
-# run: simulated hosts of 16 and 1,024 Tesla P40s.
+# run.
 #
 #   bench/bench-resident.sh [BUILD]        (BUILD defaults to build/)
 #
-#   vm-start   M start+shutdown cycles of a one-vGPU VM through carved, on
-#              16 and on 1,024 PGPUs: carved's own time per vm-start (its
-#              /metrics histogram carve_placement_duration_seconds) and the
-#              client's wall time per request (carve --batch, one kept-alive
-#              connection); the ratio 1,024 / 16
+#   vm-start   M start+shutdown cycles of a one-vGPU VM through carved on
+#              simulated hosts of 16 and of 1,024 Tesla P40s (after a
+#              warm-up of M/5): carved's own time per vm-start (its /metrics
+#              histogram carve_placement_duration_seconds) and the client's
+#              wall time per request (carve --batch, one kept-alive
+#              connection), and the instructions carved executes per
+#              request (callgrind); the ratio 1,024 / 16
 #   pgpu-list  `carve pgpu-list` through carved at 1,024 PGPUs, wall time per
 #              call of the whole command (a process each), median of R
-#   RSS        carved's resident set (VmRSS) and carve_model_bytes with 16
-#              PGPUs, with 1,024, and with 1,024 PGPUs and 10,000 vGPUs in
-#              the store (written before carved starts, 16 per VM, defined):
-#              bytes per PGPU and per vGPU beyond the fixed base
+#   RSS        carved's resident set (VmRSS) and carve_model_bytes, carved
+#              on a sysfs tree (carve-mkfixture; the simulated host would
+#              count its own simulated hardware) of 16 P40s, then:
+#                local  on a tree of 1,024 P40s: per PGPU of its own host
+#                       (last discovery kept + model + store)
+#                pool   on the 16-P40 tree, the store also holding 1,024
+#                       P40s of another host: per PGPU that only the model
+#                       holds (what grows with a pool)
+#                vGPUs  the pool store with VGPUS vGPUs more (16 per VM,
+#                       defined): per vGPU
+#              each measured after start-up (one discovery, the model
+#              loaded once) and a pgpu-list and vgpu-list through it
 #
-# The hosts are generated profiles (one P40 per PCI bus); stores and sockets
-# live in a temporary directory.  Environment: M (cycles, default 50), R
-# (pgpu-list calls, default 20), VGPUS (default 10000).
+# Stores, trees and sockets live in a temporary directory (the 1,024-GPU
+# tree takes ~200k files).  Environment: M (cycles, default 50), R
+# (pgpu-list calls, default 20), VGPUS (default 10000), CG_CYCLES (cycles
+# counted by callgrind when valgrind is installed, default 20; 0 skips).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$REPO/build}" && pwd)
 CARVED=$BUILD/src/daemon/carved
 CARVE=$BUILD/src/cli/carve
+MKFIXTURE=$BUILD/tools/carve-mkfixture
 M=${M:-50}
 R=${R:-20}
 VGPUS=${VGPUS:-10000}
+CG_CYCLES=${CG_CYCLES:-20}
 [ -x "$CARVED" ] || { echo "bench-resident: $CARVED not built (ninja -C $BUILD)" >&2; exit 2; }
 
 T=$(mktemp -d /tmp/carve-bench-resident-XXXXXX)
@@ -50,16 +63,25 @@ profile() { # N -> profile path
 	echo "$f"
 }
 
-start() { # NAME N [DB] -> starts carved on $T/NAME.sock and $T/DB.db (DB defaults to NAME)
-	"$CARVED" --db "$T/${3:-$1}.db" --host-profile "$(profile "$2")" --socket "$T/$1.sock" --hostname bench \
+# start NAME N [DB] [sysfs]: carved on $T/NAME.sock and $T/DB.db (DB defaults
+# to NAME), the host simulated from an N-P40 profile, or with "sysfs" the
+# sysfs tree carve-mkfixture made of it; uevents off (the trees are copies)
+start() {
+	local host=(--host-profile "$(profile "$2")")
+	if [ "${4:-}" = sysfs ]; then
+		[ -d "$T/tree-$2" ] || "$MKFIXTURE" "$(profile "$2")" "$T/tree-$2" >/dev/null
+		host=(--sysfs-root "$T/tree-$2")
+	fi
+	"$CARVED" --config "$T/carved.conf" --db "$T/${3:-$1}.db" "${host[@]}" --socket "$T/$1.sock" --hostname bench \
 		>"$T/$1.log" 2>&1 &
 	PIDS+=($!)
 	eval "PID_$1=$!"
-	for _ in $(seq 300); do grep -q 'carved: serving' "$T/$1.log" 2>/dev/null && return; sleep 0.1; done
+	for _ in $(seq 600); do grep -q 'carved: serving' "$T/$1.log" 2>/dev/null && return; sleep 0.1; done
 	echo "bench-resident: carved $1 did not start" >&2
 	tail -5 "$T/$1.log" >&2
 	exit 1
 }
+printf 'reconcile:\n  uevents: false\n' >"$T/carved.conf"
 
 stop() { # NAME
 	local pid
@@ -87,7 +109,8 @@ vm_start() { # NAME -> "server_us client_us"
 	t=$("$CARVE" vgpu-type-list --minimal model-name="GRID P40-2Q")
 	vm=$("$CARVE" vm-create name-label=bench)
 	"$CARVE" vgpu-create vm-uuid="$vm" gpu-group-uuid="$g" vgpu-type-uuid="$t" >/dev/null
-	"$CARVE" vm-start uuid="$vm" >/dev/null && "$CARVE" vm-shutdown uuid="$vm" >/dev/null # warm
+	for ((i = 0; i < M / 5 + 1; i++)); do echo "vm-start uuid=$vm"; echo "vm-shutdown uuid=$vm"; done |
+		"$CARVE" --batch >/dev/null # warm-up
 	local s0 c0 s1 c1 t0 t1
 	s0=$(metric "$1" carve_placement_duration_seconds_sum)
 	c0=$(metric "$1" carve_placement_duration_seconds_count)
@@ -105,10 +128,40 @@ vm_start() { # NAME -> "server_us client_us"
 		'BEGIN { printf "%.0f %.0f", (s1 - s0) / (c1 - c0) * 1e6, w / 1000 / (2 * m) }'
 }
 
+# instr N -> instructions carved executes per request (vm-start or
+# vm-shutdown) on an N-P40 simulated host, counted by callgrind over
+# CG_CYCLES cycles after one warm cycle: deterministic, unlike wall time
+instr() {
+	local name=cg$1 pid vm g t
+	valgrind --tool=callgrind --callgrind-out-file="$T/$name.cg" "$CARVED" --config "$T/carved.conf" \
+		--db "$T/$name.db" --host-profile "$(profile "$1")" --socket "$T/$name.sock" --hostname bench \
+		>"$T/$name.log" 2>&1 &
+	pid=$!
+	PIDS+=($pid)
+	for _ in $(seq 1200); do grep -q 'carved: serving' "$T/$name.log" 2>/dev/null && break; sleep 0.1; done
+	export CARVE_SOCKET=$T/$name.sock
+	g=$("$CARVE" gpu-group-list --minimal name-label="Group of NVIDIA Corporation Tesla P40 GPUs")
+	t=$("$CARVE" vgpu-type-list --minimal model-name="GRID P40-2Q")
+	vm=$("$CARVE" vm-create name-label=bench)
+	"$CARVE" vgpu-create vm-uuid="$vm" gpu-group-uuid="$g" vgpu-type-uuid="$t" >/dev/null
+	"$CARVE" vm-start uuid="$vm" >/dev/null && "$CARVE" vm-shutdown uuid="$vm" >/dev/null
+	callgrind_control -z "$pid" >/dev/null 2>&1
+	for ((i = 0; i < CG_CYCLES; i++)); do echo "vm-start uuid=$vm"; echo "vm-shutdown uuid=$vm"; done |
+		"$CARVE" --batch >/dev/null
+	callgrind_control -d "$pid" >/dev/null 2>&1
+	kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	awk -v n=$((2 * CG_CYCLES)) '/^summary:/ { printf "%.0f", $2 / n }' "$T/$name.cg.1"
+}
+
 start small 16
 start large 1024
 read -r s16 c16 <<<"$(vm_start small)"
 read -r s1k c1k <<<"$(vm_start large)"
+i16=- i1k=-
+if [ "$CG_CYCLES" -gt 0 ] && command -v callgrind_control >/dev/null; then
+	i16=$(instr 16)
+	i1k=$(instr 1024)
+fi
 
 # ---- pgpu-list at 1,024 ----
 export CARVE_SOCKET=$T/large.sock
@@ -125,10 +178,29 @@ list_max=$(tail -1 "$T/list.us")
 list_bytes=$("$CARVE" pgpu-list | wc -c)
 
 # ---- RSS ----
-rss16=$(rss_kib small) mb16=$(metric small carve_model_bytes)
-rss1k=$(rss_kib large) mb1k=$(metric large carve_model_bytes)
+stop small
 stop large
-python3 - "$T/large.db" "$VGPUS" <<'EOF'
+# rss NAME -> "KiB model_bytes" after a pgpu-list and a vgpu-list through it
+rss() {
+	CARVE_SOCKET=$T/$1.sock "$CARVE" pgpu-list >/dev/null
+	CARVE_SOCKET=$T/$1.sock "$CARVE" vgpu-list >/dev/null
+	echo "$(rss_kib "$1") $(metric "$1" carve_model_bytes)"
+}
+start base 16 base sysfs
+read -r rss_base mb_base <<<"$(rss base)"
+stop base
+start local 1024 local sysfs
+read -r rss_local mb_local <<<"$(rss local)"
+stop local
+# the pool: another host's 1,024 P40s in the store (written by an in-process
+# carve under another host name), carved still on its 16
+cp "$T/base.db" "$T/pool.db"
+"$CARVE" --local --db "$T/pool.db" --sysfs-root "$T/tree-1024" --hostname other pgpu-list >/dev/null
+start pool 16 pool sysfs
+read -r rss_pool mb_pool <<<"$(rss pool)"
+n_pool=$(CARVE_SOCKET=$T/pool.sock "$CARVE" pgpu-list --minimal | tr ',' '\n' | grep -c .)
+stop pool
+python3 - "$T/pool.db" "$VGPUS" <<'EOF2'
 import sqlite3, sys, uuid
 db = sqlite3.connect(sys.argv[1])
 n = int(sys.argv[2])
@@ -143,19 +215,26 @@ with db:
             db.execute("INSERT INTO vgpu (uuid, vm_uuid, vgpu_type_uuid, gpu_group_uuid, device) VALUES (?,?,?,?,?)",
                        (str(uuid.uuid4()), vm, t, g, str(d)))
     db.execute("UPDATE store_generation SET n = n + 1")
-EOF
-start full 1024 large # the same store, now with the vGPUs: loaded once at start-up
-rssf=$(rss_kib full) mbf=$(metric full carve_model_bytes)
-n_vgpus=$(CARVE_SOCKET=$T/full.sock "$CARVE" vgpu-list --minimal | tr ',' '\n' | grep -c .)
+EOF2
+start vgpus 16 pool sysfs
+read -r rss_vgpus mb_vgpus <<<"$(rss vgpus)"
+n_vgpus=$(CARVE_SOCKET=$T/vgpus.sock "$CARVE" vgpu-list --minimal | tr ',' '\n' | grep -c .)
 
-echo "BENCH: carved resident model, simulated Tesla P40 hosts (commit $(git -C "$REPO" rev-parse --short HEAD))"
-printf 'BENCH: vm-start through carved, us per call   16 PGPUs   1024 PGPUs   ratio\n'
+echo "BENCH: carved resident model, Tesla P40 hosts (commit $(git -C "$REPO" rev-parse --short HEAD), $(nproc) CPUs)"
+printf 'BENCH: vm-start through carved, us per call   16 PGPUs   1024 PGPUs   ratio   (simulated hosts, %d cycles)\n' "$M"
 printf 'BENCH:   carved (its histogram)             %8d     %8d   %5.2f\n' "$s16" "$s1k" "$(awk -v a="$s1k" -v b="$s16" 'BEGIN { print a / b }')"
 printf 'BENCH:   client wall (--batch, per request) %8d     %8d   %5.2f\n' "$c16" "$c1k" "$(awk -v a="$c1k" -v b="$c16" 'BEGIN { print a / b }')"
+printf 'BENCH:   carved instructions per request   %8s     %8s   %5s   (callgrind, %d cycles)\n' "$i16" "$i1k" \
+	"$([ "$i16" != - ] && awk -v a="$i1k" -v b="$i16" 'BEGIN { printf "%.2f", a / b }' || echo -)" "$CG_CYCLES"
 printf 'BENCH: carve pgpu-list through carved, 1024 PGPUs: median %d us (min %d, max %d, %d calls, %d bytes out)\n' \
 	"$list_med" "$list_min" "$list_max" "$R" "$list_bytes"
-printf 'BENCH: carved RSS: 16 PGPUs %d KiB (model %d B); 1024 PGPUs %d KiB (model %d B); 1024 PGPUs + %d vGPUs %d KiB (model %d B)\n' \
-	"$rss16" "$mb16" "$rss1k" "$mb1k" "$n_vgpus" "$rssf" "$mbf"
-awk -v a="$rss16" -v b="$rss1k" -v c="$rssf" -v ma="$mb16" -v mb="$mb1k" -v mc="$mbf" -v n="$n_vgpus" 'BEGIN {
-	printf "BENCH: per PGPU: RSS %.0f B, model %.0f B; per vGPU: RSS %.0f B, model %.0f B\n",
-		(b - a) * 1024 / 1008, (mb - ma) / 1008, (c - b) * 1024 / n, (mc - mb) / n }'
+printf 'BENCH: carved RSS (sysfs trees):     VmRSS KiB   model bytes\n'
+printf 'BENCH:   16 local PGPUs             %10d  %12d\n' "$rss_base" "$mb_base"
+printf 'BENCH:   1024 local PGPUs           %10d  %12d\n' "$rss_local" "$mb_local"
+printf 'BENCH:   16 local + 1024 in the pool%10d  %12d   (%d PGPUs listed)\n' "$rss_pool" "$mb_pool" "$n_pool"
+printf 'BENCH:   + %d vGPUs             %10d  %12d\n' "$n_vgpus" "$rss_vgpus" "$mb_vgpus"
+awk -v b="$rss_base" -v l="$rss_local" -v p="$rss_pool" -v v="$rss_vgpus" -v mb="$mb_base" -v ml="$mb_local" \
+	-v mp="$mb_pool" -v mv="$mb_vgpus" -v n="$n_vgpus" 'BEGIN {
+	printf "BENCH: per local PGPU: RSS %.0f B, model %.0f B\n", (l - b) * 1024 / 1008, (ml - mb) / 1008
+	printf "BENCH: per pool PGPU:  RSS %.0f B, model %.0f B\n", (p - b) * 1024 / 1024, (mp - mb) / 1024
+	printf "BENCH: per vGPU:       RSS %.0f B, model %.0f B\n", (v - p) * 1024 / n, (mv - mp) / n }'

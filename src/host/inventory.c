@@ -10,6 +10,7 @@
 #include "inventory.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,13 +68,16 @@ void carve_hw_inventory_free(struct carve_hw_inventory *inv)
 	free(inv);
 }
 
-/* Grow *arr of *n elements of size sz by one zeroed element.  Capacity is not
- * stored: arrays grow in powers of two, so the capacity is implied by n. */
+/* Grow *arr of *n elements of size sz by one zeroed element.  The capacity
+ * is what malloc says the block holds (malloc_usable_size), so an array may
+ * be allocated exactly (dup_array, carve_hw_inventory_compact) and still
+ * grow; when full it doubles. */
 static void *grow(void **arr, size_t *n, size_t sz)
 {
 	size_t cur = *n;
-	bool full = cur == 0 || (cur & (cur - 1)) == 0; /* 0,1,2,4,8...: next slot needs room */
-	if (full) {
+	if (cur == SIZE_MAX / sz)
+		return NULL;
+	if (!*arr || malloc_usable_size(*arr) < (cur + 1) * sz) {
 		size_t cap = cur ? cur * 2 : 1;
 		if (cap > SIZE_MAX / sz)
 			return NULL;
@@ -173,14 +177,41 @@ size_t carve_hw_inventory_count_problems(const struct carve_hw_inventory *inv)
 
 static void *dup_array(const void *src, size_t n, size_t sz)
 {
-	/* grow() keeps capacity as the next power of two: allocate likewise. */
-	size_t cap = 1;
-	while (cap < n)
-		cap *= 2;
-	void *p = calloc(cap, sz);
+	void *p = calloc(n ? n : 1, sz);
 	if (p && n)
 		memcpy(p, src, n * sz);
 	return p;
+}
+
+/* Shrink *arr to its n elements (NULL when none); a failed realloc leaves
+ * it as it was. */
+static void fit_array(void **arr, size_t n, size_t sz)
+{
+	if (!*arr)
+		return;
+	if (!n) {
+		free(*arr);
+		*arr = NULL;
+		return;
+	}
+	void *p = realloc(*arr, n * sz);
+	if (p)
+		*arr = p;
+}
+
+void carve_hw_inventory_compact(struct carve_hw_inventory *inv)
+{
+	for (size_t i = 0; inv && i < inv->n_gpus; i++) {
+		struct carve_hw_gpu *g = &inv->gpus[i];
+		fit_array((void **)&g->types, g->n_types, sizeof(*g->types));
+		fit_array((void **)&g->devs, g->n_devs, sizeof(*g->devs));
+		fit_array((void **)&g->vfs, g->n_vfs, sizeof(*g->vfs));
+		fit_array((void **)&g->problems, g->n_problems, sizeof(*g->problems));
+	}
+	if (inv) {
+		fit_array((void **)&inv->gpus, inv->n_gpus, sizeof(*inv->gpus));
+		fit_array((void **)&inv->problems, inv->n_problems, sizeof(*inv->problems));
+	}
 }
 
 static int gpu_copy(struct carve_hw_gpu *dst, const struct carve_hw_gpu *src)

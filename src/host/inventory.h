@@ -121,6 +121,10 @@ struct carve_hw_inventory {
 };
 
 void carve_hw_inventory_free(struct carve_hw_inventory *inv);
+/* Shrink every array to its length (what a long-lived copy, carved's last
+ * discovery, should hold); the inventory stays usable and may still grow.
+ * NULL is accepted. */
+void carve_hw_inventory_compact(struct carve_hw_inventory *inv);
 /* Clears the contents; the struct itself may live on the stack. */
 void carve_hw_inventory_clear(struct carve_hw_inventory *inv);
 

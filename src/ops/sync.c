@@ -209,6 +209,7 @@ static int keep_inventory(struct carve_ctx *ctx, struct carve_hw_inventory *inv)
 	carve_hw_inventory_clear(ctx->inv);
 	*ctx->inv = *inv;
 	memset(inv, 0, sizeof(*inv));
+	carve_hw_inventory_compact(ctx->inv);
 	return 0;
 }
 
