@@ -212,6 +212,19 @@ static int write_files(struct tree *t, const char *dir, json_t *files, const cha
 	return 0;
 }
 
+/* out = the path from a file in dir back up to the tree's root, then
+ * prefix + name: what a link in dir to a root-relative place holds. */
+static void from_root(const char *dir, char *out, size_t n, const char *prefix, const char *name)
+{
+	size_t depth = 0, len = 0;
+	for (const char *c = dir; *c; c++)
+		depth += *c == '/';
+	out[0] = '\0';
+	for (size_t i = 0; i <= depth && len + 3 < n; i++, len += 3)
+		memcpy(out + len, "../", 4);
+	snprintf(out + len, n - len, "%s%s", prefix, name);
+}
+
 static int write_device(struct tree *t, json_t *d, const char *file)
 {
 	static const char *const keys[] = {"pci",   "path",       "driver", "iommu_group", "physfn",
@@ -236,13 +249,7 @@ static int write_device(struct tree *t, json_t *d, const char *file)
 	const char *driver = str_of(d, "driver");
 	if (driver) {
 		snprintf(p, sizeof(p), "%s/driver", dir);
-		size_t depth = 0;
-		for (const char *c = dir; *c; c++)
-			depth += *c == '/';
-		target[0] = '\0';
-		for (size_t i = 0; i <= depth; i++)
-			strcat(target, "../");
-		snprintf(target + strlen(target), sizeof(target) - strlen(target), "bus/pci/drivers/%s", driver);
+		from_root(dir, target, sizeof(target), "bus/pci/drivers/", driver);
 		TRY(tree_link(t, p, target));
 		snprintf(p, sizeof(p), "bus/pci/drivers/%s/%s", driver, pci);
 		snprintf(target, sizeof(target), "../../../../%s", dir);
@@ -251,13 +258,7 @@ static int write_device(struct tree *t, json_t *d, const char *file)
 	const char *group = str_of(d, "iommu_group");
 	if (group) {
 		snprintf(p, sizeof(p), "%s/iommu_group", dir);
-		size_t depth = 0;
-		for (const char *c = dir; *c; c++)
-			depth += *c == '/';
-		target[0] = '\0';
-		for (size_t i = 0; i <= depth; i++)
-			strcat(target, "../");
-		snprintf(target + strlen(target), sizeof(target) - strlen(target), "kernel/iommu_groups/%s", group);
+		from_root(dir, target, sizeof(target), "kernel/iommu_groups/", group);
 		TRY(tree_link(t, p, target));
 		snprintf(p, sizeof(p), "kernel/iommu_groups/%s/devices/%s", group, pci);
 		snprintf(target, sizeof(target), "../../../../%s", dir);

@@ -47,11 +47,6 @@ struct items {
 	size_t n;
 };
 
-static int not_found(const char *cls, const char *uuid, struct carve_error *err)
-{
-	return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no %s with uuid %s", cls, uuid);
-}
-
 /* The vGPUs of a VM, by slot.  More than CARVE_MAX_VGPUS_PER_VM is an error
  * (the store was written by something else), never a silent truncation. */
 static int load_items(const struct carve_obj_vm *vm, struct items *it, struct carve_error *err)
@@ -281,7 +276,7 @@ static int begin_vm_verb(struct carve_ctx *ctx, json_t *args, const char *verb, 
 		return r;
 	*out = carve_model_vm(ctx->model, vm);
 	if (!*out)
-		r = not_found("vm", vm, err);
+		r = carve_ops_not_found("vm", vm, err);
 	else if (!(allowed & (1u << (*out)->power)))
 		r = carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it %s", vm,
 				    carve_power_state_name((*out)->power), verb,
@@ -686,7 +681,7 @@ static int adopt(struct carve_ctx *ctx, const char *uuid, const char *vm, struct
 	const struct carve_obj_pgpu *p = carve_model_pgpu_at(ctx->model, ctx->host_uuid, gpu->pci);
 	const struct carve_obj_vm *o = carve_model_vm(ctx->model, vm);
 	if (!p || !o)
-		return not_found("vm", vm, err);
+		return carve_ops_not_found("vm", vm, err);
 	if (o->power != CARVE_POWER_HALTED && o->power != CARVE_POWER_RUNNING)
 		return carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s", vm, carve_power_state_name(o->power));
 	uint32_t dev;

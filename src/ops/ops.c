@@ -175,7 +175,7 @@ static int lookup_record(struct carve_ctx *ctx, const char *cls_name, const char
 		return r;
 	if (json_array_size(records) == 0) {
 		json_decref(records);
-		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no %s with uuid %s", cls_name, uuid);
+		return carve_ops_not_found(cls_name, uuid, err);
 	}
 	*rec = json_incref(json_array_get(records, 0));
 	json_decref(records);
@@ -312,4 +312,19 @@ int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t
 	r = op->fn(ctx, a, result, err);
 	carve_model_unlock(ctx->model);
 	return r;
+}
+
+int carve_ops_not_found(const char *cls, const char *uuid, struct carve_error *err)
+{
+	return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no %s with uuid %s", cls, uuid);
+}
+
+int carve_ops_group_type(struct carve_ctx *ctx, const char *group, const char *type,
+			 const struct carve_obj_group **g, const struct carve_obj_type **t, struct carve_error *err)
+{
+	if (!(*g = carve_model_group(ctx->model, group)))
+		return carve_ops_not_found("gpu-group", group, err);
+	if (!(*t = carve_model_type(ctx->model, type)))
+		return carve_ops_not_found("vgpu-type", type, err);
+	return 0;
 }

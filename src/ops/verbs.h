@@ -23,6 +23,15 @@ int carve_ops_sync_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n,
 int carve_ops_reload_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
 int carve_ops_rediscover_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
 
+/* UUID_NOT_FOUND (-ENOENT) naming the class ("vm", "gpu-group"...) and uuid. */
+int carve_ops_not_found(const char *cls, const char *uuid, struct carve_error *err);
+struct carve_obj_group;
+struct carve_obj_type;
+/* A GPU group and a vGPU type of the model by UUID, both or an error
+ * (UUID_NOT_FOUND naming the first missing). */
+int carve_ops_group_type(struct carve_ctx *ctx, const char *group, const char *type,
+			 const struct carve_obj_group **g, const struct carve_obj_type **t, struct carve_error *err);
+
 /* xe-style list / param-list / param-get for the class named by the verb. */
 int carve_op_generic(struct carve_ctx *ctx, const char *verb, json_t *args, json_t **result, struct carve_error *err);
 

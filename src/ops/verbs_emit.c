@@ -31,7 +31,7 @@ static int load_vm(struct carve_ctx *ctx, json_t *args, struct carve_emit_vm *vm
 		return r;
 	const struct carve_obj_vm *o = carve_model_vm(ctx->model, uuid);
 	if (!o)
-		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vm with uuid %s", uuid);
+		return carve_ops_not_found("vm", uuid, err);
 	if (o->power != CARVE_POWER_RUNNING)
 		return carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE",
 				       "VM %s is %s: its vGPUs exist only while it runs (vm-start first)", uuid,
@@ -99,7 +99,7 @@ int carve_op_vgpu_mdevctl_json(struct carve_ctx *ctx, json_t *args, json_t **res
 		return r;
 	const struct carve_obj_vgpu *g = carve_model_vgpu(ctx->model, uuid);
 	if (!g)
-		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vgpu with uuid %s", uuid);
+		return carve_ops_not_found("vgpu", uuid, err);
 	struct carve_emit_vgpu e = {0};
 	carve_strlcpy(e.uuid, uuid, sizeof(e.uuid));
 	e.impl = g->type->impl;
@@ -149,7 +149,7 @@ int carve_op_vgpu_migration_check(struct carve_ctx *ctx, json_t *args, json_t **
 	const struct carve_obj_vgpu *v = carve_model_vgpu(ctx->model, vgpu);
 	const struct carve_obj_pgpu *p = carve_model_pgpu(ctx->model, pgpu);
 	if (!v)
-		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no vgpu with uuid %s", vgpu);
+		return carve_ops_not_found("vgpu", vgpu, err);
 	if (!p || !p->group)
 		return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no pgpu with uuid %s in a GPU group", pgpu);
 	enum carve_place_reason why = CARVE_PLACE_NOT_SUPPORTED;

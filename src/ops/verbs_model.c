@@ -22,11 +22,6 @@
 
 #define CARVE_MAX_GROUPS 4096
 
-static int not_found(const char *cls, const char *uuid, struct carve_error *err)
-{
-	return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no %s with uuid %s", cls, uuid);
-}
-
 /* vGPUs resident or scheduled on p (of type t, or of any type when NULL). */
 static bool pgpu_busy(const struct carve_obj_pgpu *p, const struct carve_obj_type *t)
 {
@@ -40,7 +35,7 @@ static int move_pgpu(struct carve_ctx *ctx, struct carve_obj_pgpu *p, const char
 {
 	struct carve_obj_group *g = carve_model_group(ctx->model, group);
 	if (!g)
-		return not_found("gpu-group", group, err);
+		return carve_ops_not_found("gpu-group", group, err);
 	if (pgpu_busy(p, NULL))
 		return carve_error_set(err, -EBUSY, "PGPU_IN_USE_BY_VM",
 				       "PGPU %s has vGPUs resident or scheduled; shut their VMs down first", p->uuid);
@@ -59,7 +54,7 @@ static int set_enabled(struct carve_ctx *ctx, const struct carve_obj_pgpu *p, co
 	ssize_t k = t ? carve_pgpu_slot_of(p, t) : -1;
 	if (k < 0 || carve_pgpu_place(p)->slots[k].unsupported) {
 		if (!t)
-			return not_found("vgpu-type", type, err);
+			return carve_ops_not_found("vgpu-type", type, err);
 		return carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED",
 				       "vGPU type %s is not supported on PGPU %s", type, p->uuid);
 	}
@@ -109,7 +104,7 @@ static int pgpu_write(struct carve_ctx *ctx, const char *uuid, int (*body)(struc
 	if (r < 0)
 		return r;
 	struct carve_obj_pgpu *p = carve_model_pgpu(ctx->model, uuid);
-	r = p ? body(ctx, p, args, err) : not_found("pgpu", uuid, err);
+	r = p ? body(ctx, p, args, err) : carve_ops_not_found("pgpu", uuid, err);
 	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_pgpu(ctx->model, ctx->db, uuid, err)) < 0)
 		return r;
 	*result = json_object();
@@ -232,7 +227,7 @@ static int group_destroy(struct carve_ctx *ctx, const char *uuid, struct carve_e
 {
 	struct carve_obj_group *g = carve_model_group(ctx->model, uuid);
 	if (!g)
-		return not_found("gpu-group", uuid, err);
+		return carve_ops_not_found("gpu-group", uuid, err);
 	long n = 0;
 	carve_model_each(ctx->model, pgpus, struct carve_obj_pgpu, p)
 		n += p->group == g;
@@ -275,7 +270,7 @@ int carve_op_gpu_group_param_set(struct carve_ctx *ctx, json_t *args, json_t **r
 	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
 	if (!carve_model_group(ctx->model, uuid))
-		r = not_found("gpu-group", uuid, err);
+		r = carve_ops_not_found("gpu-group", uuid, err);
 	else if (!label && !desc && !algo)
 		r = carve_error_set(err, -EINVAL, "MISSING_PARAMETER",
 				    "gpu-group-param-set needs name-label=, name-description= or allocation-algorithm=");
@@ -295,12 +290,10 @@ int carve_op_gpu_group_remaining_capacity(struct carve_ctx *ctx, json_t *args, j
 	if ((r = carve_arg_uuid(args, "uuid", true, group, err)) < 0 ||
 	    (r = carve_arg_uuid(args, "vgpu-type-uuid", true, type, err)) < 0)
 		return r;
-	const struct carve_obj_group *g = carve_model_group(ctx->model, group);
-	if (!g)
-		return not_found("gpu-group", group, err);
-	const struct carve_obj_type *t = carve_model_type(ctx->model, type);
-	if (!t)
-		return not_found("vgpu-type", type, err);
+	const struct carve_obj_group *g;
+	const struct carve_obj_type *t;
+	if ((r = carve_ops_group_type(ctx, group, type, &g, &t, err)) < 0)
+		return r;
 	int64_t total = 0;
 	if ((r = carve_model_remaining(ctx->model, g, t, &total, err)) < 0)
 		return r;

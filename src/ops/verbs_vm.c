@@ -23,11 +23,6 @@
 #include "verbs.h"
 #include "vm.h"
 
-static int not_found(const char *cls, const char *uuid, struct carve_error *err)
-{
-	return carve_error_set(err, -ENOENT, "UUID_NOT_FOUND", "no %s with uuid %s", cls, uuid);
-}
-
 static int require_halted(const struct carve_obj_vm *vm, const char *what, struct carve_error *err)
 {
 	if (vm->power != CARVE_POWER_HALTED)
@@ -101,7 +96,7 @@ int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, str
 static int vm_of(struct carve_ctx *ctx, const char *uuid, struct carve_obj_vm **vm, struct carve_error *err)
 {
 	*vm = carve_model_vm(ctx->model, uuid);
-	return *vm ? 0 : not_found("vm", uuid, err);
+	return *vm ? 0 : carve_ops_not_found("vm", uuid, err);
 }
 
 int carve_op_vm_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
@@ -184,12 +179,10 @@ static int vgpu_create(struct carve_ctx *ctx, json_t *args, char uuid[37], char 
 	struct carve_obj_vm *vm;
 	if ((r = vm_of(ctx, vm_uuid, &vm, err)) < 0 || (r = require_halted(vm, "vgpu-create", err)) < 0)
 		return r;
-	const struct carve_obj_group *g = carve_model_group(ctx->model, group);
-	if (!g)
-		return not_found("gpu-group", group, err);
-	const struct carve_obj_type *t = carve_model_type(ctx->model, type);
-	if (!t)
-		return not_found("vgpu-type", type, err);
+	const struct carve_obj_group *g;
+	const struct carve_obj_type *t;
+	if ((r = carve_ops_group_type(ctx, group, type, &g, &t, err)) < 0)
+		return r;
 	bool supported = false;
 	carve_model_each(ctx->model, pgpus, struct carve_obj_pgpu, p) {
 		ssize_t k = p->group == g ? carve_pgpu_slot_of(p, t) : -1;
@@ -246,7 +239,7 @@ static int vgpu_of_halted(struct carve_ctx *ctx, const char *uuid, const char *w
 {
 	*v = carve_model_vgpu(ctx->model, uuid);
 	if (!*v)
-		return not_found("vgpu", uuid, err);
+		return carve_ops_not_found("vgpu", uuid, err);
 	return require_halted((*v)->vm, what, err);
 }
 

@@ -147,6 +147,22 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* The names of dir's *.yaml files, without the suffix, sorted. */
+static void yaml_names(const char *dir, struct carve_strv *names)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n > 5 && strcmp(de->d_name + n - 5, ".yaml") == 0) {
+			de->d_name[n - 5] = '\0';
+			assert_int_equal(carve_strv_push(names, de->d_name), 0);
+		}
+	}
+	carve_strv_sort(names);
+}
+
 /* ---- every example profile: golden file and sim parity ---- */
 
 static void test_profiles(void **state)
@@ -154,18 +170,8 @@ static void test_profiles(void **state)
 	(void)state;
 	_cleanup_free_ char *tmp = make_tmpdir();
 	_cleanup_free_ char *dir = carve_strdupf("%s/examples/hosts", srcdir());
-	_cleanup_closedir_ DIR *d = opendir(dir);
-	assert_non_null(d);
 	struct carve_strv names = {0};
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n > 5 && strcmp(de->d_name + n - 5, ".yaml") == 0) {
-			de->d_name[n - 5] = '\0';
-			assert_int_equal(carve_strv_push(&names, de->d_name), 0);
-		}
-	}
-	carve_strv_sort(&names);
+	yaml_names(dir, &names);
 	assert_true(names.n >= 10);
 	for (size_t i = 0; i < names.n; i++) {
 		const char *name = names.v[i];
@@ -247,18 +253,8 @@ static void test_real_hosts(void **state)
 	(void)state;
 	_cleanup_free_ char *tmp = make_tmpdir();
 	_cleanup_free_ char *dir = carve_strdupf("%s/tests/fixtures/real", srcdir());
-	_cleanup_closedir_ DIR *d = opendir(dir);
-	assert_non_null(d);
 	struct carve_strv names = {0};
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n > 5 && strcmp(de->d_name + n - 5, ".yaml") == 0) {
-			de->d_name[n - 5] = '\0';
-			assert_int_equal(carve_strv_push(&names, de->d_name), 0);
-		}
-	}
-	carve_strv_sort(&names);
+	yaml_names(dir, &names);
 	assert_true(names.n >= 6);
 	for (size_t i = 0; i < names.n; i++) {
 		_cleanup_json_ json_t *got = discover_listing(tmp, names.v[i]);

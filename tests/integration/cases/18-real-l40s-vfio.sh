@@ -2,16 +2,6 @@
 # tests/fixtures/real/real-l40s-vfio.yaml): one VF runs an L40S-24Q, its
 # siblings list only the 24Q - the GPU is homogeneous (mixed-size mode off,
 # NVIDIA's default), whatever the catalog says the board supports.
-caps() { # SYSFS: each type's remaining capacity on the first PGPU, and which budget decided it
-	local p g
-	p=$(carve --sysfs-root "$1" pgpu-list --minimal is-system-display-device=false | cut -d, -f1)
-	g=$(carve --sysfs-root "$1" pgpu-param-get uuid=$p param-name=gpu-group-uuid)
-	for t in $(carve --sysfs-root "$1" pgpu-param-get uuid=$p param-name=supported-VGPU-types | tr -d ';'); do
-		printf '%s: %s (%s)\n' "$(carve --sysfs-root "$1" vgpu-type-param-get uuid=$t param-name=model-name)" \
-			"$(carve --sysfs-root "$1" gpu-group-get-remaining-capacity uuid=$g vgpu-type-uuid=$t)" \
-			"$(carve --sysfs-root "$1" pgpu-param-get uuid=$p param-name=VGPU-capacity-sources param-key=$t)"
-	done
-}
 cat >$T/l40s-busy.yaml <<'END'
 # The state issue 16 reports: VF 0 runs type 1155 (its list is the bare
 # header, as the driver prints it for a VF in use), VFs 1-3 list only 1155.
