@@ -4,9 +4,10 @@
 #
 #   bench/bench-resident.sh [BUILD]        (BUILD defaults to build/)
 #
-#   vm-start   M start+shutdown cycles of a one-vGPU VM through carved on
+#   vm-start   ROUNDS rounds (alternating between the hosts) of M
+#              start+shutdown cycles of a one-vGPU VM through carved on
 #              simulated hosts of 16 and of 1,024 Tesla P40s (after a
-#              warm-up of M/5): carved's own time per vm-start (its /metrics
+#              warm-up of M/5), medians: carved's own time per vm-start (its /metrics
 #              histogram carve_placement_duration_seconds) and the client's
 #              wall time per request (carve --batch, one kept-alive
 #              connection), and the instructions carved executes per
@@ -29,7 +30,8 @@
 # Stores, trees and sockets live in a temporary directory (the 1,024-GPU
 # tree takes ~200k files).  Environment: M (cycles, default 50), R
 # (pgpu-list calls, default 20), VGPUS (default 10000), CG_CYCLES (cycles
-# counted by callgrind when valgrind is installed, default 20; 0 skips).
+# counted by callgrind when valgrind is installed, default 20; 0 skips),
+# ROUNDS (default 5).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$REPO/build}" && pwd)
@@ -40,6 +42,7 @@ M=${M:-50}
 R=${R:-20}
 VGPUS=${VGPUS:-10000}
 CG_CYCLES=${CG_CYCLES:-20}
+ROUNDS=${ROUNDS:-5}
 [ -x "$CARVED" ] || { echo "bench-resident: $CARVED not built (ninja -C $BUILD)" >&2; exit 2; }
 
 T=$(mktemp -d /tmp/carve-bench-resident-XXXXXX)
@@ -102,31 +105,40 @@ rss_kib() { # NAME -> VmRSS in KiB
 ns() { date +%s%N; }
 
 # ---- vm-start on 16 and on 1,024 PGPUs ----
-vm_start() { # NAME -> "server_us client_us"
+# vm_prepare NAME: a halted one-vGPU VM on carved NAME, warmed up with M/5
+# cycles; its batch of M start+shutdown cycles in $T/NAME.batch
+vm_prepare() {
 	export CARVE_SOCKET=$T/$1.sock
 	local g t vm
 	g=$("$CARVE" gpu-group-list --minimal name-label="Group of NVIDIA Corporation Tesla P40 GPUs")
 	t=$("$CARVE" vgpu-type-list --minimal model-name="GRID P40-2Q")
 	vm=$("$CARVE" vm-create name-label=bench)
 	"$CARVE" vgpu-create vm-uuid="$vm" gpu-group-uuid="$g" vgpu-type-uuid="$t" >/dev/null
-	for ((i = 0; i < M / 5 + 1; i++)); do echo "vm-start uuid=$vm"; echo "vm-shutdown uuid=$vm"; done |
-		"$CARVE" --batch >/dev/null # warm-up
-	local s0 c0 s1 c1 t0 t1
-	s0=$(metric "$1" carve_placement_duration_seconds_sum)
-	c0=$(metric "$1" carve_placement_duration_seconds_count)
 	: >"$T/$1.batch"
 	for ((i = 0; i < M; i++)); do
 		echo "vm-start uuid=$vm" >>"$T/$1.batch"
 		echo "vm-shutdown uuid=$vm" >>"$T/$1.batch"
 	done
+	head -n $((2 * (M / 5 + 1))) "$T/$1.batch" | "$CARVE" --batch >/dev/null
+}
+
+# vm_round NAME: one batch; appends "server_us client_us" to $T/NAME.rounds
+vm_round() {
+	export CARVE_SOCKET=$T/$1.sock
+	local s0 c0 s1 c1 t0 t1
+	s0=$(metric "$1" carve_placement_duration_seconds_sum)
+	c0=$(metric "$1" carve_placement_duration_seconds_count)
 	t0=$(ns)
 	"$CARVE" --batch <"$T/$1.batch" >/dev/null
 	t1=$(ns)
 	s1=$(metric "$1" carve_placement_duration_seconds_sum)
 	c1=$(metric "$1" carve_placement_duration_seconds_count)
 	awk -v s0="$s0" -v s1="$s1" -v c0="$c0" -v c1="$c1" -v w=$((t1 - t0)) -v m="$M" \
-		'BEGIN { printf "%.0f %.0f", (s1 - s0) / (c1 - c0) * 1e6, w / 1000 / (2 * m) }'
+		'BEGIN { printf "%.0f %.0f\n", (s1 - s0) / (c1 - c0) * 1e6, w / 1000 / (2 * m) }' >>"$T/$1.rounds"
 }
+
+# median NAME COLUMN of the rounds
+median() { awk -v c="$2" '{ print $c }' "$T/$1.rounds" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # instr N -> instructions carved executes per request (vm-start or
 # vm-shutdown) on an N-P40 simulated host, counted by callgrind over
@@ -155,8 +167,14 @@ instr() {
 
 start small 16
 start large 1024
-read -r s16 c16 <<<"$(vm_start small)"
-read -r s1k c1k <<<"$(vm_start large)"
+vm_prepare small
+vm_prepare large
+# the two hosts alternate, ROUNDS times: the machine's noise falls on both
+for ((r = 0; r < ROUNDS; r++)); do
+	vm_round small
+	vm_round large
+done
+s16=$(median small 1) c16=$(median small 2) s1k=$(median large 1) c1k=$(median large 2)
 i16=- i1k=-
 if [ "$CG_CYCLES" -gt 0 ] && command -v callgrind_control >/dev/null; then
 	i16=$(instr 16)
@@ -221,7 +239,7 @@ read -r rss_vgpus mb_vgpus <<<"$(rss vgpus)"
 n_vgpus=$(CARVE_SOCKET=$T/vgpus.sock "$CARVE" vgpu-list --minimal | tr ',' '\n' | grep -c .)
 
 echo "BENCH: carved resident model, Tesla P40 hosts (commit $(git -C "$REPO" rev-parse --short HEAD), $(nproc) CPUs)"
-printf 'BENCH: vm-start through carved, us per call   16 PGPUs   1024 PGPUs   ratio   (simulated hosts, %d cycles)\n' "$M"
+printf 'BENCH: vm-start through carved, us per call   16 PGPUs   1024 PGPUs   ratio   (simulated hosts, median of %d rounds of %d cycles)\n' "$ROUNDS" "$M"
 printf 'BENCH:   carved (its histogram)             %8d     %8d   %5.2f\n' "$s16" "$s1k" "$(awk -v a="$s1k" -v b="$s16" 'BEGIN { print a / b }')"
 printf 'BENCH:   client wall (--batch, per request) %8d     %8d   %5.2f\n' "$c16" "$c1k" "$(awk -v a="$c1k" -v b="$c16" 'BEGIN { print a / b }')"
 printf 'BENCH:   carved instructions per request   %8s     %8s   %5s   (callgrind, %d cycles)\n' "$i16" "$i1k" \

@@ -186,201 +186,204 @@ static void label(FILE *f, const char *k, const char *v, bool last)
 	fprintf(f, "\"%s", last ? "" : ",");
 }
 
-static json_t *records(struct carve_ctx *ctx, const char *verb, struct carve_error *err)
+/* "ID: message" lines in a model string: how many problems. */
+static size_t lines(const char *s)
 {
-	json_t *res = NULL;
-	_cleanup_json_ json_t *args = json_object();
-	if (!args || carve_ops_call(ctx, verb, args, &res, err) < 0)
-		return NULL;
-	json_t *recs = json_incref(json_object_get(res, "records"));
-	json_decref(res);
-	return recs;
+	size_t n = 0;
+	while (s && *s) {
+		n++;
+		s += strcspn(s, "\n");
+		s += *s != '\0';
+	}
+	return n;
 }
 
-static const char *sget(json_t *rec, const char *k)
+static int cmp_pgpu(const void *a, const void *b)
 {
-	const char *s = json_string_value(json_object_get(rec, k));
-	return s ? s : "";
+	const struct carve_obj_pgpu *x = *(const struct carve_obj_pgpu *const *)a;
+	const struct carve_obj_pgpu *y = *(const struct carve_obj_pgpu *const *)b;
+	int c = strcmp(x->host->name_label, y->host->name_label);
+	return c ? c : strcmp(carve_pgpu_place(x)->pci, carve_pgpu_place(y)->pci);
 }
 
-static json_int_t iget(json_t *rec, const char *k)
+static int cmp_group(const void *a, const void *b)
 {
-	json_t *v = json_object_get(rec, k);
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_string(v))
-		return strtoll(json_string_value(v), NULL, 10);
-	return 0;
+	const struct carve_obj_group *x = *(const struct carve_obj_group *const *)a;
+	const struct carve_obj_group *y = *(const struct carve_obj_group *const *)b;
+	int c = strcmp(x->name_label, y->name_label);
+	return c ? c : strcmp(x->uuid, y->uuid);
 }
 
-static json_t *by_uuid(json_t *recs, const char *uuid)
+static int cmp_type(const void *a, const void *b)
 {
-	size_t i;
-	json_t *r;
-	json_array_foreach(recs, i, r)
-		if (strcmp(sget(r, "uuid"), uuid) == 0)
-			return r;
-	return NULL;
+	const struct carve_obj_type *x = *(const struct carve_obj_type *const *)a;
+	const struct carve_obj_type *y = *(const struct carve_obj_type *const *)b;
+	int c = strcmp(x->model_name, y->model_name);
+	return c ? c : strcmp(x->place.uuid, y->place.uuid);
 }
 
-/* Where a vGPU holds capacity: resident, else scheduled; "" when halted. */
-static const char *vgpu_pgpu(json_t *v)
+/* Placed vGPUs (resident or scheduled) by group, then type. */
+static int cmp_placed(const void *a, const void *b)
 {
-	const char *p = sget(v, "resident-on");
-	if (!*p || strcmp(p, "<not in database>") == 0)
-		p = sget(v, "scheduled-to-be-resident-on");
-	return strcmp(p, "<not in database>") == 0 ? "" : p;
+	const struct carve_obj_vgpu *x = *(const struct carve_obj_vgpu *const *)a;
+	const struct carve_obj_vgpu *y = *(const struct carve_obj_vgpu *const *)b;
+	int c = cmp_group(&x->group, &y->group);
+	return c ? c : cmp_type(&x->type, &y->type);
 }
 
-static int model_gauges(FILE *f, struct carve_ctx *ctx, struct carve_error *err)
+/* The objects of a class in a sorted copy (borrowed pointers). */
+static void **sorted(const struct carve_objs *o, int (*cmp)(const void *, const void *))
 {
-	_cleanup_json_ json_t *pgpus = records(ctx, "pgpu-list", err);
-	_cleanup_json_ json_t *groups = records(ctx, "gpu-group-list", err);
-	_cleanup_json_ json_t *types = records(ctx, "vgpu-type-list", err);
-	_cleanup_json_ json_t *vgpus = records(ctx, "vgpu-list", err);
-	_cleanup_json_ json_t *vms = records(ctx, "vm-list", err);
-	_cleanup_json_ json_t *hosts = records(ctx, "host-list", err);
-	if (!pgpus || !groups || !types || !vgpus || !vms || !hosts)
-		return carve_error_isset(err) ? err->code : -ENOMEM;
-	size_t i, k;
-	json_t *p, *g, *v, *t;
+	void **a = malloc((o->n + 1) * sizeof(*a));
+	if (a && o->n) {
+		memcpy(a, o->v, o->n * sizeof(*a));
+		qsort(a, o->n, sizeof(*a), cmp);
+	}
+	return a;
+}
+
+/* Is t enabled on some PGPU of g?  (The group's enabled-VGPU-types.) */
+static bool group_enables(const struct carve_model *m, const struct carve_obj_group *g, const struct carve_obj_type *t)
+{
+	for (size_t i = 0; i < m->pgpus.n; i++) {
+		const struct carve_obj_pgpu *p = m->pgpus.v[i];
+		if (p->group == g && carve_pgpu_supports(p, t, true))
+			return true;
+	}
+	return false;
+}
+
+static void pgpu_labels(FILE *f, const struct carve_obj_pgpu *p)
+{
+	label(f, "pgpu", p->uuid, false);
+	label(f, "pci", carve_pgpu_place(p)->pci, false);
+	label(f, "gpu_group_uuid", p->group ? p->group->uuid : "", true);
+}
+
+/* The model's gauges, straight from the resident model under its read lock:
+ * linear in the objects (a scrape must not cost more as the pool grows than
+ * listing it does). */
+static int model_gauges(FILE *f, struct carve_model *m, struct carve_error *err)
+{
+	_cleanup_free_ void **pgpus = sorted(&m->pgpus, cmp_pgpu);
+	_cleanup_free_ void **groups = sorted(&m->groups, cmp_group);
+	_cleanup_free_ void **types = sorted(&m->types, cmp_type);
+	_cleanup_free_ struct carve_obj_vgpu **placed = malloc((m->vgpus.n + 1) * sizeof(*placed));
+	if (!pgpus || !groups || !types || !placed)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 
 	header(f, "carve_model_bytes", "gauge",
 	       "Memory the resident model's objects, strings and placement views take (approximate).");
-	carve_model_rdlock(ctx->model);
-	fprintf(f, "carve_model_bytes %zu\n", carve_model_bytes(ctx->model));
-	carve_model_unlock(ctx->model);
+	fprintf(f, "carve_model_bytes %zu\n", carve_model_bytes(m));
 
 	/* Every PGPU (0 when healthy), and the host itself for devices that
 	 * could not be told to be GPUs: an alert can watch one series. */
 	header(f, "carve_discovery_problems", "gauge",
 	       "Files discovery could not read or parse, by PGPU (pgpu=\"\": other devices of the host); "
 	       "see carve host-discover.");
-	json_array_foreach(hosts, i, p) {
+	carve_model_each(m, hosts, struct carve_obj_host, h) {
 		fputs("carve_discovery_problems{", f);
-		label(f, "host", sget(p, "name-label"), false);
+		label(f, "host", h->name_label, false);
 		label(f, "pgpu", "", false);
 		label(f, "pci", "", true);
-		fprintf(f, "} %zu\n", json_array_size(json_object_get(p, "discovery-problems")));
+		fprintf(f, "} %zu\n", lines(h->discovery_problems));
 	}
-	json_array_foreach(pgpus, i, p) {
+	for (size_t i = 0; i < m->pgpus.n; i++) {
+		const struct carve_obj_pgpu *p = pgpus[i];
 		fputs("carve_discovery_problems{", f);
-		label(f, "host", sget(p, "host-name-label"), false);
-		label(f, "pgpu", sget(p, "uuid"), false);
-		label(f, "pci", sget(p, "pci-id"), true);
-		fprintf(f, "} %zu\n", json_array_size(json_object_get(p, "discovery-problems")));
+		label(f, "host", p->host->name_label, false);
+		label(f, "pgpu", p->uuid, false);
+		label(f, "pci", carve_pgpu_place(p)->pci, true);
+		fprintf(f, "} %zu\n", lines(p->discovery_problems));
 	}
 
 	header(f, "carve_pgpus", "gauge", "Physical GPUs known on this host, by GPU group and presence.");
-	json_array_foreach(groups, i, g) {
-		long present = 0, absent = 0;
-		json_array_foreach(pgpus, k, p) {
-			if (strcmp(sget(p, "gpu-group-uuid"), sget(g, "uuid")) != 0)
-				continue;
-			if (json_is_true(json_object_get(p, "present")) || strcmp(sget(p, "present"), "true") == 0)
-				present++;
-			else
-				absent++;
+	for (size_t i = 0; i < m->groups.n; i++) {
+		const struct carve_obj_group *g = groups[i];
+		long n[2] = {0, 0};
+		for (size_t k = 0; k < m->pgpus.n; k++) {
+			const struct carve_obj_pgpu *p = m->pgpus.v[k];
+			if (p->group == g)
+				n[carve_pgpu_place(p)->present]++;
 		}
 		for (int pr = 1; pr >= 0; pr--) {
 			fputs("carve_pgpus{", f);
-			label(f, "gpu_group", sget(g, "name-label"), false);
-			label(f, "gpu_group_uuid", sget(g, "uuid"), false);
+			label(f, "gpu_group", g->name_label, false);
+			label(f, "gpu_group_uuid", g->uuid, false);
 			label(f, "present", pr ? "true" : "false", true);
-			fprintf(f, "} %ld\n", pr ? present : absent);
+			fprintf(f, "} %ld\n", n[pr]);
 		}
 	}
 
 	/* Capacity units per PGPU (XAPI's size) and what resident/scheduled vGPUs use. */
 	header(f, "carve_pgpu_capacity_units", "gauge", "Capacity of a PGPU in XAPI size units.");
-	json_array_foreach(pgpus, i, p) {
+	for (size_t i = 0; i < m->pgpus.n; i++) {
+		const struct carve_obj_pgpu *p = pgpus[i];
 		fputs("carve_pgpu_capacity_units{", f);
-		label(f, "pgpu", sget(p, "uuid"), false);
-		label(f, "pci", sget(p, "pci-id"), false);
-		label(f, "gpu_group_uuid", sget(p, "gpu-group-uuid"), true);
-		fprintf(f, "} %lld\n", (long long)iget(p, "size"));
+		pgpu_labels(f, p);
+		fprintf(f, "} %lld\n", (long long)carve_pgpu_place(p)->size);
 	}
 	header(f, "carve_pgpu_used_units", "gauge", "Capacity units held by vGPUs resident or scheduled on a PGPU.");
-	json_array_foreach(pgpus, i, p) {
+	for (size_t i = 0; i < m->pgpus.n; i++) {
+		const struct carve_obj_pgpu *p = pgpus[i];
 		long long used = 0;
-		json_array_foreach(vgpus, k, v)
-			if (strcmp(vgpu_pgpu(v), sget(p, "uuid")) == 0 && (t = by_uuid(types, sget(v, "type-uuid"))))
-				used += iget(t, "size");
+		for (uint32_t k = 0; k < p->n_vgpus; k++)
+			used += p->vgpus[k]->type->place.size;
 		fputs("carve_pgpu_used_units{", f);
-		label(f, "pgpu", sget(p, "uuid"), false);
-		label(f, "pci", sget(p, "pci-id"), false);
-		label(f, "gpu_group_uuid", sget(p, "gpu-group-uuid"), true);
+		pgpu_labels(f, p);
 		fprintf(f, "} %lld\n", used);
 	}
 
 	/* Per GPU group and enabled type: how many more fit, and how many are in use. */
 	header(f, "carve_vgpu_remaining_capacity", "gauge",
 	       "How many more vGPUs of a type the GPU group can take (gpu-group-get-remaining-capacity).");
-	json_array_foreach(groups, i, g) {
-		size_t j;
-		json_t *tu;
-		json_array_foreach(json_object_get(g, "enabled-VGPU-types"), j, tu) {
-			json_t *res = NULL;
-			_cleanup_json_ json_t *a = json_pack("{s:s, s:O}", "uuid", sget(g, "uuid"), "vgpu-type-uuid", tu);
-			struct carve_error e2 = {0};
-			if (!a || carve_ops_call(ctx, "gpu-group-get-remaining-capacity", a, &res, &e2) < 0)
+	for (size_t i = 0; i < m->groups.n; i++) {
+		const struct carve_obj_group *g = groups[i];
+		for (size_t k = 0; k < m->types.n; k++) {
+			const struct carve_obj_type *t = types[k];
+			int64_t left = 0;
+			if (!group_enables(m, g, t) || carve_model_remaining(m, g, t, &left, err) < 0)
 				continue;
 			fputs("carve_vgpu_remaining_capacity{", f);
-			label(f, "gpu_group", sget(g, "name-label"), false);
-			label(f, "gpu_group_uuid", sget(g, "uuid"), false);
-			t = by_uuid(types, json_string_value(tu) ? json_string_value(tu) : "");
-			label(f, "vgpu_type", t ? sget(t, "model-name") : "", false);
-			label(f, "vgpu_type_uuid", json_string_value(tu), true);
-			fprintf(f, "} %lld\n", (long long)iget(res, "value"));
-			json_decref(res);
+			label(f, "gpu_group", g->name_label, false);
+			label(f, "gpu_group_uuid", g->uuid, false);
+			label(f, "vgpu_type", t->model_name, false);
+			label(f, "vgpu_type_uuid", t->place.uuid, true);
+			fprintf(f, "} %lld\n", (long long)left);
 		}
 	}
+	carve_error_clear(err);
+
 	header(f, "carve_vgpus_placed", "gauge", "vGPUs holding capacity (resident or scheduled), by GPU group and type.");
-	json_array_foreach(groups, i, g) {
-		json_array_foreach(types, k, t) {
-			long n = 0;
-			size_t j;
-			json_array_foreach(vgpus, j, v)
-				if (*vgpu_pgpu(v) && strcmp(sget(v, "gpu-group-uuid"), sget(g, "uuid")) == 0 &&
-				    strcmp(sget(v, "type-uuid"), sget(t, "uuid")) == 0)
-					n++;
-			if (n == 0)
-				continue;
-			fputs("carve_vgpus_placed{", f);
-			label(f, "gpu_group", sget(g, "name-label"), false);
-			label(f, "gpu_group_uuid", sget(g, "uuid"), false);
-			label(f, "vgpu_type", sget(t, "model-name"), false);
-			label(f, "vgpu_type_uuid", sget(t, "uuid"), true);
-			fprintf(f, "} %ld\n", n);
-		}
+	size_t n_placed = 0;
+	carve_model_each(m, vgpus, struct carve_obj_vgpu, v)
+		if (v->resident || v->scheduled)
+			placed[n_placed++] = v;
+	qsort(placed, n_placed, sizeof(*placed), cmp_placed);
+	for (size_t a = 0, b; a < n_placed; a = b) {
+		for (b = a + 1; b < n_placed && placed[b]->group == placed[a]->group && placed[b]->type == placed[a]->type; b++)
+			;
+		fputs("carve_vgpus_placed{", f);
+		label(f, "gpu_group", placed[a]->group->name_label, false);
+		label(f, "gpu_group_uuid", placed[a]->group->uuid, false);
+		label(f, "vgpu_type", placed[a]->type->model_name, false);
+		label(f, "vgpu_type_uuid", placed[a]->type->place.uuid, true);
+		fprintf(f, "} %zu\n", b - a);
 	}
 
 	header(f, "carve_vgpus", "gauge", "vGPUs by state.");
-	static const char *const vstates[] = {"defined", "reserved", "running", "stopping"};
-	for (k = 0; k < ARRAY_SIZE(vstates); k++) {
-		long n = 0;
-		json_array_foreach(vgpus, i, v)
-			n += strcmp(sget(v, "state"), vstates[k]) == 0;
-		fprintf(f, "carve_vgpus{state=\"%s\"} %ld\n", vstates[k], n);
-	}
-	long other = 0;
-	json_array_foreach(vgpus, i, v) {
-		bool known = false;
-		for (k = 0; k < ARRAY_SIZE(vstates); k++)
-			known |= strcmp(sget(v, "state"), vstates[k]) == 0;
-		other += !known;
-	}
-	if (other)
-		fprintf(f, "carve_vgpus{state=\"other\"} %ld\n", other);
+	long by_state[CARVE_VGPU__MAX] = {0};
+	carve_model_each(m, vgpus, struct carve_obj_vgpu, v)
+		by_state[v->state]++;
+	for (int k = 0; k < CARVE_VGPU__MAX; k++)
+		fprintf(f, "carve_vgpus{state=\"%s\"} %ld\n", carve_vgpu_state_name(k), by_state[k]);
 
 	header(f, "carve_vms", "gauge", "VMs by power state.");
-	static const char *const pstates[] = {"halted", "starting", "running", "stopping"};
-	for (k = 0; k < ARRAY_SIZE(pstates); k++) {
-		long n = 0;
-		json_array_foreach(vms, i, v)
-			n += strcmp(sget(v, "power-state"), pstates[k]) == 0;
-		fprintf(f, "carve_vms{power_state=\"%s\"} %ld\n", pstates[k], n);
-	}
+	long by_power[CARVE_POWER__MAX] = {0};
+	carve_model_each(m, vms, struct carve_obj_vm, vm)
+		by_power[vm->power]++;
+	for (int k = 0; k < CARVE_POWER__MAX; k++)
+		fprintf(f, "carve_vms{power_state=\"%s\"} %ld\n", carve_power_state_name(k), by_power[k]);
 	return 0;
 }
 
@@ -393,8 +396,11 @@ int carve_metrics_render(struct carve_metrics *m, struct carve_ctx *ctx, char **
 	if (!f)
 		return -ENOMEM;
 	int r = 0;
-	if (ctx)
-		r = model_gauges(f, ctx, err);
+	if (ctx && ctx->model) {
+		carve_model_rdlock(ctx->model);
+		r = model_gauges(f, ctx->model, err);
+		carve_model_unlock(ctx->model);
+	}
 
 	static const char *const kinds[] = {"read", "write"};
 	header(f, "carve_http_requests_total", "counter", "HTTP requests answered, by kind and status.");

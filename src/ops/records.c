@@ -257,15 +257,6 @@ static json_t *pgpu_value(struct carve_model *m, const void *obj, int id)
 	return NULL;
 }
 
-static bool pgpu_supports(const struct carve_obj_pgpu *p, const struct carve_obj_type *t, bool enabled)
-{
-	ssize_t k = carve_pgpu_slot_of(p, t);
-	if (k < 0)
-		return false;
-	const struct carve_place_slot *s = &carve_pgpu_place(p)->slots[k];
-	return !s->unsupported && (!enabled || s->enabled);
-}
-
 static json_t *type_pgpus(const struct carve_model *m, const struct carve_obj_type *t, bool enabled)
 {
 	_cleanup_free_ const char **a = malloc((m->pgpus.n + 1) * sizeof(*a));
@@ -273,7 +264,7 @@ static json_t *type_pgpus(const struct carve_model *m, const struct carve_obj_ty
 		return NULL;
 	size_t n = 0;
 	for (size_t i = 0; i < m->pgpus.n; i++)
-		if (pgpu_supports(m->pgpus.v[i], t, enabled))
+		if (carve_pgpu_supports(m->pgpus.v[i], t, enabled))
 			a[n++] = ((struct carve_obj_pgpu *)m->pgpus.v[i])->uuid;
 	qsort(a, n, sizeof(*a), cmp_uuid);
 	return juuids((void *const *)a, n);
@@ -290,7 +281,7 @@ static json_t *type_groups(const struct carve_model *m, const struct carve_obj_t
 		bool any = false;
 		for (size_t i = 0; i < m->pgpus.n && !any; i++) {
 			const struct carve_obj_pgpu *p = m->pgpus.v[i];
-			any = p->group == grp && pgpu_supports(p, t, enabled);
+			any = p->group == grp && carve_pgpu_supports(p, t, enabled);
 		}
 		if (any)
 			a[n++] = grp->uuid;
@@ -314,7 +305,7 @@ static json_t *type_compatible_on_pgpu(const struct carve_model *m, const struct
 		bool ok = o == t && !t->place.passthrough;
 		for (size_t i = 0; i < m->pgpus.n && !ok && o != t; i++) {
 			const struct carve_obj_pgpu *p = m->pgpus.v[i];
-			ok = pgpu_supports(p, t, false) && pgpu_supports(p, o, false) &&
+			ok = carve_pgpu_supports(p, t, false) && carve_pgpu_supports(p, o, false) &&
 			     carve_place_types_compatible(carve_pgpu_place(p), &t->place, &o->place);
 		}
 		if (ok)
@@ -423,7 +414,7 @@ static json_t *group_types(const struct carve_model *m, const struct carve_obj_g
 		bool any = false;
 		for (size_t i = 0; i < m->pgpus.n && !any; i++) {
 			const struct carve_obj_pgpu *p = m->pgpus.v[i];
-			any = p->group == g && pgpu_supports(p, t, enabled);
+			any = p->group == g && carve_pgpu_supports(p, t, enabled);
 		}
 		if (any)
 			a[n++] = t;

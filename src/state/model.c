@@ -297,23 +297,33 @@ static void drop_all_indexes(struct carve_model *m)
 		view_drop_indexes(m->views[i]);
 }
 
-static int view_index(struct carve_view *v, const struct carve_obj_type *t, struct carve_place_index **out)
+/* The view's index for type t, built on first use.  Readers (remaining
+ * capacity, a PGPU's capacity) hold only the model's read lock, so two of
+ * them may get here at once: index_lock makes the lookup and the building
+ * one step.  An index, once built, is only read until a writer (the write
+ * lock excludes readers) changes or drops it. */
+static int view_index(struct carve_model *m, struct carve_view *v, const struct carve_obj_type *t,
+		      struct carve_place_index **out)
 {
+	pthread_mutex_lock(&m->index_lock);
+	int r = 0;
 	for (size_t i = 0; i < v->n_idx; i++)
 		if (v->idx[i].type == t) {
 			*out = v->idx[i].idx;
-			return 0;
+			goto out;
 		}
 	struct carve_view_index *a = realloc(v->idx, (v->n_idx + 1) * sizeof(*a));
-	if (!a)
-		return -ENOMEM;
+	if (!a) {
+		r = -ENOMEM;
+		goto out;
+	}
 	v->idx = a;
 	enum carve_place_algo algo = v->group ? v->group->algo : CARVE_PLACE_DEPTH_FIRST;
-	int r = carve_place_index_new(v->pgpus, v->n, &t->place, algo, out);
-	if (r < 0)
-		return r;
-	v->idx[v->n_idx++] = (struct carve_view_index){.type = t, .idx = *out};
-	return 0;
+	if ((r = carve_place_index_new(v->pgpus, v->n, &t->place, algo, out)) >= 0)
+		v->idx[v->n_idx++] = (struct carve_view_index){.type = t, .idx = *out};
+out:
+	pthread_mutex_unlock(&m->index_lock);
+	return r;
 }
 
 /* ---- a PGPU's vGPUs and what placement derives from them ---- */
@@ -448,6 +458,11 @@ int carve_model_new(struct carve_model **out)
 		free(m);
 		return -ENOMEM;
 	}
+	if (pthread_mutex_init(&m->index_lock, NULL) != 0) {
+		pthread_rwlock_destroy(&m->lock);
+		free(m);
+		return -ENOMEM;
+	}
 	*out = m;
 	return 0;
 }
@@ -487,6 +502,7 @@ void carve_model_free(struct carve_model *m)
 	if (!m)
 		return;
 	model_clear(m);
+	pthread_mutex_destroy(&m->index_lock);
 	pthread_rwlock_destroy(&m->lock);
 	free(m);
 }
@@ -543,6 +559,15 @@ ssize_t carve_pgpu_slot_of(const struct carve_obj_pgpu *p, const struct carve_ob
 		if (pl->slots[i].type == &t->place)
 			return (ssize_t)i;
 	return -1;
+}
+
+bool carve_pgpu_supports(const struct carve_obj_pgpu *p, const struct carve_obj_type *t, bool enabled)
+{
+	ssize_t k = carve_pgpu_slot_of(p, t);
+	if (k < 0)
+		return false;
+	const struct carve_place_slot *s = &carve_pgpu_place(p)->slots[k];
+	return !s->unsupported && (!enabled || s->enabled);
 }
 
 int64_t carve_pgpu_available_after(int64_t available, uint32_t max_instances, int delta)
@@ -1197,7 +1222,7 @@ int carve_model_place(struct carve_model *m, const struct carve_obj_group *g, co
 	if (!v || v->n == 0)
 		return 0;
 	struct carve_place_index *idx = NULL;
-	int r = view_index(v, t, &idx);
+	int r = view_index(m, v, t, &idx);
 	if (r < 0)
 		return carve_error_set(err, r, "OUT_OF_MEMORY", "cannot build the placement index");
 	const char *ex[CARVE_MAX_VGPUS_PER_VM + 1];
@@ -1224,7 +1249,7 @@ int carve_model_remaining(struct carve_model *m, const struct carve_obj_group *g
 		if (v->group != g || v->n == 0)
 			continue;
 		struct carve_place_index *idx = NULL;
-		int r = view_index(v, t, &idx);
+		int r = view_index(m, v, t, &idx);
 		if (r < 0)
 			return carve_error_set(err, r, "OUT_OF_MEMORY", "cannot build the placement index");
 		*out += carve_place_index_total(idx);
@@ -1235,9 +1260,8 @@ int carve_model_remaining(struct carve_model *m, const struct carve_obj_group *g
 int carve_model_capacity(struct carve_model *m, const struct carve_obj_pgpu *p, const struct carve_obj_type *t,
 			 int64_t *out, enum carve_place_reason *why, struct carve_error *err)
 {
-	(void)m;
 	struct carve_place_index *idx = NULL;
-	int r = view_index(p->view, t, &idx);
+	int r = view_index(m, p->view, t, &idx);
 	if (r < 0)
 		return carve_error_set(err, r, "OUT_OF_MEMORY", "cannot build the placement index");
 	*out = carve_place_index_capacity(idx, p->vi);

@@ -67,6 +67,7 @@ struct carve_view {
 
 struct carve_model {
 	pthread_rwlock_t lock;
+	pthread_mutex_t index_lock; /* readers building a placement index (model.c, view_index) */
 	uint64_t generation;
 	struct carve_objs hosts, groups, types, pgpus, vms, vgpus;
 	struct carve_view **views;
@@ -124,6 +125,9 @@ const struct carve_place_pgpu *carve_pgpu_place(const struct carve_obj_pgpu *p);
 /* The pgpu_type slot of type t on p, or -1. */
 ssize_t carve_pgpu_slot_of(const struct carve_obj_pgpu *p, const struct carve_obj_type *t);
 
+/* Does p still report t (its supported-VGPU-types), and, with enabled, has
+ * the operator left it enabled there (enabled-VGPU-types)? */
+bool carve_pgpu_supports(const struct carve_obj_pgpu *p, const struct carve_obj_type *t, bool enabled);
 /* The driver's count of a type's free instances on a PGPU after carve itself
  * made (delta -1) or removed (+1) one, until the next discovery says
  * exactly: never below 0 nor above the type's max_instances there (0: no
