@@ -252,8 +252,8 @@ static void test_reconcile_after_reboot(void **state)
 	struct world w;
 	world_of(&ctx, &w);
 	_cleanup_free_ char *vm = vm_with(&ctx, &w, "x", 2);
-	json_decref(call(&ctx, "vgpu-param-set", "uuid", first_uuid(&ctx, "vgpu-list", "vm-uuid", vm), "extra-args",
-			 "frame_rate_limiter=0", NULL));
+	_cleanup_free_ char *vgpu = first_uuid(&ctx, "vgpu-list", "vm-uuid", vm);
+	json_decref(call(&ctx, "vgpu-param-set", "uuid", vgpu, "extra-args", "frame_rate_limiter=0", NULL));
 	json_decref(call(&ctx, "vm-start", "uuid", vm, NULL));
 	/* A reboot: the host forgets every device (a fresh sim, no state). */
 	carve_host_free(ctx.host);
@@ -279,6 +279,30 @@ static void test_reconcile_after_reboot(void **state)
 	json_decref(res);
 	res = call(&ctx, "host-reconcile", NULL); /* nothing left to do */
 	assert_int_equal(json_array_size(json_object_get(res, "actions")), 0);
+	expect_model_is_store(&ctx);
+	world_free(&w);
+	ctx_done(&ctx);
+}
+
+/* An act moves other types' counts too (the driver's rules: a homogeneous
+ * P40 running a 2Q offers no 24Q; empty again, it does): after vm-start and
+ * vm-shutdown the store and the model hold the kernel's counts for every
+ * type of the GPU, not only the one acted on. */
+static void test_act_rereads_gpu(void **state)
+{
+	(void)state;
+	struct carve_ctx ctx;
+	ctx_open(&ctx, NULL);
+	struct world w;
+	world_of(&ctx, &w);
+	int64_t full0 = remaining(&ctx, w.group, w.full);
+	assert_true(full0 > 0);
+	_cleanup_free_ char *vm = vm_with(&ctx, &w, "x", 1);
+	json_decref(call(&ctx, "vm-start", "uuid", vm, NULL));
+	assert_int_equal(remaining(&ctx, w.group, w.full), full0 - 1);
+	expect_model_is_store(&ctx);
+	json_decref(call(&ctx, "vm-shutdown", "uuid", vm, NULL));
+	assert_int_equal(remaining(&ctx, w.group, w.full), full0);
 	expect_model_is_store(&ctx);
 	world_free(&w);
 	ctx_done(&ctx);
@@ -394,7 +418,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model_matches_store), cmocka_unit_test(test_rollback),
-		cmocka_unit_test(test_reconcile_after_reboot), cmocka_unit_test(test_other_writer),
+		cmocka_unit_test(test_reconcile_after_reboot), cmocka_unit_test(test_act_rereads_gpu),
+		cmocka_unit_test(test_other_writer),
 		cmocka_unit_test(test_vgpu_limit), cmocka_unit_test(test_metrics_labels),
 		cmocka_unit_test(test_args_no_alias),
 	};
