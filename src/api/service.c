@@ -3,6 +3,8 @@
 #include "service.h"
 
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,10 +56,12 @@ struct carve_service {
 	 * generation is the store's it reflects: the read cache keys on it. */
 	struct carve_model *model;
 	struct carve_hw_inventory inv;
-	/* GPUs carve itself just acted on (guarded by the write lock): their
-	 * uevents echo what the act already noted, so a rediscovery they ask
-	 * for waits until the GPU has been quiet for QUIET_MS, and then runs
-	 * once - a burst of starts on one GPU costs one look, afterwards. */
+	/* GPUs carve itself just acted on: the verb noted the acted type's count
+	 * and left the GPU's other counts to a later look (ops.h,
+	 * defer_reread).  That look, and any rediscovery the act's uevents ask
+	 * for, waits until the GPU has been quiet for QUIET_MS and then runs
+	 * once, from the main loop - a burst of starts on one GPU costs one
+	 * look, afterwards, and none on the request path. */
 	struct quiet {
 		char pci[13];
 		long long until_ms;
@@ -65,6 +69,7 @@ struct carve_service {
 	} quiet[64];
 	size_t n_quiet;
 	pthread_mutex_t quiet_lock; /* guards quiet[]: the main loop looks without the write lock */
+	int wake_fd;                /* eventfd: a new quiet GPU, so the main loop recomputes its timeout */
 	pthread_mutex_t cache_lock;
 	struct cache_entry cache[CACHE_SLOTS];
 };
@@ -93,10 +98,16 @@ static void quiet_note(struct carve_service *s, const struct carve_ctx *c)
 			*q = (struct quiet){.deferred = false};
 			carve_strlcpy(q->pci, c->acted[i], sizeof(q->pci));
 		}
-		if (q)
+		if (q) {
 			q->until_ms = until;
+			q->deferred = true; /* the act's other counts: read once the GPU is quiet */
+		}
 	}
 	pthread_mutex_unlock(&s->quiet_lock);
+	if (c->n_acted && s->wake_fd >= 0) {
+		uint64_t one = 1;
+		(void)!write(s->wake_fd, &one, sizeof(one)); /* a full counter already wakes it */
+	}
 }
 
 /* Is pci quiet now?  Then its rediscovery is deferred (and true). */
@@ -191,6 +202,7 @@ static void ctx_prepare(struct carve_service *s, struct carve_ctx *c, bool with_
 	c->owns_model = false;
 	c->inv = &s->inv;
 	c->owns_inv = false;
+	c->defer_reread = true;
 }
 
 static uint64_t model_generation(struct carve_service *s)
@@ -256,6 +268,8 @@ void carve_service_free(struct carve_service *s)
 	}
 	pthread_mutex_destroy(&s->cache_lock);
 	pthread_mutex_destroy(&s->quiet_lock);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
 	pthread_mutex_destroy(&s->write_lock);
 	pthread_mutex_destroy(&s->pool_lock);
 	free(s->db_path);
@@ -277,6 +291,7 @@ int carve_service_new(const struct carve_service_config *cfg, struct carve_servi
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_mutex_init(&s->cache_lock, NULL);
 	pthread_mutex_init(&s->quiet_lock, NULL);
+	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->max_open = cfg->max_connections ? cfg->max_connections : 64;
 	s->db_path = strdup(cfg->db_path);
 	s->hostname = strdup(cfg->hostname);
@@ -593,6 +608,18 @@ int carve_service_rediscover(struct carve_service *s, const char *const *pci, si
 	if (full || n_pf)
 		carve_metrics_refresh(s->metrics, r >= 0);
 	return r;
+}
+
+int carve_service_wake_fd(struct carve_service *s)
+{
+	return s->wake_fd;
+}
+
+void carve_service_wake_ack(struct carve_service *s)
+{
+	uint64_t n;
+	if (s->wake_fd >= 0)
+		(void)!read(s->wake_fd, &n, sizeof(n));
 }
 
 long long carve_service_deferred_ms(struct carve_service *s)

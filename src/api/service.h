@@ -62,12 +62,18 @@ int carve_service_refresh(struct carve_service *s, struct carve_error *err);
 int carve_service_rediscover(struct carve_service *s, const char *const *pci, size_t n, bool full,
 			     struct carve_error *err);
 
-/* A GPU carve itself acted on within the last second is quiet: a
- * rediscovery that uevents ask for is deferred until it has been quiet that
- * long (the events echo what the act already noted), then runs once.
+/* A GPU carve itself acted on within the last second is quiet: it is read
+ * again once it has been quiet that long (the act noted only its own type's
+ * count; ops.h, defer_reread), and a rediscovery its uevents ask for meanwhile
+ * waits for that same look.
  * deferred_ms: how long until the next deferred one is due, -1 when none;
- * flush_deferred runs those due (call it when deferred_ms says 0). */
+ * flush_deferred runs those due (call it when deferred_ms says 0).
+ * wake_fd: readable (an eventfd) after an act made a GPU quiet: the caller's
+ * loop polls it, acknowledges with wake_ack and asks deferred_ms again; -1
+ * when none could be made (then only the caller's other wake-ups flush). */
 long long carve_service_deferred_ms(struct carve_service *s);
+int carve_service_wake_fd(struct carve_service *s);
+void carve_service_wake_ack(struct carve_service *s);
 int carve_service_flush_deferred(struct carve_service *s, struct carve_error *err);
 
 /* host-reconcile under the write lock; outcomes are counted in the metrics.

@@ -386,13 +386,16 @@ int main(int argc, char **argv)
 		long long deferred = carve_service_deferred_ms(svc);
 		if (deferred >= 0 && deferred < timeout)
 			timeout = deferred;
-		struct pollfd pfd[2] = {{.fd = sigfd, .events = POLLIN},
-					{.fd = uev ? carve_uevent_fd(uev) : -1, .events = POLLIN}};
+		struct pollfd pfd[3] = {{.fd = sigfd, .events = POLLIN},
+					{.fd = uev ? carve_uevent_fd(uev) : -1, .events = POLLIN},
+					{.fd = carve_service_wake_fd(svc), .events = POLLIN}};
 		int sig = 0;
 		struct signalfd_siginfo si;
-		if (poll(pfd, 2, (int)timeout) > 0 && (pfd[0].revents & POLLIN) &&
+		if (poll(pfd, 3, (int)timeout) > 0 && (pfd[0].revents & POLLIN) &&
 		    read(sigfd, &si, sizeof(si)) == sizeof(si))
 			sig = (int)si.ssi_signo;
+		if (pfd[2].revents & POLLIN)
+			carve_service_wake_ack(svc); /* an act made a GPU quiet: the timeout is recomputed below */
 		if (sig == SIGTERM || sig == SIGINT) {
 			carve_log(LOG_INFO, "%s: draining %u request(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 				  carve_server_in_flight(srv));

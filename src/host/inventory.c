@@ -257,6 +257,64 @@ int carve_hw_inventory_add_copy(struct carve_hw_inventory *inv, const struct car
 	return 0;
 }
 
+static struct carve_hw_vf *vf_of(struct carve_hw_gpu *g, const char *pci)
+{
+	for (size_t i = 0; pci && pci[0] && i < g->n_vfs; i++)
+		if (strcmp(g->vfs[i].pci, pci) == 0)
+			return &g->vfs[i];
+	return NULL;
+}
+
+int carve_hw_gpu_note_created(struct carve_hw_gpu *g, const char *uuid, const char *device_pci, const char *type_id,
+			      const char *params)
+{
+	struct carve_hw_type *t = (struct carve_hw_type *)carve_hw_gpu_find_type(g, type_id);
+	struct carve_hw_vf *vf = vf_of(g, device_pci);
+	if (t && t->impl == CARVE_IMPL_PASSTHROUGH) {
+		for (size_t i = 0; i < g->n_types; i++)
+			g->types[i].available = 0; /* the whole GPU is given away */
+	} else if (t && t->available > 0) {
+		t->available--;
+	}
+	if (vf) {
+		vf->in_use = true;
+		if (t && t->impl == CARVE_IMPL_NVIDIA_SRIOV)
+			snprintf(vf->current_type, sizeof(vf->current_type), "%s", type_id);
+	}
+	struct carve_hw_dev *d = carve_hw_gpu_add_dev(g);
+	if (!d)
+		return -ENOMEM;
+	snprintf(d->uuid, sizeof(d->uuid), "%s", uuid && t && t->impl != CARVE_IMPL_PASSTHROUGH && !vf ? uuid : "");
+	snprintf(d->type_id, sizeof(d->type_id), "%s", type_id);
+	snprintf(d->parent, sizeof(d->parent), "%s", device_pci && device_pci[0] ? device_pci : g->pci);
+	snprintf(d->params, sizeof(d->params), "%s", params ? params : "");
+	g->hash = 0;
+	return 0;
+}
+
+void carve_hw_gpu_note_removed(struct carve_hw_gpu *g, const char *uuid, const char *device_pci, const char *type_id)
+{
+	for (size_t i = 0; i < g->n_devs; i++) {
+		struct carve_hw_dev *d = &g->devs[i];
+		bool match = uuid && uuid[0] && d->uuid[0] ? strcmp(d->uuid, uuid) == 0
+							   : device_pci && strcmp(d->parent, device_pci) == 0;
+		if (!match || strcmp(d->type_id, type_id) != 0)
+			continue;
+		memmove(d, d + 1, (g->n_devs - i - 1) * sizeof(*d));
+		g->n_devs--;
+		struct carve_hw_type *t = (struct carve_hw_type *)carve_hw_gpu_find_type(g, type_id);
+		if (t && (!t->max_instances || t->available < t->max_instances))
+			t->available++;
+		struct carve_hw_vf *vf = vf_of(g, device_pci);
+		if (vf) {
+			vf->in_use = false;
+			snprintf(vf->current_type, sizeof(vf->current_type), "%s",
+				 t && t->impl == CARVE_IMPL_NVIDIA_SRIOV ? "0" : "");
+		}
+		g->hash = 0;
+		return;
+	}
+}
 
 /* ---- canonical order ---- */
 

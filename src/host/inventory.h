@@ -151,6 +151,16 @@ size_t carve_hw_inventory_count_problems(const struct carve_hw_inventory *inv);
 /* Sort into the canonical order described above. */
 void carve_hw_inventory_sort(struct carve_hw_inventory *inv);
 
+/* Record in g what carve itself just did to the GPU, until its next
+ * discovery tells exactly: a vGPU of type_id made at `where` (an mdev UUID,
+ * or the VF that carries it) takes one of the type's available instances
+ * and, VF-backed, its VF; a removal gives them back.  Other types' counts
+ * are left as they were (the driver's rules for them are its own; the
+ * model's budgets and compatibility still hold).  -ENOMEM. */
+int carve_hw_gpu_note_created(struct carve_hw_gpu *g, const char *uuid, const char *device_pci, const char *type_id,
+			      const char *params);
+void carve_hw_gpu_note_removed(struct carve_hw_gpu *g, const char *uuid, const char *device_pci, const char *type_id);
+
 /* Deep copy of g appended to inv (canonical order kept). -ENOMEM. */
 int carve_hw_inventory_add_copy(struct carve_hw_inventory *inv, const struct carve_hw_gpu *g);
 /* The GPU at pci replaced by a deep copy of g, or removed when g is NULL

@@ -7,10 +7,12 @@
  *   2. the host backend creates each device, handed the GPU as this host last
  *      discovered it, and writes its vgpu_params - with the model unlocked,
  *      so that reads go on while the kernel works;
- *   3. the GPUs the act touched are read again from the host (only they:
- *      a driver's rules move other types' counts too), and a second
- *      transaction confirms (resident_on, 'running') and folds what they
- *      say into the store; the model and this host's inventory follow.
+ *   3. a second transaction confirms (resident_on, 'running') and notes on
+ *      the PGPUs the instances the act took, in the store, the model and
+ *      this host's inventory alike; the GPU's other types' counts, which the
+ *      driver's rules move too, come from reading the acted GPUs again:
+ *      before the verb returns in the CLI, within a second and off the
+ *      request path in carved (ops.h, defer_reread).
  * A failure in 2 removes what was created and releases the reservation, so no
  * capacity leaks; a crash between 1 and 3 is finished by host-reconcile,
  * which rolls an interrupted start back and an interrupted shutdown forward.
@@ -38,6 +40,7 @@ struct item {
 	char pgpu[37], pgpu_pci[13];
 	struct carve_vgpu_placement where;
 	bool created;
+	int64_t available_after; /* the driver's count on the PGPU after the act (note_store) */
 };
 
 struct items {
@@ -290,6 +293,43 @@ static void relock(struct carve_ctx *ctx)
 	carve_model_wrlock(ctx->model);
 }
 
+/* Note what the act did to each item's PGPU: in the store (inside the
+ * caller's transaction) with delta (-1 made, +1 removed), then, after the
+ * commit, in the model and the inventory (note_model, note_inventory).  Items
+ * sharing a PGPU and type count one after the other. */
+static int note_store(struct carve_ctx *ctx, struct items *it, int delta, struct carve_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; i < it->n && r >= 0; i++) {
+		struct item *x = &it->v[i];
+		struct carve_obj_pgpu *p = x->pgpu[0] ? carve_model_pgpu(ctx->model, x->pgpu) : NULL;
+		const struct carve_obj_type *t = carve_model_type(ctx->model, x->type);
+		ssize_t s = p && t ? carve_pgpu_slot_of(p, t) : -1;
+		if (s < 0)
+			continue; /* no such slot (the type left the PGPU): nothing to count */
+		int64_t before = carve_pgpu_place(p)->slots[s].host_available;
+		for (size_t k = i; k-- > 0;)
+			if (strcmp(it->v[k].pgpu, x->pgpu) == 0 && strcmp(it->v[k].type, x->type) == 0) {
+				before = it->v[k].available_after;
+				break;
+			}
+		x->available_after = carve_pgpu_available_after(before, p->ext[s].max_instances, delta);
+		r = carve_repo_pgpu_type_set_available(ctx->db, x->pgpu, x->type, x->available_after, err);
+	}
+	return r;
+}
+
+static void note_model(struct carve_ctx *ctx, const struct items *it)
+{
+	for (size_t i = 0; i < it->n; i++) {
+		const struct item *x = &it->v[i];
+		struct carve_obj_pgpu *p = x->pgpu[0] ? carve_model_pgpu(ctx->model, x->pgpu) : NULL;
+		const struct carve_obj_type *t = carve_model_type(ctx->model, x->type);
+		if (p && t)
+			carve_model_pgpu_set_available(p, t, x->available_after);
+	}
+}
+
 static void note_acted(struct carve_ctx *ctx, const char *pci)
 {
 	for (size_t k = 0; k < ctx->n_acted; k++)
@@ -299,28 +339,36 @@ static void note_acted(struct carve_ctx *ctx, const char *pci)
 		carve_strlcpy(ctx->acted[ctx->n_acted++], pci, sizeof(ctx->acted[0]));
 }
 
-/* After an act: the GPUs it touched, each once, in pci[] (noted in the
- * context for carved's quiet window), read again from the host.  A driver's
- * rules move other types' counts too (the first vGPU of a homogeneous GPU
- * takes every other type to 0, the last gives them back; GVT-g types share
- * one aperture), so the kernel is asked rather than modelled.  A GPU that
- * cannot be read now is left out (the periodic refresh will say); returns
- * how many are in pci[]. */
-static size_t reread_acted(struct carve_ctx *ctx, const struct items *it, const char *pci[CARVE_MAX_VGPUS_PER_VM])
+static void note_inventory(struct carve_ctx *ctx, const struct items *it, bool created)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < it->n; i++) {
-		const char *g = it->v[i].pgpu_pci;
-		bool seen = !g[0];
-		for (size_t k = 0; k < n && !seen; k++)
-			seen = strcmp(pci[k], g) == 0;
-		if (!seen) {
-			pci[n++] = g;
-			note_acted(ctx, g);
-		}
+	for (size_t i = 0; i < it->n; i++)
+		if (it->v[i].pgpu_pci[0])
+			note_acted(ctx, it->v[i].pgpu_pci);
+	for (size_t i = 0; ctx->inv && i < it->n; i++) {
+		const struct item *x = &it->v[i];
+		struct carve_hw_gpu *g = x->pgpu_pci[0] ? (struct carve_hw_gpu *)carve_hw_inventory_find(ctx->inv, x->pgpu_pci)
+						       : NULL;
+		if (!g)
+			continue;
+		if (created)
+			carve_hw_gpu_note_created(g, x->vgpu, x->where.device_pci, x->identifier, x->extra);
+		else
+			carve_hw_gpu_note_removed(g, x->vgpu, x->where.device_pci, x->identifier);
 	}
+}
+
+/* The CLI's context reads the GPUs the verb acted on again before it
+ * returns (ops.h, defer_reread); a failure leaves the note in place until
+ * the next discovery. */
+static void reread_acted(struct carve_ctx *ctx)
+{
+	if (ctx->defer_reread || !ctx->n_acted)
+		return;
+	const char *pci[ARRAY_SIZE(ctx->acted)];
+	for (size_t i = 0; i < ctx->n_acted; i++)
+		pci[i] = ctx->acted[i];
 	struct carve_error e = {0};
-	return carve_ops_rediscover_into(ctx, pci, n, &e) < 0 ? 0 : n;
+	carve_ops_rediscover_gpus(ctx, pci, ctx->n_acted, &e);
 }
 
 int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
@@ -353,8 +401,6 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 	}
 	if (r < 0)
 		remove_created(ctx, &it); /* devices first, then the reservation */
-	const char *pci[CARVE_MAX_VGPUS_PER_VM];
-	size_t n_pci = r < 0 ? 0 : reread_acted(ctx, &it, pci);
 	relock(ctx);
 
 	/* 3. confirm (or release) */
@@ -369,11 +415,15 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 		r = carve_repo_vgpu_confirm(ctx->db, it.v[i].vgpu, it.v[i].where.device_pci, err);
 	if (r >= 0)
 		r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
-	if (r >= 0 && n_pci)
-		r = carve_ops_sync_gpus(ctx, pci, n_pci, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0 ||
-	    (n_pci && (r = carve_ops_reload_gpus(ctx, pci, n_pci, err)) < 0))
+	if (r >= 0)
+		r = note_store(ctx, &it, -1, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
 		return r;
+	note_inventory(ctx, &it, true);
+	note_model(ctx, &it);
+	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
+		return r;
+	reread_acted(ctx);
 	*result = start_result(vm, &it, err);
 	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
 }
@@ -416,19 +466,21 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 		return r;
 	carve_model_unlock(ctx->model);
 	r = remove_devices(ctx, &it, err);
-	const char *pci[CARVE_MAX_VGPUS_PER_VM];
-	size_t n_pci = reread_acted(ctx, &it, pci);
 	relock(ctx);
 	if (r < 0)
 		return r; /* stays 'stopping'; host-reconcile retries */
 	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
 	r = release_all(ctx, vm, err);
-	if (r >= 0 && n_pci)
-		r = carve_ops_sync_gpus(ctx, pci, n_pci, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0 ||
-	    (n_pci && (r = carve_ops_reload_gpus(ctx, pci, n_pci, err)) < 0))
+	if (r >= 0)
+		r = note_store(ctx, &it, +1, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
 		return r;
+	note_inventory(ctx, &it, false);
+	note_model(ctx, &it);
+	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
+		return r;
+	reread_acted(ctx);
 	*result = json_object();
 	return 0;
 }

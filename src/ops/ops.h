@@ -61,10 +61,15 @@ struct carve_ctx {
 	void (*on_problem)(const struct carve_hw_problem *p, void *data);
 	void *on_problem_data;
 	/* The PGPUs (PCI addresses) the last verb acted on, their devices made
-	 * or removed by carve itself (what it noted without reading them again):
-	 * carved expects their uevents and folds them into one later look. */
+	 * or removed by carve itself.  The verb notes the acted type's count at
+	 * once; the GPU's other counts (which the driver's rules move too) need
+	 * a look at the host: with defer_reread (carved) the caller takes it
+	 * later, off the request path (carved's quiet window, which also absorbs
+	 * the act's uevents); without (the CLI), the verb reads those GPUs
+	 * again before it returns. */
 	char acted[16][13];
 	size_t n_acted;
+	bool defer_reread;
 };
 
 typedef int (*carve_op_fn)(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);

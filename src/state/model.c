@@ -570,6 +570,26 @@ bool carve_pgpu_supports(const struct carve_obj_pgpu *p, const struct carve_obj_
 	return !s->unsupported && (!enabled || s->enabled);
 }
 
+int64_t carve_pgpu_available_after(int64_t available, uint32_t max_instances, int delta)
+{
+	int64_t n = available + delta;
+	if (n < 0)
+		return 0;
+	if (max_instances > 0 && n > (int64_t)max_instances)
+		return max_instances;
+	return n;
+}
+
+int carve_model_pgpu_set_available(struct carve_obj_pgpu *p, const struct carve_obj_type *t, int64_t available)
+{
+	ssize_t s = carve_pgpu_slot_of(p, t);
+	if (s < 0)
+		return -ENOENT;
+	place_of(p)->slots[s].host_available = available;
+	view_changed(p);
+	return 0;
+}
+
 /* ---- rows -> objects ---- */
 
 static const char *cell(const struct carve_rows *rows, size_t i, const char *col)

@@ -128,6 +128,16 @@ ssize_t carve_pgpu_slot_of(const struct carve_obj_pgpu *p, const struct carve_ob
 /* Does p still report t (its supported-VGPU-types), and, with enabled, has
  * the operator left it enabled there (enabled-VGPU-types)? */
 bool carve_pgpu_supports(const struct carve_obj_pgpu *p, const struct carve_obj_type *t, bool enabled);
+/* The driver's count of a type's free instances on a PGPU after carve itself
+ * made (delta -1) or removed (+1) one, until the next discovery says
+ * exactly: never below 0 nor above the type's max_instances there (0: no
+ * bound known).  The one rule: the store is written with what it returns. */
+int64_t carve_pgpu_available_after(int64_t available, uint32_t max_instances, int delta);
+/* Set that count on p's slot of t, once the store has committed it; the
+ * view's indexes follow.  -ENOENT when p has no slot of t (nothing changes).
+ * Model write-locked. */
+int carve_model_pgpu_set_available(struct carve_obj_pgpu *p, const struct carve_obj_type *t, int64_t available);
+
 /* A PGPU's vGPUs (resident or scheduled) and a VM's (by slot), borrowed. */
 size_t carve_model_pgpu_vgpus(const struct carve_model *m, const struct carve_obj_pgpu *p,
 			      struct carve_obj_vgpu ***out);

@@ -3,6 +3,7 @@
  * accept. */
 #include "repo.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,15 @@ int carve_repo_group_delete(struct carve_db *db, const char *uuid, struct carve_
 int carve_repo_pgpu_set_group(struct carve_db *db, const char *pgpu, const char *group, struct carve_error *err)
 {
 	return EXEC(db, err, "UPDATE pgpu SET gpu_group_uuid=$2 WHERE uuid=$1", 2, pgpu, group);
+}
+
+int carve_repo_pgpu_type_set_available(struct carve_db *db, const char *pgpu, const char *type, int64_t available,
+				       struct carve_error *err)
+{
+	char n[24];
+	snprintf(n, sizeof(n), "%" PRId64, available);
+	return EXEC(db, err, "UPDATE pgpu_type SET available=$3 WHERE pgpu_uuid=$1 AND vgpu_type_uuid=$2", 3, pgpu,
+		    type, n);
 }
 
 int carve_repo_pgpu_type_set_enabled(struct carve_db *db, const char *pgpu, const char *type, bool on,

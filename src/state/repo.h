@@ -86,6 +86,11 @@ int carve_repo_group_update(struct carve_db *db, const char *uuid, const char *l
 			    struct carve_error *err);
 int carve_repo_group_delete(struct carve_db *db, const char *uuid, struct carve_error *err);
 int carve_repo_pgpu_set_group(struct carve_db *db, const char *pgpu, const char *group, struct carve_error *err);
+/* The driver's count of free instances of the type on the PGPU, as carve's
+ * own act left it (carve_pgpu_available_after), until the next discovery
+ * says exactly. */
+int carve_repo_pgpu_type_set_available(struct carve_db *db, const char *pgpu, const char *type, int64_t available,
+				       struct carve_error *err);
 int carve_repo_pgpu_type_set_enabled(struct carve_db *db, const char *pgpu, const char *type, bool on,
 				     struct carve_error *err);
 
