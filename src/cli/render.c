@@ -8,35 +8,6 @@
 #include "util/cleanup.h"
 #include "util/str.h"
 
-/* Split params= into field pointers of the class; NULL list = defaults. */
-static int select_fields(const struct carve_class *cls, const char *params, const struct carve_field **sel,
-			 size_t *n, struct carve_error *err)
-{
-	*n = 0;
-	if (!params) {
-		for (size_t i = 0; i < cls->n_fields; i++)
-			if (cls->fields[i].in_default)
-				sel[(*n)++] = &cls->fields[i];
-		return 0;
-	}
-	if (strcmp(params, "all") == 0) {
-		for (size_t i = 0; i < cls->n_fields; i++)
-			sel[(*n)++] = &cls->fields[i];
-		return 0;
-	}
-	_cleanup_free_ char *copy = strdup(params);
-	if (!copy)
-		return -ENOMEM;
-	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		const struct carve_field *f = carve_class_field(cls, carve_strstrip(tok));
-		if (!f)
-			return carve_error_set(err, -EINVAL, "UNKNOWN_FIELD", "%s has no field '%.64s'", cls->name, tok);
-		if (*n < cls->n_fields)
-			sel[(*n)++] = f;
-	}
-	return 0;
-}
-
 char *carve_render_wanted(const char *verb, const struct carve_render_opts *o)
 {
 	static const char *const suffixes[] = {"-param-list", "-list"};
@@ -147,7 +118,7 @@ int carve_render_result(FILE *f, json_t *result, const struct carve_render_opts 
 	if (records && cls) {
 		const struct carve_field *sel[64];
 		size_t n;
-		int r = select_fields(cls, o->json && !o->params ? "all" : o->params, sel, &n, err);
+		int r = carve_class_select(cls, o->json && !o->params ? "all" : o->params, sel, &n, err);
 		if (r < 0)
 			return r;
 		if (o->minimal) {

@@ -1,6 +1,8 @@
 #include "fields.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -141,6 +143,29 @@ const struct carve_field *carve_class_field(const struct carve_class *c, const c
 		if (strcasecmp(c->fields[i].name, name) == 0)
 			return &c->fields[i];
 	return NULL;
+}
+
+int carve_class_select(const struct carve_class *cls, const char *params, const struct carve_field **sel, size_t *n,
+		       struct carve_error *err)
+{
+	*n = 0;
+	if (!params || strcmp(params, "all") == 0) {
+		for (size_t i = 0; i < cls->n_fields; i++)
+			if (params || cls->fields[i].in_default)
+				sel[(*n)++] = &cls->fields[i];
+		return 0;
+	}
+	_cleanup_free_ char *copy = strdup(params);
+	if (!copy)
+		return -ENOMEM;
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct carve_field *f = carve_class_field(cls, carve_strstrip(tok));
+		if (!f)
+			return carve_error_set(err, -EINVAL, "UNKNOWN_FIELD", "%s has no field '%.64s'", cls->name, tok);
+		if (*n < cls->n_fields)
+			sel[(*n)++] = f;
+	}
+	return 0;
 }
 
 char *carve_value_text(json_t *v)

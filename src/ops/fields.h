@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "util/error.h"
+
 struct carve_field {
 	const char *name;  /* xe spelling, e.g. "supported-VGPU-types" */
 	const char *mode;  /* "RO", "RW", "SRO", "SRW", "MRO", "MRW" */
@@ -144,6 +146,14 @@ struct carve_class {
 const struct carve_class *carve_class_find(const char *name);
 /* Field by name, case-insensitive; NULL if the class has no such field. */
 const struct carve_field *carve_class_field(const struct carve_class *c, const char *name);
+
+/* params= as a caller writes it: NULL (the class's default fields), "all",
+ * or a comma-separated list of field names (case-insensitive, blanks
+ * trimmed, in the caller's order).  sel[] (room for every field of the
+ * class) receives the fields; -EINVAL (UNKNOWN_FIELD) names the first name
+ * the class lacks, -ENOMEM. */
+int carve_class_select(const struct carve_class *cls, const char *params, const struct carve_field **sel, size_t *n,
+		       struct carve_error *err);
 
 /* A record value as xe prints it (sets joined by "; ", maps "k: v; ..."); the
  * caller frees it.  Used to render and to compare field filters alike. */

@@ -108,15 +108,14 @@ static int want_fields(const struct carve_class *cls, json_t *args, bool *want, 
 		want[i] = *all;
 	if (r < 0 || *all)
 		return r;
-	_cleanup_free_ char *copy = strdup(params);
-	if (!copy)
+	_cleanup_free_ const struct carve_field **sel = calloc(cls->n_fields + 1, sizeof(*sel));
+	size_t n = 0;
+	if (!sel)
 		return -ENOMEM;
-	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		const struct carve_field *f = carve_class_field(cls, carve_strstrip(tok));
-		if (!f)
-			return carve_error_set(err, -EINVAL, "UNKNOWN_FIELD", "%s has no field '%.64s'", cls->name, tok);
-		want[f - cls->fields] = true;
-	}
+	if ((r = carve_class_select(cls, params, sel, &n, err)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		want[sel[i] - cls->fields] = true;
 	return 0;
 }
 
