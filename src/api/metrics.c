@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ops/records.h"
 #include "state/model.h"
 #include "util/cleanup.h"
 
@@ -198,37 +199,13 @@ static size_t lines(const char *s)
 	return n;
 }
 
-static int cmp_pgpu(const void *a, const void *b)
-{
-	const struct carve_obj_pgpu *x = *(const struct carve_obj_pgpu *const *)a;
-	const struct carve_obj_pgpu *y = *(const struct carve_obj_pgpu *const *)b;
-	int c = strcmp(x->host->name_label, y->host->name_label);
-	return c ? c : strcmp(carve_pgpu_place(x)->pci, carve_pgpu_place(y)->pci);
-}
-
-static int cmp_group(const void *a, const void *b)
-{
-	const struct carve_obj_group *x = *(const struct carve_obj_group *const *)a;
-	const struct carve_obj_group *y = *(const struct carve_obj_group *const *)b;
-	int c = strcmp(x->name_label, y->name_label);
-	return c ? c : strcmp(x->uuid, y->uuid);
-}
-
-static int cmp_type(const void *a, const void *b)
-{
-	const struct carve_obj_type *x = *(const struct carve_obj_type *const *)a;
-	const struct carve_obj_type *y = *(const struct carve_obj_type *const *)b;
-	int c = strcmp(x->model_name, y->model_name);
-	return c ? c : strcmp(x->place.uuid, y->place.uuid);
-}
-
 /* Placed vGPUs (resident or scheduled) by group, then type. */
 static int cmp_placed(const void *a, const void *b)
 {
 	const struct carve_obj_vgpu *x = *(const struct carve_obj_vgpu *const *)a;
 	const struct carve_obj_vgpu *y = *(const struct carve_obj_vgpu *const *)b;
-	int c = cmp_group(&x->group, &y->group);
-	return c ? c : cmp_type(&x->type, &y->type);
+	int c = carve_records_cmp_group(&x->group, &y->group);
+	return c ? c : carve_records_cmp_type(&x->type, &y->type);
 }
 
 /* The objects of a class in a sorted copy (borrowed pointers). */
@@ -240,17 +217,6 @@ static void **sorted(const struct carve_objs *o, int (*cmp)(const void *, const 
 		qsort(a, o->n, sizeof(*a), cmp);
 	}
 	return a;
-}
-
-/* Is t enabled on some PGPU of g?  (The group's enabled-VGPU-types.) */
-static bool group_enables(const struct carve_model *m, const struct carve_obj_group *g, const struct carve_obj_type *t)
-{
-	for (size_t i = 0; i < m->pgpus.n; i++) {
-		const struct carve_obj_pgpu *p = m->pgpus.v[i];
-		if (p->group == g && carve_pgpu_supports(p, t, true))
-			return true;
-	}
-	return false;
 }
 
 static void pgpu_labels(FILE *f, const struct carve_obj_pgpu *p)
@@ -265,9 +231,9 @@ static void pgpu_labels(FILE *f, const struct carve_obj_pgpu *p)
  * listing it does). */
 static int model_gauges(FILE *f, struct carve_model *m, struct carve_error *err)
 {
-	_cleanup_free_ void **pgpus = sorted(&m->pgpus, cmp_pgpu);
-	_cleanup_free_ void **groups = sorted(&m->groups, cmp_group);
-	_cleanup_free_ void **types = sorted(&m->types, cmp_type);
+	_cleanup_free_ void **pgpus = sorted(&m->pgpus, carve_records_cmp_pgpu);
+	_cleanup_free_ void **groups = sorted(&m->groups, carve_records_cmp_group);
+	_cleanup_free_ void **types = sorted(&m->types, carve_records_cmp_type);
 	_cleanup_free_ struct carve_obj_vgpu **placed = malloc((m->vgpus.n + 1) * sizeof(*placed));
 	if (!pgpus || !groups || !types || !placed)
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
@@ -342,7 +308,7 @@ static int model_gauges(FILE *f, struct carve_model *m, struct carve_error *err)
 		for (size_t k = 0; k < m->types.n; k++) {
 			const struct carve_obj_type *t = types[k];
 			int64_t left = 0;
-			if (!group_enables(m, g, t) || carve_model_remaining(m, g, t, &left, err) < 0)
+			if (!carve_model_group_supports(m, g, t, true) || carve_model_remaining(m, g, t, &left, err) < 0)
 				continue;
 			fputs("carve_vgpu_remaining_capacity{", f);
 			label(f, "gpu_group", g->name_label, false);

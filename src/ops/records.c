@@ -57,7 +57,7 @@ static int cmp_uuid(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int cmp_type(const void *a, const void *b)
+int carve_records_cmp_type(const void *a, const void *b)
 {
 	const struct carve_obj_type *x = *(struct carve_obj_type *const *)a, *y = *(struct carve_obj_type *const *)b;
 	int r;
@@ -78,7 +78,7 @@ static int cmp_pgpu_pci(const void *a, const void *b)
 	return r ? r : strcmp(x->uuid, y->uuid);
 }
 
-static int cmp_pgpu(const void *a, const void *b)
+int carve_records_cmp_pgpu(const void *a, const void *b)
 {
 	const struct carve_obj_pgpu *x = *(struct carve_obj_pgpu *const *)a, *y = *(struct carve_obj_pgpu *const *)b;
 	int r = cmp_str(x->host->name_label, y->host->name_label);
@@ -92,7 +92,7 @@ static int cmp_host(const void *a, const void *b)
 	return r ? r : strcmp(x->uuid, y->uuid);
 }
 
-static int cmp_group(const void *a, const void *b)
+int carve_records_cmp_group(const void *a, const void *b)
 {
 	const struct carve_obj_group *x = *(struct carve_obj_group *const *)a, *y = *(struct carve_obj_group *const *)b;
 	int r = cmp_str(x->name_label, y->name_label);
@@ -177,7 +177,7 @@ static json_t *pgpu_types(const struct carve_obj_pgpu *p, bool enabled)
 	for (size_t i = 0; i < pl->n_slots; i++)
 		if (!pl->slots[i].unsupported && (!enabled || pl->slots[i].enabled))
 			a[n++] = (const struct carve_obj_type *)pl->slots[i].type; /* place is the type's first member */
-	qsort(a, n, sizeof(*a), cmp_type);
+	qsort(a, n, sizeof(*a), carve_records_cmp_type);
 	return juuids((void *const *)a, n);
 }
 
@@ -311,7 +311,7 @@ static json_t *type_compatible_on_pgpu(const struct carve_model *m, const struct
 		if (ok)
 			a[n++] = o;
 	}
-	qsort(a, n, sizeof(*a), cmp_type);
+	qsort(a, n, sizeof(*a), carve_records_cmp_type);
 	return juuids((void *const *)a, n);
 }
 
@@ -327,7 +327,7 @@ static json_t *type_compatible_in_vm(const struct carve_model *m, const struct c
 		if (o->multi_vgpu && cmp_str(o->vendor_name, t->vendor_name) == 0)
 			a[n++] = o;
 	}
-	qsort(a, n, sizeof(*a), cmp_type);
+	qsort(a, n, sizeof(*a), carve_records_cmp_type);
 	return juuids((void *const *)a, n);
 }
 
@@ -411,15 +411,10 @@ static json_t *group_types(const struct carve_model *m, const struct carve_obj_g
 	size_t n = 0;
 	for (size_t k = 0; k < m->types.n; k++) {
 		const struct carve_obj_type *t = m->types.v[k];
-		bool any = false;
-		for (size_t i = 0; i < m->pgpus.n && !any; i++) {
-			const struct carve_obj_pgpu *p = m->pgpus.v[i];
-			any = p->group == g && carve_pgpu_supports(p, t, enabled);
-		}
-		if (any)
+		if (carve_model_group_supports(m, g, t, enabled))
 			a[n++] = t;
 	}
-	qsort(a, n, sizeof(*a), cmp_type);
+	qsort(a, n, sizeof(*a), carve_records_cmp_type);
 	return juuids((void *const *)a, n);
 }
 
@@ -570,9 +565,9 @@ static int build(struct carve_ctx *ctx, const char *cls_name, const struct carve
 	}
 
 BUILDER(host, "host", hosts, cmp_host, host_value)
-BUILDER(pgpu, "pgpu", pgpus, cmp_pgpu, pgpu_value)
-BUILDER(vgpu_type, "vgpu-type", types, cmp_type, type_value)
-BUILDER(gpu_group, "gpu-group", groups, cmp_group, group_value)
+BUILDER(pgpu, "pgpu", pgpus, carve_records_cmp_pgpu, pgpu_value)
+BUILDER(vgpu_type, "vgpu-type", types, carve_records_cmp_type, type_value)
+BUILDER(gpu_group, "gpu-group", groups, carve_records_cmp_group, group_value)
 BUILDER(vm, "vm", vms, cmp_vm, vm_value)
 BUILDER(vgpu, "vgpu", vgpus, cmp_vgpu, vgpu_value)
 

@@ -25,5 +25,12 @@ int carve_records_gpu_group(struct carve_ctx *ctx, const char *uuid, const bool 
 int carve_records_vm(struct carve_ctx *ctx, const char *uuid, const bool *want, json_t **out, struct carve_error *err);
 int carve_records_vgpu(struct carve_ctx *ctx, const char *uuid, const bool *want, json_t **out, struct carve_error *err);
 
+/* The lists' orders, qsort comparators over arrays of object pointers:
+ * PGPUs by host name, then PCI address; GPU groups by name; vGPU types as
+ * xe lists them (vendor, board, implementation, framebuffer...). */
+int carve_records_cmp_pgpu(const void *a, const void *b);
+int carve_records_cmp_group(const void *a, const void *b);
+int carve_records_cmp_type(const void *a, const void *b);
+
 /* Builder for a class by name ("pgpu", ...); NULL if unknown. */
 carve_records_fn carve_records_for(const char *class_name);

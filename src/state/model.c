@@ -590,6 +590,17 @@ int carve_model_pgpu_set_available(struct carve_obj_pgpu *p, const struct carve_
 	return 0;
 }
 
+bool carve_model_group_supports(const struct carve_model *m, const struct carve_obj_group *g,
+				const struct carve_obj_type *t, bool enabled)
+{
+	for (size_t i = 0; i < m->pgpus.n; i++) {
+		const struct carve_obj_pgpu *p = m->pgpus.v[i];
+		if (p->group == g && carve_pgpu_supports(p, t, enabled))
+			return true;
+	}
+	return false;
+}
+
 /* ---- rows -> objects ---- */
 
 static const char *cell(const struct carve_rows *rows, size_t i, const char *col)

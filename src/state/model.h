@@ -128,6 +128,10 @@ ssize_t carve_pgpu_slot_of(const struct carve_obj_pgpu *p, const struct carve_ob
 /* Does p still report t (its supported-VGPU-types), and, with enabled, has
  * the operator left it enabled there (enabled-VGPU-types)? */
 bool carve_pgpu_supports(const struct carve_obj_pgpu *p, const struct carve_obj_type *t, bool enabled);
+/* The same for some PGPU of group g (the group's supported-VGPU-types,
+ * enabled-VGPU-types). */
+bool carve_model_group_supports(const struct carve_model *m, const struct carve_obj_group *g,
+				const struct carve_obj_type *t, bool enabled);
 /* The driver's count of a type's free instances on a PGPU after carve itself
  * made (delta -1) or removed (+1) one, until the next discovery says
  * exactly: never below 0 nor above the type's max_instances there (0: no
