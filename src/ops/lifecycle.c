@@ -101,12 +101,18 @@ static void spec_of(const struct item *it, struct carve_vgpu_spec *s)
 		carve_strlcpy(s->vf_pci, it->where.device_pci, sizeof(s->vf_pci));
 }
 
-/* Is a VF named by a vGPU the model holds (other than `except`)? */
-static bool vf_claimed(const struct carve_model *m, const char *pci, const char *except)
+/* Is a VF of this host named by a vGPU (other than `except`)?  A vGPU names
+ * a VF only while it is reserved or running on a PGPU, and PCI addresses
+ * are per host: another pool host's vGPU on the same address claims nothing
+ * here. */
+static bool vf_claimed(const struct carve_ctx *ctx, const char *pci, const char *except)
 {
-	carve_model_each(m, vgpus, struct carve_obj_vgpu, v)
-		if (strcmp(v->device_pci, pci) == 0 && (!except || strcmp(v->uuid, except) != 0))
+	carve_model_each(ctx->model, vgpus, struct carve_obj_vgpu, v) {
+		const struct carve_obj_pgpu *p = v->resident ? v->resident : v->scheduled;
+		if (p && strcmp(p->host->uuid, ctx->host_uuid) == 0 && strcmp(v->device_pci, pci) == 0 &&
+		    (!except || strcmp(v->uuid, except) != 0))
 			return true;
+	}
 	return false;
 }
 
@@ -520,7 +526,7 @@ static bool vf_is_ours(struct carve_ctx *ctx, const struct item *it)
 		return false;
 	if (it->impl == CARVE_IMPL_NVIDIA_SRIOV && strcmp(vf->current_type, it->identifier) != 0)
 		return false;
-	return !vf_claimed(ctx->model, it->where.device_pci, it->vgpu);
+	return !vf_claimed(ctx, it->where.device_pci, it->vgpu);
 }
 
 /* Does the host still carry this vGPU's device? */
@@ -670,7 +676,7 @@ int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result
 			act(actions, "orphan", NULL, gpu->devs[d].uuid, detail);
 		}
 		for (size_t v = 0; v < gpu->n_vfs; v++)
-			if (gpu->vfs[v].in_use && !vf_claimed(ctx->model, gpu->vfs[v].pci, NULL))
+			if (gpu->vfs[v].in_use && !vf_claimed(ctx, gpu->vfs[v].pci, NULL))
 				act(actions, "orphan-vf", NULL, NULL, gpu->vfs[v].pci);
 	}
 	if (r < 0)
