@@ -105,15 +105,23 @@ rss_kib() { # NAME -> VmRSS in KiB
 ns() { date +%s%N; }
 
 # ---- vm-start on 16 and on 1,024 PGPUs ----
-# vm_prepare NAME: a halted one-vGPU VM on carved NAME, warmed up with M/5
-# cycles; its batch of M start+shutdown cycles in $T/NAME.batch
-vm_prepare() {
-	export CARVE_SOCKET=$T/$1.sock
+# bench_vm: a halted VM with one GRID P40-2Q on the carved at $CARVE_SOCKET;
+# prints its UUID
+bench_vm() {
 	local g t vm
 	g=$("$CARVE" gpu-group-list --minimal name-label="Group of NVIDIA Corporation Tesla P40 GPUs")
 	t=$("$CARVE" vgpu-type-list --minimal model-name="GRID P40-2Q")
 	vm=$("$CARVE" vm-create name-label=bench)
 	"$CARVE" vgpu-create vm-uuid="$vm" gpu-group-uuid="$g" vgpu-type-uuid="$t" >/dev/null
+	echo "$vm"
+}
+
+# vm_prepare NAME: a halted one-vGPU VM on carved NAME, warmed up with M/5
+# cycles; its batch of M start+shutdown cycles in $T/NAME.batch
+vm_prepare() {
+	export CARVE_SOCKET=$T/$1.sock
+	local vm
+	vm=$(bench_vm)
 	: >"$T/$1.batch"
 	for ((i = 0; i < M; i++)); do
 		echo "vm-start uuid=$vm" >>"$T/$1.batch"
@@ -144,7 +152,7 @@ median() { awk -v c="$2" '{ print $c }' "$T/$1.rounds" | sort -n | awk '{ v[NR] 
 # vm-shutdown) on an N-P40 simulated host, counted by callgrind over
 # CG_CYCLES cycles after one warm cycle: deterministic, unlike wall time
 instr() {
-	local name=cg$1 pid vm g t
+	local name=cg$1 pid vm
 	valgrind --tool=callgrind --callgrind-out-file="$T/$name.cg" "$CARVED" --config "$T/carved.conf" \
 		--db "$T/$name.db" --host-profile "$(profile "$1")" --socket "$T/$name.sock" --hostname bench \
 		>"$T/$name.log" 2>&1 &
@@ -152,10 +160,7 @@ instr() {
 	PIDS+=($pid)
 	for _ in $(seq 1200); do grep -q 'carved: serving' "$T/$name.log" 2>/dev/null && break; sleep 0.1; done
 	export CARVE_SOCKET=$T/$name.sock
-	g=$("$CARVE" gpu-group-list --minimal name-label="Group of NVIDIA Corporation Tesla P40 GPUs")
-	t=$("$CARVE" vgpu-type-list --minimal model-name="GRID P40-2Q")
-	vm=$("$CARVE" vm-create name-label=bench)
-	"$CARVE" vgpu-create vm-uuid="$vm" gpu-group-uuid="$g" vgpu-type-uuid="$t" >/dev/null
+	vm=$(bench_vm)
 	"$CARVE" vm-start uuid="$vm" >/dev/null && "$CARVE" vm-shutdown uuid="$vm" >/dev/null
 	callgrind_control -z "$pid" >/dev/null 2>&1
 	for ((i = 0; i < CG_CYCLES; i++)); do echo "vm-start uuid=$vm"; echo "vm-shutdown uuid=$vm"; done |
