@@ -65,7 +65,6 @@ struct carve_service {
 	struct quiet {
 		char pci[13];
 		long long until_ms;
-		bool deferred;
 	} quiet[64];
 	size_t n_quiet;
 	pthread_mutex_t quiet_lock; /* guards quiet[]: the main loop looks without the write lock */
@@ -95,13 +94,11 @@ static void quiet_note(struct carve_service *s, const struct carve_ctx *c)
 				q = &s->quiet[k];
 		if (!q && s->n_quiet < ARRAY_SIZE(s->quiet)) {
 			q = &s->quiet[s->n_quiet++];
-			*q = (struct quiet){.deferred = false};
+			*q = (struct quiet){0};
 			carve_strlcpy(q->pci, c->acted[i], sizeof(q->pci));
 		}
-		if (q) {
-			q->until_ms = until;
-			q->deferred = true; /* the act's other counts: read once the GPU is quiet */
-		}
+		if (q)
+			q->until_ms = until; /* the act's other counts: read once the GPU is quiet */
 	}
 	pthread_mutex_unlock(&s->quiet_lock);
 	if (c->n_acted && s->wake_fd >= 0) {
@@ -110,7 +107,8 @@ static void quiet_note(struct carve_service *s, const struct carve_ctx *c)
 	}
 }
 
-/* Is pci quiet now?  Then its rediscovery is deferred (and true). */
+/* Is pci quiet now?  Then its rediscovery waits for the look the act has
+ * scheduled (true). */
 static bool quiet_defer(struct carve_service *s, const char *pci)
 {
 	long long now = now_ms();
@@ -118,7 +116,7 @@ static bool quiet_defer(struct carve_service *s, const char *pci)
 	pthread_mutex_lock(&s->quiet_lock);
 	for (size_t k = 0; k < s->n_quiet && !quiet; k++)
 		if (strcmp(s->quiet[k].pci, pci) == 0 && s->quiet[k].until_ms > now)
-			quiet = s->quiet[k].deferred = true;
+			quiet = true;
 	pthread_mutex_unlock(&s->quiet_lock);
 	return quiet;
 }
@@ -626,12 +624,11 @@ long long carve_service_deferred_ms(struct carve_service *s)
 {
 	long long due = -1, now = now_ms();
 	pthread_mutex_lock(&s->quiet_lock);
-	for (size_t k = 0; k < s->n_quiet; k++)
-		if (s->quiet[k].deferred) {
-			long long left = s->quiet[k].until_ms > now ? s->quiet[k].until_ms - now : 0;
-			if (due < 0 || left < due)
-				due = left;
-		}
+	for (size_t k = 0; k < s->n_quiet; k++) {
+		long long left = s->quiet[k].until_ms > now ? s->quiet[k].until_ms - now : 0;
+		if (due < 0 || left < due)
+			due = left;
+	}
 	pthread_mutex_unlock(&s->quiet_lock);
 	return due;
 }
@@ -644,12 +641,10 @@ int carve_service_flush_deferred(struct carve_service *s, struct carve_error *er
 	long long now = now_ms();
 	pthread_mutex_lock(&s->quiet_lock);
 	for (size_t k = 0; k < s->n_quiet;) {
-		if (s->quiet[k].until_ms <= now) { /* quiet over: rediscover if asked, forget */
-			if (s->quiet[k].deferred) {
-				carve_strlcpy(names[n], s->quiet[k].pci, sizeof(names[n]));
-				pfs[n] = names[n];
-				n++;
-			}
+		if (s->quiet[k].until_ms <= now) { /* quiet over: read it again, forget */
+			carve_strlcpy(names[n], s->quiet[k].pci, sizeof(names[n]));
+			pfs[n] = names[n];
+			n++;
 			s->quiet[k] = s->quiet[--s->n_quiet];
 		} else {
 			k++;
