@@ -402,6 +402,7 @@ static void test_malformed(void **state)
 	assert_string_equal(id1, "VENDOR_DESCRIPTION_INVALID");
 	overwrite(root, rel, "num_heads=4, frl_config=60, framebuffer=2048M, max_resolution=7680x4320, max_instance=99999\n");
 	_cleanup_free_ char *id1b = expect_problem(root, "0000:82:00.0", "nvidia-47", "nvidia-47/description", 1);
+	assert_string_equal(id1b, "VENDOR_DESCRIPTION_INVALID");
 	overwrite(root, rel, "num_heads=4, frl_config=60, framebuffer=2048M, max_resolution=7680x4320, max_instance=12\n");
 	assert_int_equal(discover_err(root, &err), 0);
 
@@ -411,6 +412,7 @@ static void test_malformed(void **state)
 	assert_string_equal(id2, "SYSFS_MALFORMED");
 	overwrite(root, rel, "4000000000\n"); /* absurd */
 	_cleanup_free_ char *id2b = expect_problem(root, "0000:82:00.0", "nvidia-48", "nvidia-48/available_instances", 1);
+	assert_string_equal(id2b, "SYSFS_MALFORMED");
 	overwrite(root, rel, "0\n");
 
 	/* A GPU's own file: that GPU is broken (nothing offered), the rest work. */
@@ -422,6 +424,7 @@ static void test_malformed(void **state)
 	/* A device whose class cannot be read: reported, not a PGPU. */
 	overwrite(root, "devices/pci0000:04/0000:04:00.0/class", "VGA\n");
 	_cleanup_free_ char *id4 = expect_problem(root, "0000:04:00.0", NULL, "0000:04:00.0/class", 1);
+	assert_non_null(id4);
 
 	/* Optional attributes: no name, no description. */
 	overwrite(root, "devices/pci0000:04/0000:04:00.0/class", "0x030000\n");
@@ -504,15 +507,18 @@ static void test_hostile(void **state)
 	unlink(desc);
 	assert_int_equal(symlink("../../../../../../../../../../../etc/hostname", desc), 0);
 	_cleanup_free_ char *p1 = expect_problem(root, "0000:82:00.0", "nvidia-49", "nvidia-49/description", 1);
+	assert_non_null(p1);
 	unlink(desc);
 	assert_int_equal(symlink("/etc/hostname", desc), 0);
 	_cleanup_free_ char *p2 = expect_problem(root, "0000:82:00.0", "nvidia-49", "nvidia-49/description", 1);
+	assert_non_null(p2);
 	/* A symlink loop, binary junk. */
 	unlink(desc);
 	_cleanup_free_ char *loop = carve_strdupf("%s/%s/nvidia-49/loop", root, P40_TYPES);
 	assert_int_equal(symlink("loop", loop), 0);
 	assert_int_equal(symlink("loop", desc), 0);
 	_cleanup_free_ char *p3 = expect_problem(root, "0000:82:00.0", "nvidia-49", "nvidia-49/description", 1);
+	assert_non_null(p3);
 	unlink(desc);
 	unlink(loop);
 	{
@@ -522,6 +528,7 @@ static void test_hostile(void **state)
 		fclose(f);
 	}
 	_cleanup_free_ char *p4 = expect_problem(root, "0000:82:00.0", "nvidia-49", "nvidia-49/description", 1);
+	assert_non_null(p4);
 	unlink(desc);
 
 	/* carve-mkfixture writes only into an empty, real directory. */

@@ -421,7 +421,8 @@ static void test_coalesce(void **state)
 	(void)state;
 	int peer;
 	_cleanup_(carve_uevent_closep) struct carve_uevent_listener *l = pair_listener(&peer);
-	_cleanup_close_ int peer_fd = peer;
+	_cleanup_close_ int peer_fd = peer; /* closed on return; the test writes through peer */
+	(void)peer_fd;
 	struct carve_uevent_batch b;
 	char buf[512];
 
@@ -485,7 +486,8 @@ static void test_socketpair_read(void **state)
 	(void)state;
 	int peer;
 	_cleanup_(carve_uevent_closep) struct carve_uevent_listener *l = pair_listener(&peer);
-	_cleanup_close_ int peer_fd = peer;
+	_cleanup_close_ int peer_fd = peer; /* closed on return; the test writes through peer */
+	(void)peer_fd;
 	struct carve_error err = {0};
 	struct carve_uevent_batch b;
 
@@ -541,7 +543,8 @@ static void test_storm(void **state)
 	enum { TOTAL = 100000 };
 	int peer;
 	_cleanup_(carve_uevent_closep) struct carve_uevent_listener *l = pair_listener(&peer);
-	_cleanup_close_ int peer_fd = peer;
+	_cleanup_close_ int peer_fd = peer; /* closed on return; the test writes through peer */
+	(void)peer_fd;
 	struct carve_error err = {0};
 	static struct carve_uevent_batch b;
 	char buf[512];
