@@ -30,7 +30,7 @@ check-unit: build
 
 $(ASAN_BUILD)/build.ninja:
 	@scripts/install-deps
-	CC=clang meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+	CC=clang meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true $(MESON_OPTS)
 
 asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
