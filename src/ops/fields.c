@@ -16,6 +16,8 @@ static const struct carve_field host_fields[] = {
 	F("name-label", "RW", true, CARVE_F_HOST_NAME_LABEL),
 	F("name-description", "RW", true, CARVE_F_HOST_NAME_DESCRIPTION),
 	F("hostname", "RO", false, CARVE_F_HOST_HOSTNAME),
+	F("enabled", "RO", false, CARVE_F_HOST_ENABLED),
+	F("live", "RO", false, CARVE_F_HOST_LIVE),
 	F("backend", "RO", false, CARVE_F_HOST_BACKEND),
 	F("last-discovery", "RO", false, CARVE_F_HOST_LAST_DISCOVERY),
 	F("PGPU-uuids", "SRO", false, CARVE_F_HOST_PGPU_UUIDS),
@@ -104,6 +106,7 @@ static const struct carve_field vm_fields[] = {
 	F("numa-node", "RW", false, CARVE_F_VM_NUMA_NODE),
 	F("resident-on", "RO", false, CARVE_F_VM_RESIDENT_ON),
 	F("VGPUs", "SRO", false, CARVE_F_VM_VGPUS),
+	F("last-error", "RO", false, CARVE_F_VM_LAST_ERROR),
 };
 
 static const struct carve_field vgpu_fields[] = {

@@ -30,6 +30,7 @@
 #include "util/uuid.h"
 #include "verbs.h"
 #include "vm.h"
+#include "pool.h"
 
 /* What an act needs of one vGPU, copied out of the model (whose objects
  * are replaced when reloaded). */
@@ -191,33 +192,180 @@ static int no_place(struct carve_ctx *ctx, const struct carve_obj_group *g, cons
 			       it->group_label, n, it->vgpu, it->model, reason_text(why), (long long)total);
 }
 
-/* Step 1: place every vGPU and record the reservation (caller's transaction). */
-static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct items *it, struct carve_error *err)
+/* Make the model's picture of PGPU p exactly the store's, with p's row
+ * locked for the rest of the transaction: every placement on p takes that
+ * lock before it counts, so what p holds cannot change until the commit.
+ * *changed: the model had it wrong (another agent placed or released on it
+ * since the model last heard), so the choice must be made again. */
+static int pin_pgpu(struct carve_ctx *ctx, struct carve_obj_pgpu *p, bool *changed, struct carve_error *err)
 {
-	const struct carve_obj_host *host = carve_model_host(ctx->model, ctx->host_uuid);
-	struct carve_obj_pgpu *chosen[CARVE_MAX_VGPUS_PER_VM + 1] = {0};
+	*changed = false;
+	char uuid[37];
+	carve_strlcpy(uuid, p->uuid, sizeof(uuid));
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	int r = carve_repo_pgpu_lock(ctx->db, uuid, err);
+	if (r >= 0)
+		r = carve_repo_pgpu_vms(ctx->db, uuid, &rows, err);
+	if (r < 0)
+		return r;
+	bool same = rows->nrows == p->n_vgpus;
+	for (size_t i = 0; same && i < rows->nrows; i++) /* both by vGPU UUID */
+		same = strcmp(carve_rows_get(rows, i, "uuid"), p->vgpus[i]->uuid) == 0;
+	if (same)
+		return 0;
+	*changed = true;
+	/* The VMs the store or the model has on p, read again (each reload
+	 * moves that VM's vGPUs to where the store has them). */
+	char (*vms)[37] = calloc(rows->nrows + p->n_vgpus + 1, sizeof(*vms));
+	size_t n = 0;
+	if (!vms)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	for (size_t i = 0; i < rows->nrows; i++)
+		carve_strlcpy(vms[n++], carve_rows_get(rows, i, "vm_uuid"), 37);
+	for (uint32_t i = 0; i < p->n_vgpus; i++)
+		carve_strlcpy(vms[n++], p->vgpus[i]->vm->uuid, 37);
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = carve_model_reload_vm(ctx->model, ctx->db, vms[i], err);
+	free(vms);
+	if (r >= 0)
+		r = carve_model_reload_pgpu(ctx->model, ctx->db, uuid, err);
+	return r;
+}
+
+/* Place every vGPU of the VM on one host's PGPUs (chosen[], in item order),
+ * or say why not.  *score: how full the first one's PGPU is for its type (its
+ * remaining capacity), which ranks hosts. */
+static int place_on_host(struct carve_ctx *ctx, const struct carve_obj_vm *vm, const struct items *it,
+			 const struct carve_obj_host *host, struct carve_obj_pgpu **chosen, int64_t *score,
+			 enum carve_place_reason *why, struct carve_error *err)
+{
+	memset(chosen, 0, (CARVE_MAX_VGPUS_PER_VM + 1) * sizeof(*chosen));
 	for (size_t i = 0; i < it->n; i++) {
-		struct item *x = &it->v[i];
-		const struct carve_obj_group *g = carve_model_group(ctx->model, x->group);
-		const struct carve_obj_type *t = carve_model_type(ctx->model, x->type);
-		struct carve_obj_pgpu *p = NULL;
-		enum carve_place_reason why = CARVE_PLACE_NOT_SUPPORTED;
-		/* Only this host's PGPUs: the devices are created here. */
-		int r = host && g && t ? carve_model_place(ctx->model, g, host, t, vm->numa_node, chosen, &p, &why, err) : 0;
+		const struct carve_obj_group *g = carve_model_group(ctx->model, it->v[i].group);
+		const struct carve_obj_type *t = carve_model_type(ctx->model, it->v[i].type);
+		*why = CARVE_PLACE_NOT_SUPPORTED;
+		int r = g && t ? carve_model_place(ctx->model, g, host, t, vm->numa_node, chosen, &chosen[i], why, err) : 0;
 		if (r < 0)
 			return r;
-		if (!p)
-			return no_place(ctx, g, host, t, x, why, err);
-		chosen[i] = p;
-		carve_strlcpy(x->pgpu, p->uuid, sizeof(x->pgpu));
-		carve_strlcpy(x->pgpu_pci, carve_pgpu_place(p)->pci, sizeof(x->pgpu_pci));
+		if (!chosen[i])
+			return 0;
+		if (i == 0 && (r = carve_model_capacity(ctx->model, chosen[0], t, score, NULL, err)) < 0)
+			return r;
+	}
+	return 1;
+}
+
+/* The hosts a VM may start on: the one named by on=, else this host and
+ * every other that is enabled and live (its carved heartbeats, so someone
+ * will realize what is placed there), this host first so that it wins a
+ * tie. */
+static int start_hosts(struct carve_ctx *ctx, const char *on, const struct carve_obj_host ***out, size_t *n,
+		       struct carve_error *err)
+{
+	*n = 0;
+	*out = calloc(ctx->model->hosts.n + 1, sizeof(**out));
+	if (!*out)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	const struct carve_obj_host *self = carve_model_host(ctx->model, ctx->host_uuid);
+	if (on) {
+		const struct carve_obj_host *h = carve_pool_host_named(ctx, on, err);
+		if (!h)
+			return err->code;
+		if (!h->enabled)
+			return carve_error_set(err, -EBUSY, "HOST_DISABLED",
+					       "host %s (%s) is disabled: nothing is placed on it until host-enable",
+					       h->name_label, h->uuid);
+		if (h != self && !carve_model_host_live(ctx->model, h))
+			return carve_pool_host_offline(ctx, h, err);
+		(*out)[(*n)++] = h;
+		return 0;
+	}
+	if (self && self->enabled)
+		(*out)[(*n)++] = self;
+	carve_model_each(ctx->model, hosts, struct carve_obj_host, h)
+		if (h != self && h->enabled && carve_model_host_live(ctx->model, h))
+			(*out)[(*n)++] = h;
+	return 0;
+}
+
+/* Step 1: choose the host and PGPUs and record the reservation (caller's
+ * transaction), as XAPI does: of the candidate hosts, the one whose best
+ * PGPU for the first vGPU is fullest (depth-first) or emptiest
+ * (breadth-first), within it the index's choice.  Each chosen PGPU is
+ * pinned (pin_pgpu); where the model was behind, the choice is made again
+ * on the corrected model.  target: the chosen host's UUID. */
+static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct items *it, const char *on,
+		   char target[37], struct carve_error *err)
+{
+	_cleanup_free_ const struct carve_obj_host **hosts = NULL;
+	size_t n_hosts = 0;
+	int r = start_hosts(ctx, on, &hosts, &n_hosts, err);
+	if (r < 0)
+		return r;
+	const struct carve_obj_group *g0 = it->n ? carve_model_group(ctx->model, it->v[0].group) : NULL;
+	bool breadth = g0 && g0->algo == CARVE_PLACE_BREADTH_FIRST;
+	struct carve_obj_pgpu *chosen[CARVE_MAX_VGPUS_PER_VM + 1], *best[CARVE_MAX_VGPUS_PER_VM + 1] = {0};
+	const struct carve_obj_host *best_host = NULL, *why_host = n_hosts ? hosts[0] : NULL;
+	enum carve_place_reason why = CARVE_PLACE_NOT_SUPPORTED, best_why = CARVE_PLACE_OK;
+	for (int round = 0; round < 16; round++) {
+		best_host = NULL;
+		int64_t best_score = 0;
+		best_why = CARVE_PLACE_OK;
+		for (size_t h = 0; h < n_hosts; h++) {
+			int64_t score = 0;
+			if ((r = place_on_host(ctx, vm, it, hosts[h], chosen, &score, &why, err)) < 0)
+				return r;
+			if (r == 0) {
+				if (why > best_why)
+					best_why = why, why_host = hosts[h];
+				continue;
+			}
+			if (!best_host || (breadth ? score > best_score : score < best_score)) {
+				best_host = hosts[h];
+				best_score = score;
+				memcpy(best, chosen, sizeof(best));
+			}
+		}
+		if (!best_host)
+			break;
+		bool changed = false;
+		for (size_t i = 0; i < it->n && !changed && r >= 0; i++)
+			r = pin_pgpu(ctx, best[i], &changed, err);
+		if (r < 0)
+			return r;
+		if (!changed)
+			break;
+		best_host = NULL; /* the model was behind: choose again on what the store holds */
+	}
+	if (!best_host) {
+		size_t i = 0; /* the vGPU that did not fit: name the first */
+		const struct carve_obj_group *g = carve_model_group(ctx->model, it->v[i].group);
+		const struct carve_obj_type *t = carve_model_type(ctx->model, it->v[i].type);
+		if (n_hosts == 0)
+			return carve_error_set(err, -ENOSPC, "NO_HOSTS_AVAILABLE",
+					       "no enabled, live host can take VM %s (host-list shows enabled and live)",
+					       vm->uuid);
+		return no_place(ctx, g, why_host, t, &it->v[i], best_why ? best_why : why, err);
+	}
+	carve_strlcpy(target, best_host->uuid, 37);
+	for (size_t i = 0; i < it->n; i++) {
+		struct item *x = &it->v[i];
+		carve_strlcpy(x->pgpu, best[i]->uuid, sizeof(x->pgpu));
+		carve_strlcpy(x->pgpu_pci, carve_pgpu_place(best[i])->pci, sizeof(x->pgpu_pci));
 		x->where.device_pci[0] = '\0';
-		if (vf_impl(x->impl))
+		/* A VF is chosen where the devices are made: the requester knows
+		 * only its own host's VFs. */
+		if (vf_impl(x->impl) && strcmp(target, ctx->host_uuid) == 0)
 			choose_vf(ctx, it, i, x->where.device_pci);
 		if ((r = carve_repo_vgpu_reserve(ctx->db, x->vgpu, x->pgpu, x->where.device_pci, err)) < 0)
 			return r;
 	}
-	return carve_repo_vm_set_power(ctx->db, vm->uuid, CARVE_POWER_STARTING, ctx->host_uuid, err);
+	bool here = strcmp(target, ctx->host_uuid) == 0;
+	if ((r = carve_repo_vm_set_power(ctx->db, vm->uuid, CARVE_POWER_STARTING, target, err)) < 0 ||
+	    (r = carve_repo_vm_set_claim(ctx->db, vm->uuid, here ? ctx->host_uuid : NULL, err)) < 0 ||
+	    (r = carve_repo_vm_set_error(ctx->db, vm->uuid, NULL, err)) < 0)
+		return r;
+	return here ? 0 : carve_pool_hand_over(ctx, target, vm->uuid, err);
 }
 
 static int release_all(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
@@ -266,31 +414,6 @@ static json_t *start_result(const char *vm, const struct items *it, struct carve
 		return NULL;
 	}
 	return json_pack("{s:s, s:o, s:s, s:o}", "vm", vm, "vgpus", vgpus, "libvirt-hostdevs", xml, "qemu-args", qemu);
-}
-
-/* Common opening of vm-start / vm-shutdown: parse the VM, make sure there is
- * a host to act on, open the intent transaction and check the power state is
- * one of `allowed`.  On success the transaction is open; on failure not. */
-static int begin_vm_verb(struct carve_ctx *ctx, json_t *args, const char *verb, unsigned allowed, char vm[37],
-			 struct carve_obj_vm **out, struct carve_error *err)
-{
-	int r = carve_arg_uuid(args, "uuid", true, vm, err);
-	if (r < 0)
-		return r;
-	if (!ctx->host)
-		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "%s needs a host (drop --no-discover)", verb);
-	if ((r = carve_ops_begin(ctx, err)) < 0)
-		return r;
-	*out = carve_model_vm(ctx->model, vm);
-	if (!*out)
-		r = carve_ops_not_found("vm", vm, err);
-	else if (!(allowed & (1u << (*out)->power)))
-		r = carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it %s", vm,
-				    carve_power_state_name((*out)->power), verb,
-				    allowed == (1u << CARVE_POWER_HALTED) ? "halted" : "running");
-	if (r < 0)
-		carve_db_rollback(ctx->db);
-	return r;
 }
 
 /* After acting on GPUs, model unlocked: lock again, then the acts' outcome. */
@@ -377,59 +500,139 @@ static void reread_acted(struct carve_ctx *ctx)
 	carve_ops_rediscover_gpus(ctx, pci, ctx->n_acted, &e);
 }
 
-int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+/* Steps 2 and 3 of a start whose reservation is committed and taken up by
+ * this host (claimed_by): create the devices, the model open to readers
+ * meanwhile, then confirm - or remove what was made and release, with the
+ * error recorded on the VM when a requester on another host waits for it
+ * (handed: a failed verb of this host's own changes nothing else). */
+static int realize_start(struct carve_ctx *ctx, const char *vm, struct items *it, bool handed,
+			 struct carve_error *err)
 {
-	char vm[37];
-	struct carve_obj_vm *obj;
-	struct items it;
-
-	/* 1. intent */
-	int r = begin_vm_verb(ctx, args, "vm-start", 1u << CARVE_POWER_HALTED, vm, &obj, err);
-	if (r < 0)
-		return r;
-	r = load_items(obj, &it, err);
-	if (r >= 0)
-		r = reserve(ctx, obj, &it, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
-		return r;
-
-	/* 2. act, the model open to readers meanwhile */
+	int r = 0;
 	carve_model_unlock(ctx->model);
-	for (size_t i = 0; i < it.n && r >= 0; i++) {
+	for (size_t i = 0; i < it->n && r >= 0; i++) {
 		struct carve_vgpu_spec spec;
-		spec_of(&it.v[i], &spec);
-		const struct carve_hw_gpu *known = ctx->inv ? carve_hw_inventory_find(ctx->inv, it.v[i].pgpu_pci) : NULL;
-		r = ctx->host->ops->vgpu_create(ctx->host, known, &spec, &it.v[i].where, err);
+		spec_of(&it->v[i], &spec);
+		const struct carve_hw_gpu *known = ctx->inv ? carve_hw_inventory_find(ctx->inv, it->v[i].pgpu_pci) : NULL;
+		r = ctx->host->ops->vgpu_create(ctx->host, known, &spec, &it->v[i].where, err);
 		if (r >= 0)
-			it.v[i].created = true;
-		if (r >= 0 && it.v[i].extra[0] && ctx->host->ops->vgpu_set_params)
-			r = ctx->host->ops->vgpu_set_params(ctx->host, &it.v[i].where, it.v[i].extra, err);
+			it->v[i].created = true;
+		if (r >= 0 && it->v[i].extra[0] && ctx->host->ops->vgpu_set_params)
+			r = ctx->host->ops->vgpu_set_params(ctx->host, &it->v[i].where, it->v[i].extra, err);
 	}
 	if (r < 0)
-		remove_created(ctx, &it); /* devices first, then the reservation */
+		remove_created(ctx, it); /* devices first, then the reservation */
 	relock(ctx);
 
-	/* 3. confirm (or release) */
 	if (r < 0) {
-		if (carve_ops_begin(ctx, NULL) >= 0 && carve_ops_end(ctx, release_all(ctx, vm, NULL), NULL) >= 0)
-			carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
+		_cleanup_free_ char *why = carve_strdupf("%s: %s", err->id, err->message);
+		if (carve_ops_begin_shared(ctx, NULL) >= 0) {
+			int r2 = release_all(ctx, vm, NULL);
+			if (r2 >= 0 && handed)
+				r2 = carve_repo_vm_set_error(ctx->db, vm, why, NULL);
+			if (r2 >= 0)
+				r2 = carve_pool_note_vm(ctx, vm, NULL);
+			if (carve_ops_end(ctx, r2, NULL) >= 0)
+				carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
+		}
 		return r;
 	}
-	if ((r = carve_ops_begin(ctx, err)) < 0)
+	if ((r = carve_ops_begin_shared(ctx, err)) < 0)
 		return r;
-	for (size_t i = 0; i < it.n && r >= 0; i++)
-		r = carve_repo_vgpu_confirm(ctx->db, it.v[i].vgpu, it.v[i].where.device_pci, err);
+	for (size_t i = 0; i < it->n && r >= 0; i++)
+		r = carve_repo_vgpu_confirm(ctx->db, it->v[i].vgpu, it->v[i].where.device_pci, err);
 	if (r >= 0)
 		r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
 	if (r >= 0)
-		r = note_store(ctx, &it, -1, err);
+		r = note_store(ctx, it, -1, err);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, err);
 	if ((r = carve_ops_end(ctx, r, err)) < 0)
 		return r;
-	note_inventory(ctx, &it, true);
-	note_model(ctx, &it);
+	note_inventory(ctx, it, true);
+	note_model(ctx, it);
 	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	reread_acted(ctx);
+	return 0;
+}
+
+/* Open a shared transaction with the VM's row locked and the model's copy
+ * of it read again (another agent may have moved it), and check its power
+ * state is one of `allowed`.  On success the transaction is open. */
+static int begin_vm_locked(struct carve_ctx *ctx, const char *vm, const char *verb, unsigned allowed,
+			   struct carve_obj_vm **out, struct carve_error *err)
+{
+	bool found = false;
+	int r = carve_ops_begin_shared(ctx, err);
+	if (r < 0)
+		return r;
+	if ((r = carve_repo_vm_lock(ctx->db, vm, &found, err)) >= 0 && found)
+		r = carve_model_reload_vm(ctx->model, ctx->db, vm, err);
+	*out = r >= 0 && found ? carve_model_vm(ctx->model, vm) : NULL;
+	if (r >= 0 && !*out)
+		r = carve_ops_not_found("vm", vm, err);
+	else if (r >= 0 && !(allowed & (1u << (*out)->power)))
+		r = carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it %s", vm,
+				    carve_power_state_name((*out)->power), verb,
+				    allowed == (1u << CARVE_POWER_HALTED) ? "halted" : "running");
+	if (r < 0)
+		carve_db_rollback(ctx->db);
+	return r;
+}
+
+/* The answer of a start, from the model (after the start was confirmed,
+ * here or on another host). */
+static int started(struct carve_ctx *ctx, const char *vm, json_t **result, struct carve_error *err)
+{
+	struct items it;
+	const struct carve_obj_vm *obj = carve_model_vm(ctx->model, vm);
+	if (!obj)
+		return carve_ops_not_found("vm", vm, err);
+	int r = load_items(obj, &it, err);
+	if (r < 0)
+		return r;
+	*result = start_result(vm, &it, err);
+	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
+}
+
+int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+{
+	char vm[37], target[37] = "";
+	const char *on = NULL;
+	struct carve_obj_vm *obj;
+	struct items it;
+	int r = carve_arg_uuid(args, "uuid", true, vm, err);
+	if (r < 0 || (r = carve_arg_str(args, "on", false, &on, err)) < 0)
+		return r;
+	if (!ctx->host)
+		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "vm-start needs a host (drop --no-discover)");
+
+	/* 1. intent, retried when two placements deadlock on their row locks */
+	for (int attempt = 0;; attempt++) {
+		if ((r = begin_vm_locked(ctx, vm, "vm-start", 1u << CARVE_POWER_HALTED, &obj, err)) < 0)
+			return r;
+		r = load_items(obj, &it, err);
+		if (r >= 0)
+			r = reserve(ctx, obj, &it, on, target, err);
+		if (r >= 0)
+			r = carve_pool_note_vm(ctx, vm, err);
+		r = carve_ops_end(ctx, r, err);
+		if (r != -EAGAIN || attempt == 8)
+			break;
+		carve_error_clear(err);
+		carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
+	}
+	if (r < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
+		return r;
+	if (strcmp(target, ctx->host_uuid) != 0) {
+		/* 2, 3 on the chosen host, by its carved (carve_ops_realize) */
+		if ((r = carve_pool_wait(ctx, vm, target, CARVE_POWER_STARTING, err)) < 0)
+			return r;
+		return started(ctx, vm, result, err);
+	}
+	if ((r = realize_start(ctx, vm, &it, false, err)) < 0)
+		return r;
 	*result = start_result(vm, &it, err);
 	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
 }
@@ -452,43 +655,123 @@ static int remove_devices(struct carve_ctx *ctx, struct items *it, struct carve_
 	return ret;
 }
 
+/* The act and confirm of a shutdown this host took up: remove the devices,
+ * then release.  A failed removal leaves the VM stopping (host-reconcile
+ * retries) with the error recorded. */
+static int realize_stop(struct carve_ctx *ctx, const char *vm, struct items *it, bool handed,
+			struct carve_error *err)
+{
+	carve_model_unlock(ctx->model);
+	int r = remove_devices(ctx, it, err);
+	relock(ctx);
+	if (r < 0) {
+		if (!handed)
+			return r;
+		_cleanup_free_ char *why = carve_strdupf("%s: %s", err->id, err->message);
+		if (carve_ops_begin_shared(ctx, NULL) >= 0) {
+			int r2 = carve_repo_vm_set_error(ctx->db, vm, why, NULL);
+			if (r2 >= 0)
+				r2 = carve_pool_note_vm(ctx, vm, NULL);
+			if (carve_ops_end(ctx, r2, NULL) >= 0)
+				carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
+		}
+		return r; /* stays 'stopping'; host-reconcile retries */
+	}
+	if ((r = carve_ops_begin_shared(ctx, err)) < 0)
+		return r;
+	r = release_all(ctx, vm, err);
+	if (r >= 0)
+		r = note_store(ctx, it, +1, err);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
+		return r;
+	note_inventory(ctx, it, false);
+	note_model(ctx, it);
+	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
+		return r;
+	reread_acted(ctx);
+	return 0;
+}
+
 int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
 	char vm[37], host[37] = "";
 	struct carve_obj_vm *obj;
 	struct items it;
-	int r = begin_vm_verb(ctx, args, "vm-shutdown", 1u << CARVE_POWER_RUNNING | 1u << CARVE_POWER_STOPPING, vm,
-			      &obj, err);
+	int r = carve_arg_uuid(args, "uuid", true, vm, err);
 	if (r < 0)
+		return r;
+	if (!ctx->host)
+		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "vm-shutdown needs a host (drop --no-discover)");
+	if ((r = begin_vm_locked(ctx, vm, "vm-shutdown", 1u << CARVE_POWER_RUNNING | 1u << CARVE_POWER_STOPPING, &obj,
+				 err)) < 0)
 		return r;
 	if (obj->resident_on)
 		carve_strlcpy(host, obj->resident_on->uuid, sizeof(host));
+	bool here = !host[0] || strcmp(host, ctx->host_uuid) == 0;
+	/* Another host's VM: only its live carved can remove the devices. */
+	if (!here && !carve_model_host_live(ctx->model, obj->resident_on)) {
+		r = carve_pool_host_offline(ctx, obj->resident_on, err);
+		carve_db_rollback(ctx->db);
+		return r;
+	}
 	r = load_items(obj, &it, err);
 	if (r >= 0)
 		r = carve_repo_vm_vgpus_set_state(ctx->db, vm, CARVE_VGPU_STOPPING, err);
 	if (r >= 0)
 		r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_STOPPING, host[0] ? host : NULL, err);
+	if (r >= 0)
+		r = carve_repo_vm_set_claim(ctx->db, vm, here ? ctx->host_uuid : NULL, err);
+	if (r >= 0)
+		r = carve_repo_vm_set_error(ctx->db, vm, NULL, err);
+	if (r >= 0 && !here)
+		r = carve_pool_hand_over(ctx, host, vm, err);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, err);
 	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
-	carve_model_unlock(ctx->model);
-	r = remove_devices(ctx, &it, err);
-	relock(ctx);
+	if (!here)
+		r = carve_pool_wait(ctx, vm, host, CARVE_POWER_STOPPING, err);
+	else
+		r = realize_stop(ctx, vm, &it, false, err);
 	if (r < 0)
-		return r; /* stays 'stopping'; host-reconcile retries */
-	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
-	r = release_all(ctx, vm, err);
-	if (r >= 0)
-		r = note_store(ctx, &it, +1, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0)
-		return r;
-	note_inventory(ctx, &it, false);
-	note_model(ctx, &it);
-	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
-		return r;
-	reread_acted(ctx);
 	*result = json_object();
 	return 0;
+}
+
+/* Take up a start or shutdown that another host's placement left to this
+ * one: claim it (and, for a start, record the VFs it will use, which only
+ * this host can choose), then act and confirm as a local one would. */
+int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
+{
+	bool claimed = false;
+	struct items it;
+	const struct carve_obj_vm *obj = NULL;
+	int r = carve_ops_begin_shared(ctx, err);
+	if (r < 0)
+		return r;
+	r = carve_repo_vm_claim(ctx->db, vm, ctx->host_uuid, &claimed, err);
+	if (r >= 0 && claimed && (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) >= 0 &&
+	    (obj = carve_model_vm(ctx->model, vm)) && (r = load_items(obj, &it, err)) >= 0 &&
+	    obj->power == CARVE_POWER_STARTING)
+		for (size_t i = 0; i < it.n && r >= 0; i++)
+			if (vf_impl(it.v[i].impl) && !it.v[i].where.device_pci[0]) {
+				choose_vf(ctx, &it, i, it.v[i].where.device_pci);
+				r = carve_repo_vgpu_reserve(ctx->db, it.v[i].vgpu, it.v[i].pgpu, it.v[i].where.device_pci,
+							    err);
+			}
+	if ((r = carve_ops_end(ctx, r, err)) < 0) {
+		carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
+		return r;
+	}
+	if (!claimed || !obj)
+		return 0; /* not this host's to do, or taken up already */
+	bool starting = obj->power == CARVE_POWER_STARTING;
+	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
+		return r;
+	return starting ? realize_start(ctx, vm, &it, true, err) : realize_stop(ctx, vm, &it, true, err);
 }
 
 /* ---- reconcile ---- */
@@ -567,6 +850,15 @@ static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, 
 			act(actions, "deferred", vm, it.v[i].vgpu, why);
 			return 0;
 		}
+	}
+	if ((st == CARVE_POWER_STARTING || st == CARVE_POWER_STOPPING) && !obj->claimed_by[0]) {
+		/* Another host placed it here and no agent took it up yet: do it
+		 * now, as this host's carved would on the hand-over. */
+		struct carve_error e2 = {0};
+		r = carve_ops_realize(ctx, vm, &e2);
+		act(actions, r < 0 ? "hand-over-failed" : st == CARVE_POWER_STARTING ? "realized-start" : "realized-shutdown",
+		    vm, NULL, r < 0 ? e2.message : NULL);
+		return 0;
 	}
 	if (st == CARVE_POWER_STARTING || st == CARVE_POWER_STOPPING) {
 		/* An unacknowledged start is rolled back; a shutdown is finished. */

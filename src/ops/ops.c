@@ -57,6 +57,16 @@ int carve_ops_begin(struct carve_ctx *ctx, struct carve_error *err)
 	return r;
 }
 
+int carve_ops_begin_shared(struct carve_ctx *ctx, struct carve_error *err)
+{
+	int r = carve_db_begin_shared(ctx->db, err);
+	if (r < 0)
+		return r;
+	if ((r = carve_ops_load_model(ctx, err)) < 0)
+		carve_db_rollback(ctx->db);
+	return r;
+}
+
 int carve_ops_end(struct carve_ctx *ctx, int r, struct carve_error *err)
 {
 	bool top = ctx->db->txn_depth == 1;

@@ -70,7 +70,25 @@ struct carve_ctx {
 	char acted[16][13];
 	size_t n_acted;
 	bool defer_reread;
+	/* The pool (pool.h): how long a requester waits for another host's
+	 * agent to realize what it handed over (0: CARVE_POOL_WAIT_MS), and
+	 * how to let this process's other writers on meanwhile (carved's write
+	 * lock; NULL: nothing to release). */
+	unsigned wait_ms;
+	void (*writers_release)(void *data);
+	void (*writers_reacquire)(void *data);
+	void *writers_data;
 };
+
+#define CARVE_POOL_WAIT_MS 30000
+
+/* Take up what another host's placement handed this host for a VM (a start
+ * or a shutdown; pool.h): claim, act, confirm.  0 when done or when it was
+ * not this host's to do.  The model write-locked, as a verb. */
+int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error *err);
+/* The pending hand-overs of this host (rows of uuid), realized one by one;
+ * the errors of each are recorded on its VM, *done counts them. */
+int carve_ops_realize_pending(struct carve_ctx *ctx, size_t *done, struct carve_error *err);
 
 typedef int (*carve_op_fn)(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 

@@ -158,6 +158,8 @@ static json_t *host_value(struct carve_model *m, const void *obj, int id)
 	case CARVE_F_HOST_NAME_LABEL: return jstr(h->name_label);
 	case CARVE_F_HOST_NAME_DESCRIPTION: return jstr(h->name_description);
 	case CARVE_F_HOST_HOSTNAME: return jstr(h->hostname);
+	case CARVE_F_HOST_ENABLED: return json_boolean(h->enabled);
+	case CARVE_F_HOST_LIVE: return json_boolean(carve_model_host_live(m, h));
 	case CARVE_F_HOST_BACKEND: return jstr(h->backend);
 	case CARVE_F_HOST_LAST_DISCOVERY: return jstr(h->last_discovery);
 	case CARVE_F_HOST_PGPU_UUIDS: return set_where(&m->pgpus, pgpu_on_host, h, cmp_pgpu_pci);
@@ -477,6 +479,7 @@ static json_t *vm_value(struct carve_model *m, const void *obj, int id)
 	case CARVE_F_VM_NUMA_NODE: return json_integer(vm->numa_node);
 	case CARVE_F_VM_RESIDENT_ON: return jstr(vm->resident_on ? vm->resident_on->uuid : "");
 	case CARVE_F_VM_VGPUS: return juuids((void *const *)vm->vgpus, vm->n_vgpus); /* by slot */
+	case CARVE_F_VM_LAST_ERROR: return jstr(vm->last_error);
 	}
 	return NULL;
 }

@@ -12,6 +12,10 @@ int carve_ops_begin(struct carve_ctx *ctx, struct carve_error *err);
  * generation follows the store's.  The caller then reloads into the model
  * what it touched (carve_model_reload_*).  Returns r or the commit's error. */
 int carve_ops_end(struct carve_ctx *ctx, int r, struct carve_error *err);
+/* The same for the pool's hot path (store/db.h, carve_db_begin_shared):
+ * other agents' placements go on meanwhile, so what the verb decides on it
+ * locks and reads again (carve_repo_vm_lock, _pgpu_lock). */
+int carve_ops_begin_shared(struct carve_ctx *ctx, struct carve_error *err);
 
 /* After acting on GPUs (the model's write lock held): read them again from
  * the host into the context's inventory (rediscover_into), fold them into

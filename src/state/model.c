@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/model.h"
 #include "repo.h"
@@ -138,6 +139,7 @@ static void host_free(struct carve_obj_host *h)
 	free(h->hostname);
 	free(h->backend);
 	free(h->discovery_problems);
+	free(h->views);
 	free(h);
 }
 
@@ -182,6 +184,7 @@ static void vm_free(struct carve_obj_vm *vm)
 		return;
 	free(vm->name_label);
 	free(vm->name_description);
+	free(vm->last_error);
 	free(vm->vgpus);
 	free(vm);
 }
@@ -218,21 +221,30 @@ static void view_free(struct carve_view *v)
 static struct carve_view *view_find(struct carve_model *m, const struct carve_obj_group *g,
 				    const struct carve_obj_host *h, bool create)
 {
-	for (size_t i = 0; i < m->n_views; i++)
-		if (m->views[i]->group == g && m->views[i]->host == h)
-			return m->views[i];
+	/* A host has a view per group it has PGPUs in: a few, however many
+	 * hosts the pool has. */
+	if (!h)
+		return NULL;
+	for (uint32_t i = 0; i < h->n_views; i++)
+		if (h->views[i]->group == g)
+			return h->views[i];
 	if (!create)
 		return NULL;
 	struct carve_view **vs = realloc(m->views, (m->n_views + 1) * sizeof(*vs));
 	if (!vs)
 		return NULL;
 	m->views = vs;
+	struct carve_view **hv = realloc(h->views, (h->n_views + 1) * sizeof(*hv));
+	if (!hv)
+		return NULL;
+	((struct carve_obj_host *)h)->views = hv;
 	struct carve_view *v = calloc(1, sizeof(*v));
 	if (!v)
 		return NULL;
 	v->group = (struct carve_obj_group *)g;
 	v->host = (struct carve_obj_host *)h;
 	m->views[m->n_views++] = v;
+	hv[((struct carve_obj_host *)h)->n_views++] = v;
 	return v;
 }
 
@@ -454,6 +466,7 @@ int carve_model_new(struct carve_model **out)
 	struct carve_model *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	m->host_timeout_ms = 10000;
 	if (pthread_rwlock_init(&m->lock, NULL) != 0) {
 		free(m);
 		return -ENOMEM;
@@ -603,6 +616,13 @@ bool carve_model_group_supports(const struct carve_model *m, const struct carve_
 
 /* ---- rows -> objects ---- */
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const char *cell(const struct carve_rows *rows, size_t i, const char *col)
 {
 	const char *v = carve_rows_get(rows, i, col);
@@ -656,6 +676,9 @@ static int upsert_host(struct carve_model *m, const struct carve_rows *rows, siz
 	set_fixed(h->uuid, sizeof(h->uuid), rows, i, "uuid");
 	set_fixed(h->last_discovery, sizeof(h->last_discovery), rows, i, "last_discovery");
 	set_fixed(h->inventory_hash, sizeof(h->inventory_hash), rows, i, "inventory_hash");
+	h->enabled = cell_null(rows, i, "enabled") || cell_bool(rows, i, "enabled");
+	h->heartbeat_age_ms = cell_null(rows, i, "heartbeat_age_ms") ? -1 : cell_i64(rows, i, "heartbeat_age_ms");
+	h->heartbeat_read_ms = mono_ms();
 	int r = 0;
 	if (set_str(&h->name_label, rows, i, "name_label") < 0 ||
 	    set_str(&h->name_description, rows, i, "name_description") < 0 ||
@@ -938,8 +961,9 @@ static int upsert_vm(struct carve_model *m, const struct carve_rows *rows, size_
 	int ps = carve_power_state_from_name(cell(rows, i, "power_state"));
 	vm->power = ps < 0 ? CARVE_POWER_HALTED : (enum carve_power_state)ps;
 	vm->resident_on = cell_null(rows, i, "resident_on") ? NULL : carve_model_host(m, cell(rows, i, "resident_on"));
+	set_fixed(vm->claimed_by, sizeof(vm->claimed_by), rows, i, "claimed_by");
 	int r = 0;
-	if (set_str(&vm->name_label, rows, i, "name_label") < 0 ||
+	if (set_str(&vm->last_error, rows, i, "last_error") < 0 || set_str(&vm->name_label, rows, i, "name_label") < 0 ||
 	    set_str(&vm->name_description, rows, i, "name_description") < 0)
 		r = -ENOMEM;
 	if (fresh && (r < 0 || objs_add(&m->vms, vm) < 0)) {
@@ -1046,12 +1070,13 @@ static int load_into(struct carve_model *m, struct carve_db *db, struct carve_er
 
 int carve_model_load(struct carve_model *m, struct carve_db *db, struct carve_error *err)
 {
+	m->version++;
 	struct carve_model fresh;
 	memset(&fresh, 0, sizeof(fresh));
 	/* One transaction: a consistent picture, even with writers about (the
 	 * caller's, when it holds one). */
 	bool own = db->txn_depth == 0;
-	int r = own ? carve_db_begin(db, err) : 0;
+	int r = own ? carve_db_begin_snapshot(db, err) : 0;
 	if (r < 0)
 		return r;
 	r = load_into(&fresh, db, err);
@@ -1062,14 +1087,17 @@ int carve_model_load(struct carve_model *m, struct carve_db *db, struct carve_er
 		return r;
 	}
 	model_clear(m);
-	pthread_rwlock_t lock = m->lock;
+	fresh.lock = m->lock;
+	fresh.index_lock = m->index_lock;
+	fresh.version = m->version;
+	fresh.host_timeout_ms = m->host_timeout_ms;
 	*m = fresh;
-	m->lock = lock;
 	return 0;
 }
 
 int carve_model_reload_host(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err)
 {
+	m->version++;
 	_cleanup_rows_ struct carve_rows *rows = NULL;
 	int r = select_rows(db, CARVE_REPO_HOST, uuid, &rows, err);
 	if (r < 0)
@@ -1082,6 +1110,7 @@ int carve_model_reload_host(struct carve_model *m, struct carve_db *db, const ch
 
 int carve_model_reload_group(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err)
 {
+	m->version++;
 	_cleanup_rows_ struct carve_rows *rows = NULL;
 	int r = select_rows(db, CARVE_REPO_GROUP, uuid, &rows, err);
 	if (r < 0)
@@ -1094,6 +1123,12 @@ int carve_model_reload_group(struct carve_model *m, struct carve_db *db, const c
 		 * views may linger empty. */
 		for (size_t i = 0; i < m->n_views;) {
 			if (m->views[i]->group == g && m->views[i]->n == 0) {
+				struct carve_obj_host *h = m->views[i]->host;
+				for (uint32_t k = 0; k < h->n_views; k++)
+					if (h->views[k] == m->views[i]) {
+						h->views[k] = h->views[--h->n_views];
+						break;
+					}
 				view_free(m->views[i]);
 				m->views[i] = m->views[--m->n_views];
 			} else {
@@ -1109,6 +1144,7 @@ int carve_model_reload_group(struct carve_model *m, struct carve_db *db, const c
 
 int carve_model_reload_type(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err)
 {
+	m->version++;
 	_cleanup_rows_ struct carve_rows *rows = NULL;
 	int r = select_rows(db, CARVE_REPO_TYPE, uuid, &rows, err);
 	if (r < 0)
@@ -1139,6 +1175,7 @@ static int ensure_refs(struct carve_model *m, struct carve_db *db, const struct 
 
 int carve_model_reload_pgpu(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err)
 {
+	m->version++;
 	_cleanup_rows_ struct carve_rows *rows = NULL, *slots = NULL;
 	int r;
 	if ((r = select_rows(db, CARVE_REPO_PGPU, uuid, &rows, err)) < 0 ||
@@ -1154,6 +1191,7 @@ int carve_model_reload_pgpu(struct carve_model *m, struct carve_db *db, const ch
 int carve_model_reload_host_pgpus(struct carve_model *m, struct carve_db *db, const char *host_uuid,
 				  struct carve_error *err)
 {
+	m->version++;
 	_cleanup_rows_ struct carve_rows *rows = NULL, *slots = NULL;
 	int r;
 	if ((r = carve_model_reload_host(m, db, host_uuid, err)) < 0 ||
@@ -1179,6 +1217,7 @@ int carve_model_reload_host_pgpus(struct carve_model *m, struct carve_db *db, co
 
 int carve_model_reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err)
 {
+	m->version++;
 	_cleanup_rows_ struct carve_rows *rows = NULL, *vgpus = NULL;
 	int r;
 	if ((r = select_rows(db, CARVE_REPO_VM, uuid, &rows, err)) < 0 ||
@@ -1329,4 +1368,28 @@ size_t carve_model_bytes(const struct carve_model *m)
 		b += sizeof(*v) + str_bytes(v->extra_args);
 	}
 	return b;
+}
+
+bool carve_model_host_live(const struct carve_model *m, const struct carve_obj_host *h)
+{
+	if (h->heartbeat_age_ms < 0)
+		return false;
+	return h->heartbeat_age_ms + (mono_ms() - h->heartbeat_read_ms) <= m->host_timeout_ms;
+}
+
+void carve_model_set_liveness(struct carve_model *m, const struct carve_rows *rows)
+{
+	for (size_t i = 0; i < rows->nrows; i++) {
+		struct carve_obj_host *h = carve_model_host(m, cell(rows, i, "uuid"));
+		if (!h)
+			continue;
+		bool enabled = cell_bool(rows, i, "enabled");
+		int64_t age = cell_null(rows, i, "heartbeat_age_ms") ? -1 : cell_i64(rows, i, "heartbeat_age_ms");
+		bool was = carve_model_host_live(m, h);
+		h->heartbeat_age_ms = age;
+		h->heartbeat_read_ms = mono_ms();
+		if (h->enabled != enabled || was != carve_model_host_live(m, h))
+			m->version++;
+		h->enabled = enabled;
+	}
 }

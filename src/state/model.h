@@ -69,6 +69,12 @@ struct carve_model {
 	pthread_rwlock_t lock;
 	pthread_mutex_t index_lock; /* readers building a placement index (model.c, view_index) */
 	uint64_t generation;
+	/* Moves on every change to the model (a load, a reload, a count): what
+	 * a cache of answers keys on, since a shared transaction changes the
+	 * store without moving its generation (store/db.h). */
+	uint64_t version;
+	/* A host whose heartbeat is older than this is not live (pool.md). */
+	int64_t host_timeout_ms;
 	struct carve_objs hosts, groups, types, pgpus, vms, vgpus;
 	struct carve_view **views;
 	size_t n_views;
@@ -104,6 +110,13 @@ int carve_model_reload_vm(struct carve_model *m, struct carve_db *db, const char
 /* Every PGPU of a host, its host row and any type or group they name. */
 int carve_model_reload_host_pgpus(struct carve_model *m, struct carve_db *db, const char *host_uuid,
 				  struct carve_error *err);
+
+/* Is the host's carved alive: a heartbeat no older than host_timeout_ms,
+ * counting the time since it was read? */
+bool carve_model_host_live(const struct carve_model *m, const struct carve_obj_host *h);
+/* Fold rows of carve_repo_host_liveness in (enabled, heartbeat); hosts the
+ * model lacks are skipped.  Model write-locked. */
+void carve_model_set_liveness(struct carve_model *m, const struct carve_rows *rows);
 
 /* Lookups by UUID (normalized, lower case); NULL when absent. */
 void *carve_objs_get(const struct carve_objs *o, const char *uuid);

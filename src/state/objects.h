@@ -61,6 +61,13 @@ struct carve_obj_host {
 	char last_discovery[24];
 	char *discovery_problems; /* "ID: message" lines, "" when none */
 	char inventory_hash[17];
+	/* The pool: an operator's host-disable keeps it out of placement; its
+	 * carved's heartbeat, as an age on the store server's clock when last
+	 * read (-1: never beat), makes it live (carve_model_host_live). */
+	bool enabled;
+	int64_t heartbeat_age_ms, heartbeat_read_ms; /* read_ms: CLOCK_MONOTONIC ms when read */
+	struct carve_view **views; /* its placement views, one per GPU group */
+	uint32_t n_views;
 };
 
 struct carve_obj_group {
@@ -118,6 +125,8 @@ struct carve_obj_vm {
 	int32_t numa_node;
 	enum carve_power_state power;
 	struct carve_obj_host *resident_on;
+	char claimed_by[37];            /* the agent acting on it between states, "" when none */
+	char *last_error;               /* its last failed start or shutdown, "" when none */
 	struct carve_obj_vgpu **vgpus;   /* by slot */
 	uint32_t n_vgpus, cap_vgpus;
 };

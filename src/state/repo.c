@@ -25,12 +25,16 @@ static const char *const key_cols[] = {
 int carve_repo_select(struct carve_db *db, enum carve_repo_table t, const char *key, struct carve_rows **out,
 		      struct carve_error *err)
 {
-	char sql[96];
+	char sql[256];
+	/* A host's heartbeat is read as its age on the server's clock. */
+	char cols[128] = "*";
+	if (t == CARVE_REPO_HOST)
+		snprintf(cols, sizeof(cols), "*, %s - heartbeat_ms AS heartbeat_age_ms", carve_db_now_ms_sql(db));
 	if (!key) {
-		snprintf(sql, sizeof(sql), "SELECT * FROM %s", tables[t]);
+		snprintf(sql, sizeof(sql), "SELECT %s FROM %s", cols, tables[t]);
 		return carve_db_execf(db, out, err, sql, 0);
 	}
-	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE %s=$1", tables[t], key_cols[t]);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s=$1", cols, tables[t], key_cols[t]);
 	return carve_db_execf(db, out, err, sql, 1, key);
 }
 
@@ -87,8 +91,63 @@ int carve_repo_vm_delete(struct carve_db *db, const char *uuid, struct carve_err
 int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,
 			    struct carve_error *err)
 {
-	return EXEC(db, err, "UPDATE vm SET power_state=$2, resident_on=$3 WHERE uuid=$1", 3, uuid,
-		    carve_power_state_name(s), host);
+	/* A settled VM is no one's work any more. */
+	return EXEC(db, err,
+		    "UPDATE vm SET power_state=$2, resident_on=$3, "
+		    "claimed_by=CASE WHEN $2 IN ('halted', 'running') THEN NULL ELSE claimed_by END WHERE uuid=$1",
+		    3, uuid, carve_power_state_name(s), host);
+}
+
+int carve_repo_vm_lock(struct carve_db *db, const char *uuid, bool *found, struct carve_error *err)
+{
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	char sql[96];
+	snprintf(sql, sizeof(sql), "SELECT uuid FROM vm WHERE uuid=$1%s", carve_db_for_update(db));
+	int r = carve_db_execf(db, &rows, err, sql, 1, uuid);
+	if (r >= 0)
+		*found = rows->nrows == 1;
+	return r;
+}
+
+int carve_repo_vm_set_claim(struct carve_db *db, const char *uuid, const char *host, struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE vm SET claimed_by=$2 WHERE uuid=$1", 2, uuid, host);
+}
+
+int carve_repo_vm_claim(struct carve_db *db, const char *uuid, const char *host, bool *claimed,
+			struct carve_error *err)
+{
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	int r = carve_db_execf(db, &rows, err,
+			       "UPDATE vm SET claimed_by=$2 WHERE uuid=$1 AND resident_on=$2 AND claimed_by IS NULL "
+			       "AND power_state IN ('starting', 'stopping') RETURNING uuid",
+			       2, uuid, host);
+	if (r >= 0)
+		*claimed = rows->nrows == 1;
+	return r;
+}
+
+int carve_repo_vm_set_error(struct carve_db *db, const char *uuid, const char *error, struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE vm SET last_error=$2 WHERE uuid=$1", 2, uuid, error ? error : "");
+}
+
+int carve_repo_vm_pending(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err)
+{
+	return carve_db_execf(db, out, err,
+			      "SELECT uuid FROM vm WHERE resident_on=$1 AND claimed_by IS NULL "
+			      "AND power_state IN ('starting', 'stopping') ORDER BY uuid",
+			      1, host);
+}
+
+int carve_repo_vm_status(struct carve_db *db, const char *uuid, struct carve_rows **out, struct carve_error *err)
+{
+	return carve_db_execf(db, out, err, "SELECT power_state, claimed_by, last_error FROM vm WHERE uuid=$1", 1, uuid);
+}
+
+int carve_repo_host_vms(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err)
+{
+	return carve_db_execf(db, out, err, "SELECT uuid FROM vm WHERE resident_on=$1 ORDER BY uuid", 1, host);
 }
 
 /* ---- vGPUs ---- */
@@ -113,6 +172,20 @@ int carve_repo_vgpu_delete(struct carve_db *db, const char *uuid, struct carve_e
 int carve_repo_vgpu_set_extra_args(struct carve_db *db, const char *uuid, const char *extra, struct carve_error *err)
 {
 	return EXEC(db, err, "UPDATE vgpu SET extra_args=$2 WHERE uuid=$1", 2, uuid, extra);
+}
+
+int carve_repo_pgpu_lock(struct carve_db *db, const char *uuid, struct carve_error *err)
+{
+	char sql[96];
+	snprintf(sql, sizeof(sql), "SELECT uuid FROM pgpu WHERE uuid=$1%s", carve_db_for_update(db));
+	return carve_db_execf(db, NULL, err, sql, 1, uuid);
+}
+
+int carve_repo_pgpu_vms(struct carve_db *db, const char *pgpu, struct carve_rows **out, struct carve_error *err)
+{
+	return carve_db_execf(db, out, err,
+			      "SELECT uuid, vm_uuid FROM vgpu WHERE resident_on=$1 OR scheduled_pgpu=$1 ORDER BY uuid", 1,
+			      pgpu);
 }
 
 int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
@@ -307,4 +380,26 @@ int carve_repo_pgpu_type_upsert(struct carve_db *db, const char *pgpu, const cha
 		    "ON CONFLICT (pgpu_uuid, vgpu_type_uuid) DO UPDATE SET max_instances=$3, available=$4, supported=1, "
 		    "problem=$5, max_instances_source=$6",
 		    6, pgpu, type, maxi, avail, problem ? problem : "", carve_hw_source_name(source));
+}
+
+/* ---- the pool ---- */
+
+int carve_repo_host_set_enabled(struct carve_db *db, const char *uuid, bool enabled, struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE host SET enabled=$2 WHERE uuid=$1", 2, uuid, enabled ? "1" : "0");
+}
+
+int carve_repo_host_heartbeat(struct carve_db *db, const char *uuid, struct carve_error *err)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql), "UPDATE host SET heartbeat_ms=%s WHERE uuid=$1", carve_db_now_ms_sql(db));
+	return carve_db_execf(db, NULL, err, sql, 1, uuid);
+}
+
+int carve_repo_host_liveness(struct carve_db *db, struct carve_rows **out, struct carve_error *err)
+{
+	char sql[192];
+	snprintf(sql, sizeof(sql), "SELECT uuid, enabled, %s - heartbeat_ms AS heartbeat_age_ms FROM host",
+		 carve_db_now_ms_sql(db));
+	return carve_db_execf(db, out, err, sql, 0);
 }

@@ -53,6 +53,26 @@ int carve_repo_vm_delete(struct carve_db *db, const char *uuid, struct carve_err
 int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,
 			    struct carve_error *err);
 
+/* Lock the VM's row until the transaction ends (a shared transaction's
+ * claim on it; db.h); *found says whether it exists. */
+int carve_repo_vm_lock(struct carve_db *db, const char *uuid, bool *found, struct carve_error *err);
+/* The agent acting on a VM between states (host NULL: none yet). */
+int carve_repo_vm_set_claim(struct carve_db *db, const char *uuid, const char *host, struct carve_error *err);
+/* Take up a VM that another host's placement left to this one: it must be
+ * resident on host, starting or stopping, and claimed by no one; *claimed
+ * says whether this call took it. */
+int carve_repo_vm_claim(struct carve_db *db, const char *uuid, const char *host, bool *claimed,
+			struct carve_error *err);
+/* The error ("ID: message") of the VM's last failed start or shutdown; ""
+ * or NULL clears it. */
+int carve_repo_vm_set_error(struct carve_db *db, const char *uuid, const char *error, struct carve_error *err);
+/* Rows (uuid) of the VMs starting or stopping on host that no agent took up. */
+int carve_repo_vm_pending(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err);
+/* One row: power_state, claimed_by, last_error. */
+int carve_repo_vm_status(struct carve_db *db, const char *uuid, struct carve_rows **out, struct carve_error *err);
+/* Rows (uuid) of every VM resident on host, in any power state. */
+int carve_repo_host_vms(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err);
+
 /* ---- vGPUs ---- */
 struct carve_repo_vgpu {
 	const char *uuid, *vm, *type, *group;
@@ -66,6 +86,11 @@ struct carve_repo_vgpu {
 int carve_repo_vgpu_insert(struct carve_db *db, const struct carve_repo_vgpu *v, struct carve_error *err);
 int carve_repo_vgpu_delete(struct carve_db *db, const char *uuid, struct carve_error *err);
 int carve_repo_vgpu_set_extra_args(struct carve_db *db, const char *uuid, const char *extra, struct carve_error *err);
+/* Lock the PGPU's row until the transaction ends: every placement on it
+ * takes this lock before it counts what the PGPU holds. */
+int carve_repo_pgpu_lock(struct carve_db *db, const char *uuid, struct carve_error *err);
+/* Rows (uuid, vm_uuid) of the vGPUs resident or scheduled on the PGPU. */
+int carve_repo_pgpu_vms(struct carve_db *db, const char *pgpu, struct carve_rows **out, struct carve_error *err);
 /* Intent: placed on pgpu (and that VF, "" when none), state reserved. */
 int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
 			    struct carve_error *err);
@@ -93,6 +118,13 @@ int carve_repo_pgpu_type_set_available(struct carve_db *db, const char *pgpu, co
 				       struct carve_error *err);
 int carve_repo_pgpu_type_set_enabled(struct carve_db *db, const char *pgpu, const char *type, bool on,
 				     struct carve_error *err);
+
+/* ---- the pool ---- */
+int carve_repo_host_set_enabled(struct carve_db *db, const char *uuid, bool enabled, struct carve_error *err);
+/* This host's agent is alive: heartbeat_ms = the server's clock now. */
+int carve_repo_host_heartbeat(struct carve_db *db, const char *uuid, struct carve_error *err);
+/* Rows (uuid, enabled, heartbeat_age_ms) of every host. */
+int carve_repo_host_liveness(struct carve_db *db, struct carve_rows **out, struct carve_error *err);
 
 /* ---- folding an inventory in (ops/sync.c) ---- */
 int carve_repo_host_upsert(struct carve_db *db, const char *uuid, const char *name, const char *backend,

@@ -61,16 +61,72 @@ int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_er
 	return carve_db_exec(db, sql, params, nparams, out, err);
 }
 
-int carve_db_begin(struct carve_db *db, struct carve_error *err)
+static int begin(struct carve_db *db, enum carve_db_mode mode, struct carve_error *err)
 {
 	if (db->txn_depth++ > 0)
 		return 0;
 	db->txn_failed = false;
 	db->wrote = false;
-	int r = db->ops->begin ? db->ops->begin(db, err) : carve_db_exec(db, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
+	db->shared = mode != CARVE_DB_EXCLUSIVE;
+	int r = db->ops->begin ? db->ops->begin(db, mode, err)
+			       : carve_db_exec(db, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
 	if (r < 0)
 		db->txn_depth = 0;
 	return r;
+}
+
+int carve_db_begin(struct carve_db *db, struct carve_error *err)
+{
+	return begin(db, CARVE_DB_EXCLUSIVE, err);
+}
+
+int carve_db_begin_shared(struct carve_db *db, struct carve_error *err)
+{
+	return begin(db, CARVE_DB_SHARED, err);
+}
+
+int carve_db_begin_snapshot(struct carve_db *db, struct carve_error *err)
+{
+	return begin(db, CARVE_DB_SNAPSHOT, err);
+}
+
+bool carve_db_notifies(const struct carve_db *db)
+{
+	return db->ops->listen != NULL;
+}
+
+int carve_db_notify(struct carve_db *db, const char *channel, const char *payload, struct carve_error *err)
+{
+	if (!carve_db_notifies(db))
+		return 0;
+	return carve_db_execf(db, NULL, err, "SELECT pg_notify($1, $2)", 2, channel, payload);
+}
+
+int carve_db_listen(struct carve_db *db, const char *channel, struct carve_error *err)
+{
+	if (!db->ops->listen)
+		return carve_error_set(err, -ENOTSUP, "NOT_SUPPORTED", "the %s store has no notifications", db->ops->name);
+	return db->ops->listen(db, channel, err);
+}
+
+int carve_db_next_note(struct carve_db *db, char *channel, size_t clen, char *payload, size_t plen)
+{
+	return db->ops->next_note ? db->ops->next_note(db, channel, clen, payload, plen) : 0;
+}
+
+int carve_db_fd(struct carve_db *db)
+{
+	return db->ops->fd ? db->ops->fd(db) : -1;
+}
+
+const char *carve_db_now_ms_sql(const struct carve_db *db)
+{
+	return db->ops->now_ms_sql;
+}
+
+const char *carve_db_for_update(const struct carve_db *db)
+{
+	return db->ops->for_update ? db->ops->for_update : "";
 }
 
 int carve_db_commit(struct carve_db *db, struct carve_error *err)
@@ -85,7 +141,8 @@ int carve_db_commit(struct carve_db *db, struct carve_error *err)
 	}
 	int r = 0;
 	uint64_t gen = 0;
-	if (db->wrote) {
+	/* A shared transaction announces itself (carve_db_notify) instead. */
+	if (db->wrote && !(db->shared && carve_db_notifies(db))) {
 		_cleanup_rows_ struct carve_rows *rows = NULL;
 		r = carve_db_exec(db, "UPDATE store_generation SET n = n + 1 RETURNING n", NULL, 0, &rows, err);
 		if (r >= 0 && rows->nrows == 1 && carve_rows_cell(rows, 0, 0))

@@ -12,6 +12,11 @@
  * Writers serialize: a top-level transaction holds the database's write lock
  * from begin to commit (SQLite: BEGIN IMMEDIATE; PostgreSQL: a pool-wide
  * advisory lock taken right after BEGIN, by every transaction - see pg.c).
+ * The pool's hot path (placing, realizing and releasing vGPUs) opens its
+ * transactions with carve_db_begin_shared: on PostgreSQL they take that
+ * lock shared, so they run side by side and are held apart by the row locks
+ * they take (carve_db_for_update) on what they decide on; they exclude, and
+ * are excluded by, every other writer.  On SQLite it is carve_db_begin.
  *
  * Threading: a carve_db is used by one thread at a time; open one per thread.
  * Errors: negative errno; -EBUSY when the database is locked past the busy
@@ -31,6 +36,12 @@
 
 struct carve_db;
 
+enum carve_db_mode {
+	CARVE_DB_EXCLUSIVE, /* carve_db_begin */
+	CARVE_DB_SHARED,    /* carve_db_begin_shared */
+	CARVE_DB_SNAPSHOT,  /* carve_db_begin_snapshot */
+};
+
 struct carve_rows {
 	size_t nrows, ncols;
 	char **colnames; /* ncols */
@@ -41,9 +52,18 @@ struct carve_db_ops {
 	const char *name;
 	int (*exec)(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
 		    struct carve_rows **out, struct carve_error *err);
-	/* Open a top-level transaction; NULL means "BEGIN IMMEDIATE". */
-	int (*begin)(struct carve_db *db, struct carve_error *err);
+	/* Open a top-level transaction of a mode; NULL means "BEGIN
+	 * IMMEDIATE" for every mode. */
+	int (*begin)(struct carve_db *db, enum carve_db_mode mode, struct carve_error *err);
 	void (*close)(struct carve_db *db);
+	/* LISTEN/NOTIFY (PostgreSQL): NULL where the backend has none. */
+	int (*listen)(struct carve_db *db, const char *channel, struct carve_error *err);
+	int (*next_note)(struct carve_db *db, char *channel, size_t clen, char *payload, size_t plen);
+	int (*fd)(struct carve_db *db);
+	/* SQL for the server's clock in ms since the epoch, and the suffix that
+	 * locks the rows a SELECT returns ("" where the transaction holds the
+	 * whole database already). */
+	const char *now_ms_sql, *for_update;
 };
 
 struct carve_db {
@@ -51,6 +71,7 @@ struct carve_db {
 	int txn_depth; /* nested begin() calls collapse into one transaction */
 	bool txn_failed;
 	bool wrote;          /* the open transaction ran a statement that may write */
+	bool shared;         /* the open transaction is not exclusive (carve_db_begin_shared, _snapshot) */
 	uint64_t generation; /* the store generation the last committed write made */
 };
 
@@ -81,6 +102,34 @@ int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_er
  * moves it, so a resident model can tell whether the store changed under
  * it (state/model.h). */
 int carve_db_begin(struct carve_db *db, struct carve_error *err);
+/* A top-level transaction of the pool's hot path (above).  Where the backend
+ * notifies (PostgreSQL), it moves no store generation: what it changed is
+ * announced with carve_db_notify instead, so that concurrent placements do
+ * not queue on the generation row.  Nested in another transaction it is
+ * just a nested level. */
+int carve_db_begin_shared(struct carve_db *db, struct carve_error *err);
+/* A read-only transaction that sees one consistent state of the whole store
+ * while shared transactions go on (PostgreSQL: REPEATABLE READ, the lock
+ * shared); on SQLite carve_db_begin.  Roll it back when done. */
+int carve_db_begin_snapshot(struct carve_db *db, struct carve_error *err);
+/* Send a notification on channel when the open transaction commits (none if
+ * it rolls back); 0 and nothing sent where the backend has no NOTIFY.
+ * payload: at most 7999 bytes. */
+int carve_db_notify(struct carve_db *db, const char *channel, const char *payload, struct carve_error *err);
+/* Does the backend notify (PostgreSQL)? */
+bool carve_db_notifies(const struct carve_db *db);
+/* Receive notifications on this connection: listen once per channel
+ * (-ENOTSUP without NOTIFY); then next_note returns 1 and fills channel and
+ * payload for each one already received, 0 when none is pending, a negative
+ * errno when the connection failed (every LISTEN is gone with it); fd is
+ * the socket to poll for readability (-1 when none). */
+int carve_db_listen(struct carve_db *db, const char *channel, struct carve_error *err);
+int carve_db_next_note(struct carve_db *db, char *channel, size_t clen, char *payload, size_t plen);
+int carve_db_fd(struct carve_db *db);
+/* The SQL expression for the server's clock (ms since the epoch) and the
+ * row-lock suffix for a SELECT in a shared transaction. */
+const char *carve_db_now_ms_sql(const struct carve_db *db);
+const char *carve_db_for_update(const struct carve_db *db);
 int carve_db_commit(struct carve_db *db, struct carve_error *err);
 void carve_db_rollback(struct carve_db *db);
 /* End the transaction opened by carve_db_begin() according to r, the result of

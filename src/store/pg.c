@@ -34,6 +34,7 @@
 #include <libpq-fe.h>
 
 #include "db.h"
+#include "util/str.h"
 
 /* The advisory lock key of carve's writers: "carve" in ASCII.  Any other
  * application sharing the database must not use it. */
@@ -227,11 +228,19 @@ static int pg_exec(struct carve_db *base, const char *sql, const char *const *pa
 }
 
 /* BEGIN and the pool-wide writer lock in one round trip (the simple query
- * protocol runs both; an error stops at the first). */
-static int pg_begin(struct carve_db *base, struct carve_error *err)
+ * protocol runs both; an error stops at the first).  Shared transactions
+ * (db.h, carve_db_begin_shared) take it shared: they run side by side,
+ * held apart by their row locks, and exclude every other writer. */
+static int pg_begin(struct carve_db *base, enum carve_db_mode mode, struct carve_error *err)
 {
 	struct pg_db *db = (struct pg_db *)base;
-	static const char sql[] = "BEGIN; SELECT pg_advisory_xact_lock(" CARVE_PG_LOCK_KEY ")";
+	static const char *const sqls[] = {
+		[CARVE_DB_EXCLUSIVE] = "BEGIN; SELECT pg_advisory_xact_lock(" CARVE_PG_LOCK_KEY ")",
+		[CARVE_DB_SHARED] = "BEGIN; SELECT pg_advisory_xact_lock_shared(" CARVE_PG_LOCK_KEY ")",
+		[CARVE_DB_SNAPSHOT] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+				      "SELECT pg_advisory_xact_lock_shared(" CARVE_PG_LOCK_KEY ")",
+	};
+	const char *sql = sqls[mode];
 	/* Called for the top level only: nothing of the transaction has
 	 * happened yet, so a dropped connection may be re-opened. */
 	revive(db, true);
@@ -256,11 +265,46 @@ static void pg_close(struct carve_db *base)
 	free(db);
 }
 
+static int pg_listen(struct carve_db *base, const char *channel, struct carve_error *err)
+{
+	struct pg_db *db = (struct pg_db *)base;
+	char *id = PQescapeIdentifier(db->conn, channel, strlen(channel));
+	if (!id)
+		return carve_error_set(err, -EINVAL, "DATABASE_ERROR", "bad channel name");
+	_cleanup_free_ char *sql = carve_strdupf("LISTEN %s", id);
+	PQfreemem(id);
+	return sql ? pg_exec(base, sql, NULL, 0, NULL, err) : -ENOMEM;
+}
+
+static int pg_next_note(struct carve_db *base, char *channel, size_t clen, char *payload, size_t plen)
+{
+	struct pg_db *db = (struct pg_db *)base;
+	if (PQstatus(db->conn) != CONNECTION_OK || !PQconsumeInput(db->conn))
+		return -ECONNRESET;
+	PGnotify *n = PQnotifies(db->conn);
+	if (!n)
+		return PQstatus(db->conn) == CONNECTION_OK ? 0 : -ECONNRESET;
+	snprintf(channel, clen, "%s", n->relname);
+	snprintf(payload, plen, "%s", n->extra ? n->extra : "");
+	PQfreemem(n);
+	return 1;
+}
+
+static int pg_fd(struct carve_db *base)
+{
+	return PQsocket(((struct pg_db *)base)->conn);
+}
+
 static const struct carve_db_ops pg_ops = {
 	.name = "postgresql",
 	.exec = pg_exec,
 	.begin = pg_begin,
 	.close = pg_close,
+	.listen = pg_listen,
+	.next_note = pg_next_note,
+	.fd = pg_fd,
+	.now_ms_sql = "(extract(epoch from clock_timestamp()) * 1000)::bigint",
+	.for_update = " FOR UPDATE",
 };
 
 int carve_db_open_pg(const char *conninfo, struct carve_db **out, struct carve_error *err)

@@ -1,0 +1,303 @@
+/* pool.c - hosts of a pool: naming them, handing work over, waiting for it,
+ * and the host verbs (host-disable, host-enable, host-declare-dead). */
+#include "pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "args.h"
+#include "state/model.h"
+#include "state/repo.h"
+#include "util/cleanup.h"
+#include "util/str.h"
+#include "util/uuid.h"
+#include "verbs.h"
+#include "vm.h"
+
+void carve_pool_channel(const char *host_uuid, char out[48])
+{
+	size_t n = (size_t)snprintf(out, 48, "carve_host_");
+	for (const char *p = host_uuid; *p && n < 47; p++)
+		if (*p != '-')
+			out[n++] = *p;
+	out[n] = '\0';
+}
+
+const struct carve_obj_host *carve_pool_host_named(struct carve_ctx *ctx, const char *name, struct carve_error *err)
+{
+	if (!name[0] || strlen(name) > 255) {
+		carve_error_set(err, -EINVAL, "HOST_NOT_FOUND", "no host named '%.64s' (host-list)", name);
+		return NULL;
+	}
+	char uuid[37];
+	if (carve_uuid_normalize(name, uuid) == 0) {
+		const struct carve_obj_host *h = carve_model_host(ctx->model, uuid);
+		if (!h)
+			carve_error_set(err, -ENOENT, "HOST_NOT_FOUND", "no host with uuid %s (host-list)", uuid);
+		return h;
+	}
+	const struct carve_obj_host *found = NULL;
+	size_t n = 0;
+	carve_model_each(ctx->model, hosts, struct carve_obj_host, h)
+		if (strcmp(h->name_label, name) == 0 || strcmp(h->hostname, name) == 0) {
+			if (h != found)
+				n++;
+			found = h;
+		}
+	if (n == 1)
+		return found;
+	if (n > 1)
+		carve_error_set(err, -EINVAL, "HOST_NAME_AMBIGUOUS", "%zu hosts are named '%s': name one by uuid", n, name);
+	else
+		carve_error_set(err, -ENOENT, "HOST_NOT_FOUND", "no host named '%.64s' (host-list)", name);
+	return NULL;
+}
+
+int carve_pool_host_offline(struct carve_ctx *ctx, const struct carve_obj_host *h, struct carve_error *err)
+{
+	if (h->heartbeat_age_ms < 0)
+		return carve_error_set(err, -EHOSTDOWN, "HOST_OFFLINE",
+				       "host %s (%s) is not live: no carved has ever run there", h->name_label, h->uuid);
+	return carve_error_set(err, -EHOSTDOWN, "HOST_OFFLINE",
+			       "host %s (%s) is not live: its carved's last heartbeat is older than %lld s "
+			       "(host-declare-dead uuid=%s frees its VMs)",
+			       h->name_label, h->uuid, (long long)(ctx->model->host_timeout_ms / 1000), h->uuid);
+}
+
+int carve_pool_hand_over(struct carve_ctx *ctx, const char *target, const char *vm, struct carve_error *err)
+{
+	char ch[48];
+	carve_pool_channel(target, ch);
+	return carve_db_notify(ctx->db, ch, vm, err);
+}
+
+int carve_pool_note_vm(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
+{
+	char payload[48];
+	snprintf(payload, sizeof(payload), "vm %s", vm);
+	return carve_db_notify(ctx->db, CARVE_POOL_CHANNEL, payload, err);
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The target's error, "ID: message", as the requester's. */
+static int remote_error(const char *host_label, const char *text, struct carve_error *err)
+{
+	const char *sep = strstr(text, ": ");
+	char id[64] = "HOST_ERROR";
+	if (sep && (size_t)(sep - text) < sizeof(id)) {
+		memcpy(id, text, (size_t)(sep - text));
+		id[sep - text] = '\0';
+		text = sep + 2;
+	}
+	return carve_error_set(err, -EIO, id, "on host %s: %s", host_label, text);
+}
+
+/* Past the wait: undo an intent no one took up; report one that was. */
+static int timed_out(struct carve_ctx *ctx, const char *vm, const char *target, const char *label,
+		     enum carve_power_state from, unsigned wait_ms, struct carve_error *err)
+{
+	bool found = false;
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	int r = carve_ops_begin_shared(ctx, err);
+	if (r < 0)
+		return r;
+	if ((r = carve_repo_vm_lock(ctx->db, vm, &found, err)) >= 0 && found)
+		r = carve_repo_vm_status(ctx->db, vm, &rows, err);
+	if (r < 0 || !found || rows->nrows != 1) {
+		carve_db_rollback(ctx->db);
+		return r < 0 ? r : carve_ops_not_found("vm", vm, err);
+	}
+	const char *power = carve_rows_get(rows, 0, "power_state"), *claim = carve_rows_get(rows, 0, "claimed_by");
+	if (strcmp(power, carve_power_state_name(from)) != 0) {
+		carve_db_rollback(ctx->db);
+		return 1; /* it settled just now: look again */
+	}
+	if (claim) {
+		carve_db_rollback(ctx->db);
+		return carve_error_set(err, -ETIMEDOUT, "OPERATION_PENDING",
+				       "host %s took up the %s of VM %s but did not finish it within %u s; it goes on "
+				       "there (vm-param-get uuid=%s param-name=power-state)",
+				       label, from == CARVE_POWER_STARTING ? "start" : "shutdown", vm, wait_ms / 1000, vm);
+	}
+	_cleanup_free_ char *why = carve_strdupf("HOST_NOT_RESPONDING: host %s did not take up the %s within %u s",
+						 label, from == CARVE_POWER_STARTING ? "start" : "shutdown",
+						 wait_ms / 1000);
+	if (from == CARVE_POWER_STARTING)
+		r = carve_repo_vm_vgpus_release(ctx->db, vm, err) < 0 ? -EIO
+		    : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_HALTED, NULL, err);
+	else
+		r = carve_repo_vm_vgpus_set_state(ctx->db, vm, CARVE_VGPU_RUNNING, err) < 0 ? -EIO
+		    : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, target, err);
+	if (r >= 0)
+		r = carve_repo_vm_set_error(ctx->db, vm, why, err);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
+		return r;
+	return carve_error_set(err, -ETIMEDOUT, "HOST_NOT_RESPONDING",
+			       "host %s did not take up the %s of VM %s within %u s; nothing was done", label,
+			       from == CARVE_POWER_STARTING ? "start" : "shutdown", vm, wait_ms / 1000);
+}
+
+int carve_pool_wait(struct carve_ctx *ctx, const char *vm, const char *target, enum carve_power_state from,
+		    struct carve_error *err)
+{
+	const struct carve_obj_host *h = carve_model_host(ctx->model, target);
+	char label[256];
+	carve_strlcpy(label, h ? h->name_label : target, sizeof(label));
+	unsigned wait_ms = ctx->wait_ms ? ctx->wait_ms : CARVE_POOL_WAIT_MS;
+	enum carve_power_state want = from == CARVE_POWER_STARTING ? CARVE_POWER_RUNNING : CARVE_POWER_HALTED;
+	carve_model_unlock(ctx->model);
+	if (ctx->writers_release)
+		ctx->writers_release(ctx->writers_data);
+	long long until = mono_ms() + wait_ms;
+	long sleep_us = 200;
+	int r = 0;
+	_cleanup_free_ char *failure = NULL;
+	bool done = false;
+	while (!done) {
+		/* The VM's row, outside any transaction; a store that is away
+		 * (restarting) is asked again until the wait is over. */
+		_cleanup_rows_ struct carve_rows *rows = NULL;
+		if (carve_repo_vm_status(ctx->db, vm, &rows, NULL) >= 0 && rows->nrows == 1) {
+			const char *power = carve_rows_get(rows, 0, "power_state"), *e = carve_rows_get(rows, 0, "last_error");
+			if (strcmp(power, carve_power_state_name(from)) != 0) {
+				done = true;
+				if (strcmp(power, carve_power_state_name(want)) != 0 || (e && e[0]))
+					failure = strdup(e && e[0] ? e : "VM_BAD_POWER_STATE: the VM changed state meanwhile");
+			} else if (e && e[0]) {
+				done = true;
+				failure = strdup(e);
+			}
+		} else if (rows && rows->nrows == 0) {
+			done = true;
+			failure = strdup("UUID_NOT_FOUND: the VM was destroyed meanwhile");
+		}
+		if (done || mono_ms() >= until)
+			break;
+		struct timespec ts = {0, sleep_us * 1000};
+		nanosleep(&ts, NULL);
+		if (sleep_us < 20000)
+			sleep_us *= 2;
+	}
+	if (ctx->writers_reacquire)
+		ctx->writers_reacquire(ctx->writers_data);
+	carve_model_wrlock(ctx->model);
+	if (!done) {
+		r = timed_out(ctx, vm, target, label, from, wait_ms, err);
+		if (r == 1) /* settled at the last moment */
+			r = 0;
+	} else if (failure) {
+		r = remote_error(label, failure, err);
+	}
+	int r2 = carve_model_reload_vm(ctx->model, ctx->db, vm, r < 0 ? NULL : err);
+	return r < 0 ? r : r2;
+}
+
+int carve_ops_realize_pending(struct carve_ctx *ctx, size_t *done, struct carve_error *err)
+{
+	*done = 0;
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	int r = carve_repo_vm_pending(ctx->db, ctx->host_uuid, &rows, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < rows->nrows; i++) {
+		struct carve_error e = {0};
+		if (carve_ops_realize(ctx, carve_rows_get(rows, i, "uuid"), &e) >= 0)
+			(*done)++;
+	}
+	return 0;
+}
+
+/* ---- host verbs ---- */
+
+static int host_arg(struct carve_ctx *ctx, json_t *args, const struct carve_obj_host **h, struct carve_error *err)
+{
+	const char *name = NULL;
+	int r = carve_arg_str(args, "uuid", true, &name, err);
+	if (r < 0)
+		return r;
+	*h = carve_pool_host_named(ctx, name, err);
+	return *h ? 0 : err->code;
+}
+
+static int set_enabled(struct carve_ctx *ctx, json_t *args, bool on, json_t **result, struct carve_error *err)
+{
+	const struct carve_obj_host *h;
+	int r = carve_ops_begin(ctx, err);
+	if (r < 0)
+		return r;
+	if ((r = host_arg(ctx, args, &h, err)) >= 0)
+		r = carve_repo_host_set_enabled(ctx->db, h->uuid, on, err);
+	char uuid[37] = "";
+	if (r >= 0)
+		carve_strlcpy(uuid, h->uuid, sizeof(uuid));
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_host(ctx->model, ctx->db, uuid, err)) < 0)
+		return r;
+	*result = json_object();
+	return 0;
+}
+
+int carve_op_host_disable(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+{
+	return set_enabled(ctx, args, false, result, err);
+}
+
+int carve_op_host_enable(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+{
+	return set_enabled(ctx, args, true, result, err);
+}
+
+/* An operator's word that a silent host is gone (powered off, fenced): its
+ * VMs are halted in the model and its capacity freed.  Refused while the
+ * host is live, and for this host (it is running this very call). */
+int carve_op_host_declare_dead(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+{
+	const struct carve_obj_host *h;
+	int r = carve_ops_begin(ctx, err);
+	if (r < 0)
+		return r;
+	_cleanup_rows_ struct carve_rows *vms = NULL;
+	char uuid[37] = "";
+	if ((r = host_arg(ctx, args, &h, err)) >= 0) {
+		carve_strlcpy(uuid, h->uuid, sizeof(uuid));
+		if (strcmp(uuid, ctx->host_uuid) == 0)
+			r = carve_error_set(err, -EBUSY, "HOST_IS_LIVE", "host %s is this host: it is not dead",
+					    h->name_label);
+		else if (carve_model_host_live(ctx->model, h))
+			r = carve_error_set(err, -EBUSY, "HOST_IS_LIVE",
+					    "host %s is live (its carved heartbeats): stop its carved first; "
+					    "host-disable keeps it out of placement",
+					    h->name_label);
+	}
+	if (r >= 0)
+		r = carve_repo_host_vms(ctx->db, uuid, &vms, err);
+	for (size_t i = 0; r >= 0 && i < vms->nrows; i++) {
+		const char *vm = carve_rows_get(vms, i, "uuid");
+		r = carve_repo_vm_vgpus_release(ctx->db, vm, err);
+		if (r >= 0)
+			r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_HALTED, NULL, err);
+		if (r >= 0)
+			r = carve_repo_vm_set_claim(ctx->db, vm, NULL, err);
+		if (r >= 0)
+			r = carve_repo_vm_set_error(ctx->db, vm, "HOST_DECLARED_DEAD: its host was declared dead", err);
+	}
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
+		return r;
+	json_t *halted = json_array();
+	for (size_t i = 0; i < vms->nrows; i++) {
+		carve_model_reload_vm(ctx->model, ctx->db, carve_rows_get(vms, i, "uuid"), NULL);
+		json_array_append_new(halted, json_string(carve_rows_get(vms, i, "uuid")));
+	}
+	*result = json_pack("{s:s, s:o}", "host", uuid, "halted-vms", halted);
+	return 0;
+}
