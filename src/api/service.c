@@ -46,6 +46,7 @@ struct carve_service {
 	pthread_mutex_t write_lock;
 	_Atomic unsigned writers_waiting;
 	_Atomic unsigned write_queue, write_wait_ms;
+	_Atomic unsigned pool_wait_ms; /* ctx.wait_ms of writers */
 
 	pthread_mutex_t pool_lock; /* guards the fields below */
 	struct carve_ctx **free_ctx;
@@ -188,6 +189,18 @@ static void ctx_put(struct carve_service *s, struct carve_ctx *c)
 	pthread_mutex_unlock(&s->pool_lock);
 }
 
+/* A writer waiting for another host's agent (ops/pool.h) lets this
+ * process's other writers on meanwhile. */
+static void writers_release(void *data)
+{
+	pthread_mutex_unlock(&((struct carve_service *)data)->write_lock);
+}
+
+static void writers_reacquire(void *data)
+{
+	pthread_mutex_lock(&((struct carve_service *)data)->write_lock);
+}
+
 /* A connection as every call sees it: the shared model and inventory (kept
  * current by the service, not by the call), the host attached only for
  * lock holders. */
@@ -201,6 +214,10 @@ static void ctx_prepare(struct carve_service *s, struct carve_ctx *c, bool with_
 	c->inv = &s->inv;
 	c->owns_inv = false;
 	c->defer_reread = true;
+	c->wait_ms = atomic_load(&s->pool_wait_ms);
+	c->writers_release = writers_release;
+	c->writers_reacquire = writers_reacquire;
+	c->writers_data = s;
 }
 
 static uint64_t model_generation(struct carve_service *s)
@@ -209,6 +226,16 @@ static uint64_t model_generation(struct carve_service *s)
 	uint64_t g = s->model->generation;
 	carve_model_unlock(s->model);
 	return g;
+}
+
+/* What the read cache keys on: any change to the model moves it, a shared
+ * transaction's too (which leaves the store generation as it was). */
+static uint64_t model_version(struct carve_service *s)
+{
+	carve_model_rdlock(s->model);
+	uint64_t v = s->model->version;
+	carve_model_unlock(s->model);
+	return v;
 }
 
 /* ---- the write lock ---- */
@@ -486,7 +513,7 @@ int carve_service_call_body(struct carve_service *s, const struct carve_op *op, 
 		ctx_put(s, c);
 		return r;
 	}
-	uint64_t gen = model_generation(s);
+	uint64_t gen = model_version(s);
 
 	pthread_mutex_lock(&s->cache_lock);
 	if (e->key && e->gen == gen && e->key_len == kl && memcmp(e->key, key, kl) == 0) {
@@ -652,4 +679,54 @@ int carve_service_flush_deferred(struct carve_service *s, struct carve_error *er
 	}
 	pthread_mutex_unlock(&s->quiet_lock);
 	return n ? carve_service_rediscover(s, pfs, n, false, err) : 0;
+}
+
+/* ---- the pool agent's hooks (agent.c) ---- */
+
+void carve_service_set_pool(struct carve_service *s, unsigned host_timeout_ms, unsigned wait_ms)
+{
+	atomic_store(&s->pool_wait_ms, wait_ms);
+	carve_model_wrlock(s->model);
+	s->model->host_timeout_ms = host_timeout_ms;
+	s->model->version++;
+	carve_model_unlock(s->model);
+}
+
+const char *carve_service_db_path(struct carve_service *s)
+{
+	return s->db_path;
+}
+
+const char *carve_service_host_uuid(struct carve_service *s)
+{
+	return s->host_uuid;
+}
+
+struct carve_model *carve_service_model(struct carve_service *s)
+{
+	return s->model;
+}
+
+int carve_service_realize(struct carve_service *s, size_t *done, struct carve_error *err)
+{
+	*done = 0;
+	if (!s->host)
+		return 0;
+	struct carve_ctx *c = NULL;
+	int r = ctx_get(s, &c, err);
+	if (r < 0)
+		return r;
+	if ((r = write_lock(s, err)) < 0) {
+		ctx_put(s, c);
+		return r;
+	}
+	ctx_prepare(s, c, true);
+	c->n_acted = 0;
+	carve_model_wrlock(s->model);
+	r = carve_ops_realize_pending(c, done, err);
+	carve_model_unlock(s->model);
+	quiet_note(s, c);
+	write_unlock(s);
+	ctx_put(s, c);
+	return r;
 }

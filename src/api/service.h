@@ -94,5 +94,15 @@ int carve_service_call(struct carve_service *s, const struct carve_op *op, bool 
 int carve_service_call_body(struct carve_service *s, const struct carve_op *op, bool writes, json_t *args,
 			    char **body, size_t *len, char uuid[37], struct carve_error *err);
 
+/* The pool (agent.c, docs/pool.md): how long a host may be silent and still
+ * be live, and how long a writer waits for another host's agent. */
+void carve_service_set_pool(struct carve_service *s, unsigned host_timeout_ms, unsigned wait_ms);
+const char *carve_service_db_path(struct carve_service *s);
+const char *carve_service_host_uuid(struct carve_service *s);
+struct carve_model *carve_service_model(struct carve_service *s);
+/* Take up what other hosts handed this one (ops.h, carve_ops_realize_pending)
+ * under the write lock; *done counts them. */
+int carve_service_realize(struct carve_service *s, size_t *done, struct carve_error *err);
+
 /* Render /metrics: the counters plus gauges read from the store. */
 int carve_service_metrics_text(struct carve_service *s, char **text, size_t *len, struct carve_error *err);

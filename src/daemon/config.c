@@ -21,6 +21,9 @@ void carved_config_default(struct carved_config *c)
 		.unix_mode = 0660,
 		.token_file = strdup("/etc/carve/tokens"),
 		.refresh_interval_s = 60,
+		.heartbeat_ms = 1000,
+		.host_timeout_s = 10,
+		.pool_wait_s = 30,
 		.reconcile_interval_s = 300,
 		.drain_timeout_s = 30,
 		.uevents = true,
@@ -263,6 +266,20 @@ static int reconcile_key(struct parse *p, const char *full, const char *k, yaml_
 	return 0;
 }
 
+static int pool_key(struct parse *p, const char *full, const char *k, yaml_node_t *v)
+{
+	int r;
+	if (strcmp(k, "heartbeat-ms") == 0)
+		UINT_FIELD(p->c->heartbeat_ms, 100, 60000);
+	else if (strcmp(k, "host-timeout-s") == 0)
+		UINT_FIELD(p->c->host_timeout_s, 1, 3600);
+	else if (strcmp(k, "wait-s") == 0)
+		UINT_FIELD(p->c->pool_wait_s, 1, 3600);
+	else
+		return unknown(p, full);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int prio;
@@ -287,6 +304,8 @@ static int top_key(struct parse *p, const char *full, const char *k, yaml_node_t
 		return walk(p, full, v, limits_key);
 	if (strcmp(k, "reconcile") == 0)
 		return walk(p, full, v, reconcile_key);
+	if (strcmp(k, "pool") == 0)
+		return walk(p, full, v, pool_key);
 	if (strcmp(k, "drain-timeout-s") == 0) {
 		UINT_FIELD(p->c->drain_timeout_s, 0, 3600);
 		return 0;

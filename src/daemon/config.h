@@ -19,6 +19,9 @@
  *            connection-timeout-s}
  *   reconcile: {refresh-interval-s: 60, interval-s: 300,
  *               uevents: true}           # rediscover on kernel uevents
+ *   pool: {heartbeat-ms: 1000,          # this agent's heartbeat into the store
+ *          host-timeout-s: 10,          # a host silent this long is not live
+ *          wait-s: 30}                  # a hand-over to another host's agent
  *   drain-timeout-s: 30
  *   log-level: info                     # debug, info, notice, warning, err
  *
@@ -50,6 +53,7 @@ struct carved_config {
 	char *token_file;
 	struct carve_api_limits limits;
 	unsigned refresh_interval_s, reconcile_interval_s, drain_timeout_s;
+	unsigned heartbeat_ms, host_timeout_s, pool_wait_s; /* pool.* (docs/pool.md) */
 	bool uevents; /* reconcile.uevents: listen to kernel uevents (sysfs host at /sys) */
 	int log_level; /* syslog priority */
 };

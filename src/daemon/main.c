@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/agent.h"
 #include "api/auth.h"
 #include "api/log.h"
 #include "api/server.h"
@@ -306,6 +307,7 @@ int main(int argc, char **argv)
 	struct carve_auth *auth = NULL;
 	struct carve_host *host = NULL;
 	struct carve_uevent_listener *uev = NULL;
+	struct carve_agent *agent = NULL;
 	_cleanup_close_ int sigfd = -1;
 	_cleanup_free_ char *desc = NULL, *cert = NULL, *key = NULL;
 	int r = 0, rc = 1;
@@ -356,6 +358,11 @@ int main(int argc, char **argv)
 	malloc_trim(0);
 	log_reconcile(res);
 	json_decref(res);
+	/* A pool's agent: heartbeats, hears other agents, takes up hand-overs. */
+	struct carve_agent_config ac = {.heartbeat_ms = cfg.heartbeat_ms, .host_timeout_ms = cfg.host_timeout_s * 1000,
+					.wait_ms = cfg.pool_wait_s * 1000};
+	if ((r = carve_agent_start(svc, &ac, &agent, &err)) < 0)
+		goto fail;
 
 	struct carve_server_config scfg = {
 		.svc = svc, .auth = auth, .limits = cfg.limits, .unix_path = cfg.unix_path, .unix_mode = cfg.unix_mode,
@@ -454,6 +461,7 @@ fail:
 out:
 	carve_server_free(srv);
 	carve_uevent_close(uev);
+	carve_agent_stop(agent);
 	carve_service_free(svc);
 	carve_host_free(host);
 	carve_auth_free(auth);
