@@ -1,0 +1,197 @@
+#!/bin/bash
+# bench-pool.sh - a pool of 1,000 hosts x 8 GPUs in one PostgreSQL: placement
+# throughput through 1, 4 and 8 carved agents next to pgbench's simple-update
+# TPS on the same server, and vm-start latency at 8,000 PGPUs vs 8.
+#
+#   bench/bench-pool.sh [BUILD]        (BUILD defaults to build/)
+#
+# A private PostgreSQL (unix socket, fsync off: both sides of each ratio run
+# on it) holds two databases:
+#   small  one host, a carved agent on a simulated DGX (8 V100): 8 PGPUs;
+#   big    the same agent hosts (up to 8, each a simulated DGX) plus 992
+#          hosts that exist as rows only (copied from a template host, their
+#          heartbeats kept fresh by this script, every PGPU holding a running
+#          V100-16Q vGPU, so they are live candidates that placement must look
+#          at and pass over): 8,000 PGPUs in one GPU group.
+# The clients speak HTTP to the agents' unix sockets (POST /v1/vms/{uuid}/start)
+# from Python threads, 4 per agent; every VM has one V100-2Q vGPU.
+#   placements/s  N agents (1, 4, 8), 48 starts per agent at once, after which
+#                 they are shut down again (not timed);
+#   pgbench       -N (simple update), 8 clients, same server, same run;
+#   latency       200 sequential vm-start (each followed by its shutdown) at
+#                 the one agent of "small" and at one agent of "big": median.
+# Prints the numbers and the ratios; docs/performance.md records a run.
+# Environment: STARTS (per agent, default 48), LAT_N (default 200).
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "${1:-$REPO/build}" && pwd)
+CARVE=$BUILD/src/cli/carve
+CARVED=$BUILD/src/daemon/carved
+STARTS=${STARTS:-48}
+LAT_N=${LAT_N:-200}
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$PGBIN" ] || { echo "PostgreSQL is not installed (scripts/install-deps)" >&2; exit 1; }
+export PATH=$PGBIN:$PATH
+
+W=$(mktemp -d /tmp/carve-bench-pool-XXXXXX)
+AS=()
+mkdir -p "$W/pg"
+if [ "$(id -u)" = 0 ]; then chmod 711 "$W"; chown postgres: "$W/pg"; AS=(runuser -u postgres --); fi
+chmod 700 "$W/pg"
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	"${AS[@]}" pg_ctl -D "$W/pg/data" -m immediate stop >/dev/null 2>&1 || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+"${AS[@]}" initdb -D "$W/pg/data" -U postgres --auth=trust --locale=C -E UTF8 -N >/dev/null
+"${AS[@]}" pg_ctl -D "$W/pg/data" -l "$W/pg/log" -w \
+	-o "-c listen_addresses='' -c unix_socket_directories='$W/pg' -c fsync=off -c max_connections=300" start >/dev/null
+CI="host=$W/pg user=postgres"
+q() { psql "$CI dbname=$1" -XAtq -v ON_ERROR_STOP=1 -c "$2"; }
+for d in small big bench; do q postgres "CREATE DATABASE $d"; done
+
+# ---- the big pool's rows-only hosts ----
+DGX=$REPO/examples/hosts/dgx8.yaml
+"$CARVE" --local --db "$CI dbname=big" --hostname template --host-profile "$DGX" --sim-state "$W/template.sim.json" \
+	pgpu-list --minimal >/dev/null
+T=$(q big "SELECT uuid FROM host WHERE hostname='template'")
+FULL=$(q big "SELECT uuid FROM vgpu_type WHERE model_name='GRID V100-16Q'")
+NROWS=992
+t0=$(date +%s)
+q big "
+CREATE TEMP TABLE hmap AS SELECT i, md5('bench-host-' || i)::uuid::text AS uuid, 'rows-' || i AS name
+	FROM generate_series(1, $NROWS) i;
+INSERT INTO host SELECT (jsonb_populate_record(NULL::host, to_jsonb(h) || jsonb_build_object(
+	'uuid', m.uuid, 'hostname', m.name, 'name_label', m.name, 'backend', 'rows'))).*
+	FROM host h, hmap m WHERE h.uuid = '$T';
+CREATE TEMP TABLE pmap AS SELECT p.uuid AS old, md5('bench-pgpu-' || m.i || p.pci_id)::uuid::text AS new, m.uuid AS host
+	FROM pgpu p, hmap m WHERE p.host_uuid = '$T' AND p.device_name LIKE '%V100%';
+INSERT INTO pgpu SELECT (jsonb_populate_record(NULL::pgpu, to_jsonb(p) || jsonb_build_object(
+	'uuid', m.new, 'host_uuid', m.host))).* FROM pgpu p JOIN pmap m ON m.old = p.uuid;
+INSERT INTO pgpu_type SELECT (jsonb_populate_record(NULL::pgpu_type, to_jsonb(t) || jsonb_build_object(
+	'pgpu_uuid', m.new, 'available', 0))).* FROM pgpu_type t JOIN pmap m ON m.old = t.pgpu_uuid;
+INSERT INTO vm (uuid, name_label, power_state, resident_on)
+	SELECT md5('bench-vm-' || new)::uuid::text, 'rows-vm', 'running', host FROM pmap;
+INSERT INTO vgpu (uuid, vm_uuid, vgpu_type_uuid, gpu_group_uuid, device, resident_on, state)
+	SELECT md5('bench-vgpu-' || m.new)::uuid::text, md5('bench-vm-' || m.new)::uuid::text, '$FULL', p.gpu_group_uuid,
+		'0', m.new, 'running' FROM pmap m JOIN pgpu p ON p.uuid = m.new;
+UPDATE host SET enabled = 0 WHERE uuid = '$T';
+UPDATE store_generation SET n = n + 1;
+" >/dev/null
+echo "big pool: $(q big "SELECT COUNT(*) FROM host") hosts, $(q big "SELECT COUNT(*) FROM pgpu WHERE device_name LIKE '%V100%'") V100 PGPUs before the agents ($(($(date +%s) - t0)) s to write)"
+# Their heartbeats: live hosts that placement has to consider.
+( while :; do q big "UPDATE host SET heartbeat_ms = (extract(epoch from clock_timestamp()) * 1000)::bigint WHERE backend = 'rows'" >/dev/null 2>&1; sleep 1; done ) &
+PIDS+=($!)
+
+agent() { # db name
+	local db=$1 h=$2
+	cat >"$W/$db-$h.yaml" <<EOC
+store: "$CI dbname=$db"
+hostname: $h
+host: {profile: $DGX, sim-state: $W/$db-$h.sim.json}
+listen: {unix: $W/$db-$h.sock}
+limits: {in-flight: 64, write-queue: 1024}
+log-level: warning
+EOC
+	"$CARVED" --config "$W/$db-$h.yaml" 2>>"$W/$db-$h.log" &
+	PIDS+=($!)
+	for _ in $(seq 600); do [ -S "$W/$db-$h.sock" ] && return 0; sleep 0.1; done
+	echo "carved $db/$h did not start: $(tail -3 "$W/$db-$h.log")" >&2
+	return 1
+}
+agent small agent-1
+for i in 1 2 3 4 5 6 7 8; do agent big agent-$i; done
+sleep 2
+echo "big pool: $(q big "SELECT COUNT(*) FROM pgpu WHERE device_name LIKE '%V100%'") V100 PGPUs on $(q big "SELECT COUNT(*) FROM host WHERE enabled = 1") hosts"
+
+python3 - "$W" "$STARTS" "$LAT_N" <<'PYEOF'
+import http.client, json, socket, statistics, sys, threading, time
+w, starts, lat_n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+class UConn(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("carved")
+        self.path = path
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+def call(conn, method, url, body=None):
+    conn.request(method, url, body=json.dumps(body) if body is not None else None,
+                 headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    data = r.read()
+    return r.status, json.loads(data) if data else None
+
+def sock(db, i):
+    return f"{w}/{db}-agent-{i}.sock"
+
+def setup(db, i, n):
+    c = UConn(sock(db, i))
+    _, groups = call(c, "POST", "/v1/call/gpu-group-list", {"name-label": "Group of NVIDIA Corporation Tesla V100 PCIe 16GB GPUs"})
+    _, types = call(c, "POST", "/v1/call/vgpu-type-list", {"model-name": "GRID V100-2Q"})
+    g, t = groups["records"][0]["uuid"], types["records"][0]["uuid"]
+    vms = []
+    for k in range(n):
+        _, vm = call(c, "POST", "/v1/call/vm-create", {"name-label": f"b-{i}-{k}"})
+        s, v = call(c, "POST", "/v1/call/vgpu-create", {"vm-uuid": vm["uuid"], "gpu-group-uuid": g, "vgpu-type-uuid": t})
+        assert s < 300, v
+        vms.append(vm["uuid"])
+    return vms
+
+def run_all(db, agents, vms_of, verb):
+    errors = []
+    def worker(i, vms):
+        c = UConn(sock(db, i))
+        for vm in vms:
+            s, r = call(c, "POST", f"/v1/call/{verb}", {"uuid": vm})
+            if s >= 300:
+                errors.append(r)
+    threads = []
+    for i in agents:
+        vms = vms_of[i]
+        for part in range(4):
+            threads.append(threading.Thread(target=worker, args=(i, vms[part::4])))
+    t0 = time.monotonic()
+    for t in threads: t.start()
+    for t in threads: t.join()
+    return time.monotonic() - t0, errors
+
+vms_of = {i: setup("big", i, starts) for i in range(1, 9)}
+rates = {}
+for n in (1, 4, 8):
+    agents = list(range(1, n + 1))
+    dt, errs = run_all("big", agents, vms_of, "vm-start")
+    rates[n] = n * starts / dt
+    print(f"placements/s with {n} agent(s): {rates[n]:.0f} ({n * starts} starts in {dt:.2f} s, {len(errs)} refused)"
+          + (f" first refusal: {errs[0]}" if errs else ""))
+    run_all("big", agents, vms_of, "vm-shutdown")
+
+def latency(db, i):
+    vms = setup(db, i, 1)
+    c = UConn(sock(db, i))
+    ts = []
+    for _ in range(lat_n):
+        t0 = time.monotonic()
+        s, r = call(c, "POST", "/v1/call/vm-start", {"uuid": vms[0]})
+        ts.append(time.monotonic() - t0)
+        assert s < 300, r
+        call(c, "POST", "/v1/call/vm-shutdown", {"uuid": vms[0]})
+    return statistics.median(ts) * 1000
+small, big = latency("small", 1), latency("big", 1)
+print(f"vm-start latency (median of {lat_n}): {small:.2f} ms at 8 PGPUs, {big:.2f} ms at 8,000 PGPUs: {big / small:.2f}x")
+json.dump({"rates": rates, "lat_small_ms": small, "lat_big_ms": big}, open(f"{w}/result.json", "w"))
+PYEOF
+pgbench -i -q -s 8 "$CI dbname=bench" >/dev/null 2>&1
+TPS=$(pgbench -N -c 8 -j 2 -T 10 "$CI dbname=bench" 2>/dev/null | sed -nE 's/^tps = ([0-9.]+).*/\1/p' | head -1)
+echo "pgbench -N (simple update), 8 clients: $TPS TPS"
+python3 - "$W/result.json" "$TPS" <<'PYEOF'
+import json, sys
+r, tps = json.load(open(sys.argv[1])), float(sys.argv[2])
+for n, v in sorted(r["rates"].items(), key=lambda x: int(x[0])):
+    print(f"ratio: placements/s with {n} agent(s) / pgbench TPS = {v / tps:.2f}")
+print(f"ratio: vm-start latency 8,000 / 8 PGPUs = {r['lat_big_ms'] / r['lat_small_ms']:.2f}")
+PYEOF
