@@ -91,10 +91,11 @@ static void realize(struct carve_agent *a)
 		carve_log(LOG_INFO, "took up %zu hand-over(s) from other hosts", done);
 }
 
-/* Drain the notifications received; reload the VMs they name. */
+/* Drain the notifications received; reload the VMs and PGPUs they name
+ * (changed[i][0]: 'v' or 'p', then the UUID). */
 static int drain(struct carve_agent *a, bool *handed, struct carve_error *err)
 {
-	char (*changed)[37] = calloc(MAX_CHANGED, 37);
+	char (*changed)[38] = calloc(MAX_CHANGED, 38);
 	size_t n = 0;
 	bool overflow = false;
 	int r;
@@ -104,12 +105,19 @@ static int drain(struct carve_agent *a, bool *handed, struct carve_error *err)
 	while ((r = carve_db_next_note(a->db, ch, sizeof(ch), payload, sizeof(payload))) > 0) {
 		if (strcmp(ch, a->channel) == 0) {
 			*handed = true;
-		} else if (strncmp(payload, "vm ", 3) == 0 && strlen(payload + 3) == 36) {
+		} else {
+			char key[38];
+			if (strncmp(payload, "vm ", 3) == 0 && strlen(payload + 3) == 36)
+				snprintf(key, sizeof(key), "v%s", payload + 3);
+			else if (strncmp(payload, "pgpu ", 5) == 0 && strlen(payload + 5) == 36)
+				snprintf(key, sizeof(key), "p%s", payload + 5);
+			else
+				continue;
 			bool seen = false;
 			for (size_t i = 0; i < n && !seen; i++)
-				seen = strcmp(changed[i], payload + 3) == 0;
+				seen = strcmp(changed[i], key) == 0;
 			if (!seen && n < MAX_CHANGED)
-				memcpy(changed[n++], payload + 3, 37);
+				memcpy(changed[n++], key, 38);
 			else if (!seen)
 				overflow = true;
 		}
@@ -125,7 +133,8 @@ static int drain(struct carve_agent *a, bool *handed, struct carve_error *err)
 	struct carve_model *m = carve_service_model(a->svc);
 	carve_model_wrlock(m);
 	for (size_t i = 0; i < n && r >= 0; i++)
-		r = carve_model_reload_vm(m, a->db, changed[i], err);
+		r = changed[i][0] == 'v' ? carve_model_reload_vm(m, a->db, changed[i] + 1, err)
+					 : carve_model_reload_pgpu(m, a->db, changed[i] + 1, err);
 	carve_model_unlock(m);
 	free(changed);
 	return r;

@@ -537,18 +537,25 @@ static int realize_start(struct carve_ctx *ctx, const char *vm, struct items *it
 		}
 		return r;
 	}
-	if ((r = carve_ops_begin_shared(ctx, err)) < 0)
-		return r;
-	for (size_t i = 0; i < it->n && r >= 0; i++)
-		r = carve_repo_vgpu_confirm(ctx->db, it->v[i].vgpu, it->v[i].where.device_pci, err);
-	if (r >= 0)
-		r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
-	if (r >= 0)
-		r = note_store(ctx, it, -1, err);
-	if (r >= 0)
-		r = carve_pool_note_vm(ctx, vm, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0)
-		return r;
+	/* The devices exist: the confirm is retried when it meets another
+	 * placement's locks in a deadlock (PostgreSQL breaks it by failing one). */
+	for (int attempt = 0;; attempt++) {
+		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
+			return r;
+		for (size_t i = 0; i < it->n && r >= 0; i++)
+			r = carve_repo_vgpu_confirm(ctx->db, it->v[i].vgpu, it->v[i].where.device_pci, err);
+		if (r >= 0)
+			r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
+		if (r >= 0)
+			r = note_store(ctx, it, -1, err);
+		if (r >= 0)
+			r = carve_pool_note_vm(ctx, vm, err);
+		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
+			break;
+		carve_error_clear(err);
+	}
+	if (r < 0)
+		return r; /* reconcile rolls the unconfirmed start back */
 	note_inventory(ctx, it, true);
 	note_model(ctx, it);
 	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)

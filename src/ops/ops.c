@@ -71,7 +71,7 @@ int carve_ops_end(struct carve_ctx *ctx, int r, struct carve_error *err)
 {
 	bool top = ctx->db->txn_depth == 1;
 	r = carve_db_end(ctx->db, r, err);
-	if (r >= 0 && top && ctx->db->wrote)
+	if (r >= 0 && top && ctx->db->wrote && ctx->db->bumped)
 		ctx->model->generation = ctx->db->generation;
 	return r;
 }

@@ -81,6 +81,13 @@ int carve_pool_note_vm(struct carve_ctx *ctx, const char *vm, struct carve_error
 	return carve_db_notify(ctx->db, CARVE_POOL_CHANNEL, payload, err);
 }
 
+int carve_pool_note_pgpu(struct carve_ctx *ctx, const char *pgpu, struct carve_error *err)
+{
+	char payload[48];
+	snprintf(payload, sizeof(payload), "pgpu %s", pgpu);
+	return carve_db_notify(ctx->db, CARVE_POOL_CHANNEL, payload, err);
+}
+
 static long long mono_ms(void)
 {
 	struct timespec ts;

@@ -33,6 +33,9 @@ int carve_pool_hand_over(struct carve_ctx *ctx, const char *target, const char *
 /* In the open transaction: tell every agent the VM (and what hangs on it)
  * changed. */
 int carve_pool_note_vm(struct carve_ctx *ctx, const char *vm, struct carve_error *err);
+/* In the open transaction: tell every agent the PGPU (its row and its
+ * types' counts) changed. */
+int carve_pool_note_pgpu(struct carve_ctx *ctx, const char *pgpu, struct carve_error *err);
 /* Wait, the model and the writers' lock released, until the VM leaves
  * `from` (starting or stopping) on target.  0 when it reached the state the
  * operation wants; the target's error; or, past ctx->wait_ms, the timeout

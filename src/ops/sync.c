@@ -23,6 +23,7 @@
 #include "state/repo.h"
 #include "util/cleanup.h"
 #include "util/uuid.h"
+#include "pool.h"
 #include "verbs.h"
 
 /* Problems as one text: "ID: message" a line, "" when none. */
@@ -316,9 +317,19 @@ int carve_ops_rediscover_gpus(struct carve_ctx *ctx, const char *const *pci, siz
 	int r = rediscover_inv(ctx, pci, n, err);
 	if (r < 0)
 		return r;
-	if ((r = carve_ops_begin(ctx, err)) < 0)
+	/* Only this host's rows change, and the pool's other agents are told
+	 * which PGPUs to read again: a shared transaction (store/db.h), so that
+	 * the look after every act does not make every agent reload all. */
+	if ((r = carve_ops_begin_shared(ctx, err)) < 0)
 		return r;
-	if ((r = carve_ops_end(ctx, carve_ops_sync_gpus(ctx, pci, n, err), err)) < 0)
+	r = carve_ops_sync_gpus(ctx, pci, n, err);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		char name[128], uuid[37];
+		snprintf(name, sizeof(name), "pgpu/%s/%s", ctx->host_uuid, pci[i]);
+		carve_uuid_from_name(CARVE_UUID_NS, name, uuid);
+		r = carve_pool_note_pgpu(ctx, uuid, err);
+	}
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
 		return r;
 	return carve_ops_reload_gpus(ctx, pci, n, err);
 }

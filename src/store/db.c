@@ -154,6 +154,7 @@ int carve_db_commit(struct carve_db *db, struct carve_error *err)
 		carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
 		return r;
 	}
+	db->bumped = gen != 0;
 	if (gen)
 		db->generation = gen;
 	return r;

@@ -15,7 +15,9 @@
  * The pool's hot path (placing, realizing and releasing vGPUs) opens its
  * transactions with carve_db_begin_shared: on PostgreSQL they take that
  * lock shared, so they run side by side and are held apart by the row locks
- * they take (carve_db_for_update) on what they decide on; they exclude, and
+ * they take (carve_db_for_update: FOR NO KEY UPDATE, which the foreign-key
+ * checks of other writers' references do not wait for) on what they decide
+ * on; they exclude, and
  * are excluded by, every other writer.  On SQLite it is carve_db_begin.
  *
  * Threading: a carve_db is used by one thread at a time; open one per thread.
@@ -73,6 +75,7 @@ struct carve_db {
 	bool wrote;          /* the open transaction ran a statement that may write */
 	bool shared;         /* the open transaction is not exclusive (carve_db_begin_shared, _snapshot) */
 	uint64_t generation; /* the store generation the last committed write made */
+	bool bumped;         /* the last commit moved it (a shared one on PostgreSQL does not) */
 };
 
 /* Open a store by its specification: a PostgreSQL connection string (a URI

@@ -304,7 +304,7 @@ static const struct carve_db_ops pg_ops = {
 	.next_note = pg_next_note,
 	.fd = pg_fd,
 	.now_ms_sql = "(extract(epoch from clock_timestamp()) * 1000)::bigint",
-	.for_update = " FOR UPDATE",
+	.for_update = " FOR NO KEY UPDATE",
 };
 
 int carve_db_open_pg(const char *conninfo, struct carve_db **out, struct carve_error *err)
