@@ -13,7 +13,9 @@
  * Verbs decide on the resident model (state/model.h) and read nothing but
  * it; a write opens a store transaction (carve_ops_begin: the model is
  * proven current by the store generation, or reloaded, under the store's
- * writer lock), records its intent, commits, then reloads what it touched
+ * writer lock; the placement path's shared transactions lock and read again
+ * the rows they decide on instead, verbs.h), records its intent, commits,
+ * then reloads what it touched
  * into the model; verbs that touch the host act after the commit and
  * confirm in a second transaction.  Errors: negative errno with err set
  * (stable XAPI-style ids such as UUID_INVALID, UUID_NOT_FOUND,

@@ -5,7 +5,8 @@
  * objects (model.c); writes take typed arguments.  All run on the caller's
  * connection, inside whatever transaction it holds; writes belong in one
  * (carve_db_begin/carve_db_end), and every committed write transaction
- * bumps the store generation (store/db.c).  Errors: 0 or a negative errno
+ * bumps the store generation (store/db.c) but a shared one on PostgreSQL,
+ * which notifies instead (db.h).  Errors: 0 or a negative errno
  * with err set (db.h's mapping: -EEXIST on a duplicate key, -EINVAL on a
  * constraint, ...).  Strings given may be NULL where the comment says so.
  */

@@ -11,14 +11,17 @@
  *     (carved's read cache asks for PRAGMA data_version and, refused, treats
  *     every read as possibly stale - correct, only slower).
  *
- * Writers serialize pool-wide: every top-level transaction takes one
- * transaction-scoped advisory lock right after BEGIN, as SQLite's BEGIN
- * IMMEDIATE takes the database's write lock.  The store layer does not know
+ * Writers: every top-level transaction takes one transaction-scoped
+ * advisory lock right after BEGIN, as SQLite's BEGIN IMMEDIATE takes the
+ * database's write lock - exclusively for ordinary writers, shared for the
+ * placement path (db.h, carve_db_begin_shared), whose transactions run side
+ * by side and are held apart by row locks (FOR NO KEY UPDATE on the VM and
+ * the PGPUs they decide on, under which placement counts again), so two
+ * agents can never book the same capacity.  The store layer does not know
  * which transactions will write, so read-only ones lock too; carve's reads
- * run outside transactions and do not wait.  Placement reads capacity and
- * records the reservation under that lock, so two hosts can never book the
- * same capacity.  lock_timeout (10 s, SQLite's busy timeout here) turns a
- * stuck holder into -EBUSY instead of a hang.
+ * run outside transactions and do not wait.  lock_timeout (10 s, SQLite's
+ * busy timeout here) turns a stuck holder into -EBUSY instead of a hang.
+ * LISTEN/NOTIFY carry the pool's hand-overs and changes (ops/pool.h).
  *
  * Differences callers may meet: a failed statement aborts the whole
  * transaction (SQLite only fails the statement); COMMIT of such a
