@@ -1296,7 +1296,7 @@ int carve_model_remaining(struct carve_model *m, const struct carve_obj_group *g
 	*out = 0;
 	for (size_t i = 0; i < m->n_views; i++) {
 		struct carve_view *v = m->views[i];
-		if (v->group != g || v->n == 0)
+		if (v->group != g || v->n == 0 || !carve_model_host_counts(m, v->host))
 			continue;
 		struct carve_place_index *idx = NULL;
 		int r = view_index(m, v, t, &idx);
@@ -1392,4 +1392,9 @@ void carve_model_set_liveness(struct carve_model *m, const struct carve_rows *ro
 			m->version++;
 		h->enabled = enabled;
 	}
+}
+
+bool carve_model_host_counts(const struct carve_model *m, const struct carve_obj_host *h)
+{
+	return h->enabled && (h->heartbeat_age_ms < 0 || carve_model_host_live(m, h));
 }

@@ -167,7 +167,13 @@ size_t carve_model_vm_vgpus(const struct carve_model *m, const struct carve_obj_
 int carve_model_place(struct carve_model *m, const struct carve_obj_group *g, const struct carve_obj_host *host,
 		      const struct carve_obj_type *t, int32_t numa_node, struct carve_obj_pgpu *const *exclude,
 		      struct carve_obj_pgpu **chosen, enum carve_place_reason *why, struct carve_error *err);
-/* How many more vGPUs of type t the group can take, over every host. */
+/* Does a host's capacity count as the pool's: enabled, and not silent (an
+ * agent that heartbeated and stopped: its capacity is not given away until
+ * it comes back or is declared dead).  A host that never had an agent
+ * (driven by the CLI alone) counts. */
+bool carve_model_host_counts(const struct carve_model *m, const struct carve_obj_host *h);
+/* How many more vGPUs of type t the group can take, over every host whose
+ * capacity counts (carve_model_host_counts). */
 int carve_model_remaining(struct carve_model *m, const struct carve_obj_group *g, const struct carve_obj_type *t,
 			  int64_t *out, struct carve_error *err);
 /* How many more of type t fit on p now, and why not (the index's figure). */
