@@ -99,18 +99,23 @@ static int drain(struct carve_agent *a, bool *handed, struct carve_error *err)
 	size_t n = 0;
 	bool overflow = false;
 	int r;
-	char ch[64], payload[128];
+	char ch[64], payload[160], self[64];
 	if (!changed)
 		return -ENOMEM;
+	carve_pool_origin(carve_service_host_uuid(a->svc), self);
 	while ((r = carve_db_next_note(a->db, ch, sizeof(ch), payload, sizeof(payload))) > 0) {
 		if (strcmp(ch, a->channel) == 0) {
 			*handed = true;
 		} else {
-			char key[38];
-			if (strncmp(payload, "vm ", 3) == 0 && strlen(payload + 3) == 36)
-				snprintf(key, sizeof(key), "v%s", payload + 3);
-			else if (strncmp(payload, "pgpu ", 5) == 0 && strlen(payload + 5) == 36)
-				snprintf(key, sizeof(key), "p%s", payload + 5);
+			char key[38], kind[8], uuid[40], origin[72] = "";
+			if (sscanf(payload, "%7s %39s %71s", kind, uuid, origin) < 2 || strlen(uuid) != 36)
+				continue;
+			if (strcmp(origin, self) == 0)
+				continue; /* this process wrote it: its model has it */
+			if (strcmp(kind, "vm") == 0)
+				snprintf(key, sizeof(key), "v%s", uuid);
+			else if (strcmp(kind, "pgpu") == 0)
+				snprintf(key, sizeof(key), "p%s", uuid);
 			else
 				continue;
 			bool seen = false;

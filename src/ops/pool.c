@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "state/model.h"
@@ -74,18 +75,28 @@ int carve_pool_hand_over(struct carve_ctx *ctx, const char *target, const char *
 	return carve_db_notify(ctx->db, ch, vm, err);
 }
 
+/* "KIND UUID ORIGIN": the origin (this host and process) lets the agent
+ * that wrote skip what it has in its model already. */
+static int note(struct carve_ctx *ctx, const char *kind, const char *uuid, struct carve_error *err)
+{
+	char payload[128];
+	snprintf(payload, sizeof(payload), "%s %s %s:%ld", kind, uuid, ctx->host_uuid, (long)getpid());
+	return carve_db_notify(ctx->db, CARVE_POOL_CHANNEL, payload, err);
+}
+
+void carve_pool_origin(const char *host_uuid, char out[64])
+{
+	snprintf(out, 64, "%s:%ld", host_uuid, (long)getpid());
+}
+
 int carve_pool_note_vm(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
 {
-	char payload[48];
-	snprintf(payload, sizeof(payload), "vm %s", vm);
-	return carve_db_notify(ctx->db, CARVE_POOL_CHANNEL, payload, err);
+	return note(ctx, "vm", vm, err);
 }
 
 int carve_pool_note_pgpu(struct carve_ctx *ctx, const char *pgpu, struct carve_error *err)
 {
-	char payload[48];
-	snprintf(payload, sizeof(payload), "pgpu %s", pgpu);
-	return carve_db_notify(ctx->db, CARVE_POOL_CHANNEL, payload, err);
+	return note(ctx, "pgpu", pgpu, err);
 }
 
 static long long mono_ms(void)

@@ -20,8 +20,10 @@
  * without dashes); out holds 48 bytes. */
 void carve_pool_channel(const char *host_uuid, char out[48]);
 /* The channel every agent listens on for changes to reload: payloads
- * "vm <uuid>" and "pgpu <uuid>". */
+ * "vm <uuid> <origin>" and "pgpu <uuid> <origin>", the origin naming the
+ * writing process (carve_pool_origin), whose model has the change already. */
 #define CARVE_POOL_CHANNEL "carve_pool"
+void carve_pool_origin(const char *host_uuid, char out[64]);
 
 /* A host by UUID, name-label or hostname; NULL with err set (HOST_NOT_FOUND,
  * or HOST_NAME_AMBIGUOUS when a name fits several). */
