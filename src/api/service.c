@@ -274,6 +274,19 @@ static void write_unlock(struct carve_service *s)
 	pthread_mutex_unlock(&s->write_lock);
 }
 
+/* A store connection and the write lock, both or neither. */
+static int writer_get(struct carve_service *s, struct carve_ctx **c, struct carve_error *err)
+{
+	int r = ctx_get(s, c, err);
+	if (r < 0)
+		return r;
+	if ((r = write_lock(s, err)) < 0) {
+		ctx_put(s, *c);
+		*c = NULL;
+	}
+	return r;
+}
+
 /* ---- life cycle ---- */
 
 void carve_service_free(struct carve_service *s)
@@ -598,13 +611,9 @@ int carve_service_rediscover(struct carve_service *s, const char *const *pci, si
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	size_t n_pf = 0;
 	struct carve_ctx *c = NULL;
-	int r = ctx_get(s, &c, err);
+	int r = writer_get(s, &c, err);
 	if (r < 0)
 		return r;
-	if ((r = write_lock(s, err)) < 0) {
-		ctx_put(s, c);
-		return r;
-	}
 	for (size_t i = 0; i < n && !full; i++) {
 		const char *pf = NULL;
 		for (size_t g = 0; g < s->inv.n_gpus && !pf; g++) {
@@ -713,13 +722,9 @@ int carve_service_realize(struct carve_service *s, size_t *done, struct carve_er
 	if (!s->host)
 		return 0;
 	struct carve_ctx *c = NULL;
-	int r = ctx_get(s, &c, err);
+	int r = writer_get(s, &c, err);
 	if (r < 0)
 		return r;
-	if ((r = write_lock(s, err)) < 0) {
-		ctx_put(s, c);
-		return r;
-	}
 	ctx_prepare(s, c, true);
 	c->n_acted = 0;
 	carve_model_wrlock(s->model);

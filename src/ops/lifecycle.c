@@ -500,6 +500,36 @@ static void reread_acted(struct carve_ctx *ctx)
 	carve_ops_rediscover_gpus(ctx, pci, ctx->n_acted, &e);
 }
 
+/* After an act's confirm committed: what the act did, in the inventory and
+ * the model (note_inventory, note_model), the VM read again, the acted GPUs
+ * looked at (reread_acted). */
+static int acted(struct carve_ctx *ctx, const char *vm, const struct items *it, bool created, struct carve_error *err)
+{
+	note_inventory(ctx, it, created);
+	note_model(ctx, it);
+	int r = carve_model_reload_vm(ctx->model, ctx->db, vm, err);
+	if (r >= 0)
+		reread_acted(ctx);
+	return r;
+}
+
+/* After a failed act (err says why): release the reservation (release), and
+ * record the error on the VM for a requester on another host (record);
+ * best effort, the act's own error is what the caller returns. */
+static void failed(struct carve_ctx *ctx, const char *vm, bool release, bool record, const struct carve_error *err)
+{
+	_cleanup_free_ char *why = carve_strdupf("%s: %s", err->id, err->message);
+	if (carve_ops_begin_shared(ctx, NULL) < 0)
+		return;
+	int r = release ? release_all(ctx, vm, NULL) : 0;
+	if (r >= 0 && record)
+		r = carve_repo_vm_set_error(ctx->db, vm, why, NULL);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, NULL);
+	if (carve_ops_end(ctx, r, NULL) >= 0)
+		carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
+}
+
 /* Steps 2 and 3 of a start whose reservation is committed and taken up by
  * this host (claimed_by): create the devices, the model open to readers
  * meanwhile, then confirm - or remove what was made and release, with the
@@ -525,16 +555,7 @@ static int realize_start(struct carve_ctx *ctx, const char *vm, struct items *it
 	relock(ctx);
 
 	if (r < 0) {
-		_cleanup_free_ char *why = carve_strdupf("%s: %s", err->id, err->message);
-		if (carve_ops_begin_shared(ctx, NULL) >= 0) {
-			int r2 = release_all(ctx, vm, NULL);
-			if (r2 >= 0 && handed)
-				r2 = carve_repo_vm_set_error(ctx->db, vm, why, NULL);
-			if (r2 >= 0)
-				r2 = carve_pool_note_vm(ctx, vm, NULL);
-			if (carve_ops_end(ctx, r2, NULL) >= 0)
-				carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
-		}
+		failed(ctx, vm, true, handed, err);
 		return r;
 	}
 	/* The devices exist: the confirm is retried when it meets another
@@ -556,12 +577,7 @@ static int realize_start(struct carve_ctx *ctx, const char *vm, struct items *it
 	}
 	if (r < 0)
 		return r; /* reconcile rolls the unconfirmed start back */
-	note_inventory(ctx, it, true);
-	note_model(ctx, it);
-	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
-		return r;
-	reread_acted(ctx);
-	return 0;
+	return acted(ctx, vm, it, true, err);
 }
 
 /* Open a shared transaction with the VM's row locked and the model's copy
@@ -674,14 +690,7 @@ static int realize_stop(struct carve_ctx *ctx, const char *vm, struct items *it,
 	if (r < 0) {
 		if (!handed)
 			return r;
-		_cleanup_free_ char *why = carve_strdupf("%s: %s", err->id, err->message);
-		if (carve_ops_begin_shared(ctx, NULL) >= 0) {
-			int r2 = carve_repo_vm_set_error(ctx->db, vm, why, NULL);
-			if (r2 >= 0)
-				r2 = carve_pool_note_vm(ctx, vm, NULL);
-			if (carve_ops_end(ctx, r2, NULL) >= 0)
-				carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
-		}
+		failed(ctx, vm, false, true, err);
 		return r; /* stays 'stopping'; host-reconcile retries */
 	}
 	if ((r = carve_ops_begin_shared(ctx, err)) < 0)
@@ -693,12 +702,7 @@ static int realize_stop(struct carve_ctx *ctx, const char *vm, struct items *it,
 		r = carve_pool_note_vm(ctx, vm, err);
 	if ((r = carve_ops_end(ctx, r, err)) < 0)
 		return r;
-	note_inventory(ctx, it, false);
-	note_model(ctx, it);
-	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
-		return r;
-	reread_acted(ctx);
-	return 0;
+	return acted(ctx, vm, it, false, err);
 }
 
 int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)

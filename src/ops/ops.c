@@ -46,25 +46,26 @@ int carve_ops_load_model(struct carve_ctx *ctx, struct carve_error *err)
 	return gen == ctx->model->generation ? 0 : carve_model_load(ctx->model, ctx->db, err);
 }
 
-int carve_ops_begin(struct carve_ctx *ctx, struct carve_error *err)
+static int begin(struct carve_ctx *ctx, bool shared, struct carve_error *err)
 {
-	int r = carve_db_begin(ctx->db, err);
+	int r = shared ? carve_db_begin_shared(ctx->db, err) : carve_db_begin(ctx->db, err);
 	if (r < 0)
 		return r;
-	/* Under the store's writer lock: no one else can move it now. */
+	/* Under the store's writer lock (exclusive: no one else can move it
+	 * now; shared: no one but the placement path, which locks rows). */
 	if ((r = carve_ops_load_model(ctx, err)) < 0)
 		carve_db_rollback(ctx->db);
 	return r;
 }
 
+int carve_ops_begin(struct carve_ctx *ctx, struct carve_error *err)
+{
+	return begin(ctx, false, err);
+}
+
 int carve_ops_begin_shared(struct carve_ctx *ctx, struct carve_error *err)
 {
-	int r = carve_db_begin_shared(ctx->db, err);
-	if (r < 0)
-		return r;
-	if ((r = carve_ops_load_model(ctx, err)) < 0)
-		carve_db_rollback(ctx->db);
-	return r;
+	return begin(ctx, true, err);
 }
 
 int carve_ops_end(struct carve_ctx *ctx, int r, struct carve_error *err)
