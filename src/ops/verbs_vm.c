@@ -92,9 +92,15 @@ int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, str
 	return 0;
 }
 
-/* The VM of a verb, inside its transaction: must exist (UUID_NOT_FOUND). */
+/* The VM of a verb, inside its (exclusive) transaction: must exist
+ * (UUID_NOT_FOUND).  Read again from the store first: a pool's placement
+ * path changes VMs in shared transactions that the model may not have heard
+ * of yet, and none runs while this transaction holds the writer lock. */
 static int vm_of(struct carve_ctx *ctx, const char *uuid, struct carve_obj_vm **vm, struct carve_error *err)
 {
+	int r = carve_model_reload_vm(ctx->model, ctx->db, uuid, err);
+	if (r < 0)
+		return r;
 	*vm = carve_model_vm(ctx->model, uuid);
 	return *vm ? 0 : carve_ops_not_found("vm", uuid, err);
 }
@@ -239,6 +245,14 @@ static int vgpu_of_halted(struct carve_ctx *ctx, const char *uuid, const char *w
 {
 	*v = carve_model_vgpu(ctx->model, uuid);
 	if (!*v)
+		return carve_ops_not_found("vgpu", uuid, err);
+	char vm[37];
+	struct carve_obj_vm *o;
+	carve_strlcpy(vm, (*v)->vm->uuid, sizeof(vm));
+	int r = vm_of(ctx, vm, &o, err); /* the VM as the store has it (vm_of) */
+	if (r < 0)
+		return r;
+	if (!(*v = carve_model_vgpu(ctx->model, uuid)))
 		return carve_ops_not_found("vgpu", uuid, err);
 	return require_halted((*v)->vm, what, err);
 }
