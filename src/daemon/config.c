@@ -23,7 +23,7 @@ void carved_config_default(struct carved_config *c)
 		.refresh_interval_s = 60,
 		.heartbeat_ms = 1000,
 		.host_timeout_s = 10,
-		.pool_wait_s = 30,
+		.pool_wait_s = 20,
 		.reconcile_interval_s = 300,
 		.drain_timeout_s = 30,
 		.uevents = true,

@@ -21,7 +21,7 @@
  *               uevents: true}           # rediscover on kernel uevents
  *   pool: {heartbeat-ms: 1000,          # this agent's heartbeat into the store
  *          host-timeout-s: 10,          # a host silent this long is not live
- *          wait-s: 30}                  # a hand-over to another host's agent
+ *          wait-s: 20}                  # a hand-over to another host's agent (< limits.connection-timeout-s)
  *   drain-timeout-s: 30
  *   log-level: info                     # debug, info, notice, warning, err
  *

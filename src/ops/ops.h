@@ -82,7 +82,7 @@ struct carve_ctx {
 	void *writers_data;
 };
 
-#define CARVE_POOL_WAIT_MS 30000
+#define CARVE_POOL_WAIT_MS 20000
 
 /* Take up what another host's placement handed this host for a VM (a start
  * or a shutdown; pool.h): claim, act, confirm.  0 when done or when it was
