@@ -19,8 +19,6 @@
 #include "store/db.h"
 #include "util/cleanup.h"
 
-/* More changed VMs than this between two looks: reload the whole model. */
-#define MAX_CHANGED 256
 /* Look for missed hand-overs every this many heartbeats. */
 #define SWEEP_BEATS 5
 
@@ -91,58 +89,30 @@ static void realize(struct carve_agent *a)
 		carve_log(LOG_INFO, "took up %zu hand-over(s) from other hosts", done);
 }
 
-/* Drain the notifications received; reload the VMs and PGPUs they name
- * (changed[i][0]: 'v' or 'p', then the UUID). */
+/* Drain the notifications received: hand-overs to this host set *handed;
+ * the VMs and PGPUs other agents changed are noted for the service to read
+ * before its next call that answers from the model (service.h). */
 static int drain(struct carve_agent *a, bool *handed, struct carve_error *err)
 {
-	char (*changed)[38] = calloc(MAX_CHANGED, 38);
-	size_t n = 0;
-	bool overflow = false;
 	int r;
 	char ch[64], payload[160], self[64];
-	if (!changed)
-		return -ENOMEM;
 	carve_pool_origin(carve_service_host_uuid(a->svc), self);
 	while ((r = carve_db_next_note(a->db, ch, sizeof(ch), payload, sizeof(payload))) > 0) {
 		if (strcmp(ch, a->channel) == 0) {
 			*handed = true;
-		} else {
-			char key[38], kind[8], uuid[40], origin[72] = "";
-			if (sscanf(payload, "%7s %39s %71s", kind, uuid, origin) < 2 || strlen(uuid) != 36)
-				continue;
-			if (strcmp(origin, self) == 0)
-				continue; /* this process wrote it: its model has it */
-			if (strcmp(kind, "vm") == 0)
-				snprintf(key, sizeof(key), "v%s", uuid);
-			else if (strcmp(kind, "pgpu") == 0)
-				snprintf(key, sizeof(key), "p%s", uuid);
-			else
-				continue;
-			bool seen = false;
-			for (size_t i = 0; i < n && !seen; i++)
-				seen = strcmp(changed[i], key) == 0;
-			if (!seen && n < MAX_CHANGED)
-				memcpy(changed[n++], key, 38);
-			else if (!seen)
-				overflow = true;
+			continue;
 		}
+		char kind[8], uuid[40], origin[72] = "";
+		if (sscanf(payload, "%7s %39s %71s", kind, uuid, origin) < 2 || strlen(uuid) != 36)
+			continue;
+		if (strcmp(origin, self) == 0)
+			continue; /* this process wrote it: its model has it */
+		if (strcmp(kind, "vm") == 0 || strcmp(kind, "pgpu") == 0)
+			carve_service_note_changed(a->svc, kind[0], uuid);
 	}
-	if (r < 0) {
-		free(changed);
+	if (r < 0)
 		return carve_error_set(err, r, "DATABASE_UNAVAILABLE", "the pool's notifications stopped");
-	}
-	if (overflow) {
-		free(changed);
-		return reload_all(a, err);
-	}
-	struct carve_model *m = carve_service_model(a->svc);
-	carve_model_wrlock(m);
-	for (size_t i = 0; i < n && r >= 0; i++)
-		r = changed[i][0] == 'v' ? carve_model_reload_vm(m, a->db, changed[i] + 1, err)
-					 : carve_model_reload_pgpu(m, a->db, changed[i] + 1, err);
-	carve_model_unlock(m);
-	free(changed);
-	return r;
+	return 0;
 }
 
 static void *agent_main(void *arg)

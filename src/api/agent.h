@@ -2,9 +2,11 @@
  * store connection of its own that
  *   - heartbeats this host into the store every heartbeat_ms and reads every
  *     host's liveness into the model (host-list's live, placement's hosts);
- *   - listens (PostgreSQL LISTEN) on the pool's channel, reloading into the
- *     model each VM another agent changed, and on this host's channel,
- *     taking up what other hosts' placements handed it (carve_service_realize);
+ *   - listens (PostgreSQL LISTEN) on the pool's channel, noting for the
+ *     service each VM and PGPU another agent changed (read into the model
+ *     before the next call that answers from it: carve_service_note_changed),
+ *     and on this host's channel, taking up what other hosts' placements
+ *     handed it (carve_service_realize);
  *     every few heartbeats it also looks for hand-overs it may have missed;
  *   - after a lost connection (a server restart) reconnects, reloads the
  *     whole model (notifications were missed) and looks for hand-overs.

@@ -72,7 +72,16 @@ struct carve_service {
 	int wake_fd;                /* eventfd: a new quiet GPU, so the main loop recomputes its timeout */
 	pthread_mutex_t cache_lock;
 	struct cache_entry cache[CACHE_SLOTS];
+	/* What other agents of the pool changed (agent.c): 'v' or 'p' and a
+	 * UUID each, read into the model before the next call that answers
+	 * from it (catch_up); more than fit, or a lost connection: all. */
+	pthread_mutex_t changed_lock;
+	char (*changed)[38];
+	size_t n_changed;
+	bool changed_all;
 };
+
+#define MAX_CHANGED 1024
 
 #define QUIET_MS 1000
 
@@ -306,6 +315,8 @@ void carve_service_free(struct carve_service *s)
 	}
 	pthread_mutex_destroy(&s->cache_lock);
 	pthread_mutex_destroy(&s->quiet_lock);
+	pthread_mutex_destroy(&s->changed_lock);
+	free(s->changed);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
 	pthread_mutex_destroy(&s->write_lock);
@@ -329,6 +340,8 @@ int carve_service_new(const struct carve_service_config *cfg, struct carve_servi
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_mutex_init(&s->cache_lock, NULL);
 	pthread_mutex_init(&s->quiet_lock, NULL);
+	pthread_mutex_init(&s->changed_lock, NULL);
+	s->changed = calloc(MAX_CHANGED, sizeof(*s->changed));
 	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->max_open = cfg->max_connections ? cfg->max_connections : 64;
 	s->db_path = strdup(cfg->db_path);
@@ -437,6 +450,66 @@ static int freshen(struct carve_service *s, struct carve_ctx *c, struct carve_er
 	return r;
 }
 
+/* Read into the model what other agents changed since the last call
+ * (carve_service_note_changed): reads and most writes answer from it.  Not
+ * before vm-start or vm-shutdown: they lock and read again the VM and the
+ * PGPUs they decide on, so a stale picture of the rest of the pool costs
+ * them nothing - and their throughput then does not fall with the number
+ * of agents that write. */
+static int catch_up(struct carve_service *s, struct carve_ctx *c, struct carve_error *err)
+{
+	pthread_mutex_lock(&s->changed_lock);
+	size_t n = s->n_changed;
+	bool all = s->changed_all;
+	char (*keys)[38] = n && !all ? malloc(n * sizeof(*keys)) : NULL;
+	if (keys)
+		memcpy(keys, s->changed, n * sizeof(*keys));
+	else if (n && !all)
+		all = true; /* no memory for the list: read everything */
+	s->n_changed = 0;
+	s->changed_all = false;
+	pthread_mutex_unlock(&s->changed_lock);
+	if (!n && !all)
+		return 0;
+	carve_model_wrlock(s->model);
+	int r = 0;
+	if (all)
+		r = carve_model_load(s->model, c->db, err);
+	for (size_t i = 0; !all && i < n && r >= 0; i++)
+		r = keys[i][0] == 'v' ? carve_model_reload_vm(s->model, c->db, keys[i] + 1, err)
+				      : carve_model_reload_pgpu(s->model, c->db, keys[i] + 1, err);
+	carve_model_unlock(s->model);
+	free(keys);
+	if (r < 0) { /* try again next time */
+		pthread_mutex_lock(&s->changed_lock);
+		s->changed_all = true;
+		pthread_mutex_unlock(&s->changed_lock);
+	}
+	return r;
+}
+
+void carve_service_note_changed(struct carve_service *s, char kind, const char *uuid)
+{
+	pthread_mutex_lock(&s->changed_lock);
+	if (kind == 'a' || !s->changed) {
+		s->changed_all = true;
+	} else if (!s->changed_all) {
+		bool seen = false;
+		for (size_t i = 0; i < s->n_changed && !seen; i++)
+			seen = s->changed[i][0] == kind && strcmp(s->changed[i] + 1, uuid) == 0;
+		if (!seen && s->n_changed < MAX_CHANGED)
+			snprintf(s->changed[s->n_changed++], 38, "%c%s", kind, uuid);
+		else if (!seen)
+			s->changed_all = true;
+	}
+	pthread_mutex_unlock(&s->changed_lock);
+}
+
+static bool places(const struct carve_op *op)
+{
+	return strcmp(op->verb, "vm-start") == 0 || strcmp(op->verb, "vm-shutdown") == 0;
+}
+
 int carve_service_call(struct carve_service *s, const struct carve_op *op, bool writes, json_t *args,
 		       json_t **result, struct carve_error *err)
 {
@@ -445,7 +518,8 @@ int carve_service_call(struct carve_service *s, const struct carve_op *op, bool 
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
-	if ((writes ? (r = write_lock(s, err)) : (r = freshen(s, c, err))) < 0) {
+	if ((!places(op) && (r = catch_up(s, c, err)) < 0) ||
+	    (writes ? (r = write_lock(s, err)) : (r = freshen(s, c, err))) < 0) {
 		ctx_put(s, c);
 		return r;
 	}
@@ -522,7 +596,7 @@ int carve_service_call_body(struct carve_service *s, const struct carve_op *op, 
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
-	if ((r = freshen(s, c, err)) < 0) {
+	if ((r = catch_up(s, c, err)) < 0 || (r = freshen(s, c, err)) < 0) {
 		ctx_put(s, c);
 		return r;
 	}
@@ -578,7 +652,7 @@ int carve_service_metrics_text(struct carve_service *s, char **text, size_t *len
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
-	if ((r = freshen(s, c, err)) < 0) {
+	if ((r = catch_up(s, c, err)) < 0 || (r = freshen(s, c, err)) < 0) {
 		ctx_put(s, c);
 		return r;
 	}

@@ -100,6 +100,11 @@ void carve_service_set_pool(struct carve_service *s, unsigned host_timeout_ms, u
 const char *carve_service_db_path(struct carve_service *s);
 const char *carve_service_host_uuid(struct carve_service *s);
 struct carve_model *carve_service_model(struct carve_service *s);
+/* Another agent changed a VM ('v') or a PGPU ('p') of that UUID, or who
+ * knows what ('a', uuid ignored: reload all): read it into the model before
+ * the next call that answers from the model (thread-safe, cheap: the agent
+ * thread calls it for every notification). */
+void carve_service_note_changed(struct carve_service *s, char kind, const char *uuid);
 /* Take up what other hosts handed this one (ops.h, carve_ops_realize_pending)
  * under the write lock; *done counts them. */
 int carve_service_realize(struct carve_service *s, size_t *done, struct carve_error *err);
