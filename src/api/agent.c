@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -18,6 +17,7 @@
 #include "state/repo.h"
 #include "store/db.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 
 /* Look for missed hand-overs every this many heartbeats. */
 #define SWEEP_BEATS 5
@@ -32,12 +32,6 @@ struct carve_agent {
 	char channel[48];
 };
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void disconnect(struct carve_agent *a)
 {
@@ -68,15 +62,6 @@ static int beat(struct carve_agent *a, struct carve_error *err)
 	carve_model_set_liveness(m, rows);
 	carve_model_unlock(m);
 	return 0;
-}
-
-static int reload_all(struct carve_agent *a, struct carve_error *err)
-{
-	struct carve_model *m = carve_service_model(a->svc);
-	carve_model_wrlock(m);
-	int r = carve_model_load(m, a->db, err);
-	carve_model_unlock(m);
-	return r;
 }
 
 static void realize(struct carve_agent *a)
@@ -133,12 +118,9 @@ static void *agent_main(void *arg)
 				poll(&p, 1, (int)a->cfg.heartbeat_ms);
 				continue;
 			}
-			if (was_away) {
-				carve_log(LOG_INFO, "pool agent: store reachable again; reloading the model");
-				if (reload_all(a, &e) < 0) {
-					disconnect(a);
-					continue;
-				}
+			if (was_away) { /* what was said meanwhile is lost: read it all */
+				carve_log(LOG_INFO, "pool agent: store reachable again; the model is read anew");
+				carve_service_note_changed(a->svc, 'a', NULL);
 			}
 			logged_away = false;
 			was_away = false;
@@ -146,20 +128,20 @@ static void *agent_main(void *arg)
 			beats = SWEEP_BEATS - 1; /* look for hand-overs at once */
 		}
 		bool handed = false;
-		if (mono_ms() >= next_beat) {
+		if (carve_mono_ms() >= next_beat) {
 			if (beat(a, &e) < 0) {
 				carve_log(LOG_WARNING, "pool agent: heartbeat failed: %s: %s", e.id, e.message);
 				disconnect(a);
 				was_away = true;
 				continue;
 			}
-			next_beat = mono_ms() + a->cfg.heartbeat_ms;
+			next_beat = carve_mono_ms() + a->cfg.heartbeat_ms;
 			if (++beats >= SWEEP_BEATS) {
 				beats = 0;
 				handed = true;
 			}
 		}
-		long long wait = next_beat - mono_ms();
+		long long wait = next_beat - carve_mono_ms();
 		struct pollfd p[2] = {{.fd = a->stop_fd, .events = POLLIN}, {.fd = carve_db_fd(a->db), .events = POLLIN}};
 		if (!handed)
 			poll(p, 2, (int)(wait > 0 ? wait : 0));

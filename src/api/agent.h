@@ -8,8 +8,8 @@
  *     and on this host's channel, taking up what other hosts' placements
  *     handed it (carve_service_realize);
  *     every few heartbeats it also looks for hand-overs it may have missed;
- *   - after a lost connection (a server restart) reconnects, reloads the
- *     whole model (notifications were missed) and looks for hand-overs.
+ *   - after a lost connection (a server restart) reconnects, has the whole
+ *     model read anew (notifications were missed) and looks for hand-overs.
  * Only on a store that notifies (PostgreSQL); elsewhere start does nothing.
  * Threading: start and stop from the main thread; the agent uses the
  * service's locks.  Errors: start returns 0 or a negative errno with err

@@ -15,6 +15,7 @@
 #include "state/model.h"
 #include "state/repo.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 
 /* The read cache: serialized results of read verbs, valid for one model
  * generation.  Direct-mapped by a hash of verb and arguments; bounded in
@@ -85,17 +86,11 @@ struct carve_service {
 
 #define QUIET_MS 1000
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A write acted on the context's GPUs: keep their echoes waiting. */
 static void quiet_note(struct carve_service *s, const struct carve_ctx *c)
 {
-	long long until = now_ms() + QUIET_MS;
+	long long until = carve_mono_ms() + QUIET_MS;
 	pthread_mutex_lock(&s->quiet_lock);
 	for (size_t i = 0; i < c->n_acted; i++) {
 		struct quiet *q = NULL;
@@ -121,7 +116,7 @@ static void quiet_note(struct carve_service *s, const struct carve_ctx *c)
  * scheduled (true). */
 static bool quiet_defer(struct carve_service *s, const char *pci)
 {
-	long long now = now_ms();
+	long long now = carve_mono_ms();
 	bool quiet = false;
 	pthread_mutex_lock(&s->quiet_lock);
 	for (size_t k = 0; k < s->n_quiet && !quiet; k++)
@@ -732,7 +727,7 @@ void carve_service_wake_ack(struct carve_service *s)
 
 long long carve_service_deferred_ms(struct carve_service *s)
 {
-	long long due = -1, now = now_ms();
+	long long due = -1, now = carve_mono_ms();
 	pthread_mutex_lock(&s->quiet_lock);
 	for (size_t k = 0; k < s->n_quiet; k++) {
 		long long left = s->quiet[k].until_ms > now ? s->quiet[k].until_ms - now : 0;
@@ -748,7 +743,7 @@ int carve_service_flush_deferred(struct carve_service *s, struct carve_error *er
 	char names[ARRAY_SIZE(s->quiet)][13];
 	const char *pfs[ARRAY_SIZE(s->quiet)];
 	size_t n = 0;
-	long long now = now_ms();
+	long long now = carve_mono_ms();
 	pthread_mutex_lock(&s->quiet_lock);
 	for (size_t k = 0; k < s->n_quiet;) {
 		if (s->quiet[k].until_ms <= now) { /* quiet over: read it again, forget */

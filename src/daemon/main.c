@@ -54,6 +54,7 @@
 #include "host/uevent.h"
 #include "notify.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/str.h"
 
 static void usage(FILE *f)
@@ -165,12 +166,6 @@ static time_t mono(void)
 	return ts.tv_sec;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- kernel uevents ---- */
 
@@ -216,19 +211,19 @@ static void uevents_rediscover(struct carve_service *svc, struct carve_uevent_li
 		if (i < 8)
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "", b.pci[i]);
 	}
-	if (b.full && mono_ms() - *last_full_log >= 60000) {
+	if (b.full && carve_mono_ms() - *last_full_log >= 60000) {
 		/* Once a minute at most: a storm would repeat it every interval. */
 		carve_log(LOG_NOTICE, "kernel uevents: too many to follow one by one (or dropped by the kernel); "
 				      "rediscovering the whole host");
-		*last_full_log = mono_ms();
+		*last_full_log = carve_mono_ms();
 	}
 	struct carve_error e = {0};
-	long long t0 = mono_ms();
+	long long t0 = carve_mono_ms();
 	if (carve_service_rediscover(svc, pci, b.n, b.full, &e) < 0)
 		carve_log(LOG_WARNING, "rediscovery after uevents failed: %s: %s", e.id, e.message);
 	else
 		carve_log(LOG_DEBUG, "kernel uevents: rediscovered %s%s in %lld ms", b.full ? "the whole host" : list,
-			  b.n > 8 ? " ..." : "", mono_ms() - t0);
+			  b.n > 8 ? " ..." : "", carve_mono_ms() - t0);
 }
 
 int main(int argc, char **argv)
@@ -377,7 +372,7 @@ int main(int argc, char **argv)
 
 	time_t next_refresh = mono() + (time_t)cfg.refresh_interval_s;
 	time_t next_reconcile = mono() + (time_t)cfg.reconcile_interval_s;
-	long long last_rediscover = mono_ms() - UEVENT_DEBOUNCE_MS, last_full_log = LLONG_MIN / 2;
+	long long last_rediscover = carve_mono_ms() - UEVENT_DEBOUNCE_MS, last_full_log = LLONG_MIN / 2;
 	for (;;) {
 		time_t now = mono(), wake = now + 3600;
 		if (cfg.refresh_interval_s && next_refresh < wake)
@@ -386,7 +381,7 @@ int main(int argc, char **argv)
 			wake = next_reconcile;
 		long long timeout = (long long)(wake > now ? wake - now : 0) * 1000;
 		if (uev && carve_uevent_pending(uev)) {
-			long long due = last_rediscover + UEVENT_DEBOUNCE_MS - mono_ms();
+			long long due = last_rediscover + UEVENT_DEBOUNCE_MS - carve_mono_ms();
 			if (due < timeout)
 				timeout = due > 0 ? due : 0;
 		}
@@ -426,9 +421,9 @@ int main(int argc, char **argv)
 				carve_uevent_close(TAKE_PTR(uev));
 			}
 		}
-		if (uev && carve_uevent_pending(uev) && mono_ms() - last_rediscover >= UEVENT_DEBOUNCE_MS) {
+		if (uev && carve_uevent_pending(uev) && carve_mono_ms() - last_rediscover >= UEVENT_DEBOUNCE_MS) {
 			uevents_rediscover(svc, uev, &last_full_log);
-			last_rediscover = mono_ms();
+			last_rediscover = carve_mono_ms();
 		}
 		if (carve_service_deferred_ms(svc) == 0) {
 			struct carve_error e = {0};

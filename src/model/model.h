@@ -23,6 +23,9 @@
 #define CARVE_UUID_NS "6f1a3a4e-9b0c-4f55-8a4e-6361727665aa"
 #define CARVE_PGPU_SIZE INT64_C(2882880)
 
+/* A PGPU's UUID, by the rule above (out: 37 bytes). */
+void carve_pgpu_uuid(const char *host_uuid, const char *pci, char *out);
+
 /* Stable key of a vGPU type across hosts: "passthrough", or
  * "<implementation>/<model name>". */
 int carve_type_key(enum carve_impl impl, const char *model_name, char *out, size_t outlen);

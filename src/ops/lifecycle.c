@@ -288,6 +288,24 @@ static int start_hosts(struct carve_ctx *ctx, const char *on, const struct carve
 	return 0;
 }
 
+/* In the intent's transaction: the VM goes between states (starting or
+ * stopping) on host, claimed by this host when it acts itself, else by no
+ * one and handed over to that host's agent (pool.h); its last error is
+ * cleared and every agent told. */
+static int set_between(struct carve_ctx *ctx, const char *vm, enum carve_power_state power, const char *host,
+		       struct carve_error *err)
+{
+	bool here = !host || strcmp(host, ctx->host_uuid) == 0;
+	int r = carve_repo_vm_set_power(ctx->db, vm, power, host, err);
+	if (r >= 0)
+		r = carve_repo_vm_set_claim(ctx->db, vm, here ? ctx->host_uuid : NULL, err);
+	if (r >= 0)
+		r = carve_repo_vm_set_error(ctx->db, vm, NULL, err);
+	if (r >= 0 && !here)
+		r = carve_pool_hand_over(ctx, host, vm, err);
+	return r < 0 ? r : carve_pool_note_vm(ctx, vm, err);
+}
+
 /* Step 1: choose the host and PGPUs and record the reservation (caller's
  * transaction), as XAPI does: of the candidate hosts, the one whose best
  * PGPU for the first vGPU is fullest (depth-first) or emptiest
@@ -360,15 +378,10 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 		if ((r = carve_repo_vgpu_reserve(ctx->db, x->vgpu, x->pgpu, x->where.device_pci, err)) < 0)
 			return r;
 	}
-	bool here = strcmp(target, ctx->host_uuid) == 0;
-	if ((r = carve_repo_vm_set_power(ctx->db, vm->uuid, CARVE_POWER_STARTING, target, err)) < 0 ||
-	    (r = carve_repo_vm_set_claim(ctx->db, vm->uuid, here ? ctx->host_uuid : NULL, err)) < 0 ||
-	    (r = carve_repo_vm_set_error(ctx->db, vm->uuid, NULL, err)) < 0)
-		return r;
-	return here ? 0 : carve_pool_hand_over(ctx, target, vm->uuid, err);
+	return set_between(ctx, vm->uuid, CARVE_POWER_STARTING, target, err);
 }
 
-static int release_all(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
+int carve_ops_vm_release(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
 {
 	int r = carve_repo_vm_vgpus_release(ctx->db, vm, err);
 	return r < 0 ? r : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_HALTED, NULL, err);
@@ -521,7 +534,7 @@ static void failed(struct carve_ctx *ctx, const char *vm, bool release, bool rec
 	_cleanup_free_ char *why = carve_strdupf("%s: %s", err->id, err->message);
 	if (carve_ops_begin_shared(ctx, NULL) < 0)
 		return;
-	int r = release ? release_all(ctx, vm, NULL) : 0;
+	int r = release ? carve_ops_vm_release(ctx, vm, NULL) : 0;
 	if (r >= 0 && record)
 		r = carve_repo_vm_set_error(ctx->db, vm, why, NULL);
 	if (r >= 0)
@@ -580,6 +593,15 @@ static int realize_start(struct carve_ctx *ctx, const char *vm, struct items *it
 	return acted(ctx, vm, it, true, err);
 }
 
+/* The VM of vm-start / vm-shutdown, and a host to act on. */
+static int vm_verb_args(struct carve_ctx *ctx, json_t *args, const char *verb, char vm[37], struct carve_error *err)
+{
+	int r = carve_arg_uuid(args, "uuid", true, vm, err);
+	if (r >= 0 && !ctx->host)
+		r = carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "%s needs a host (drop --no-discover)", verb);
+	return r;
+}
+
 /* Open a shared transaction with the VM's row locked and the model's copy
  * of it read again (another agent may have moved it), and check its power
  * state is one of `allowed`.  On success the transaction is open. */
@@ -625,11 +647,9 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 	const char *on = NULL;
 	struct carve_obj_vm *obj;
 	struct items it;
-	int r = carve_arg_uuid(args, "uuid", true, vm, err);
+	int r = vm_verb_args(ctx, args, "vm-start", vm, err);
 	if (r < 0 || (r = carve_arg_str(args, "on", false, &on, err)) < 0)
 		return r;
-	if (!ctx->host)
-		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "vm-start needs a host (drop --no-discover)");
 
 	/* 1. intent, retried when two placements deadlock on their row locks */
 	for (int attempt = 0;; attempt++) {
@@ -638,13 +658,10 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 		r = load_items(obj, &it, err);
 		if (r >= 0)
 			r = reserve(ctx, obj, &it, on, target, err);
-		if (r >= 0)
-			r = carve_pool_note_vm(ctx, vm, err);
 		r = carve_ops_end(ctx, r, err);
 		if (r != -EAGAIN || attempt == 8)
 			break;
-		carve_error_clear(err);
-		carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
+		carve_error_clear(err); /* the next begin_vm_locked reads the VM again */
 	}
 	if (r < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
@@ -695,7 +712,7 @@ static int realize_stop(struct carve_ctx *ctx, const char *vm, struct items *it,
 	}
 	if ((r = carve_ops_begin_shared(ctx, err)) < 0)
 		return r;
-	r = release_all(ctx, vm, err);
+	r = carve_ops_vm_release(ctx, vm, err);
 	if (r >= 0)
 		r = note_store(ctx, it, +1, err);
 	if (r >= 0)
@@ -710,11 +727,9 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 	char vm[37], host[37] = "";
 	struct carve_obj_vm *obj;
 	struct items it;
-	int r = carve_arg_uuid(args, "uuid", true, vm, err);
+	int r = vm_verb_args(ctx, args, "vm-shutdown", vm, err);
 	if (r < 0)
 		return r;
-	if (!ctx->host)
-		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "vm-shutdown needs a host (drop --no-discover)");
 	if ((r = begin_vm_locked(ctx, vm, "vm-shutdown", 1u << CARVE_POWER_RUNNING | 1u << CARVE_POWER_STOPPING, &obj,
 				 err)) < 0)
 		return r;
@@ -731,15 +746,7 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 	if (r >= 0)
 		r = carve_repo_vm_vgpus_set_state(ctx->db, vm, CARVE_VGPU_STOPPING, err);
 	if (r >= 0)
-		r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_STOPPING, host[0] ? host : NULL, err);
-	if (r >= 0)
-		r = carve_repo_vm_set_claim(ctx->db, vm, here ? ctx->host_uuid : NULL, err);
-	if (r >= 0)
-		r = carve_repo_vm_set_error(ctx->db, vm, NULL, err);
-	if (r >= 0 && !here)
-		r = carve_pool_hand_over(ctx, host, vm, err);
-	if (r >= 0)
-		r = carve_pool_note_vm(ctx, vm, err);
+		r = set_between(ctx, vm, CARVE_POWER_STOPPING, host[0] ? host : NULL, err);
 	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	if (!here)
@@ -877,7 +884,7 @@ static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, 
 			if (item_present(ctx->inv, &it.v[i]) && it.v[i].impl != CARVE_IMPL_PASSTHROUGH)
 				it.v[i].created = !vf_impl(it.v[i].impl) || vf_is_ours(ctx, &it.v[i]);
 		remove_created(ctx, &it);
-		if ((r = carve_ops_begin(ctx, err)) < 0 || (r = carve_ops_end(ctx, release_all(ctx, vm, err), err)) < 0 ||
+		if ((r = carve_ops_begin(ctx, err)) < 0 || (r = carve_ops_end(ctx, carve_ops_vm_release(ctx, vm, err), err)) < 0 ||
 		    (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 			return r;
 		act(actions, st == CARVE_POWER_STARTING ? "rolled-back-start" : "finished-shutdown", vm, NULL, NULL);

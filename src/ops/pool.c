@@ -13,6 +13,7 @@
 #include "state/model.h"
 #include "state/repo.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/str.h"
 #include "util/uuid.h"
 #include "verbs.h"
@@ -99,12 +100,6 @@ int carve_pool_note_pgpu(struct carve_ctx *ctx, const char *pgpu, struct carve_e
 	return note(ctx, "pgpu", pgpu, err);
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The target's error, "ID: message", as the requester's. */
 static int remote_error(const char *host_label, const char *text, struct carve_error *err)
@@ -123,6 +118,7 @@ static int remote_error(const char *host_label, const char *text, struct carve_e
 static int timed_out(struct carve_ctx *ctx, const char *vm, const char *target, const char *label,
 		     enum carve_power_state from, unsigned wait_ms, struct carve_error *err)
 {
+	const char *what = from == CARVE_POWER_STARTING ? "start" : "shutdown";
 	bool found = false;
 	_cleanup_rows_ struct carve_rows *rows = NULL;
 	int r = carve_ops_begin_shared(ctx, err);
@@ -144,17 +140,17 @@ static int timed_out(struct carve_ctx *ctx, const char *vm, const char *target, 
 		return carve_error_set(err, -ETIMEDOUT, "OPERATION_PENDING",
 				       "host %s took up the %s of VM %s but did not finish it within %u s; it goes on "
 				       "there (vm-param-get uuid=%s param-name=power-state)",
-				       label, from == CARVE_POWER_STARTING ? "start" : "shutdown", vm, wait_ms / 1000, vm);
+				       label, what, vm, wait_ms / 1000, vm);
 	}
 	_cleanup_free_ char *why = carve_strdupf("HOST_NOT_RESPONDING: host %s did not take up the %s within %u s",
-						 label, from == CARVE_POWER_STARTING ? "start" : "shutdown",
-						 wait_ms / 1000);
-	if (from == CARVE_POWER_STARTING)
-		r = carve_repo_vm_vgpus_release(ctx->db, vm, err) < 0 ? -EIO
-		    : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_HALTED, NULL, err);
-	else
-		r = carve_repo_vm_vgpus_set_state(ctx->db, vm, CARVE_VGPU_RUNNING, err) < 0 ? -EIO
-		    : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, target, err);
+						 label, what, wait_ms / 1000);
+	if (from == CARVE_POWER_STARTING) {
+		r = carve_ops_vm_release(ctx, vm, err);
+	} else {
+		r = carve_repo_vm_vgpus_set_state(ctx->db, vm, CARVE_VGPU_RUNNING, err);
+		if (r >= 0)
+			r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, target, err);
+	}
 	if (r >= 0)
 		r = carve_repo_vm_set_error(ctx->db, vm, why, err);
 	if (r >= 0)
@@ -162,8 +158,8 @@ static int timed_out(struct carve_ctx *ctx, const char *vm, const char *target, 
 	if ((r = carve_ops_end(ctx, r, err)) < 0)
 		return r;
 	return carve_error_set(err, -ETIMEDOUT, "HOST_NOT_RESPONDING",
-			       "host %s did not take up the %s of VM %s within %u s; nothing was done", label,
-			       from == CARVE_POWER_STARTING ? "start" : "shutdown", vm, wait_ms / 1000);
+			       "host %s did not take up the %s of VM %s within %u s; nothing was done", label, what, vm,
+			       wait_ms / 1000);
 }
 
 int carve_pool_wait(struct carve_ctx *ctx, const char *vm, const char *target, enum carve_power_state from,
@@ -177,7 +173,7 @@ int carve_pool_wait(struct carve_ctx *ctx, const char *vm, const char *target, e
 	carve_model_unlock(ctx->model);
 	if (ctx->writers_release)
 		ctx->writers_release(ctx->writers_data);
-	long long until = mono_ms() + wait_ms;
+	long long until = carve_mono_ms() + wait_ms;
 	long sleep_us = 200;
 	int r = 0;
 	_cleanup_free_ char *failure = NULL;
@@ -200,7 +196,7 @@ int carve_pool_wait(struct carve_ctx *ctx, const char *vm, const char *target, e
 			done = true;
 			failure = strdup("UUID_NOT_FOUND: the VM was destroyed meanwhile");
 		}
-		if (done || mono_ms() >= until)
+		if (done || carve_mono_ms() >= until)
 			break;
 		struct timespec ts = {0, sleep_us * 1000};
 		nanosleep(&ts, NULL);
@@ -301,11 +297,7 @@ int carve_op_host_declare_dead(struct carve_ctx *ctx, json_t *args, json_t **res
 		r = carve_repo_host_vms(ctx->db, uuid, &vms, err);
 	for (size_t i = 0; r >= 0 && i < vms->nrows; i++) {
 		const char *vm = carve_rows_get(vms, i, "uuid");
-		r = carve_repo_vm_vgpus_release(ctx->db, vm, err);
-		if (r >= 0)
-			r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_HALTED, NULL, err);
-		if (r >= 0)
-			r = carve_repo_vm_set_claim(ctx->db, vm, NULL, err);
+		r = carve_ops_vm_release(ctx, vm, err);
 		if (r >= 0)
 			r = carve_repo_vm_set_error(ctx->db, vm, "HOST_DECLARED_DEAD: its host was declared dead", err);
 	}

@@ -81,9 +81,8 @@ static int sync_type(struct carve_ctx *ctx, const char *pgpu_uuid, const struct 
 
 static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, struct carve_error *err)
 {
-	char name[128], uuid[37], group[37];
-	snprintf(name, sizeof(name), "pgpu/%s/%s", ctx->host_uuid, g->pci);
-	carve_uuid_from_name(CARVE_UUID_NS, name, uuid);
+	char uuid[37], group[37];
+	carve_pgpu_uuid(ctx->host_uuid, g->pci, uuid);
 
 	const char *vendor_name = carve_vendor_name((uint16_t)g->vendor_id);
 	char devname[80], key[32], gname[64];
@@ -302,9 +301,8 @@ int carve_ops_reload_gpus(struct carve_ctx *ctx, const char *const *pci, size_t 
 {
 	int r = carve_model_reload_host(ctx->model, ctx->db, ctx->host_uuid, err);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		char name[128], uuid[37];
-		snprintf(name, sizeof(name), "pgpu/%s/%s", ctx->host_uuid, pci[i]);
-		carve_uuid_from_name(CARVE_UUID_NS, name, uuid);
+		char uuid[37];
+		carve_pgpu_uuid(ctx->host_uuid, pci[i], uuid);
 		r = carve_model_reload_pgpu(ctx->model, ctx->db, uuid, err);
 	}
 	return r;
@@ -324,9 +322,8 @@ int carve_ops_rediscover_gpus(struct carve_ctx *ctx, const char *const *pci, siz
 		return r;
 	r = carve_ops_sync_gpus(ctx, pci, n, err);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		char name[128], uuid[37];
-		snprintf(name, sizeof(name), "pgpu/%s/%s", ctx->host_uuid, pci[i]);
-		carve_uuid_from_name(CARVE_UUID_NS, name, uuid);
+		char uuid[37];
+		carve_pgpu_uuid(ctx->host_uuid, pci[i], uuid);
 		r = carve_pool_note_pgpu(ctx, uuid, err);
 	}
 	if ((r = carve_ops_end(ctx, r, err)) < 0)

@@ -27,6 +27,10 @@ int carve_ops_sync_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n,
 int carve_ops_reload_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
 int carve_ops_rediscover_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
 
+/* In the caller's transaction: every vGPU of the VM released (no PGPU, no
+ * device, defined) and the VM halted, resident nowhere, claimed by no one. */
+int carve_ops_vm_release(struct carve_ctx *ctx, const char *vm, struct carve_error *err);
+
 /* UUID_NOT_FOUND (-ENOENT) naming the class ("vm", "gpu-group"...) and uuid. */
 int carve_ops_not_found(const char *cls, const char *uuid, struct carve_error *err);
 struct carve_obj_group;

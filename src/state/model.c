@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "model/model.h"
 #include "repo.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/str.h"
 #include "util/uuid.h"
 
@@ -558,10 +558,8 @@ struct carve_obj_vgpu *carve_model_vgpu(const struct carve_model *m, const char 
 
 struct carve_obj_pgpu *carve_model_pgpu_at(const struct carve_model *m, const char *host_uuid, const char *pci)
 {
-	/* PGPU UUIDs derive from (host, PCI address): model/model.h. */
-	char name[128], uuid[37];
-	snprintf(name, sizeof(name), "pgpu/%s/%s", host_uuid, pci);
-	carve_uuid_from_name(CARVE_UUID_NS, name, uuid);
+	char uuid[37];
+	carve_pgpu_uuid(host_uuid, pci, uuid);
 	return carve_model_pgpu(m, uuid);
 }
 
@@ -616,12 +614,6 @@ bool carve_model_group_supports(const struct carve_model *m, const struct carve_
 
 /* ---- rows -> objects ---- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *cell(const struct carve_rows *rows, size_t i, const char *col)
 {
@@ -666,6 +658,15 @@ static int oom(struct carve_error *err)
 	return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 }
 
+/* A host's pool columns (host rows and carve_repo_host_liveness rows):
+ * enabled, and the heartbeat's age, read now. */
+static void host_set_pool(struct carve_obj_host *h, const struct carve_rows *rows, size_t i)
+{
+	h->enabled = cell_null(rows, i, "enabled") || cell_bool(rows, i, "enabled");
+	h->heartbeat_age_ms = cell_null(rows, i, "heartbeat_age_ms") ? -1 : cell_i64(rows, i, "heartbeat_age_ms");
+	h->heartbeat_read_ms = carve_mono_ms();
+}
+
 static int upsert_host(struct carve_model *m, const struct carve_rows *rows, size_t i)
 {
 	const char *uuid = cell(rows, i, "uuid");
@@ -676,9 +677,7 @@ static int upsert_host(struct carve_model *m, const struct carve_rows *rows, siz
 	set_fixed(h->uuid, sizeof(h->uuid), rows, i, "uuid");
 	set_fixed(h->last_discovery, sizeof(h->last_discovery), rows, i, "last_discovery");
 	set_fixed(h->inventory_hash, sizeof(h->inventory_hash), rows, i, "inventory_hash");
-	h->enabled = cell_null(rows, i, "enabled") || cell_bool(rows, i, "enabled");
-	h->heartbeat_age_ms = cell_null(rows, i, "heartbeat_age_ms") ? -1 : cell_i64(rows, i, "heartbeat_age_ms");
-	h->heartbeat_read_ms = mono_ms();
+	host_set_pool(h, rows, i);
 	int r = 0;
 	if (set_str(&h->name_label, rows, i, "name_label") < 0 ||
 	    set_str(&h->name_description, rows, i, "name_description") < 0 ||
@@ -1374,7 +1373,7 @@ bool carve_model_host_live(const struct carve_model *m, const struct carve_obj_h
 {
 	if (h->heartbeat_age_ms < 0)
 		return false;
-	return h->heartbeat_age_ms + (mono_ms() - h->heartbeat_read_ms) <= m->host_timeout_ms;
+	return h->heartbeat_age_ms + (carve_mono_ms() - h->heartbeat_read_ms) <= m->host_timeout_ms;
 }
 
 void carve_model_set_liveness(struct carve_model *m, const struct carve_rows *rows)
@@ -1383,14 +1382,10 @@ void carve_model_set_liveness(struct carve_model *m, const struct carve_rows *ro
 		struct carve_obj_host *h = carve_model_host(m, cell(rows, i, "uuid"));
 		if (!h)
 			continue;
-		bool enabled = cell_bool(rows, i, "enabled");
-		int64_t age = cell_null(rows, i, "heartbeat_age_ms") ? -1 : cell_i64(rows, i, "heartbeat_age_ms");
-		bool was = carve_model_host_live(m, h);
-		h->heartbeat_age_ms = age;
-		h->heartbeat_read_ms = mono_ms();
-		if (h->enabled != enabled || was != carve_model_host_live(m, h))
+		bool was_enabled = h->enabled, was_live = carve_model_host_live(m, h);
+		host_set_pool(h, rows, i);
+		if (h->enabled != was_enabled || carve_model_host_live(m, h) != was_live)
 			m->version++;
-		h->enabled = enabled;
 	}
 }
 
