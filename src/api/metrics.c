@@ -40,6 +40,8 @@ struct carve_metrics {
 	_Atomic uint64_t reconcile_runs[2];            /* failed, ok */
 	_Atomic uint64_t refresh_runs[2];
 	_Atomic uint64_t cache[2];                     /* miss, hit */
+	_Atomic uint64_t commits[2];                   /* group commits: failed, ok */
+	_Atomic uint64_t committed[2];                 /* requests in them */
 	pthread_mutex_t lock;                          /* guards actions */
 	struct {
 		char name[32];
@@ -74,6 +76,14 @@ static void observe(struct histogram *h, double s)
 	atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)(s > 0 ? s * 1e9 : 0), memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+}
+
+void carve_metrics_commit(struct carve_metrics *m, size_t n, bool ok)
+{
+	if (!m)
+		return;
+	atomic_fetch_add_explicit(&m->commits[ok], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->committed[ok], n, memory_order_relaxed);
 }
 
 void carve_metrics_request(struct carve_metrics *m, bool write, int status, double seconds)
@@ -391,6 +401,16 @@ int carve_metrics_render(struct carve_metrics *m, struct carve_ctx *ctx, char **
 	fprintf(f, "carve_http_busy_rejections_total %llu\n", (unsigned long long)atomic_load(&m->busy));
 	header(f, "carve_write_lock_wait_seconds", "histogram", "Time writers waited for the write lock.");
 	put_histogram(f, "carve_write_lock_wait_seconds", NULL, &m->lock_wait);
+	static const char *const what[2][2] = {
+		{"carve_store_group_commits_total", "Commits of batched store-only writes (group commit), by outcome."},
+		{"carve_store_group_commit_requests_total", "Requests those commits held, by the commit's outcome."},
+	};
+	for (int k = 0; k < 2; k++) {
+		header(f, what[k][0], "counter", what[k][1]);
+		for (int ok = 1; ok >= 0; ok--)
+			fprintf(f, "%s{outcome=\"%s\"} %llu\n", what[k][0], ok ? "ok" : "failed",
+				(unsigned long long)atomic_load(k ? &m->committed[ok] : &m->commits[ok]));
+	}
 	header(f, "carve_placement_duration_seconds", "histogram",
 	       "vm-start: placement, realisation on the host and confirmation.");
 	put_histogram(f, "carve_placement_duration_seconds", NULL, &m->placement);

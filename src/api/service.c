@@ -38,6 +38,39 @@ struct pooled {
 	bool seen;
 };
 
+/* A request whose store changes wait in the open batch for its commit:
+ * the outcome of that commit, filled in by whoever commits (under
+ * batch.lock; the waiter owns the struct, on its stack). */
+struct member {
+	struct member *next;
+	bool done;
+	int r;
+	struct carve_error err;
+};
+
+/* The open batch: one exclusive store transaction on one connection that
+ * requests join one after the other under the write lock, each in a
+ * savepoint of its own (store/db.h, carve_db_batch_begin).  ctx, members,
+ * n and seq are guarded by the write lock; stale by batch.lock. */
+struct batch {
+	struct carve_ctx *ctx; /* NULL: none open */
+	struct member *members;
+	size_t n;
+	uint64_t seq;          /* of the open batch, or of the last one */
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	/* A failed commit whose model could not be loaded again: the model
+	 * holds what the store does not (and stays marked uncommitted) until a
+	 * writer loads it. */
+	bool stale;
+};
+
+/* Requests in one batch at most: one commit acknowledges them all. */
+#define BATCH_MAX 256
+/* A member that waited this long for its commit commits the batch itself
+ * (a writer that was to come and commit it gave up waiting for the lock). */
+#define BATCH_WAIT_MS 200
+
 struct carve_service {
 	char *db_path, *hostname, *backend_desc;
 	struct carve_host *host;  /* used only under write_lock */
@@ -80,6 +113,10 @@ struct carve_service {
 	char (*changed)[38];
 	size_t n_changed;
 	bool changed_all;
+	/* Group commit: the open batch of store-only writes (struct batch). */
+	struct batch batch;
+	carve_service_commit_hook commit_hook;
+	void *commit_hook_data;
 };
 
 #define MAX_CHANGED 1024
@@ -244,7 +281,7 @@ static uint64_t model_version(struct carve_service *s)
 
 /* ---- the write lock ---- */
 
-static int write_lock(struct carve_service *s, struct carve_error *err)
+static int lock_writers(struct carve_service *s, struct carve_error *err)
 {
 	unsigned queue = atomic_load(&s->write_queue);
 	unsigned waiting = atomic_fetch_add(&s->writers_waiting, 1) + 1;
@@ -278,13 +315,197 @@ static void write_unlock(struct carve_service *s)
 	pthread_mutex_unlock(&s->write_lock);
 }
 
+/* ---- group commit ---- */
+
+static int catch_up(struct carve_service *s, struct carve_ctx *c, bool in_batch, struct carve_error *err);
+
+/* Commit the open batch and tell its members; with the write lock.  A
+ * failed commit (or a hook's injected failure) rolls the whole batch back
+ * and loads the model again from the store: every member fails, and the
+ * model is as it was before the batch. */
+static void batch_flush(struct carve_service *s)
+{
+	struct batch *b = &s->batch;
+	struct carve_ctx *c = b->ctx;
+	struct carve_error e = {0};
+	int r = s->commit_hook ? s->commit_hook(s->commit_hook_data, b->n, &e) : 0;
+	carve_model_wrlock(s->model);
+	r = carve_ops_batch_end(c, r, &e);
+	bool stale = false;
+	if (r < 0) {
+		struct carve_error e2 = {0};
+		if (carve_model_load(s->model, c->db, &e2) < 0) {
+			stale = true;
+			carve_log(LOG_ERR, "the model could not be loaded again after a failed commit: %s", e2.message);
+		}
+	}
+	if (!stale)
+		carve_model_set_uncommitted(s->model, false);
+	carve_model_unlock(s->model);
+	carve_model_await_readers(s->model);
+	if (r < 0)
+		carve_log(LOG_WARNING, "a commit of %zu request(s) failed, none of them was acknowledged: %s", b->n,
+			  e.message);
+	carve_metrics_commit(s->metrics, b->n, r >= 0);
+	pthread_mutex_lock(&b->lock);
+	b->stale = stale;
+	for (struct member *m = b->members, *next; m; m = next) {
+		next = m->next; /* once done, m is its waiter's again */
+		m->r = r;
+		if (r < 0)
+			carve_error_set(&m->err, r, "STORE_COMMIT_FAILED",
+					"the store did not commit this request (one of %zu committed together), nothing "
+					"was changed; retry: %s",
+					b->n, e.message);
+		m->done = true;
+	}
+	pthread_cond_broadcast(&b->done);
+	pthread_mutex_unlock(&b->lock);
+	b->members = NULL;
+	b->n = 0;
+	b->ctx = NULL;
+	ctx_put(s, c);
+}
+
+/* After a failed commit whose model could not be loaded: load it now (with
+ * the write lock, no batch open). */
+static int batch_recover(struct carve_service *s, struct carve_ctx *c, struct carve_error *err)
+{
+	pthread_mutex_lock(&s->batch.lock);
+	bool stale = s->batch.stale;
+	pthread_mutex_unlock(&s->batch.lock);
+	if (!stale)
+		return 0;
+	carve_model_wrlock(s->model);
+	int r = carve_model_load(s->model, c->db, err);
+	if (r >= 0)
+		carve_model_set_uncommitted(s->model, false);
+	carve_model_unlock(s->model);
+	if (r < 0)
+		return r;
+	carve_model_await_readers(s->model);
+	pthread_mutex_lock(&s->batch.lock);
+	s->batch.stale = false;
+	pthread_mutex_unlock(&s->batch.lock);
+	return 0;
+}
+
+/* The write lock for a writer that does not join a batch: any open batch is
+ * committed first, so that the writer's own transaction (on its own
+ * connection) finds the store unlocked and the model committed. */
+static int write_lock(struct carve_service *s, struct carve_ctx *c, struct carve_error *err)
+{
+	int r = lock_writers(s, err);
+	if (r < 0)
+		return r;
+	if (s->batch.ctx)
+		batch_flush(s);
+	if ((r = batch_recover(s, c, err)) < 0)
+		write_unlock(s);
+	return r;
+}
+
+/* Open a batch: its connection, its transaction, the model proven current
+ * under it and marked uncommitted.  With the write lock. */
+static int batch_open(struct carve_service *s, struct carve_error *err)
+{
+	struct carve_ctx *c = NULL;
+	int r = ctx_get(s, &c, err);
+	if (r < 0)
+		return r;
+	if ((r = batch_recover(s, c, err)) < 0) {
+		ctx_put(s, c);
+		return r;
+	}
+	ctx_prepare(s, c, false);
+	carve_model_wrlock(s->model);
+	r = carve_ops_batch_begin(c, err);
+	if (r >= 0)
+		carve_model_set_uncommitted(s->model, true);
+	carve_model_unlock(s->model);
+	if (r < 0) {
+		ctx_put(s, c);
+		return r;
+	}
+	s->batch.ctx = c;
+	s->batch.seq++;
+	return 0;
+}
+
+/* Wait for the commit of batch seq, which holds me. */
+static void batch_wait(struct carve_service *s, struct member *me, uint64_t seq)
+{
+	pthread_mutex_lock(&s->batch.lock);
+	while (!me->done) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += BATCH_WAIT_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&s->batch.done, &s->batch.lock, &until) != ETIMEDOUT || me->done)
+			continue;
+		pthread_mutex_unlock(&s->batch.lock);
+		struct carve_error e = {0};
+		if (lock_writers(s, &e) >= 0) {
+			if (s->batch.ctx && s->batch.seq == seq)
+				batch_flush(s);
+			write_unlock(s);
+		}
+		pthread_mutex_lock(&s->batch.lock);
+	}
+	pthread_mutex_unlock(&s->batch.lock);
+}
+
+/* A store-only write (CARVE_WRITE_STORE): decided and applied to the model
+ * in order with the other writers, its store changes committed together
+ * with theirs.  The answer waits for that commit: nothing is acknowledged
+ * before it is durable, and a failed commit fails every request it held.
+ * A request whose own checks fail fails alone (its savepoint is rolled
+ * back); its answer waits too, since it was decided on what the batch had
+ * done so far. */
+static int call_grouped(struct carve_service *s, const struct carve_op *op, json_t *args, json_t **result,
+			struct carve_error *err)
+{
+	int r = lock_writers(s, err);
+	if (r < 0)
+		return r;
+	if (!s->batch.ctx && (r = batch_open(s, err)) < 0) {
+		write_unlock(s);
+		return r;
+	}
+	struct carve_ctx *c = s->batch.ctx;
+	ctx_prepare(s, c, false);
+	c->n_acted = 0;
+	if ((r = catch_up(s, c, true, err)) >= 0)
+		r = carve_ops_call(c, op->verb, args, result, err);
+	struct member me = {.next = s->batch.members};
+	s->batch.members = &me;
+	s->batch.n++;
+	uint64_t seq = s->batch.seq;
+	/* The last writer in line commits; while others wait for the lock,
+	 * they join first (they queued up during the previous commit). */
+	if (s->batch.n >= BATCH_MAX || atomic_load(&s->writers_waiting) == 0)
+		batch_flush(s);
+	write_unlock(s);
+	batch_wait(s, &me, seq);
+	if (me.r < 0) {
+		json_decref(*result);
+		*result = NULL;
+		carve_error_reset(err, me.r, me.err.id, "%s", me.err.message);
+		return me.r;
+	}
+	return r;
+}
+
 /* A store connection and the write lock, both or neither. */
 static int writer_get(struct carve_service *s, struct carve_ctx **c, struct carve_error *err)
 {
 	int r = ctx_get(s, c, err);
 	if (r < 0)
 		return r;
-	if ((r = write_lock(s, err)) < 0) {
+	if ((r = write_lock(s, *c, err)) < 0) {
 		ctx_put(s, *c);
 		*c = NULL;
 	}
@@ -297,6 +518,10 @@ void carve_service_free(struct carve_service *s)
 {
 	if (!s)
 		return;
+	if (s->batch.ctx) { /* no member waits: the server stopped first */
+		carve_db_rollback(s->batch.ctx->db);
+		ctx_free(s->batch.ctx);
+	}
 	for (size_t i = 0; i < s->n_free; i++)
 		ctx_free(s->free_ctx[i]);
 	free(s->free_ctx);
@@ -311,6 +536,8 @@ void carve_service_free(struct carve_service *s)
 	pthread_mutex_destroy(&s->cache_lock);
 	pthread_mutex_destroy(&s->quiet_lock);
 	pthread_mutex_destroy(&s->changed_lock);
+	pthread_cond_destroy(&s->batch.done);
+	pthread_mutex_destroy(&s->batch.lock);
 	free(s->changed);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
@@ -336,6 +563,8 @@ int carve_service_new(const struct carve_service_config *cfg, struct carve_servi
 	pthread_mutex_init(&s->cache_lock, NULL);
 	pthread_mutex_init(&s->quiet_lock, NULL);
 	pthread_mutex_init(&s->changed_lock, NULL);
+	pthread_mutex_init(&s->batch.lock, NULL);
+	pthread_cond_init(&s->batch.done, NULL);
 	s->changed = calloc(MAX_CHANGED, sizeof(*s->changed));
 	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->max_open = cfg->max_connections ? cfg->max_connections : 64;
@@ -383,7 +612,7 @@ int carve_service_refresh(struct carve_service *s, struct carve_error *err)
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
-	if ((r = write_lock(s, err)) >= 0) {
+	if ((r = write_lock(s, c, err)) >= 0) {
 		ctx_prepare(s, c, true);
 		r = carve_ops_refresh(c, err);
 		if (r >= 0)
@@ -435,7 +664,7 @@ static int freshen(struct carve_service *s, struct carve_ctx *c, struct carve_er
 	int r = carve_repo_generation(c->db, &gen, err);
 	if (r < 0 || gen == model_generation(s))
 		return r;
-	if ((r = write_lock(s, err)) < 0)
+	if ((r = write_lock(s, c, err)) < 0)
 		return r;
 	ctx_prepare(s, c, false);
 	carve_model_wrlock(s->model);
@@ -451,8 +680,22 @@ static int freshen(struct carve_service *s, struct carve_ctx *c, struct carve_er
  * PGPUs they decide on, so a stale picture of the rest of the pool costs
  * them nothing - and their throughput then does not fall with the number
  * of agents that write. */
-static int catch_up(struct carve_service *s, struct carve_ctx *c, struct carve_error *err)
+static int catch_up(struct carve_service *s, struct carve_ctx *c, bool in_batch, struct carve_error *err)
 {
+	pthread_mutex_lock(&s->changed_lock);
+	bool any = s->n_changed || s->changed_all;
+	pthread_mutex_unlock(&s->changed_lock);
+	if (!any)
+		return 0;
+	carve_model_wrlock(s->model);
+	/* Outside the open batch a connection sees only what is committed:
+	 * reading that into a model that holds the batch's changes would undo
+	 * them there.  Left for the next call; the batch's members read
+	 * through the batch. */
+	if (!in_batch && s->model->gate.uncommitted) {
+		carve_model_unlock(s->model);
+		return 0;
+	}
 	pthread_mutex_lock(&s->changed_lock);
 	size_t n = s->n_changed;
 	bool all = s->changed_all;
@@ -464,9 +707,6 @@ static int catch_up(struct carve_service *s, struct carve_ctx *c, struct carve_e
 	s->n_changed = 0;
 	s->changed_all = false;
 	pthread_mutex_unlock(&s->changed_lock);
-	if (!n && !all)
-		return 0;
-	carve_model_wrlock(s->model);
 	int r = 0;
 	if (all)
 		r = carve_model_load(s->model, c->db, err);
@@ -509,12 +749,14 @@ int carve_service_call(struct carve_service *s, const struct carve_op *op, bool 
 		       json_t **result, struct carve_error *err)
 {
 	*result = NULL;
+	if (writes && op->writes == CARVE_WRITE_STORE)
+		return call_grouped(s, op, args, result, err);
 	struct carve_ctx *c = NULL;
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
-	if ((!places(op) && (r = catch_up(s, c, err)) < 0) ||
-	    (writes ? (r = write_lock(s, err)) : (r = freshen(s, c, err))) < 0) {
+	if ((!places(op) && (r = catch_up(s, c, false, err)) < 0) ||
+	    (writes ? (r = write_lock(s, c, err)) : (r = freshen(s, c, err))) < 0) {
 		ctx_put(s, c);
 		return r;
 	}
@@ -591,7 +833,7 @@ int carve_service_call_body(struct carve_service *s, const struct carve_op *op, 
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
-	if ((r = catch_up(s, c, err)) < 0 || (r = freshen(s, c, err)) < 0) {
+	if ((r = catch_up(s, c, false, err)) < 0 || (r = freshen(s, c, err)) < 0) {
 		ctx_put(s, c);
 		return r;
 	}
@@ -647,7 +889,7 @@ int carve_service_metrics_text(struct carve_service *s, char **text, size_t *len
 	int r = ctx_get(s, &c, err);
 	if (r < 0)
 		return r;
-	if ((r = catch_up(s, c, err)) < 0 || (r = freshen(s, c, err)) < 0) {
+	if ((r = catch_up(s, c, false, err)) < 0 || (r = freshen(s, c, err)) < 0) {
 		ctx_put(s, c);
 		return r;
 	}
@@ -803,4 +1045,12 @@ int carve_service_realize(struct carve_service *s, size_t *done, struct carve_er
 	write_unlock(s);
 	ctx_put(s, c);
 	return r;
+}
+
+void carve_service_set_commit_hook(struct carve_service *s, carve_service_commit_hook hook, void *data)
+{
+	pthread_mutex_lock(&s->write_lock);
+	s->commit_hook = hook;
+	s->commit_hook_data = data;
+	pthread_mutex_unlock(&s->write_lock);
 }

@@ -81,7 +81,26 @@ int carve_service_flush_deferred(struct carve_service *s, struct carve_error *er
 int carve_service_reconcile(struct carve_service *s, json_t **result, struct carve_error *err);
 
 /* Run one verb; writes says whether it takes the write lock (request.h
- * decides).  *result is a new reference on success. */
+ * decides).  *result is a new reference on success.
+ *
+ * Group commit: a store-only write (enum carve_write) is decided and
+ * applied to the model under the write lock, in order with every other
+ * writer, inside the open batch - one store transaction on one connection,
+ * a savepoint per request - and returns only once the batch is committed.
+ * The writer that finds no other writer waiting for the lock commits it
+ * (one fsync, one PostgreSQL commit for all), so batches form from the
+ * writers that queued during the previous commit.  A failed commit fails
+ * every request of the batch (STORE_COMMIT_FAILED) and loads the model
+ * again: it is as it was before the batch.  A request whose own checks
+ * fail is rolled back to its savepoint alone.  Writers that act on the
+ * host, and everything else that takes the write lock, commit the open
+ * batch first and then run alone, as before; the host is touched only
+ * after the intent's own commit.  While a batch is open the model holds
+ * what is not yet durable: reads wait for the commit
+ * (carve_model_rdlock_committed), so no answer shows what may be lost.
+ * Per object the order is the write lock's: each request sees every
+ * request before it, committed or in its batch, and a read that starts
+ * after an answer sees that answer's effect. */
 int carve_service_call(struct carve_service *s, const struct carve_op *op, bool writes, json_t *args,
 		       json_t **result, struct carve_error *err);
 
@@ -108,6 +127,12 @@ void carve_service_note_changed(struct carve_service *s, char kind, const char *
 /* Take up what other hosts handed this one (ops.h, carve_ops_realize_pending)
  * under the write lock; *done counts them. */
 int carve_service_realize(struct carve_service *s, size_t *done, struct carve_error *err);
+
+/* Called with the write lock before each batch commit, with the number of
+ * requests in it: a negative errno (err set) fails the commit as the store
+ * would - fault injection for tests.  NULL: none. */
+typedef int (*carve_service_commit_hook)(void *data, size_t n, struct carve_error *err);
+void carve_service_set_commit_hook(struct carve_service *s, carve_service_commit_hook hook, void *data);
 
 /* Render /metrics: the counters plus gauges read from the store. */
 int carve_service_metrics_text(struct carve_service *s, char **text, size_t *len, struct carve_error *err);

@@ -49,8 +49,8 @@ int carve_ops_load_model(struct carve_ctx *ctx, struct carve_error *err)
 static int begin(struct carve_ctx *ctx, bool shared, struct carve_error *err)
 {
 	int r = shared ? carve_db_begin_shared(ctx->db, err) : carve_db_begin(ctx->db, err);
-	if (r < 0)
-		return r;
+	if (r < 0 || ctx->db->txn_depth > 1)
+		return r; /* nested: the outer level proved the model current */
 	/* Under the store's writer lock (exclusive: no one else can move it
 	 * now; shared: no one but the placement path, which locks rows). */
 	if ((r = carve_ops_load_model(ctx, err)) < 0)
@@ -75,6 +75,19 @@ int carve_ops_end(struct carve_ctx *ctx, int r, struct carve_error *err)
 	if (r >= 0 && top && ctx->db->wrote && ctx->db->bumped)
 		ctx->model->generation = ctx->db->generation;
 	return r;
+}
+
+int carve_ops_batch_begin(struct carve_ctx *ctx, struct carve_error *err)
+{
+	int r = carve_db_batch_begin(ctx->db, err);
+	if (r >= 0 && (r = carve_ops_load_model(ctx, err)) < 0)
+		carve_db_rollback(ctx->db);
+	return r;
+}
+
+int carve_ops_batch_end(struct carve_ctx *ctx, int r, struct carve_error *err)
+{
+	return carve_ops_end(ctx, r, err);
 }
 
 int carve_ctx_open_store(struct carve_ctx *ctx, const char *path, struct carve_error *err)
@@ -318,7 +331,7 @@ int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t
 	if (op->writes)
 		carve_model_wrlock(ctx->model);
 	else
-		carve_model_rdlock(ctx->model);
+		carve_model_rdlock_committed(ctx->model); /* nothing a batch may yet lose (model.h) */
 	r = op->fn(ctx, a, result, err);
 	carve_model_unlock(ctx->model);
 	return r;

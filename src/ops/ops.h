@@ -92,13 +92,23 @@ int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error 
  * the errors of each are recorded on its VM, *done counts them. */
 int carve_ops_realize_pending(struct carve_ctx *ctx, size_t *done, struct carve_error *err);
 
+/* What a verb writes: nothing; the store only, so that its transaction may
+ * share one commit with other requests' (api/service.h, group commit); or
+ * the store and this host (intent, act, confirm: the host is touched only
+ * after the intent is durable, each step its own commit). */
+enum carve_write {
+	CARVE_WRITE_NONE = 0,
+	CARVE_WRITE_STORE,
+	CARVE_WRITE_HOST,
+};
+
 typedef int (*carve_op_fn)(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 
 struct carve_op {
 	const char *verb;
 	carve_op_fn fn;
 	enum carve_role role;  /* least role allowed to call it */
-	bool writes;           /* serialised against other writers */
+	enum carve_write writes; /* serialised against other writers when not NONE */
 	bool filters;          /* list verb: any field name is accepted as a filter */
 	const char *const *keys; /* accepted argument keys (lower case), NULL-terminated */
 	const char *summary;
@@ -121,6 +131,17 @@ int carve_ops_refresh(struct carve_ctx *ctx, struct carve_error *err);
 /* Load the model if the context has none; reload it if the store moved on
  * (another process wrote).  Callers hold the model's write lock. */
 int carve_ops_load_model(struct carve_ctx *ctx, struct carve_error *err);
+
+/* A batch (group commit, api/service.h): one exclusive transaction that
+ * the write verbs called on this context then join, each as a member of
+ * its own (store/db.h, carve_db_batch_begin).  batch_begin proves the model
+ * current under it (or loads it); batch_end commits it when r >= 0 - the
+ * model then carries the store generation of that commit - and rolls it
+ * back otherwise, returning r or the commit's error.  After a failed end
+ * the model holds what the store does not: the caller loads it again.
+ * Callers hold the model's write lock. */
+int carve_ops_batch_begin(struct carve_ctx *ctx, struct carve_error *err);
+int carve_ops_batch_end(struct carve_ctx *ctx, int r, struct carve_error *err);
 
 /* Open the store at path and migrate it. */
 int carve_ctx_open_store(struct carve_ctx *ctx, const char *path, struct carve_error *err);

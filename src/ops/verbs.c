@@ -54,12 +54,15 @@ static const char *const k_migrate[] = {"uuid", "pgpu-uuid", NULL};
 #define RO CARVE_ROLE_READ_ONLY
 #define ADMIN CARVE_ROLE_POOL_ADMIN
 #define OPER CARVE_ROLE_VM_OPERATOR
+#define W_NO CARVE_WRITE_NONE
+#define W_STORE CARVE_WRITE_STORE
+#define W_HOST CARVE_WRITE_HOST
 
 static const struct carve_op ops[] = {
 #define VERB(verb, fn, role, writes, filters, keys, summary) {verb, fn, role, writes, filters, keys, summary},
 #include "verbs.def"
 #undef VERB
-	{NULL, NULL, RO, false, false, NULL, NULL},
+	{NULL, NULL, RO, W_NO, false, NULL, NULL},
 };
 
 const struct carve_op *carve_op_find(const char *verb)

@@ -78,15 +78,17 @@ int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, str
 		carve_uuid_generate(uuid);
 	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
+	_cleanup_rows_ struct carve_rows *row = NULL;
 	if (ctx->model->vms.n >= CARVE_MAX_VMS)
 		r = carve_error_set(err, -ENOSPC, "LIMIT_REACHED", "too many VMs (limit %d)", CARVE_MAX_VMS);
 	else if (carve_model_vm(ctx->model, uuid))
 		r = carve_error_set(err, -EEXIST, "UUID_ALREADY_EXISTS", "a VM with uuid %s already exists", uuid);
 	else
-		r = carve_repo_vm_insert(ctx->db, uuid, label, desc, (int32_t)numa, err);
+		r = carve_repo_vm_insert(ctx->db, uuid, label, desc, (int32_t)numa, &row, err);
 	if (r == -EEXIST) /* another writer's, between the model and the store */
 		carve_error_reset(err, -EEXIST, "UUID_ALREADY_EXISTS", "a VM with uuid %s already exists", uuid);
-	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, uuid, err)) < 0)
+	/* The row as inserted is the VM as the store has it: no reading back. */
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_set_vm(ctx->model, ctx->db, uuid, row, NULL, err)) < 0)
 		return r;
 	*result = json_pack("{s:s}", "uuid", uuid);
 	return 0;
@@ -112,9 +114,17 @@ int carve_op_vm_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, st
 	int r = carve_arg_uuid(args, "uuid", true, uuid, err);
 	if (r < 0 || (r = carve_ops_begin(ctx, err)) < 0)
 		return r;
-	if ((r = vm_of(ctx, uuid, &vm, err)) >= 0 && (r = require_halted(vm, "vm-destroy", err)) >= 0)
-		r = carve_repo_vm_delete(ctx->db, uuid, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, uuid, err)) < 0)
+	/* Optimistic: the VM is read again (as vm_of does) and deleted in one
+	 * round trip; if what was read says it may not go, the transaction
+	 * (a batch member's savepoint) is rolled back and the model keeps the
+	 * VM as read. */
+	_cleanup_rows_ struct carve_rows *row = NULL, *vgpus = NULL;
+	if ((r = carve_repo_vm_reread_delete(ctx->db, uuid, &row, &vgpus, err)) >= 0 &&
+	    (r = carve_model_set_vm(ctx->model, ctx->db, uuid, row, vgpus, err)) >= 0)
+		r = (vm = carve_model_vm(ctx->model, uuid)) ? require_halted(vm, "vm-destroy", err)
+							    : carve_ops_not_found("vm", uuid, err);
+	/* Deleted, with its vGPUs: gone from the model too, no reading back. */
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_set_vm(ctx->model, ctx->db, uuid, NULL, NULL, err)) < 0)
 		return r;
 	*result = json_object();
 	return 0;

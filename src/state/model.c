@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -476,6 +477,8 @@ int carve_model_new(struct carve_model **out)
 		free(m);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&m->gate.mu, NULL); /* cannot fail (default attributes) */
+	pthread_cond_init(&m->gate.cv, NULL);
 	*out = m;
 	return 0;
 }
@@ -516,6 +519,8 @@ void carve_model_free(struct carve_model *m)
 		return;
 	model_clear(m);
 	pthread_mutex_destroy(&m->index_lock);
+	pthread_cond_destroy(&m->gate.cv);
+	pthread_mutex_destroy(&m->gate.mu);
 	pthread_rwlock_destroy(&m->lock);
 	free(m);
 }
@@ -523,6 +528,51 @@ void carve_model_free(struct carve_model *m)
 void carve_model_rdlock(struct carve_model *m) { pthread_rwlock_rdlock(&m->lock); }
 void carve_model_wrlock(struct carve_model *m) { pthread_rwlock_wrlock(&m->lock); }
 void carve_model_unlock(struct carve_model *m) { pthread_rwlock_unlock(&m->lock); }
+
+/* gate.uncommitted is written holding both the model's write lock and
+ * gate.mu, so either lock makes reading it safe. */
+void carve_model_set_uncommitted(struct carve_model *m, bool uncommitted)
+{
+	pthread_mutex_lock(&m->gate.mu);
+	m->gate.uncommitted = uncommitted;
+	if (!uncommitted)
+		pthread_cond_broadcast(&m->gate.cv);
+	pthread_mutex_unlock(&m->gate.mu);
+}
+
+void carve_model_rdlock_committed(struct carve_model *m)
+{
+	pthread_rwlock_rdlock(&m->lock);
+	if (!m->gate.uncommitted)
+		return;
+	pthread_rwlock_unlock(&m->lock);
+	pthread_mutex_lock(&m->gate.mu);
+	m->gate.blocked++;
+	for (;;) {
+		while (m->gate.uncommitted)
+			pthread_cond_wait(&m->gate.cv, &m->gate.mu);
+		pthread_mutex_unlock(&m->gate.mu);
+		pthread_rwlock_rdlock(&m->lock);
+		if (!m->gate.uncommitted)
+			break;
+		/* A batch began before this reader got in (it came after the
+		 * last await_readers): the next one's commit lets it in. */
+		pthread_rwlock_unlock(&m->lock);
+		pthread_mutex_lock(&m->gate.mu);
+	}
+	pthread_mutex_lock(&m->gate.mu);
+	m->gate.blocked--;
+	pthread_cond_broadcast(&m->gate.cv);
+	pthread_mutex_unlock(&m->gate.mu);
+}
+
+void carve_model_await_readers(struct carve_model *m)
+{
+	pthread_mutex_lock(&m->gate.mu);
+	while (m->gate.blocked > 0 && !m->gate.uncommitted)
+		pthread_cond_wait(&m->gate.cv, &m->gate.mu);
+	pthread_mutex_unlock(&m->gate.mu);
+}
 
 /* ---- lookups ---- */
 
@@ -1086,11 +1136,11 @@ int carve_model_load(struct carve_model *m, struct carve_db *db, struct carve_er
 		return r;
 	}
 	model_clear(m);
-	fresh.lock = m->lock;
-	fresh.index_lock = m->index_lock;
 	fresh.version = m->version;
 	fresh.host_timeout_ms = m->host_timeout_ms;
-	*m = fresh;
+	/* The data only: other threads may be queued on the locks meanwhile. */
+	size_t from = offsetof(struct carve_model, generation);
+	memcpy((char *)m + from, (char *)&fresh + from, sizeof(*m) - from);
 	return 0;
 }
 
@@ -1218,15 +1268,24 @@ int carve_model_reload_vm(struct carve_model *m, struct carve_db *db, const char
 {
 	m->version++;
 	_cleanup_rows_ struct carve_rows *rows = NULL, *vgpus = NULL;
+	char sql[2][256];
+	struct carve_db_stmt st[2];
+	carve_repo_select_stmt(db, CARVE_REPO_VM, &uuid, sql[0], &rows, &st[0]);
+	carve_repo_select_stmt(db, CARVE_REPO_VGPU, &uuid, sql[1], &vgpus, &st[1]);
+	int r = carve_db_exec_all(db, st, 2, err); /* one round trip where the store pipelines */
+	return r < 0 ? r : carve_model_set_vm(m, db, uuid, rows, vgpus, err);
+}
+
+int carve_model_set_vm(struct carve_model *m, struct carve_db *db, const char *uuid, const struct carve_rows *rows,
+		       const struct carve_rows *vgpus, struct carve_error *err)
+{
+	m->version++;
 	int r;
-	if ((r = select_rows(db, CARVE_REPO_VM, uuid, &rows, err)) < 0 ||
-	    (r = select_rows(db, CARVE_REPO_VGPU, uuid, &vgpus, err)) < 0)
-		return r;
 	struct carve_obj_vm *vm = carve_model_vm(m, uuid);
 	/* Its vGPUs are replaced whole: detach the old ones first. */
 	while (vm && vm->n_vgpus)
 		remove_vgpu(m, vm->vgpus[vm->n_vgpus - 1]);
-	if (rows->nrows == 0) {
+	if (!rows || rows->nrows == 0) {
 		if (vm) {
 			objs_del(&m->vms, vm);
 			vm_free(vm);
@@ -1235,7 +1294,7 @@ int carve_model_reload_vm(struct carve_model *m, struct carve_db *db, const char
 	}
 	if (upsert_vm(m, rows, 0, &vm) < 0)
 		return oom(err);
-	for (size_t i = 0; i < vgpus->nrows; i++) {
+	for (size_t i = 0; vgpus && i < vgpus->nrows; i++) {
 		/* a type, group or PGPU the model has not seen yet */
 		if (!carve_model_type(m, cell(vgpus, i, "vgpu_type_uuid")) &&
 		    (r = carve_model_reload_type(m, db, cell(vgpus, i, "vgpu_type_uuid"), err)) < 0)

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,9 +66,21 @@ struct carve_view {
 	size_t n_idx;
 };
 
+/* Uncommitted changes (carve_model_set_uncommitted): readers that want
+ * only what is durable wait while the model holds any. */
+struct carve_model_gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool uncommitted;
+	unsigned blocked; /* readers waiting for the model to be committed again */
+};
+
 struct carve_model {
+	/* Synchronization first: carve_model_load replaces everything from
+	 * `generation` on and never copies these. */
 	pthread_rwlock_t lock;
 	pthread_mutex_t index_lock; /* readers building a placement index (model.c, view_index) */
+	struct carve_model_gate gate;
 	uint64_t generation;
 	/* Moves on every change to the model (a load, a reload, a count): what
 	 * a cache of answers keys on, since a shared transaction changes the
@@ -90,6 +103,19 @@ void carve_model_rdlock(struct carve_model *m);
 void carve_model_wrlock(struct carve_model *m);
 void carve_model_unlock(struct carve_model *m);
 
+/* Group commit (api/service.h): a batch of requests changes the model
+ * before the one commit that makes them all durable.  While it does, the
+ * model is marked uncommitted (set under the write lock, true when the
+ * batch opens, false once it committed - or failed and the model was loaded
+ * again); carve_model_rdlock_committed takes the read lock only on a model
+ * that holds nothing uncommitted, waiting for the batch otherwise, so that
+ * no answer shows what may yet be lost.  carve_model_await_readers, called
+ * by whoever cleared the mark before the next batch may begin, lets every
+ * reader that waited in first: a reader waits for one batch at most. */
+void carve_model_set_uncommitted(struct carve_model *m, bool uncommitted);
+void carve_model_rdlock_committed(struct carve_model *m);
+void carve_model_await_readers(struct carve_model *m);
+
 /* Replace the whole model with what the store holds now.  On failure the
  * model is as it was. */
 int carve_model_load(struct carve_model *m, struct carve_db *db, struct carve_error *err);
@@ -107,6 +133,13 @@ int carve_model_reload_group(struct carve_model *m, struct carve_db *db, const c
 int carve_model_reload_type(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
 int carve_model_reload_pgpu(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
 int carve_model_reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
+/* What reload_vm does with the rows it read, for a writer that has them
+ * already (INSERT ... RETURNING, or a delete: rows NULL or empty = gone):
+ * the VM row (rows row 0) and its vGPU rows (NULL: none), columns as
+ * SELECT * returns them.  db: to load a type or group a vGPU names that the
+ * model has not seen yet. */
+int carve_model_set_vm(struct carve_model *m, struct carve_db *db, const char *uuid, const struct carve_rows *rows,
+		       const struct carve_rows *vgpus, struct carve_error *err);
 /* Every PGPU of a host, its host row and any type or group they name. */
 int carve_model_reload_host_pgpus(struct carve_model *m, struct carve_db *db, const char *host_uuid,
 				  struct carve_error *err);

@@ -22,20 +22,27 @@ static const char *const key_cols[] = {
 	[CARVE_REPO_VGPU] = "vm_uuid",
 };
 
-int carve_repo_select(struct carve_db *db, enum carve_repo_table t, const char *key, struct carve_rows **out,
-		      struct carve_error *err)
+void carve_repo_select_stmt(struct carve_db *db, enum carve_repo_table t, const char **key, char sql[256],
+			    struct carve_rows **out, struct carve_db_stmt *st)
 {
-	char sql[256];
 	/* A host's heartbeat is read as its age on the server's clock. */
 	char cols[128] = "*";
 	if (t == CARVE_REPO_HOST)
 		snprintf(cols, sizeof(cols), "*, %s - heartbeat_ms AS heartbeat_age_ms", carve_db_now_ms_sql(db));
-	if (!key) {
-		snprintf(sql, sizeof(sql), "SELECT %s FROM %s", cols, tables[t]);
-		return carve_db_execf(db, out, err, sql, 0);
-	}
-	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s=$1", cols, tables[t], key_cols[t]);
-	return carve_db_execf(db, out, err, sql, 1, key);
+	if (*key)
+		snprintf(sql, 256, "SELECT %s FROM %s WHERE %s=$1", cols, tables[t], key_cols[t]);
+	else
+		snprintf(sql, 256, "SELECT %s FROM %s", cols, tables[t]);
+	*st = (struct carve_db_stmt){.sql = sql, .params = key, .nparams = *key ? 1 : 0, .out = out};
+}
+
+int carve_repo_select(struct carve_db *db, enum carve_repo_table t, const char *key, struct carve_rows **out,
+		      struct carve_error *err)
+{
+	char sql[256];
+	struct carve_db_stmt st;
+	carve_repo_select_stmt(db, t, &key, sql, out, &st);
+	return carve_db_exec_all(db, &st, 1, err);
 }
 
 int carve_repo_select_host_pgpus(struct carve_db *db, const char *host_uuid, struct carve_rows **pgpus,
@@ -62,12 +69,14 @@ int carve_repo_generation(struct carve_db *db, uint64_t *out, struct carve_error
 /* ---- VMs ---- */
 
 int carve_repo_vm_insert(struct carve_db *db, const char *uuid, const char *label, const char *desc, int32_t numa,
-			 struct carve_error *err)
+			 struct carve_rows **row, struct carve_error *err)
 {
 	char n[16];
 	snprintf(n, sizeof(n), "%d", numa);
-	return EXEC(db, err, "INSERT INTO vm (uuid, name_label, name_description, numa_node) VALUES ($1,$2,$3,$4)", 4,
-		    uuid, label, desc ? desc : "", n);
+	return carve_db_execf(db, row, err,
+			      "INSERT INTO vm (uuid, name_label, name_description, numa_node) VALUES ($1,$2,$3,$4) "
+			      "RETURNING *",
+			      4, uuid, label, desc ? desc : "", n);
 }
 
 int carve_repo_vm_update(struct carve_db *db, const char *uuid, const char *label, const char *desc,
@@ -82,10 +91,17 @@ int carve_repo_vm_update(struct carve_db *db, const char *uuid, const char *labe
 		    4, uuid, label, desc, numa ? n : NULL);
 }
 
-int carve_repo_vm_delete(struct carve_db *db, const char *uuid, struct carve_error *err)
+int carve_repo_vm_reread_delete(struct carve_db *db, const char *uuid, struct carve_rows **vm,
+				struct carve_rows **vgpus, struct carve_error *err)
 {
-	int r = EXEC(db, err, "DELETE FROM vgpu WHERE vm_uuid=$1", 1, uuid);
-	return r < 0 ? r : EXEC(db, err, "DELETE FROM vm WHERE uuid=$1", 1, uuid);
+	const char *p[] = {uuid};
+	char sql[2][256];
+	struct carve_db_stmt st[4];
+	carve_repo_select_stmt(db, CARVE_REPO_VM, p, sql[0], vm, &st[0]);
+	carve_repo_select_stmt(db, CARVE_REPO_VGPU, p, sql[1], vgpus, &st[1]);
+	st[2] = (struct carve_db_stmt){.sql = "DELETE FROM vgpu WHERE vm_uuid=$1", .params = p, .nparams = 1};
+	st[3] = (struct carve_db_stmt){.sql = "DELETE FROM vm WHERE uuid=$1", .params = p, .nparams = 1};
+	return carve_db_exec_all(db, st, 4, err);
 }
 
 int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,

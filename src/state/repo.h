@@ -33,6 +33,10 @@ enum carve_repo_table {
 /* Rows of a table: all (key NULL), or those whose key column equals key:
  * uuid for host, group, type, pgpu and vm; pgpu_uuid for pgpu_type;
  * vm_uuid for vgpu. */
+/* The statement carve_repo_select runs, for carve_db_exec_all: *key (NULL:
+ * every row) and sql (filled in) must outlive it. */
+void carve_repo_select_stmt(struct carve_db *db, enum carve_repo_table t, const char **key, char sql[256],
+			    struct carve_rows **out, struct carve_db_stmt *st);
 int carve_repo_select(struct carve_db *db, enum carve_repo_table t, const char *key, struct carve_rows **out,
 		      struct carve_error *err);
 /* PGPUs of a host, and their pgpu_type rows. */
@@ -43,13 +47,18 @@ int carve_repo_select_host_pgpus(struct carve_db *db, const char *host_uuid, str
 int carve_repo_generation(struct carve_db *db, uint64_t *out, struct carve_error *err);
 
 /* ---- VMs ---- */
+/* *row: the row as inserted (RETURNING *), for the model. */
 int carve_repo_vm_insert(struct carve_db *db, const char *uuid, const char *label, const char *desc, int32_t numa,
-			 struct carve_error *err);
+			 struct carve_rows **row, struct carve_error *err);
 /* NULL leaves a field as it is. */
 int carve_repo_vm_update(struct carve_db *db, const char *uuid, const char *label, const char *desc,
 			 const int32_t *numa, struct carve_error *err);
 /* The VM and its vGPUs. */
-int carve_repo_vm_delete(struct carve_db *db, const char *uuid, struct carve_error *err);
+/* The VM and its vGPUs as the store has them (SELECT *), then deleted - in
+ * one round trip where the store pipelines.  The caller decides on the rows
+ * read whether the VM may go, and rolls its transaction back if not. */
+int carve_repo_vm_reread_delete(struct carve_db *db, const char *uuid, struct carve_rows **vm,
+				struct carve_rows **vgpus, struct carve_error *err);
 /* host NULL: resident nowhere. */
 int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,
 			    struct carve_error *err);

@@ -30,21 +30,75 @@ static bool may_write(const char *sql)
 {
 	while (*sql == ' ' || *sql == '\n' || *sql == '\t')
 		sql++;
-	static const char *const ro[] = {"SELECT", "PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SET ", "SHOW"};
+	static const char *const ro[] = {"SELECT", "PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SET ", "SHOW", "SAVEPOINT", "RELEASE"};
 	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
 		if (strncasecmp(sql, ro[i], strlen(ro[i])) == 0)
 			return false;
 	return true;
 }
 
+int carve_db_exec_all(struct carve_db *db, const struct carve_db_stmt *stmts, size_t n, struct carve_error *err)
+{
+	struct carve_db_stmt all[8];
+	size_t np = db->n_pending;
+	for (size_t i = 0; i < n; i++) {
+		if (stmts[i].out)
+			*stmts[i].out = NULL;
+		if (db->txn_depth > 0 && !db->wrote && may_write(stmts[i].sql))
+			db->wrote = true;
+	}
+	if (!db->ops->exec_all) {
+		int r = 0;
+		for (size_t i = 0; i < n && r >= 0; i++)
+			r = db->ops->exec(db, stmts[i].sql, stmts[i].params, stmts[i].nparams, stmts[i].out, err);
+		return r;
+	}
+	if (np == 0)
+		return db->ops->exec_all(db, stmts, n, err);
+	if (np + n > ARRAY_SIZE(all)) { /* the savepoints first, then the rest */
+		int r = carve_db_exec_all(db, NULL, 0, err);
+		return r < 0 ? r : db->ops->exec_all(db, stmts, n, err);
+	}
+	for (size_t i = 0; i < np; i++)
+		all[i] = (struct carve_db_stmt){.sql = db->pending[i]};
+	for (size_t i = 0; i < n; i++)
+		all[np + i] = stmts[i];
+	db->n_pending = 0;
+	return db->ops->exec_all(db, all, np + n, err);
+}
+
 int carve_db_exec(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
 		  struct carve_rows **out, struct carve_error *err)
 {
+	if (db->n_pending)
+		return carve_db_exec_all(
+			db, &(struct carve_db_stmt){.sql = sql, .params = params, .nparams = nparams, .out = out}, 1, err);
 	if (out)
 		*out = NULL;
 	if (db->txn_depth > 0 && !db->wrote && may_write(sql))
 		db->wrote = true;
 	return db->ops->exec(db, sql, params, nparams, out, err);
+}
+
+/* A savepoint statement, sent with the next statement where the backend
+ * pipelines, at once where it does not. */
+static int defer(struct carve_db *db, const char *sql, struct carve_error *err)
+{
+	if (!db->ops->exec_all)
+		return carve_db_exec(db, sql, NULL, 0, NULL, err);
+	if (db->n_pending == ARRAY_SIZE(db->pending)) {
+		int r = carve_db_exec_all(db, NULL, 0, err);
+		if (r < 0)
+			return r;
+	}
+	db->pending[db->n_pending++] = sql;
+	return 0;
+}
+
+/* Is the member's savepoint still unsent - has the member run nothing? */
+static bool savepoint_unsent(struct carve_db *db)
+{
+	return db->n_pending && strcmp(db->pending[db->n_pending - 1], "SAVEPOINT carve_member") == 0;
 }
 
 int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_error *err, const char *sql,
@@ -61,10 +115,25 @@ int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_er
 	return carve_db_exec(db, sql, params, nparams, out, err);
 }
 
+/* A batch's member level (carve_db_batch_begin). */
+static bool member_level(const struct carve_db *db)
+{
+	return db->batching && db->txn_depth == 2;
+}
+
 static int begin(struct carve_db *db, enum carve_db_mode mode, struct carve_error *err)
 {
-	if (db->txn_depth++ > 0)
-		return 0;
+	if (db->txn_depth++ > 0) {
+		if (!member_level(db))
+			return 0;
+		db->member_failed = false;
+		int r = defer(db, "SAVEPOINT carve_member", err);
+		if (r < 0)
+			db->txn_depth--;
+		return r;
+	}
+	db->batching = false;
+	db->n_pending = 0;
 	db->txn_failed = false;
 	db->wrote = false;
 	db->shared = mode != CARVE_DB_EXCLUSIVE;
@@ -129,13 +198,52 @@ const char *carve_db_for_update(const struct carve_db *db)
 	return db->ops->for_update ? db->ops->for_update : "";
 }
 
+int carve_db_batch_begin(struct carve_db *db, struct carve_error *err)
+{
+	if (db->txn_depth != 0)
+		return carve_error_set(err, -EINVAL, "INTERNAL_ERROR", "a batch inside a transaction");
+	int r = begin(db, CARVE_DB_EXCLUSIVE, err);
+	db->batching = r >= 0;
+	return r;
+}
+
+/* Undo a member: back to its savepoint, which then goes.  If even that
+ * fails the batch cannot be trusted: it fails as a whole. */
+static void member_undo(struct carve_db *db)
+{
+	if (savepoint_unsent(db))
+		db->n_pending--; /* it did nothing */
+	else if (carve_db_exec(db, "ROLLBACK TO SAVEPOINT carve_member", NULL, 0, NULL, NULL) < 0 ||
+		 defer(db, "RELEASE SAVEPOINT carve_member", NULL) < 0)
+		db->txn_failed = true;
+}
+
+static int member_release(struct carve_db *db, struct carve_error *err)
+{
+	if (savepoint_unsent(db)) {
+		db->n_pending--;
+		return 0;
+	}
+	return defer(db, "RELEASE SAVEPOINT carve_member", err);
+}
+
 int carve_db_commit(struct carve_db *db, struct carve_error *err)
 {
 	if (db->txn_depth <= 0)
 		return carve_error_set(err, -EINVAL, "INTERNAL_ERROR", "commit without a transaction");
+	if (member_level(db)) {
+		db->txn_depth--;
+		int r = db->member_failed ? carve_error_set(err, -EIO, "INTERNAL_ERROR", "transaction was rolled back")
+					  : member_release(db, err);
+		if (r < 0)
+			member_undo(db);
+		return r;
+	}
 	if (--db->txn_depth > 0)
 		return 0;
+	db->batching = false;
 	if (db->txn_failed) {
+		db->n_pending = 0;
 		carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
 		return carve_error_set(err, -EIO, "INTERNAL_ERROR", "transaction was rolled back");
 	}
@@ -143,14 +251,21 @@ int carve_db_commit(struct carve_db *db, struct carve_error *err)
 	uint64_t gen = 0;
 	/* A shared transaction announces itself (carve_db_notify) instead. */
 	if (db->wrote && !(db->shared && carve_db_notifies(db))) {
+		/* The bump and the commit in one round trip where the store
+		 * pipelines; a failed bump skips the commit. */
 		_cleanup_rows_ struct carve_rows *rows = NULL;
-		r = carve_db_exec(db, "UPDATE store_generation SET n = n + 1 RETURNING n", NULL, 0, &rows, err);
-		if (r >= 0 && rows->nrows == 1 && carve_rows_cell(rows, 0, 0))
+		const struct carve_db_stmt st[] = {
+			{.sql = "UPDATE store_generation SET n = n + 1 RETURNING n", .out = &rows},
+			{.sql = "COMMIT"},
+		};
+		r = carve_db_exec_all(db, st, 2, err);
+		if (r >= 0 && rows && rows->nrows == 1 && carve_rows_cell(rows, 0, 0))
 			gen = strtoull(carve_rows_cell(rows, 0, 0), NULL, 10);
-	}
-	if (r >= 0)
+	} else {
 		r = carve_db_exec(db, "COMMIT", NULL, 0, NULL, err);
+	}
 	if (r < 0) {
+		db->n_pending = 0;
 		carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
 		return r;
 	}
@@ -164,10 +279,20 @@ void carve_db_rollback(struct carve_db *db)
 {
 	if (db->txn_depth <= 0)
 		return;
-	if (--db->txn_depth > 0) {
-		db->txn_failed = true;
+	if (member_level(db)) {
+		db->txn_depth--;
+		member_undo(db);
 		return;
 	}
+	if (--db->txn_depth > 0) {
+		if (db->batching && db->txn_depth >= 2)
+			db->member_failed = true;
+		else
+			db->txn_failed = true;
+		return;
+	}
+	db->batching = false;
+	db->n_pending = 0; /* savepoints of what is being rolled back */
 	carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
 }
 

@@ -50,10 +50,21 @@ struct carve_rows {
 	char **cells;    /* nrows * ncols, row-major; NULL = SQL NULL */
 };
 
+/* One statement of carve_db_exec_all. */
+struct carve_db_stmt {
+	const char *sql;
+	const char *const *params;
+	size_t nparams;
+	struct carve_rows **out; /* NULL: no rows wanted */
+};
+
 struct carve_db_ops {
 	const char *name;
 	int (*exec)(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
 		    struct carve_rows **out, struct carve_error *err);
+	/* Several statements in one round trip (PostgreSQL's pipeline); NULL:
+	 * one exec after the other, nothing to save (SQLite). */
+	int (*exec_all)(struct carve_db *db, const struct carve_db_stmt *stmts, size_t n, struct carve_error *err);
 	/* Open a top-level transaction of a mode; NULL means "BEGIN
 	 * IMMEDIATE" for every mode. */
 	int (*begin)(struct carve_db *db, enum carve_db_mode mode, struct carve_error *err);
@@ -76,6 +87,14 @@ struct carve_db {
 	bool shared;         /* the open transaction is not exclusive (carve_db_begin_shared, _snapshot) */
 	uint64_t generation; /* the store generation the last committed write made */
 	bool bumped;         /* the last commit moved it (a shared one on PostgreSQL does not) */
+	/* A batch (carve_db_batch_begin): each level-2 transaction is a member
+	 * with a savepoint of its own; member_failed is txn_failed for it. */
+	bool batching;
+	bool member_failed;
+	/* Savepoint statements not sent yet: they go out with the next
+	 * statement, in its round trip (where exec_all pipelines). */
+	const char *pending[4];
+	size_t n_pending;
 };
 
 /* Open a store by its specification: a PostgreSQL connection string (a URI
@@ -92,6 +111,10 @@ void carve_db_close(struct carve_db *db);
 /* Run one statement.  out may be NULL when no rows are wanted. */
 int carve_db_exec(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
 		  struct carve_rows **out, struct carve_error *err);
+/* Statements in order, in one round trip where the backend can (exec_all);
+ * stops at the first that fails and returns its error (inside a
+ * transaction the rest are not run).  Each out, where not NULL, is set. */
+int carve_db_exec_all(struct carve_db *db, const struct carve_db_stmt *stmts, size_t n, struct carve_error *err);
 /* Convenience: up to 32 params given as a NULL-terminated-free vararg list of
  * const char *, count first. */
 int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_error *err, const char *sql,
@@ -135,6 +158,21 @@ const char *carve_db_now_ms_sql(const struct carve_db *db);
 const char *carve_db_for_update(const struct carve_db *db);
 int carve_db_commit(struct carve_db *db, struct carve_error *err);
 void carve_db_rollback(struct carve_db *db);
+/* A batch: one exclusive top-level transaction that several requests'
+ * transactions join, so that one commit - one fsync - makes them all
+ * durable (group commit, api/service.h).  Inside it every transaction begun
+ * at the second level is a member: it runs under a savepoint, its commit
+ * releases the savepoint and its rollback (or its failure) rolls back to
+ * it, undoing that member alone and leaving the batch usable - on
+ * PostgreSQL too, where a failed statement otherwise aborts the whole
+ * transaction.  Deeper levels nest in their member as usual.  The batch
+ * ends with carve_db_commit (the store generation moves once for it) or
+ * carve_db_rollback at the top level; txn_depth must be 0 to begin one.
+ * Where statements pipeline (PostgreSQL), a member's savepoint and its
+ * release travel with the statements next to them, and a member that ran
+ * no statement costs none: a failed savepoint statement is reported by the
+ * statement it travelled with, and fails the batch. */
+int carve_db_batch_begin(struct carve_db *db, struct carve_error *err);
 /* End the transaction opened by carve_db_begin() according to r, the result of
  * the work done inside it: commit when r >= 0, roll back (and return r) when
  * r < 0.  Returns r, or the commit's error. */

@@ -194,6 +194,23 @@ static bool revive(struct pg_db *db, bool between_txns)
 	return PQstatus(db->conn) == CONNECTION_OK;
 }
 
+/* The outcome of one statement's result: its error, or its rows. */
+static int take_result(struct pg_db *db, const char *sql, PGresult *res, struct carve_rows **out,
+		       struct carve_error *err)
+{
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		return result_error(db, res, err);
+	if (starts_with_word(sql, "COMMIT") && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
+		/* PostgreSQL answers COMMIT of an aborted transaction with a
+		 * rollback, not an error: the work is lost and must not be
+		 * acknowledged. */
+		return carve_error_set(err, -EIO, "DATABASE_ERROR", "database: transaction was rolled back");
+	if (out && fill_rows(res, out) < 0)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	return 0;
+}
+
 static int pg_exec(struct carve_db *base, const char *sql, const char *const *params, size_t nparams,
 		   struct carve_rows **out, struct carve_error *err)
 {
@@ -216,17 +233,83 @@ static int pg_exec(struct carve_db *base, const char *sql, const char *const *pa
 		st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	}
 	free(owned);
-	int r = 0;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		r = result_error(db, res, err);
-	else if (starts_with_word(sql, "COMMIT") && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
-		/* PostgreSQL answers COMMIT of an aborted transaction with a
-		 * rollback, not an error: the work is lost and must not be
-		 * acknowledged. */
-		r = carve_error_set(err, -EIO, "DATABASE_ERROR", "database: transaction was rolled back");
-	else if (out && fill_rows(res, out) < 0)
-		r = carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	int r = take_result(db, sql, res, out, err);
 	PQclear(res);
+	return r;
+}
+
+/* Statements inside a transaction, in one round trip: libpq's pipeline
+ * mode sends them all and one Sync.  The server runs them in order and,
+ * after a failure, skips the rest up to the Sync (PGRES_PIPELINE_ABORTED):
+ * the first failure is the answer, and the transaction is aborted as after
+ * any failed statement.  Not between transactions: there a dropped
+ * connection is re-opened and a statement sent again (pg_exec), which a
+ * pipeline cannot do safely. */
+static int pg_exec_all(struct carve_db *base, const struct carve_db_stmt *st, size_t n, struct carve_error *err)
+{
+	struct pg_db *db = (struct pg_db *)base;
+	if (n == 1 || base->txn_depth == 0 || PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF) {
+		int r = 0;
+		for (size_t i = 0; i < n && r >= 0; i++)
+			r = pg_exec(base, st[i].sql, st[i].params, st[i].nparams, st[i].out, err);
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (starts_with_word(st[i].sql, "PRAGMA"))
+			return carve_error_set(err, -EOPNOTSUPP, "DATABASE_ERROR",
+					       "database: PRAGMA is SQLite's, not PostgreSQL's");
+		if (st[i].nparams > 65535)
+			return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many SQL parameters");
+	}
+	if (!PQenterPipelineMode(db->conn))
+		return result_error(db, NULL, err);
+	int r = 0;
+	size_t sent = 0;
+	for (; sent < n; sent++) {
+		char *owned;
+		const char *q = adapt_sql(st[sent].sql, &owned);
+		int ok = q && PQsendQueryParams(db->conn, q, (int)st[sent].nparams, NULL, st[sent].params, NULL, NULL, 0);
+		free(owned);
+		if (!ok) {
+			r = q ? result_error(db, NULL, err) : carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+			break;
+		}
+	}
+	if (!PQpipelineSync(db->conn) && r >= 0)
+		r = result_error(db, NULL, err);
+	/* Each statement's results end with a NULL, the Sync with its own
+	 * result; a lost connection answers NULL from then on. */
+	size_t i = 0;
+	for (size_t guard = 0; guard < 4 * n + 8; guard++) {
+		PGresult *res = PQgetResult(db->conn);
+		if (!res) {
+			if (i < sent) {
+				i++;
+				continue;
+			}
+			if (r >= 0)
+				r = result_error(db, NULL, err);
+			break;
+		}
+		ExecStatusType s = PQresultStatus(res);
+		if (s == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (s != PGRES_PIPELINE_ABORTED && i < sent && r >= 0) {
+			int r2 = take_result(db, st[i].sql, res, st[i].out, err);
+			if (r2 < 0)
+				r = r2;
+		}
+		PQclear(res);
+	}
+	PQexitPipelineMode(db->conn);
+	if (r < 0)
+		for (size_t k = 0; k < n; k++)
+			if (st[k].out) {
+				carve_rows_free(*st[k].out);
+				*st[k].out = NULL;
+			}
 	return r;
 }
 
@@ -301,6 +384,7 @@ static int pg_fd(struct carve_db *base)
 static const struct carve_db_ops pg_ops = {
 	.name = "postgresql",
 	.exec = pg_exec,
+	.exec_all = pg_exec_all,
 	.begin = pg_begin,
 	.close = pg_close,
 	.listen = pg_listen,
