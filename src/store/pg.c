@@ -43,10 +43,56 @@
  * application sharing the database must not use it. */
 #define CARVE_PG_LOCK_KEY "426836653669"
 
+/* Prepared statements.  carve's SQL is a small fixed set of texts, so each
+ * one a connection runs is parsed and planned once, as a named statement
+ * (carve_<slot>), and then only bound and executed; at most STMT_CACHE
+ * texts, any beyond run unnamed.  They live as long as the server session:
+ * a connection opened again (revive) starts with none. */
+#define STMT_CACHE 128
+
+enum stmt_state { STMT_NONE, STMT_SENT, STMT_READY };
+
+struct pg_stmt {
+	char *sql; /* as carve wrote it (before adapt_sql) */
+	enum stmt_state state;
+};
+
 struct pg_db {
 	struct carve_db base;
 	PGconn *conn;
+	struct pg_stmt stmts[STMT_CACHE];
+	size_t n_stmts;
 };
+
+static void stmts_forget(struct pg_db *db)
+{
+	for (size_t i = 0; i < db->n_stmts; i++)
+		free(db->stmts[i].sql);
+	db->n_stmts = 0;
+}
+
+/* The slot of a statement worth preparing (DML and queries: what the
+ * protocol's named statements are for), found or added; -1 for none. */
+static int stmt_slot(struct pg_db *db, const char *sql)
+{
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n')
+		sql++;
+	if (strncasecmp(sql, "SELECT", 6) != 0 && strncasecmp(sql, "INSERT", 6) != 0 &&
+	    strncasecmp(sql, "UPDATE", 6) != 0 && strncasecmp(sql, "DELETE", 6) != 0)
+		return -1;
+	for (size_t i = 0; i < db->n_stmts; i++)
+		if (strcmp(db->stmts[i].sql, sql) == 0)
+			return (int)i;
+	if (db->n_stmts == STMT_CACHE || !(db->stmts[db->n_stmts].sql = strdup(sql)))
+		return -1;
+	db->stmts[db->n_stmts].state = STMT_NONE;
+	return (int)db->n_stmts++;
+}
+
+static void stmt_name(int slot, char name[16])
+{
+	snprintf(name, 16, "carve_%d", slot);
+}
 
 /* libpq prints NOTICEs (e.g. "relation already exists, skipping") to stderr
  * by default; carve's output is its own. */
@@ -191,7 +237,25 @@ static bool revive(struct pg_db *db, bool between_txns)
 	if (PQstatus(db->conn) == CONNECTION_OK || !between_txns)
 		return false;
 	PQreset(db->conn);
+	stmts_forget(db); /* a new session: none prepared */
 	return PQstatus(db->conn) == CONNECTION_OK;
+}
+
+/* One statement, prepared first if it is worth it and not yet. */
+static PGresult *run_one(struct pg_db *db, const char *sql, const char *q, const char *const *params, size_t n)
+{
+	int slot = stmt_slot(db, sql);
+	char name[16];
+	stmt_name(slot, name);
+	if (slot >= 0 && db->stmts[slot].state != STMT_READY) {
+		PGresult *p = PQprepare(db->conn, name, q, (int)n, NULL);
+		if (p && PQresultStatus(p) == PGRES_COMMAND_OK)
+			db->stmts[slot].state = STMT_READY;
+		PQclear(p);
+	}
+	if (slot >= 0 && db->stmts[slot].state == STMT_READY)
+		return PQexecPrepared(db->conn, name, (int)n, params, NULL, NULL, 0);
+	return PQexecParams(db->conn, q, (int)n, NULL, params, NULL, NULL, 0);
 }
 
 /* The outcome of one statement's result: its error, or its rows. */
@@ -225,11 +289,11 @@ static int pg_exec(struct carve_db *base, const char *sql, const char *const *pa
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	bool between = db->base.txn_depth == 0;
 	revive(db, between);
-	PGresult *res = PQexecParams(db->conn, q, (int)nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res = run_one(db, sql, q, params, nparams);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_FATAL_ERROR && starts_with_word(sql, "SELECT") && revive(db, between)) {
 		PQclear(res);
-		res = PQexecParams(db->conn, q, (int)nparams, NULL, params, NULL, NULL, 0);
+		res = run_one(db, sql, q, params, nparams);
 		st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	}
 	free(owned);
@@ -263,24 +327,49 @@ static int pg_exec_all(struct carve_db *base, const struct carve_db_stmt *st, si
 	}
 	if (!PQenterPipelineMode(db->conn))
 		return result_error(db, NULL, err);
+	/* What went out, in order: a statement's Parse (its first use) and
+	 * the statement itself; each has its results and then a NULL. */
+	struct item {
+		size_t stmt;
+		int slot;
+		bool parse;
+	} items[2 * 16];
+	if (n > 16) {
+		PQexitPipelineMode(db->conn);
+		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many statements in one pipeline");
+	}
 	int r = 0;
 	size_t sent = 0;
-	for (; sent < n; sent++) {
-		char *owned;
-		const char *q = adapt_sql(st[sent].sql, &owned);
-		int ok = q && PQsendQueryParams(db->conn, q, (int)st[sent].nparams, NULL, st[sent].params, NULL, NULL, 0);
-		free(owned);
-		if (!ok) {
-			r = q ? result_error(db, NULL, err) : carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	for (size_t k = 0; k < n && r >= 0; k++) {
+		char *owned, name[16];
+		const char *q = adapt_sql(st[k].sql, &owned);
+		if (!q) {
+			r = carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 			break;
 		}
+		int slot = stmt_slot(db, st[k].sql), ok = 1;
+		stmt_name(slot, name);
+		if (slot >= 0 && db->stmts[slot].state == STMT_NONE) {
+			ok = PQsendPrepare(db->conn, name, q, (int)st[k].nparams, NULL);
+			if (ok) {
+				db->stmts[slot].state = STMT_SENT;
+				items[sent++] = (struct item){.stmt = k, .slot = slot, .parse = true};
+			}
+		}
+		if (ok)
+			ok = slot >= 0 ? PQsendQueryPrepared(db->conn, name, (int)st[k].nparams, st[k].params, NULL, NULL, 0)
+				       : PQsendQueryParams(db->conn, q, (int)st[k].nparams, NULL, st[k].params, NULL, NULL, 0);
+		free(owned);
+		if (!ok)
+			r = result_error(db, NULL, err);
+		else
+			items[sent++] = (struct item){.stmt = k, .slot = slot, .parse = false};
 	}
 	if (!PQpipelineSync(db->conn) && r >= 0)
 		r = result_error(db, NULL, err);
-	/* Each statement's results end with a NULL, the Sync with its own
-	 * result; a lost connection answers NULL from then on. */
+	/* A lost connection answers NULL from then on. */
 	size_t i = 0;
-	for (size_t guard = 0; guard < 4 * n + 8; guard++) {
+	for (size_t guard = 0; guard < 4 * sent + 8; guard++) {
 		PGresult *res = PQgetResult(db->conn);
 		if (!res) {
 			if (i < sent) {
@@ -296,13 +385,20 @@ static int pg_exec_all(struct carve_db *base, const struct carve_db_stmt *st, si
 			PQclear(res);
 			break;
 		}
-		if (s != PGRES_PIPELINE_ABORTED && i < sent && r >= 0) {
-			int r2 = take_result(db, st[i].sql, res, st[i].out, err);
+		if (i < sent && items[i].parse) {
+			db->stmts[items[i].slot].state = s == PGRES_COMMAND_OK ? STMT_READY : STMT_NONE;
+			if (s != PGRES_COMMAND_OK && s != PGRES_PIPELINE_ABORTED && r >= 0)
+				r = result_error(db, res, err);
+		} else if (s != PGRES_PIPELINE_ABORTED && i < sent && r >= 0) {
+			int r2 = take_result(db, st[items[i].stmt].sql, res, st[items[i].stmt].out, err);
 			if (r2 < 0)
 				r = r2;
 		}
 		PQclear(res);
 	}
+	for (size_t k = 0; k < sent; k++) /* a Parse whose answer never came */
+		if (items[k].parse && db->stmts[items[k].slot].state == STMT_SENT)
+			db->stmts[items[k].slot].state = STMT_NONE;
 	PQexitPipelineMode(db->conn);
 	if (r < 0)
 		for (size_t k = 0; k < n; k++)
@@ -347,6 +443,7 @@ static int pg_begin(struct carve_db *base, enum carve_db_mode mode, struct carve
 static void pg_close(struct carve_db *base)
 {
 	struct pg_db *db = (struct pg_db *)base;
+	stmts_forget(db);
 	PQfinish(db->conn);
 	free(db);
 }
