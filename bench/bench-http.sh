@@ -16,9 +16,9 @@
 #                                      store read of all PGPU records (the
 #                                      work `carve pgpu-list` does)
 #   carved  create/destroy mix         POST /v1/vms and DELETE /v1/vms/{uuid},
-#                                      alternating: serialized writes, each an
-#                                      fsynced SQLite transaction (WAL,
-#                                      synchronous=FULL)
+#                                      alternating: durable writes (WAL,
+#                                      synchronous=FULL), committed in groups
+#                                      (bench-writes.sh measures them alone)
 # and prints requests/s, p50 and p99 latency, and the ratios to nginx.
 # Everything listens on 127.0.0.1 only.
 #

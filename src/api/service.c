@@ -65,8 +65,11 @@ struct batch {
 	bool stale;
 };
 
-/* Requests in one batch at most: one commit acknowledges them all. */
-#define BATCH_MAX 256
+/* Requests in one batch at most: one commit acknowledges them all.  64
+ * amortizes a commit's fsync well, and keeps a PostgreSQL batch within the
+ * 64 subtransactions (a savepoint each) a backend caches: beyond, every
+ * session's snapshots would have to look them up in pg_subtrans. */
+#define BATCH_MAX 64
 /* A member that waited this long for its commit commits the batch itself
  * (a writer that was to come and commit it gave up waiting for the lock). */
 #define BATCH_WAIT_MS 200
