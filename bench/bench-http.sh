@@ -31,6 +31,8 @@ BUILD=$(cd "${1:-$REPO/build}" && pwd)
 CARVED=$BUILD/src/daemon/carved
 CARVE=$BUILD/src/cli/carve
 DURATION=${DURATION:-10}
+# shellcheck source=wrk-lib.sh
+. "$REPO/bench/wrk-lib.sh"
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 
@@ -62,18 +64,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ---- carved ----
-printf 'reconcile: {refresh-interval-s: 0, interval-s: 0}\nlog-level: warning\n' >"$T/carved.conf"
-"$CARVED" --config "$T/carved.conf" --socket "$T/carved.sock" --db "$T/carve.db" \
-	--host-profile "$REPO/examples/hosts/demo.yaml" --sim-state "$T/sim.json" --hostname bench \
-	--tcp 127.0.0.1:0 --token-file "$T/tokens" >"$T/carved.log" 2>&1 &
-CARVED_PID=$!
-for _ in $(seq 100); do [ -S "$T/carved.sock" ] && break; sleep 0.05; done
-[ -S "$T/carved.sock" ] || { cat "$T/carved.log" >&2; exit 1; }
-export CARVE_SOCKET=$T/carved.sock
-TOKEN=$("$CARVE" token-create role=pool-admin)
-# log-level warning hides the "serving" line: ask the kernel for the port.
-CARVED_ADDR=$(ss -Hltnp 2>/dev/null | awk -v p="pid=$CARVED_PID," 'index($0, p) {print $4; exit}')
-[ -n "$CARVED_ADDR" ] || { echo "bench-http: cannot find carved's TCP port" >&2; exit 1; }
+carved_start "$T" "$T/carve.db"
 
 # ---- nginx with the same body ----
 mkdir -p "$T/www/v1" "$T/nginx"
@@ -116,41 +107,15 @@ request = function()
 	return wrk.format("GET", "/v1/pgpus?pci-id=x" .. tostring(math.random(1, 1e9)) .. "-" .. n)
 end
 EOF
-cat >"$T/mix.lua" <<'EOF'
--- alternate POST /v1/vms and DELETE /v1/vms/{uuid} of a VM this thread made
--- (wrk.format's headers argument replaces wrk.headers, token included, so
--- the content type goes into wrk.headers once)
-local made, n = {}, 0
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-	n = n + 1
-	if n % 2 == 0 and #made > 0 then
-		return wrk.format("DELETE", "/v1/vms/" .. table.remove(made, 1))
-	end
-	return wrk.format("POST", "/v1/vms", nil, '{"name-label":"bench"}')
-end
-response = function(status, headers, body)
-	if status == 201 then
-		local u = body:match('"uuid":"([0-9a-f-]+)"')
-		if u then table.insert(made, u) end
-	end
-end
-EOF
 
 # run LABEL URL [wrk args...]: prints "label rps p50_ms p99_ms errors"
-to_ms() { # wrk's "577.00us" / "1.23ms" / "1.01s"
-	awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.3f", v / 1000; else if (v ~ /ms$/) printf "%.3f", v + 0;
-		else if (v ~ /s$/) printf "%.3f", v * 1000; else print "?" }'
-}
 run() {
 	local label=$1 url=$2
 	shift 2
 	local out
 	out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url")
 	local rps p50 p99 errs
-	rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
-	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+	read -r rps p50 p99 < <(wrk_summary "$out")
 	errs=$(awk '/Non-2xx or 3xx responses:/ {print $NF} /Socket errors/ {print "sock:" $0}' <<<"$out" | tr '\n' ' ')
 	printf '%s|%s|%s|%s|%s\n' "$label" "$rps" "$p50" "$p99" "${errs:-0}"
 }
@@ -161,7 +126,7 @@ results=()
 results+=("$(run "nginx GET /v1/pgpus (static file)" "http://127.0.0.1:$NGINX_PORT/v1/pgpus")")
 results+=("$(run "carved GET /v1/pgpus (read cache)" "http://$CARVED_ADDR/v1/pgpus" "${AUTH[@]}")")
 results+=("$(run "carved GET /v1/pgpus?filter (no cache)" "http://$CARVED_ADDR/v1/pgpus" "${AUTH[@]}" -s "$T/nocache.lua")")
-results+=("$(run "carved POST+DELETE /v1/vms (writes)" "http://$CARVED_ADDR/v1/vms" "${AUTH[@]}" -s "$T/mix.lua")")
+results+=("$(run "carved POST+DELETE /v1/vms (writes)" "http://$CARVED_ADDR/v1/vms" "${AUTH[@]}" -s "$REPO/bench/write-mix.lua")")
 
 nginx_rps=$(cut -d'|' -f2 <<<"${results[0]}")
 nginx_p50=$(cut -d'|' -f3 <<<"${results[0]}")

@@ -29,6 +29,8 @@ DURATION=${DURATION:-8}
 CLIENTS=${CLIENTS:-1 8 32 128}
 STORES=${STORES:-sqlite postgresql}
 THREADS=${THREADS:-2}
+# shellcheck source=wrk-lib.sh
+. "$REPO/bench/wrk-lib.sh"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$PGBIN" ] || { echo "bench-writes: PostgreSQL is not installed (scripts/install-deps)" >&2; exit 2; }
 export PATH=$PGBIN:$PATH
@@ -63,42 +65,8 @@ FSYNC=$(pg_test_fsync -s 2 -f "$W/fsync.test" 2>/dev/null |
 rm -f "$W/fsync.test"
 echo "bench-writes: $(nproc) CPUs, $(df --output=source,fstype "$W" | tail -1 | tr -s ' '), fdatasync $FSYNC/s (pg_test_fsync, one 8 kB write)" >&2
 
-cat >"$W/mix.lua" <<'EOF'
--- alternate POST /v1/vms and DELETE /v1/vms/{uuid} of a VM this connection made
-local made, n = {}, 0
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-	n = n + 1
-	if n % 2 == 0 and #made > 0 then
-		return wrk.format("DELETE", "/v1/vms/" .. table.remove(made, 1))
-	end
-	return wrk.format("POST", "/v1/vms", nil, '{"name-label":"bench"}')
-end
-response = function(status, headers, body)
-	if status == 201 then
-		local u = body:match('"uuid":"([0-9a-f-]+)"')
-		if u then table.insert(made, u) end
-	end
-end
-EOF
-to_ms() { # wrk's "577.00us" / "1.23ms" / "1.01s"
-	awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.3f", v / 1000; else if (v ~ /ms$/) printf "%.3f", v + 0;
-		else if (v ~ /s$/) printf "%.3f", v * 1000; else print "?" }'
-}
-
 start_carved() { # DB
-	printf 'reconcile: {refresh-interval-s: 0, interval-s: 0}\nlog-level: warning\nlimits: {in-flight: 512}\n' >"$W/carved.conf"
-	rm -f "$W/carved.sock"
-	"$CARVED" --config "$W/carved.conf" --socket "$W/carved.sock" --db "$1" \
-		--host-profile "$REPO/examples/hosts/demo.yaml" --sim-state "$W/sim.json" --hostname bench \
-		--tcp 127.0.0.1:0 --token-file "$W/tokens" >"$W/carved.log" 2>&1 &
-	CARVED_PID=$!
-	for _ in $(seq 200); do [ -S "$W/carved.sock" ] && break; sleep 0.05; done
-	[ -S "$W/carved.sock" ] || { cat "$W/carved.log" >&2; exit 1; }
-	export CARVE_SOCKET=$W/carved.sock
-	TOKEN=$("$CARVE" token-create role=pool-admin)
-	ADDR=$(ss -Hltnp 2>/dev/null | awk -v p="pid=$CARVED_PID," 'index($0, p) {print $4; exit}')
-	[ -n "$ADDR" ] || { echo "bench-writes: cannot find carved's TCP port" >&2; exit 1; }
+	carved_start "$W" "$1" 'limits: {in-flight: 512}'
 }
 stop_carved() {
 	kill -TERM "$CARVED_PID" 2>/dev/null && wait "$CARVED_PID" 2>/dev/null || true
@@ -109,11 +77,9 @@ stop_carved() {
 mix() {
 	local c=$1 t=$THREADS out
 	[ "$c" -lt "$t" ] && t=$c
-	out=$(wrk -t"$t" -c"$c" -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" -s "$W/mix.lua" "http://$ADDR/v1/vms")
+	out=$(wrk -t"$t" -c"$c" -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" -s "$REPO/bench/write-mix.lua" "http://$CARVED_ADDR/v1/vms")
 	local rps p50 p99 errs
-	rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
-	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+	read -r rps p50 p99 < <(wrk_summary "$out")
 	errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors/ {n += 1} END {print n + 0}' <<<"$out")
 	echo "$rps $p50 $p99 $errs"
 }

@@ -9,18 +9,8 @@
 #include "auth.h"
 #include "request.h"
 #include "sha256.h"
+#include "test-check.h"
 #include "util/cleanup.h"
-
-static int failures, checks;
-
-#define CHECK(cond)                                                                                                \
-	do {                                                                                                       \
-		checks++;                                                                                          \
-		if (!(cond)) {                                                                                     \
-			failures++;                                                                                \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                   \
-		}                                                                                                  \
-	} while (0)
 
 static void test_sha256(void)
 {

@@ -23,18 +23,8 @@
 
 #include "service.h"
 #include "store/db.h"
+#include "test-check.h"
 #include "util/cleanup.h"
-
-static int failures, checks;
-
-#define CHECK(cond)                                                                                                \
-	do {                                                                                                       \
-		checks++;                                                                                          \
-		if (!(cond)) {                                                                                     \
-			failures++;                                                                                \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                   \
-		}                                                                                                  \
-	} while (0)
 
 #define WRITERS 8
 
