@@ -17,7 +17,14 @@ static void usage(FILE *f)
 		   "options:\n"
 		   "  --local              run in-process, not through carved (default when no daemon runs)\n"
 		   "  --socket PATH        carved's socket (default $CARVE_SOCKET, /run/carve/carved.sock)\n"
-		   "  --token-file FILE    where an in-process token-create stores the token's hash\n"
+		   "  -s, --server SERVER  a remote carved: https://HOST[:PORT], a host (port 8443), or a\n"
+		   "                       server named in ~/.config/carve/config (default $CARVE_SERVER)\n"
+		   "  --token-file FILE    with a server: the file holding the token to send (else\n"
+		   "                       $CARVE_TOKEN, $CARVE_TOKEN_FILE, the config's); in-process:\n"
+		   "                       where token-create stores the token's hash\n"
+		   "  --cacert FILE        with a server: trust the CAs in FILE (default: the system's)\n"
+		   "  --pin sha256:HEX     with a server: trust only the certificate of that SHA-256\n"
+		   "  --insecure           with a server: check no certificate (warned about)\n"
 		   "  --batch              run one request per line of stdin (VERB key=value ...), one\n"
 		   "                       connection to carved (or one in-process model) for all\n"
 		   "  --db STORE           SQLite file or PostgreSQL URI/conninfo (default $CARVE_DB,\n"
@@ -47,7 +54,7 @@ int carve_cli_parse(struct carve_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'd'},
-		{"sysfs-root", required_argument, NULL, 's'},
+		{"sysfs-root", required_argument, NULL, 'y'},
 		{"host-profile", required_argument, NULL, 'p'},
 		{"sim-state", required_argument, NULL, 'S'},
 		{"hostname", required_argument, NULL, 'H'},
@@ -59,6 +66,10 @@ int carve_cli_parse(struct carve_cli *cli, int argc, char **argv)
 		{"socket", required_argument, NULL, 'u'},
 		{"token-file", required_argument, NULL, 'T'},
 		{"batch", no_argument, NULL, 'B'},
+		{"server", required_argument, NULL, 'R'},
+		{"cacert", required_argument, NULL, 'C'},
+		{"pin", required_argument, NULL, 'P'},
+		{"insecure", no_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	*cli = (struct carve_cli){.sysfs_root = getenv("CARVE_SYSFS_ROOT"),
@@ -66,10 +77,10 @@ int carve_cli_parse(struct carve_cli *cli, int argc, char **argv)
 				  .sim_state = getenv("CARVE_SIM_STATE"),
 				  .hostname = getenv("CARVE_HOSTNAME")};
 	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hs:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': cli->db = optarg; break;
-		case 's': cli->sysfs_root = optarg; cli->profile = NULL; break;
+		case 'y': cli->sysfs_root = optarg; cli->profile = NULL; break;
 		case 'p': cli->profile = optarg; break;
 		case 'S': cli->sim_state = optarg; break;
 		case 'H': cli->hostname = optarg; break;
@@ -80,10 +91,15 @@ int carve_cli_parse(struct carve_cli *cli, int argc, char **argv)
 		case 'u': cli->socket = optarg; break;
 		case 'T': cli->token_file = optarg; break;
 		case 'B': cli->batch = true; break;
+		case 's': /* -s is --server, as xe's */
+		case 'R': cli->server = optarg; break;
+		case 'C': cli->cacert = optarg; break;
+		case 'P': cli->pin = optarg; break;
+		case 'I': cli->insecure = true; break;
 		case 'h': usage(stdout); list_verbs(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
-		cli->in_process_opt |= strchr("dspSn", c) != NULL;
+		cli->in_process_opt |= strchr("dypSn", c) != NULL;
 	}
 	if (cli->batch) { /* the verbs come from stdin */
 		if (optind < argc) {
@@ -239,25 +255,52 @@ int carve_cli_batch(struct carve_cli *cli, FILE *in, carve_cli_run_fn run, void 
 	return failed || fflush(stdout) != 0 ? 1 : 0;
 }
 
-/* Naming a store or host, by option or environment, means in-process. */
-static struct carve_transport_opts route(const struct carve_cli *cli)
+/* Where the request goes, into cli->to: a remote carved (remote.h), or -
+ * naming a store or host, by option or environment, means in-process -
+ * this host's. */
+static int route(struct carve_cli *cli, struct carve_error *err)
 {
 	const char *env_db = getenv("CARVE_DB");
-	return (struct carve_transport_opts){.socket = cli->socket,
-					     .local = cli->local || cli->in_process_opt || cli->sysfs_root ||
-						      cli->profile || cli->sim_state || (env_db && *env_db)};
+	bool in_process = cli->local || cli->in_process_opt || cli->sysfs_root || cli->profile || cli->sim_state;
+	struct carve_remote_args a = {.server = cli->server, .cacert = cli->cacert, .pin = cli->pin,
+				      .token_file = cli->token_file, .insecure = cli->insecure};
+	carve_remote_clear(&cli->remote);
+	int r = carve_remote_resolve(&a, &cli->remote, err);
+	if (r < 0)
+		return r;
+	cli->to = (struct carve_transport_opts){.socket = cli->socket, .local = in_process || (env_db && *env_db)};
+	if (!cli->remote.server) {
+		if (cli->cacert || cli->pin || cli->insecure)
+			return carve_error_set(err, -EINVAL, "INVALID_ARGUMENT",
+					       "--cacert, --pin and --insecure go with a server (--server)");
+		return 0;
+	}
+	/* Remote: CARVE_DB in the environment is this host's business. */
+	cli->to.local = in_process;
+	cli->to.server = cli->remote.server;
+	cli->to.tls = (struct carve_tls_opts){.cacert = cli->remote.cacert, .pin = cli->remote.pin,
+					      .insecure = cli->remote.insecure};
+	cli->to.token = cli->remote.token[0] ? cli->remote.token : NULL;
+	cli->to.token_source = cli->remote.token_source;
+	if (cli->remote.insecure)
+		fprintf(stderr, "carve: warning: --insecure: carved's certificate is not checked; whoever is in the way "
+				"can read the token and the answers\n");
+	else if (strncmp(cli->remote.server, "http://", 7) == 0)
+		fprintf(stderr, "carve: warning: %s: no TLS; the token and the answers cross the network in clear\n",
+			cli->remote.server);
+	return 0;
 }
 
-int carve_cli_remote(const struct carve_cli *cli, json_t **result, struct carve_error *err)
+int carve_cli_remote(struct carve_cli *cli, json_t **result, struct carve_error *err)
 {
-	struct carve_transport_opts to = route(cli);
-	return carve_transport_call(&to, cli->verb, cli->args, result, err);
+	int r = route(cli, err);
+	return r < 0 ? r : carve_transport_call(&cli->to, cli->verb, cli->args, result, err);
 }
 
-int carve_cli_open_remote(const struct carve_cli *cli, struct carve_transport_conn *conn, struct carve_error *err)
+int carve_cli_open_remote(struct carve_cli *cli, struct carve_transport_conn *conn, struct carve_error *err)
 {
-	struct carve_transport_opts to = route(cli);
-	return carve_transport_open(&to, conn, err);
+	int r = route(cli, err);
+	return r < 0 ? r : carve_transport_open(&cli->to, conn, err);
 }
 
 int carve_cli_exit(int r, struct carve_error *err)
@@ -273,6 +316,7 @@ int carve_cli_exit(int r, struct carve_error *err)
 
 void carve_cli_free(struct carve_cli *cli)
 {
+	carve_remote_clear(&cli->remote);
 	json_decref(cli->args);
 	free(cli->params);
 	cli->args = NULL;

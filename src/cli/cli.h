@@ -13,7 +13,9 @@
 
 #include <jansson.h>
 
+#include "remote.h"
 #include "render.h"
+#include "transport.h"
 #include "util/error.h"
 
 struct carve_cli {
@@ -30,6 +32,13 @@ struct carve_cli {
 	json_t *args;        /* the verb's arguments, params= taken out */
 	char *params;
 	struct carve_render_opts ro;
+	/* A remote carved (--server/-s, $CARVE_SERVER, a name from the config
+	 * file; transport.h): what the options said, then what carve_cli_remote
+	 * resolved (owned strings, the token read from its file). */
+	const char *server, *cacert, *pin;
+	bool insecure;
+	struct carve_remote remote;
+	struct carve_transport_opts to; /* where the request goes (route(), cli.c) */
 };
 
 /* Options and their environment variables; prints help or usage.  Returns -1
@@ -45,12 +54,12 @@ int carve_cli_request(struct carve_cli *cli, int argc, char **argv, struct carve
 /* Run the request through carved when the options, the environment and the
  * socket say so (transport.h): 1 with *result set, 0 when the request runs
  * in-process, a negative errno with err set when carved failed. */
-int carve_cli_remote(const struct carve_cli *cli, json_t **result, struct carve_error *err);
+int carve_cli_remote(struct carve_cli *cli, json_t **result, struct carve_error *err);
 
 struct carve_transport_conn;
 /* carve_cli_remote's decision for a batch: 1 with conn ready for carved,
  * 0 for in-process, a negative errno with err set. */
-int carve_cli_open_remote(const struct carve_cli *cli, struct carve_transport_conn *conn, struct carve_error *err);
+int carve_cli_open_remote(struct carve_cli *cli, struct carve_transport_conn *conn, struct carve_error *err);
 
 /* The exit status for r (<0: an error, printed once as "carve: ID: message"),
  * or 1 when stdout cannot be flushed. */

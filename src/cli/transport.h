@@ -23,6 +23,13 @@
  * when set, is sent as a bearer token (the socket then applies that token's
  * role).
  *
+ * Remote (o->server, carve --server/-s): the same request over TCP to any
+ * carved's listener, with TLS (tls.h) for https://; the token goes in the
+ * Authorization header and nowhere else.  A 401 or 403 names where the
+ * token came from (token_source) with carved's reason (which for 403 names
+ * the role needed and the token's).  Remote and in-process do not mix
+ * (--local with a server is an error).
+ *
  * Errors from carved ({"code","message"} with an HTTP status) come back as a
  * struct carve_error with the same id and message the in-process call would
  * have produced.  Single-threaded; allocates only the result.
@@ -33,6 +40,7 @@
 
 #include <jansson.h>
 
+#include "tls.h"
 #include "util/error.h"
 
 #define CARVE_DEFAULT_SOCKET "/run/carve/carved.sock"
@@ -41,6 +49,14 @@
 struct carve_transport_opts {
 	const char *socket;      /* NULL = $CARVE_SOCKET or the default */
 	bool local;              /* run in-process */
+	/* A remote carved: "https://HOST[:PORT]" ("http://" only with
+	 * insecure TLS options' warning, for a loopback test), or NULL for
+	 * this host's socket.  tls.host is filled in from it. */
+	const char *server;
+	struct carve_tls_opts tls;
+	/* The bearer token, and where it came from (for messages: never the
+	 * token itself); NULL: $CARVE_TOKEN if set. */
+	const char *token, *token_source;
 };
 
 /* 1 when carved answered (*result set), 0 when the caller should run the
@@ -56,6 +72,12 @@ int carve_transport_call(const struct carve_transport_opts *o, const char *verb,
 struct carve_transport_conn {
 	int fd;
 	char sock[108];
+	/* remote: */
+	const struct carve_transport_opts *o; /* borrowed: outlives the connection */
+	bool https;
+	char host[256], port[8];
+	struct carve_tls_opts tls;
+	struct carve_tls *t;
 };
 int carve_transport_open(const struct carve_transport_opts *o, struct carve_transport_conn *c,
 			 struct carve_error *err);
