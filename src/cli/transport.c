@@ -20,6 +20,7 @@
 
 #define MAX_RESPONSE (64u << 20)
 #define TIMEOUT_MS (600 * 1000) /* a vm-start on a slow vendor driver may take minutes */
+#define HANDSHAKE_MS (30 * 1000)
 
 static ssize_t conn_send(struct carve_transport_conn *c, const char *p, size_t n)
 {
@@ -105,7 +106,7 @@ static int connect_remote(struct carve_transport_conn *c, struct carve_error *er
 	if (fd < 0)
 		return carve_error_set(err, -(last ? last : ECONNREFUSED), "DAEMON_UNREACHABLE",
 				       "cannot connect to carved at %s: %s", c->o->server, strerror(last ? last : ECONNREFUSED));
-	int r = c->https ? carve_tls_connect(fd, &c->tls, TIMEOUT_MS, &c->t, err) : 0;
+	int r = c->https ? carve_tls_connect(fd, &c->tls, HANDSHAKE_MS, &c->t, err) : 0;
 	if (r < 0) {
 		close(fd);
 		return r;
