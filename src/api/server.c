@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ui.h"
 #include "util/cleanup.h"
 
 #define MAX_QUERY 64
@@ -132,6 +133,45 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
+/* The pool page's files (ui.h): open to all (the page asks for a token
+ * before it reads anything), never cached stale, and allowed to load and
+ * call nothing but this carved. */
+static enum MHD_Result serve_ui(struct MHD_Connection *c, struct req *rq, const char *url, const char *method)
+{
+	struct carve_error err = {0};
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		carve_error_set(&err, -EINVAL, "METHOD_NOT_ALLOWED", "%.8s is not allowed on %.128s", method, url);
+		return send_error(c, rq, &err, false);
+	}
+	const struct carve_ui_file *f = carve_ui_find(url);
+	struct MHD_Response *resp;
+	if (strcmp(url, "/ui") == 0) {
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, "/ui/");
+		rq->status = 301;
+	} else if (f) {
+		resp = MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, f->type);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+		MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+					"img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+		rq->status = 200;
+	} else {
+		carve_error_set(&err, -ENOENT, "NOT_FOUND", "no such resource: %.128s", url);
+		return send_error(c, rq, &err, false);
+	}
+	enum MHD_Result r = MHD_queue_response(c, (unsigned)rq->status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
 static enum MHD_Result serve(struct listener *l, struct MHD_Connection *c, const char *url, const char *method,
 			     struct req *rq)
 {
@@ -145,6 +185,9 @@ static enum MHD_Result serve(struct listener *l, struct MHD_Connection *c, const
 		carve_error_set(&err, -EINVAL, "TOO_MANY_PARAMETERS", "more than %d query parameters", MAX_QUERY);
 		return send_error(c, rq, &err, false);
 	}
+
+	if (strncmp(url, "/ui", 3) == 0 && (url[3] == '\0' || url[3] == '/'))
+		return serve_ui(c, rq, url, method);
 
 	/* Authenticate before looking at the request (health is open to probes). */
 	const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -173,8 +216,9 @@ static enum MHD_Result serve(struct listener *l, struct MHD_Connection *c, const
 
 	switch (ar.kind) {
 	case CARVE_API_HEALTH: {
-		_cleanup_json_ json_t *j = json_pack("{s:s, s:i}", "status", atomic_load(&srv->draining) ? "draining" : "ok",
-						     "in-flight", (int)atomic_load(&srv->in_flight) - 1);
+		_cleanup_json_ json_t *j = json_pack("{s:s, s:i, s:s}", "status",
+						     atomic_load(&srv->draining) ? "draining" : "ok", "in-flight",
+						     (int)atomic_load(&srv->in_flight) - 1, "version", CARVE_VERSION);
 		return send_json(c, rq, 200, j, NULL, false);
 	}
 	case CARVE_API_METRICS: {

@@ -37,6 +37,7 @@ static void usage(FILE *f)
 		   "  --json               print results as JSON\n"
 		   "  --minimal            print only UUIDs, comma-separated\n"
 		   "  -h, --help           this text; 'carve help' lists the verbs\n"
+		   "  --version            print carve's version\n"
 		   "\n"
 		   "carve token-create role=read-only|vm-operator|pool-admin [label=L] prints a new API token once.\n");
 }
@@ -70,6 +71,7 @@ int carve_cli_parse(struct carve_cli *cli, int argc, char **argv)
 		{"cacert", required_argument, NULL, 'C'},
 		{"pin", required_argument, NULL, 'P'},
 		{"insecure", no_argument, NULL, 'I'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	*cli = (struct carve_cli){.sysfs_root = getenv("CARVE_SYSFS_ROOT"),
@@ -97,6 +99,7 @@ int carve_cli_parse(struct carve_cli *cli, int argc, char **argv)
 		case 'P': cli->pin = optarg; break;
 		case 'I': cli->insecure = true; break;
 		case 'h': usage(stdout); list_verbs(stdout); return 0;
+		case 'V': printf("carve %s\n", CARVE_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 		cli->in_process_opt |= strchr("dypSn", c) != NULL;

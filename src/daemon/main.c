@@ -70,6 +70,7 @@ static void usage(FILE *f)
 		   "  --sim-state FILE     keep the simulated host's devices in FILE\n"
 		   "  --hostname NAME      this host's name in the model (default: gethostname)\n"
 		   "  --token-file FILE    API tokens (default /etc/carve/tokens)\n"
+		   "  --version            print carved's version\n"
 		   "  --foreground         accepted for compatibility; carved never forks\n"
 		   "  --check-config       load and check the configuration, then exit\n"
 		   "  -h, --help           this text\n");
@@ -235,6 +236,7 @@ int main(int argc, char **argv)
 		{"hostname", required_argument, NULL, 'H'}, {"tcp", required_argument, NULL, 't'},
 		{"token-file", required_argument, NULL, 'T'}, {"foreground", no_argument, NULL, 'f'},
 		{"check-config", no_argument, NULL, 'C'},   {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct carved_overrides ov = {0};
@@ -254,6 +256,7 @@ int main(int argc, char **argv)
 		case 'f': break;
 		case 'C': check_only = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("carved %s\n", CARVE_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
