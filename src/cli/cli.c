@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "complete.h"
 #include "ops/verbinfo.h"
 #include "transport.h"
 #include "util/cleanup.h"
@@ -36,7 +37,7 @@ static void usage(FILE *f)
 		   "  --no-discover        work on the model only, without looking at the host\n"
 		   "  --json               print results as JSON\n"
 		   "  --minimal            print only UUIDs, comma-separated\n"
-		   "  -h, --help           this text; 'carve help' lists the verbs\n"
+		   "  -h, --help           this text; 'carve help' lists the verbs, 'carve help VERB' its keys\n"
 		   "  --version            print carve's version\n"
 		   "\n"
 		   "carve token-create role=read-only|vm-operator|pool-admin [label=L] prints a new API token once.\n");
@@ -119,10 +120,14 @@ int carve_cli_parse(struct carve_cli *cli, int argc, char **argv)
 	cli->verb_index = optind;
 	cli->verb = argv[optind];
 	if (strcmp(cli->verb, "help") == 0) {
+		if (optind + 1 < argc)
+			return carve_help_verb(stdout, argv[optind + 1]);
 		usage(stdout);
 		list_verbs(stdout);
 		return 0;
 	}
+	if (strcmp(cli->verb, "__complete") == 0) /* for shells: complete.h */
+		return carve_complete(stdout, argc - optind - 1, argv + optind + 1);
 	cli->ro = (struct carve_render_opts){.json = cli->json, .minimal = cli->minimal};
 	return -1;
 }

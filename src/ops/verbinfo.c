@@ -3,9 +3,10 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "verbkeys.h"
 
 static const struct carve_verb_info verbs[] = {
-#define VERB(verb, fn, role, writes, filters, keys, summary) {verb, summary},
+#define VERB(verb, fn, role, writes, filters, keys, summary) {verb, summary, keys, filters},
 #include "verbs.def"
 #undef VERB
 };
@@ -18,8 +19,13 @@ const struct carve_verb_info *carve_verb_info_table(size_t *n)
 
 bool carve_verb_exists(const char *verb)
 {
+	return carve_verb_info_find(verb) != NULL;
+}
+
+const struct carve_verb_info *carve_verb_info_find(const char *verb)
+{
 	for (size_t i = 0; verb && i < ARRAY_SIZE(verbs); i++)
 		if (strcmp(verbs[i].verb, verb) == 0)
-			return true;
-	return false;
+			return &verbs[i];
+	return NULL;
 }

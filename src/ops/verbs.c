@@ -3,6 +3,7 @@
 
 #include "ops.h"
 #include "util/cleanup.h"
+#include "verbkeys.h"
 #include "verbs.h"
 #include "vm.h"
 
@@ -30,26 +31,6 @@ GENERIC(vm_param_get, "vm-param-get")
 GENERIC(vgpu_list, "vgpu-list")
 GENERIC(vgpu_param_list, "vgpu-param-list")
 GENERIC(vgpu_param_get, "vgpu-param-get")
-
-static const char *const k_uuid[] = {"uuid", "params", NULL};
-static const char *const k_get[] = {"uuid", "param-name", "param-key", NULL};
-static const char *const k_pgpu_set[] = {"uuid", "gpu-group-uuid", "enabled-vgpu-types", NULL};
-static const char *const k_addrm[] = {"uuid", "param-name", "param-key", NULL};
-static const char *const k_group_create[] = {"name-label", "name-description", "allocation-algorithm", NULL};
-static const char *const k_group_set[] = {"uuid", "name-label", "name-description", "allocation-algorithm", NULL};
-static const char *const k_capacity[] = {"uuid", "vgpu-type-uuid", NULL};
-static const char *const k_none[] = {NULL};
-static const char *const k_start[] = {"uuid", "on", "params", NULL};
-static const char *const k_host[] = {"uuid", NULL};
-static const char *const k_vm_create[] = {"name-label", "name-description", "uuid", "numa-node", NULL};
-static const char *const k_vm_set[] = {"uuid", "name-label", "name-description", "numa-node", NULL};
-static const char *const k_vgpu_create[] = {"vm-uuid", "gpu-group-uuid", "vgpu-type-uuid", "device", "extra-args", NULL};
-static const char *const k_vgpu_set[] = {"uuid", "extra-args", NULL};
-static const char *const k_adopt[] = {"uuid", "vm-uuid", NULL};
-static const char *const k_vm_emit[] = {"uuid", "vcpus", "memory-mib", "hugepages", "hyperv", "cpuset", NULL};
-static const char *const k_one[] = {"uuid", NULL};
-static const char *const k_gridd[] = {"server", "port", "feature-type", NULL};
-static const char *const k_migrate[] = {"uuid", "pgpu-uuid", NULL};
 
 #define RO CARVE_ROLE_READ_ONLY
 #define ADMIN CARVE_ROLE_POOL_ADMIN
