@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
-.PHONY: all deps build demo check check-unit check-asan asan fuzz bench clean golden
+.PHONY: all deps build demo check check-unit check-asan asan fuzz bench clean golden deb
 
 all: build
 
@@ -42,5 +42,10 @@ check-asan: asan
 golden: build
 	@scripts/regen-golden $(BUILD)
 
+# The Debian package (debian/), built from a copy of the tree, checked by
+# lintian and run from a throw-away root; the .deb lands in build-deb/.
+deb:
+	@tests/deb/run build-deb
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz build-deb
