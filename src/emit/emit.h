@@ -52,6 +52,7 @@ struct carve_emit_vm {
 	bool hugepages_1g;          /* back guest RAM with 1 GiB pages (memory_mib % 1024 == 0) */
 	const char *cpuset;         /* host CPUs of the node, e.g. "0-19,40-59"; NULL: no pinning */
 	bool hyperv;                /* Windows guest: Hyper-V enlightenments + hypervclock */
+	bool emulated;              /* libvirt domain type 'qemu' (TCG, no KVM), else 'kvm' */
 };
 
 /* Set display on the first mdev-backed vGPU and clear it on all others.

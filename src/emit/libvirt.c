@@ -107,7 +107,7 @@ int carve_emit_libvirt_domain(const struct carve_emit_vm *vm, const struct carve
 			display = &d[i];
 
 	_cleanup_(emit_buf_free) struct emit_buf b = {0};
-	emit_buf_add(&b, "<domain type='kvm'>\n");
+	emit_buf_addf(&b, "<domain type='%s'>\n", vm->emulated ? "qemu" : "kvm");
 	emit_buf_addf(&b, "  <!-- written by carve for VM %s: %zu vGPU(s) -->\n", uuid, n);
 	emit_buf_add(&b, "  <name>");
 	emit_buf_add_xml(&b, vm->name);

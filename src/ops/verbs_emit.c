@@ -21,14 +21,18 @@ static int load_vm(struct carve_ctx *ctx, json_t *args, struct carve_emit_vm *vm
 	char uuid[37];
 	int64_t vcpus = 4, mem = 8192;
 	bool huge = false, hyperv = false;
-	const char *cpuset;
+	const char *cpuset, *dtype;
 	int r;
 	if ((r = carve_arg_uuid(args, "uuid", true, uuid, err)) < 0 ||
+	    (r = carve_arg_str(args, "domain-type", false, &dtype, err)) < 0 ||
 	    (r = carve_arg_int(args, "vcpus", false, 1, 512, &vcpus, err)) < 0 ||
 	    (r = carve_arg_int(args, "memory-mib", false, 256, 16 * 1024 * 1024, &mem, err)) < 0 ||
 	    (r = carve_arg_bool(args, "hugepages", &huge, err)) < 0 || (r = carve_arg_bool(args, "hyperv", &hyperv, err)) < 0 ||
 	    (r = carve_arg_str(args, "cpuset", false, &cpuset, err)) < 0)
 		return r;
+	if (dtype && strcmp(dtype, "kvm") != 0 && strcmp(dtype, "qemu") != 0)
+		return carve_error_set(err, -EINVAL, "INVALID_VALUE",
+				       "domain-type: kvm (hardware virtualization) or qemu (emulation, TCG)");
 	const struct carve_obj_vm *o = carve_model_vm(ctx->model, uuid);
 	if (!o)
 		return carve_ops_not_found("vm", uuid, err);
@@ -48,6 +52,7 @@ static int load_vm(struct carve_ctx *ctx, json_t *args, struct carve_emit_vm *vm
 	vm->hugepages_1g = huge;
 	vm->hyperv = hyperv;
 	vm->cpuset = cpuset;
+	vm->emulated = dtype && strcmp(dtype, "qemu") == 0;
 	*n = 0;
 	for (uint32_t i = 0; i < o->n_vgpus; i++) { /* by slot */
 		const struct carve_obj_vgpu *g = o->vgpus[i];
