@@ -22,8 +22,9 @@ static const char *const k_vm_set[] = {"uuid", "name-label", "name-description",
 static const char *const k_vgpu_create[] = {"vm-uuid", "gpu-group-uuid", "vgpu-type-uuid", "device", "extra-args", NULL};
 static const char *const k_vgpu_set[] = {"uuid", "extra-args", NULL};
 static const char *const k_adopt[] = {"uuid", "vm-uuid", NULL};
-static const char *const k_vm_emit[] = {"uuid", "vcpus", "memory-mib", "hugepages", "hyperv", "cpuset", NULL};
-static const char *const k_vm_xml[] = {"uuid", "vcpus", "memory-mib", "hugepages", "hyperv", "cpuset", "domain-type", NULL};
+static const char *const k_vm_emit[] = {"uuid", "vcpus", "memory-mib", "hugepages", "hyperv", "cpuset", "display", NULL};
+static const char *const k_vm_xml[] = {"uuid",   "vcpus",   "memory-mib",  "hugepages", "hyperv",
+				       "cpuset", "display", "domain-type", NULL};
 static const char *const k_one[] = {"uuid", NULL};
 static const char *const k_gridd[] = {"server", "port", "feature-type", NULL};
 static const char *const k_migrate[] = {"uuid", "pgpu-uuid", NULL};

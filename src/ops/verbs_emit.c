@@ -20,11 +20,12 @@ static int load_vm(struct carve_ctx *ctx, json_t *args, struct carve_emit_vm *vm
 {
 	char uuid[37];
 	int64_t vcpus = 4, mem = 8192;
-	bool huge = false, hyperv = false;
+	bool huge = false, hyperv = false, display = true;
 	const char *cpuset, *dtype;
 	int r;
 	if ((r = carve_arg_uuid(args, "uuid", true, uuid, err)) < 0 ||
 	    (r = carve_arg_str(args, "domain-type", false, &dtype, err)) < 0 ||
+	    (r = carve_arg_bool(args, "display", &display, err)) < 0 ||
 	    (r = carve_arg_int(args, "vcpus", false, 1, 512, &vcpus, err)) < 0 ||
 	    (r = carve_arg_int(args, "memory-mib", false, 256, 16 * 1024 * 1024, &mem, err)) < 0 ||
 	    (r = carve_arg_bool(args, "hugepages", &huge, err)) < 0 || (r = carve_arg_bool(args, "hyperv", &hyperv, err)) < 0 ||
@@ -65,9 +66,13 @@ static int load_vm(struct carve_ctx *ctx, json_t *args, struct carve_emit_vm *vm
 		carve_strlcpy(e->device_pci, g->device_pci, sizeof(e->device_pci));
 		carve_strlcpy(e->model_name, g->type->model_name, sizeof(e->model_name));
 	}
-	return carve_emit_assign_display(v, *n) < 0
-		       ? carve_error_set(err, -EINVAL, "INTERNAL_ERROR", "cannot assign the display of VM %s", uuid)
-		       : 0;
+	if (carve_emit_assign_display(v, *n) < 0)
+		return carve_error_set(err, -EINVAL, "INTERNAL_ERROR", "cannot assign the display of VM %s", uuid);
+	/* display=false: a headless VM (compute, or a vGPU without a console
+	 * region): no vGPU drives a display, no graphics device. */
+	for (size_t i = 0; !display && i < *n; i++)
+		v[i].display = false;
+	return 0;
 }
 
 int carve_op_vm_libvirt_xml(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
