@@ -16,10 +16,11 @@ REPO=$(cd "$TB_DIR/../.." && pwd)
 "$TB_DIR/pack/nested-qemu.sh" "$ST" >/dev/null
 
 libvirtd=$(command -v libvirtd || echo /usr/sbin/libvirtd)
-virsh=$(command -v virsh)
+virsh=$(command -v virsh || echo /usr/bin/virsh)
 drv=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so
 for f in "$libvirtd" "$virsh" "$drv"; do
-	[ -e "$f" ] || { echo "libvirt pack: $f missing (tests/testbed/install-deps)" >&2; exit 1; }
+	# without libvirt the guest script skips (it looks for /usr/sbin/libvirtd)
+	[ -e "$f" ] || { echo "libvirt pack: $f missing (tests/testbed/install-deps): libvirt-e2e.sh will skip" >&2; exit 0; }
 done
 mkdir -p "$ST/usr/sbin" "$ST/usr/bin" "$ST$(dirname "$drv")"
 cp -L "$libvirtd" "$ST/usr/sbin/libvirtd"
