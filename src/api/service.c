@@ -51,7 +51,8 @@ struct member {
 /* The open batch: one exclusive store transaction on one connection that
  * requests join one after the other under the write lock, each in a
  * savepoint of its own (store/db.h, carve_db_batch_begin).  ctx, members,
- * n and seq are guarded by the write lock; stale by batch.lock. */
+ * n, seq and stale are guarded by the write lock; the members' outcomes by
+ * batch.lock. */
 struct batch {
 	struct carve_ctx *ctx; /* NULL: none open */
 	struct member *members;
@@ -59,9 +60,9 @@ struct batch {
 	uint64_t seq;          /* of the open batch, or of the last one */
 	pthread_mutex_t lock;
 	pthread_cond_t done;
-	/* A failed commit whose model could not be loaded again: the model
+	/* A failed commit whose model is not loaded again yet: the model
 	 * holds what the store does not (and stays marked uncommitted) until a
-	 * writer loads it. */
+	 * writer loads it (batch_recover). */
 	bool stale;
 };
 
@@ -294,15 +295,8 @@ static int lock_writers(struct carve_service *s, struct carve_error *err)
 		return carve_error_set(err, -EAGAIN, "BUSY", "%u writers are already waiting; retry", queue);
 	}
 	double t0 = now_s();
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
 	unsigned ms = atomic_load(&s->write_wait_ms);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = carve_realtime_after_ms(ms);
 	int r = pthread_mutex_timedlock(&s->write_lock, &until);
 	atomic_fetch_sub(&s->writers_waiting, 1);
 	carve_metrics_lock_wait(s->metrics, now_s() - t0);
@@ -321,6 +315,7 @@ static void write_unlock(struct carve_service *s)
 /* ---- group commit ---- */
 
 static int catch_up(struct carve_service *s, struct carve_ctx *c, bool in_batch, struct carve_error *err);
+static int batch_recover(struct carve_service *s, struct carve_ctx *c, struct carve_error *err);
 
 /* Commit the open batch and tell its members; with the write lock.  A
  * failed commit (or a hook's injected failure) rolls the whole batch back
@@ -334,24 +329,21 @@ static void batch_flush(struct carve_service *s)
 	int r = s->commit_hook ? s->commit_hook(s->commit_hook_data, b->n, &e) : 0;
 	carve_model_wrlock(s->model);
 	r = carve_ops_batch_end(c, r, &e);
-	bool stale = false;
-	if (r < 0) {
-		struct carve_error e2 = {0};
-		if (carve_model_load(s->model, c->db, &e2) < 0) {
-			stale = true;
-			carve_log(LOG_ERR, "the model could not be loaded again after a failed commit: %s", e2.message);
-		}
-	}
-	if (!stale)
+	if (r >= 0)
 		carve_model_set_uncommitted(s->model, false);
 	carve_model_unlock(s->model);
-	carve_model_await_readers(s->model);
-	if (r < 0)
+	if (r >= 0) {
+		carve_model_await_readers(s->model);
+	} else {
 		carve_log(LOG_WARNING, "a commit of %zu request(s) failed, none of them was acknowledged: %s", b->n,
 			  e.message);
+		struct carve_error e2 = {0};
+		b->stale = true;
+		if (batch_recover(s, c, &e2) < 0)
+			carve_log(LOG_ERR, "the model could not be loaded again after a failed commit: %s", e2.message);
+	}
 	carve_metrics_commit(s->metrics, b->n, r >= 0);
 	pthread_mutex_lock(&b->lock);
-	b->stale = stale;
 	for (struct member *m = b->members, *next; m; m = next) {
 		next = m->next; /* once done, m is its waiter's again */
 		m->r = r;
@@ -370,14 +362,13 @@ static void batch_flush(struct carve_service *s)
 	ctx_put(s, c);
 }
 
-/* After a failed commit whose model could not be loaded: load it now (with
- * the write lock, no batch open). */
+/* After a failed commit: load the model again from the store (on c, with
+ * the write lock, outside any transaction), which makes it committed
+ * again.  Until that succeeds - at once, or at the next writer - the model
+ * stays marked uncommitted, so no read answers from it. */
 static int batch_recover(struct carve_service *s, struct carve_ctx *c, struct carve_error *err)
 {
-	pthread_mutex_lock(&s->batch.lock);
-	bool stale = s->batch.stale;
-	pthread_mutex_unlock(&s->batch.lock);
-	if (!stale)
+	if (!s->batch.stale)
 		return 0;
 	carve_model_wrlock(s->model);
 	int r = carve_model_load(s->model, c->db, err);
@@ -387,9 +378,7 @@ static int batch_recover(struct carve_service *s, struct carve_ctx *c, struct ca
 	if (r < 0)
 		return r;
 	carve_model_await_readers(s->model);
-	pthread_mutex_lock(&s->batch.lock);
 	s->batch.stale = false;
-	pthread_mutex_unlock(&s->batch.lock);
 	return 0;
 }
 
@@ -440,13 +429,7 @@ static void batch_wait(struct carve_service *s, struct member *me, uint64_t seq)
 {
 	pthread_mutex_lock(&s->batch.lock);
 	while (!me->done) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += BATCH_WAIT_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		struct timespec until = carve_realtime_after_ms(BATCH_WAIT_MS);
 		if (pthread_cond_timedwait(&s->batch.done, &s->batch.lock, &until) != ETIMEDOUT || me->done)
 			continue;
 		pthread_mutex_unlock(&s->batch.lock);

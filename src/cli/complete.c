@@ -6,25 +6,9 @@
 #include "ops/fields.h"
 #include "ops/verbinfo.h"
 
-/* The class a verb is about: the longest class name it starts with. */
-static const struct carve_class *class_of(const char *verb)
-{
-	static const char *const names[] = {"host", "pgpu", "vgpu-type", "gpu-group", "vm", "vgpu"};
-	const struct carve_class *best = NULL;
-	size_t best_len = 0;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		size_t n = strlen(names[i]);
-		if (n > best_len && strncmp(verb, names[i], n) == 0 && verb[n] == '-') {
-			best = carve_class_find(names[i]);
-			best_len = n;
-		}
-	}
-	return best;
-}
-
 static void print_keys(FILE *out, const struct carve_verb_info *v)
 {
-	const struct carve_class *cls = class_of(v->verb);
+	const struct carve_class *cls = carve_class_of_verb(v->verb);
 	if (v->filters) {
 		fprintf(out, "params\n");
 		for (size_t i = 0; cls && i < cls->n_fields; i++)
@@ -53,7 +37,7 @@ int carve_complete(FILE *out, int argc, char **argv)
 	}
 	if (!v) /* nothing to offer for what is not a verb */
 		return argc > 1 ? 0 : (fprintf(stderr, "usage: carve __complete verbs|keys|fields|class [VERB]\n"), 2);
-	const struct carve_class *cls = class_of(v->verb);
+	const struct carve_class *cls = carve_class_of_verb(v->verb);
 	if (strcmp(what, "keys") == 0)
 		print_keys(out, v);
 	else if (strcmp(what, "fields") == 0)
@@ -78,7 +62,7 @@ int carve_help_verb(FILE *out, const char *verb)
 	fprintf(out, "%s: %s\n", v->verb, v->summary);
 	if (v->filters) {
 		fprintf(out, "  params=all|FIELD,...   the fields to print\n  filters (FIELD=VALUE):\n");
-		const struct carve_class *cls = class_of(v->verb);
+		const struct carve_class *cls = carve_class_of_verb(v->verb);
 		for (size_t i = 0; cls && i < cls->n_fields; i++)
 			fprintf(out, "    %s\n", cls->fields[i].name);
 	} else if (v->keys && v->keys[0]) {

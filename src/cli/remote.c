@@ -1,7 +1,6 @@
 /* remote.c - the remote server, its TLS checks and the token (remote.h). */
 #include "remote.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,21 +44,6 @@ static char *config_path(void)
 	return home && *home ? carve_strdupf("%s/.config/carve/config", home) : NULL;
 }
 
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
-static bool yes(const char *v)
-{
-	return strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
-}
-
 /* The section called name in the config file, into the settings the
  * command line left unset.  1 when found, 0 when not (or no file). */
 static int read_section(const char *name, struct carve_remote_args *a, char **owned, char **path_out,
@@ -82,7 +66,7 @@ static int read_section(const char *name, struct carve_remote_args *a, char **ow
 		total += strlen(line);
 		if (total > MAX_CONFIG || (!strchr(line, '\n') && !feof(f)))
 			return carve_error_set(err, -EINVAL, "CONFIG_INVALID", "%s:%u: line or file too long", path, no);
-		char *l = trim(line);
+		char *l = carve_strstrip(line);
 		if (!*l || *l == '#' || *l == ';')
 			continue;
 		if (*l == '[') {
@@ -90,7 +74,7 @@ static int read_section(const char *name, struct carve_remote_args *a, char **ow
 			if (!end || end[1])
 				return carve_error_set(err, -EINVAL, "CONFIG_INVALID", "%s:%u: a section is [name]", path, no);
 			*end = '\0';
-			in = strcmp(trim(l + 1), name) == 0;
+			in = strcmp(carve_strstrip(l + 1), name) == 0;
 			found |= in;
 			continue;
 		}
@@ -98,7 +82,7 @@ static int read_section(const char *name, struct carve_remote_args *a, char **ow
 		if (!eq)
 			return carve_error_set(err, -EINVAL, "CONFIG_INVALID", "%s:%u: expected key = value", path, no);
 		*eq = '\0';
-		char *k = trim(l), *v = trim(eq + 1);
+		char *k = carve_strstrip(l), *v = carve_strstrip(eq + 1);
 		static const char *const keys[] = {"server", "cacert", "pin", "token-file", "insecure"};
 		int which = -1;
 		for (int i = 0; i < 5; i++)
@@ -111,7 +95,8 @@ static int read_section(const char *name, struct carve_remote_args *a, char **ow
 		if (!in)
 			continue;
 		if (which == 4) {
-			a->insecure |= yes(v);
+			bool b;
+			a->insecure |= carve_parse_bool(v, &b) == 0 && b;
 			continue;
 		}
 		const char **slot[] = {&a->server, &a->cacert, &a->pin, &a->token_file};
@@ -148,7 +133,7 @@ static int read_token(const char *file, char *out, size_t len, struct carve_erro
 				       strerror(errno));
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
-	char *t = trim(buf);
+	char *t = carve_strstrip(buf);
 	if (!*t || strlen(t) >= len || strchr(t, ' ')) {
 		explicit_bzero(buf, sizeof(buf));
 		return carve_error_set(err, -EINVAL, "TOKEN_FILE_INVALID",

@@ -49,9 +49,9 @@
 struct carve_transport_opts {
 	const char *socket;      /* NULL = $CARVE_SOCKET or the default */
 	bool local;              /* run in-process */
-	/* A remote carved: "https://HOST[:PORT]" ("http://" only with
-	 * insecure TLS options' warning, for a loopback test), or NULL for
-	 * this host's socket.  tls.host is filled in from it. */
+	/* A remote carved: "https://HOST[:PORT]" ("http://": no TLS, warned
+	 * about by the caller), or NULL for this host's socket.  tls.host is ignored: the connection takes it
+	 * from the server. */
 	const char *server;
 	struct carve_tls_opts tls;
 	/* The bearer token, and where it came from (for messages: never the

@@ -140,6 +140,20 @@ const struct carve_class *carve_class_find(const char *name)
 	return NULL;
 }
 
+const struct carve_class *carve_class_of_verb(const char *verb)
+{
+	const struct carve_class *best = NULL;
+	size_t best_len = 0;
+	for (size_t i = 0; verb && i < ARRAY_SIZE(classes); i++) {
+		size_t n = strlen(classes[i].name);
+		if (n > best_len && strncmp(verb, classes[i].name, n) == 0 && verb[n] == '-') {
+			best = &classes[i];
+			best_len = n;
+		}
+	}
+	return best;
+}
+
 const struct carve_field *carve_class_field(const struct carve_class *c, const char *name)
 {
 	for (size_t i = 0; c && name && i < c->n_fields; i++)

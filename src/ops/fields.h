@@ -147,6 +147,9 @@ struct carve_class {
 };
 
 const struct carve_class *carve_class_find(const char *name);
+/* The class a verb is about: the longest class name it starts with, then
+ * '-' ("vgpu-type-list" -> vgpu-type); NULL for none (token-create). */
+const struct carve_class *carve_class_of_verb(const char *verb);
 /* Field by name, case-insensitive; NULL if the class has no such field. */
 const struct carve_field *carve_class_field(const struct carve_class *c, const char *name);
 

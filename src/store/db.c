@@ -70,14 +70,8 @@ int carve_db_exec_all(struct carve_db *db, const struct carve_db_stmt *stmts, si
 int carve_db_exec(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
 		  struct carve_rows **out, struct carve_error *err)
 {
-	if (db->n_pending)
-		return carve_db_exec_all(
-			db, &(struct carve_db_stmt){.sql = sql, .params = params, .nparams = nparams, .out = out}, 1, err);
-	if (out)
-		*out = NULL;
-	if (db->txn_depth > 0 && !db->wrote && may_write(sql))
-		db->wrote = true;
-	return db->ops->exec(db, sql, params, nparams, out, err);
+	const struct carve_db_stmt st = {.sql = sql, .params = params, .nparams = nparams, .out = out};
+	return carve_db_exec_all(db, &st, 1, err);
 }
 
 /* A savepoint statement, sent with the next statement where the backend
@@ -95,10 +89,12 @@ static int defer(struct carve_db *db, const char *sql, struct carve_error *err)
 	return 0;
 }
 
+static const char member_savepoint[] = "SAVEPOINT carve_member";
+
 /* Is the member's savepoint still unsent - has the member run nothing? */
 static bool savepoint_unsent(struct carve_db *db)
 {
-	return db->n_pending && strcmp(db->pending[db->n_pending - 1], "SAVEPOINT carve_member") == 0;
+	return db->n_pending && db->pending[db->n_pending - 1] == member_savepoint;
 }
 
 int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_error *err, const char *sql,
@@ -127,7 +123,7 @@ static int begin(struct carve_db *db, enum carve_db_mode mode, struct carve_erro
 		if (!member_level(db))
 			return 0;
 		db->member_failed = false;
-		int r = defer(db, "SAVEPOINT carve_member", err);
+		int r = defer(db, member_savepoint, err);
 		if (r < 0)
 			db->txn_depth--;
 		return r;

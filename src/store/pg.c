@@ -275,14 +275,23 @@ static int take_result(struct pg_db *db, const char *sql, PGresult *res, struct 
 	return 0;
 }
 
-static int pg_exec(struct carve_db *base, const char *sql, const char *const *params, size_t nparams,
-		   struct carve_rows **out, struct carve_error *err)
+/* What is refused before it is sent. */
+static int refused(const char *sql, size_t nparams, struct carve_error *err)
 {
-	struct pg_db *db = (struct pg_db *)base;
 	if (starts_with_word(sql, "PRAGMA"))
 		return carve_error_set(err, -EOPNOTSUPP, "DATABASE_ERROR", "database: PRAGMA is SQLite's, not PostgreSQL's");
 	if (nparams > 65535)
 		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many SQL parameters");
+	return 0;
+}
+
+static int pg_exec(struct carve_db *base, const char *sql, const char *const *params, size_t nparams,
+		   struct carve_rows **out, struct carve_error *err)
+{
+	struct pg_db *db = (struct pg_db *)base;
+	int r = refused(sql, nparams, err);
+	if (r < 0)
+		return r;
 	char *owned;
 	const char *q = adapt_sql(sql, &owned);
 	if (!q)
@@ -297,7 +306,7 @@ static int pg_exec(struct carve_db *base, const char *sql, const char *const *pa
 		st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	}
 	free(owned);
-	int r = take_result(db, sql, res, out, err);
+	r = take_result(db, sql, res, out, err);
 	PQclear(res);
 	return r;
 }
@@ -318,27 +327,22 @@ static int pg_exec_all(struct carve_db *base, const struct carve_db_stmt *st, si
 			r = pg_exec(base, st[i].sql, st[i].params, st[i].nparams, st[i].out, err);
 		return r;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (starts_with_word(st[i].sql, "PRAGMA"))
-			return carve_error_set(err, -EOPNOTSUPP, "DATABASE_ERROR",
-					       "database: PRAGMA is SQLite's, not PostgreSQL's");
-		if (st[i].nparams > 65535)
-			return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many SQL parameters");
-	}
-	if (!PQenterPipelineMode(db->conn))
-		return result_error(db, NULL, err);
-	/* What went out, in order: a statement's Parse (its first use) and
+	/* What goes out, in order: a statement's Parse (its first use) and
 	 * the statement itself; each has its results and then a NULL. */
 	struct item {
 		size_t stmt;
 		int slot;
 		bool parse;
 	} items[2 * 16];
-	if (n > 16) {
-		PQexitPipelineMode(db->conn);
+	if (n > 16)
 		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many statements in one pipeline");
-	}
 	int r = 0;
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = refused(st[i].sql, st[i].nparams, err);
+	if (r < 0)
+		return r;
+	if (!PQenterPipelineMode(db->conn))
+		return result_error(db, NULL, err);
 	size_t sent = 0;
 	for (size_t k = 0; k < n && r >= 0; k++) {
 		char *owned, name[16];
