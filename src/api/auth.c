@@ -18,6 +18,9 @@
 #include "sha256.h"
 #include "util/cleanup.h"
 
+/* A token line is about 100 bytes with a label of at most 64. */
+#define TOKEN_LINE_MAX 512
+
 static const char *const role_names[] = {"read-only", "vm-operator", "pool-admin"};
 
 int carve_role_parse(const char *s, enum carve_role *out)
@@ -89,9 +92,18 @@ int carve_tokens_load(const char *path, struct carve_tokens **out, struct carve_
 		return carve_error_set(err, -errno, "TOKEN_FILE_UNREADABLE", "cannot read token file %s: %s", path,
 				       strerror(errno));
 	}
-	char line[512];
-	size_t cap = 0;
-	for (unsigned lineno = 1; fgets(line, sizeof(line), f); lineno++) {
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0, linecap = 0;
+	ssize_t len;
+	for (unsigned lineno = 1; (len = getline(&line, &linecap, f)) >= 0; lineno++) {
+		/* A line is taken whole or the file is refused: a tail cut off
+		 * a long line, or text after a NUL, must never read as a token. */
+		if (len > TOKEN_LINE_MAX)
+			return carve_error_set(err, -EINVAL, "TOKEN_FILE_INVALID", "%s:%u: line longer than %d bytes",
+					       path, lineno, TOKEN_LINE_MAX);
+		if (strlen(line) != (size_t)len)
+			return carve_error_set(err, -EINVAL, "TOKEN_FILE_INVALID", "%s:%u: NUL byte in line", path,
+					       lineno);
 		char *p = line;
 		while (isspace((unsigned char)*p))
 			p++;

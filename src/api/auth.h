@@ -7,9 +7,9 @@
  * getrandom).  Only SHA-256(token) is stored, one line per token in the token
  * file (mode 0600):
  *     <sha256-hex> <role> <created, RFC 3339 UTC> [label]
- * Blank lines and lines starting with '#' are ignored; a malformed line makes
- * the whole file invalid (-EINVAL naming the line) rather than silently
- * dropping a token.  A missing file is an empty set.  Because the tokens are
+ * Blank lines and lines starting with '#' are ignored; a malformed line (or
+ * one longer than 512 bytes, or holding a NUL) makes the whole file invalid
+ * (-EINVAL naming the line) rather than silently dropping a token.  A missing file is an empty set.  Because the tokens are
  * long random strings, a plain hash is enough: there is nothing to brute-force.
  *
  * struct carve_tokens is an immutable snapshot (any thread may read it).
