@@ -134,6 +134,7 @@ int carve_sysfs_nvsriov_create(struct sysfs_host *h, const struct carve_hw_gpu *
 	/* The requested VF (spec->vf_pci) or the first free VF whose creatable
 	 * list has the type. */
 	const char *vf = NULL;
+	struct carve_error unread = {0}; /* the first VF whose list could not be read, named if none fits */
 	for (size_t i = 0; i < g->n_vfs && !vf; i++) {
 		if (g->vfs[i].in_use || !carve_pci_valid(g->vfs[i].pci))
 			continue;
@@ -142,17 +143,23 @@ int carve_sysfs_nvsriov_create(struct sysfs_host *h, const struct carve_hw_gpu *
 		char path[128];
 		_cleanup_free_ char *list = NULL;
 		snprintf(path, sizeof(path), "bus/pci/devices/%s/nvidia/creatable_vgpu_types", g->vfs[i].pci);
-		struct carve_error ignore = {0};
+		struct carve_error e = {0};
 		struct carve_sriov_entry *ents = NULL;
 		size_t n = 0;
-		if (carve_sysfs_read(h->fs, path, &list, &ignore) < 0 ||
-		    carve_sriov_creatable_parse(list, strlen(list), path, &ents, &n, &ignore) < 0)
+		if (carve_sysfs_read(h->fs, path, &list, &e) < 0 ||
+		    carve_sriov_creatable_parse(list, strlen(list), path, &ents, &n, &e) < 0) {
+			if (!carve_error_isset(&unread))
+				unread = e;
 			continue;
+		}
 		for (size_t k = 0; k < n && !vf; k++)
 			if (ents[k].id == num)
 				vf = g->vfs[i].pci;
 		free(ents);
 	}
+	if (!vf && carve_error_isset(&unread))
+		return carve_error_set(err, unread.code, "NO_FREE_VF", "%s: %s: no free VF can create %s (%s); %s",
+				       g->driver, g->pci, t->id, t->name, unread.message);
 	if (!vf)
 		return carve_error_set(err, -ENOSPC, "NO_FREE_VF", "%s: %s: no free VF can create %s (%s)", g->driver,
 				       g->pci, t->id, t->name);

@@ -857,14 +857,20 @@ static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, 
 	int r = load_items(obj, &it, err);
 	if (r < 0)
 		return r;
-	/* A PGPU discovery could not read says nothing about its devices: what
-	 * looks lost may be running.  Leave the VM as it is until it reads. */
+	/* A PGPU discovery could not read, or did not see at all (a read that
+	 * failed may have hidden it: its class, its link to a VF), says
+	 * nothing about its devices: what looks lost may be running, and a
+	 * device recreated elsewhere would leave the running one an orphan.
+	 * Leave the VM as it is until its PGPUs read. */
 	for (size_t i = 0; i < it.n; i++) {
-		const struct carve_hw_gpu *g = it.v[i].pgpu_pci[0] ? carve_hw_inventory_find(ctx->inv, it.v[i].pgpu_pci)
-								     : NULL;
-		if (g && g->broken) {
-			const struct carve_hw_problem *p = carve_hw_gpu_find_problem(g, NULL);
-			_cleanup_free_ char *why = carve_strdupf("%s: discovery problem: %s", g->pci, p ? p->message : "");
+		if (!it.v[i].pgpu_pci[0])
+			continue;
+		const struct carve_hw_gpu *g = carve_hw_inventory_find(ctx->inv, it.v[i].pgpu_pci);
+		if (!g || g->broken) {
+			const struct carve_hw_problem *p = g ? carve_hw_gpu_find_problem(g, NULL) : NULL;
+			_cleanup_free_ char *why =
+				g ? carve_strdupf("%s: discovery problem: %s", g->pci, p ? p->message : "")
+				  : carve_strdupf("%s: not seen by this discovery", it.v[i].pgpu_pci);
 			act(actions, "deferred", vm, it.v[i].vgpu, why);
 			return 0;
 		}

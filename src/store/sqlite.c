@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "faultvfs.h"
 
 /* Prepared statements are cached by SQL text: compiling a statement costs
  * more than running it for carve's small queries (docs/performance.md). */
@@ -202,7 +203,8 @@ int carve_db_open_sqlite(const char *path, struct carve_db **out, struct carve_e
 	if (!db)
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	db->base.ops = &sqlite_ops;
-	int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 carve_faultvfs_name());
 	if (rc != SQLITE_OK) {
 		int r = carve_error_set(err, map_rc(rc), "DATABASE_UNAVAILABLE", "cannot open database %s: %s", path,
 					db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));

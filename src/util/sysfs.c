@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fault.h"
 
 struct carve_sysfs {
 	int rootfd;
@@ -25,6 +27,74 @@ void carve_sysfs_set_write_fault(carve_sysfs_write_fault_fn fn, void *data)
 {
 	write_fault = fn;
 	write_fault_data = data;
+}
+
+/* The fault plan (sysfs.h): one per process, read from the environment
+ * once, or set by carve_sysfs_set_fault_plan. */
+#define FAULT_SHORT CARVE_FAULT_SHORT
+static struct {
+	pthread_once_t once;
+	pthread_mutex_t lock;
+	unsigned long target; /* 0: no fault */
+	int fault;            /* -errno, or FAULT_SHORT */
+	enum carve_sysfs_op_class cls;
+	unsigned long count[CARVE_SYSFS_OP_ANY + 1];
+	char *log;
+} plan = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+static const char *const class_names[] = {"read", "write", "any"};
+static const char *const class_names_env[] = {"any", "read", "write"};
+
+static void plan_from_env(void)
+{
+	const char *spec = getenv(CARVE_SYSFS_FAULT_ENV);
+	unsigned cls = 0;
+	if (spec && carve_fault_parse(spec, class_names_env, ARRAY_SIZE(class_names_env), &plan.target, &plan.fault,
+				      &cls) < 0) {
+		/* A test that asked for a fault must not silently run without it. */
+		fprintf(stderr, "carve: %s=%s: expected N:EIO|EBUSY|ENODEV|ENOSPC|ENOENT|EINVAL|short[:read|write|any]\n",
+			CARVE_SYSFS_FAULT_ENV, spec);
+		abort();
+	}
+	/* class_names_env lists "any" first: the default */
+	plan.cls = cls == 0 ? CARVE_SYSFS_OP_ANY : cls == 1 ? CARVE_SYSFS_OP_READ : CARVE_SYSFS_OP_WRITE;
+	const char *log = getenv(CARVE_SYSFS_FAULT_LOG_ENV);
+	if (log && *log)
+		plan.log = strdup(log);
+}
+
+void carve_sysfs_set_fault_plan(unsigned long n, int fault, enum carve_sysfs_op_class cls)
+{
+	pthread_once(&plan.once, plan_from_env);
+	pthread_mutex_lock(&plan.lock);
+	plan.target = n;
+	plan.fault = fault;
+	plan.cls = cls;
+	memset(plan.count, 0, sizeof(plan.count));
+	pthread_mutex_unlock(&plan.lock);
+}
+
+/* Count one operation; the planned fault when this is the planned one. */
+static int fault_take(enum carve_sysfs_op_class cls, const char *root, const char *path, const char *attr)
+{
+	pthread_once(&plan.once, plan_from_env);
+	if (!plan.target && !plan.log)
+		return 0;
+	pthread_mutex_lock(&plan.lock);
+	unsigned long nth = ++plan.count[cls];
+	unsigned long any = ++plan.count[CARVE_SYSFS_OP_ANY];
+	unsigned long mine = plan.cls == CARVE_SYSFS_OP_ANY ? any : plan.cls == cls ? nth : 0;
+	int f = plan.target && mine == plan.target ? plan.fault : 0;
+	if (plan.log) {
+		FILE *lf = fopen(plan.log, "ae");
+		if (lf) {
+			fprintf(lf, "%lu %s %s/%s%s%s%s\n", any, class_names[cls], root, path, attr ? "/" : "",
+				attr ? attr : "", f ? " FAULT" : "");
+			fclose(lf);
+		}
+	}
+	pthread_mutex_unlock(&plan.lock);
+	return f;
 }
 
 static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
@@ -104,6 +174,10 @@ static int read_common(struct carve_sysfs *s, const char *path, char **out, bool
 		       struct carve_error *err)
 {
 	*out = NULL;
+	int f = fault_take(CARVE_SYSFS_OP_READ, s->root, path, NULL);
+	if (f)
+		return carve_error_set(err, f < 0 ? f : -EIO, "SYSFS_READ_FAILED", "cannot read %s/%s: %s (injected)",
+				       s->root, path, strerror(f < 0 ? -f : EIO));
 	_cleanup_close_ int fd = open_in_root(s, path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0) {
 		/* Absent is fine for an optional attribute; a dangling link is not
@@ -177,6 +251,10 @@ bool carve_sysfs_is_dir(struct carve_sysfs *s, const char *path)
 
 int carve_sysfs_list(struct carve_sysfs *s, const char *path, struct carve_strv *out, struct carve_error *err)
 {
+	int f = fault_take(CARVE_SYSFS_OP_READ, s->root, path, NULL);
+	if (f)
+		return carve_error_set(err, f < 0 ? f : -EIO, "SYSFS_READ_FAILED",
+				       "cannot list %s/%s: %s (injected)", s->root, path, strerror(f < 0 ? -f : EIO));
 	int fd = open_in_root(s, path, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return carve_error_set(err, fd, "SYSFS_READ_FAILED", "cannot open directory %s/%s: %s", s->root,
@@ -202,6 +280,10 @@ int carve_sysfs_link_name(struct carve_sysfs *s, const char *path, char **out, s
 	*out = NULL;
 	if (!carve_sysfs_path_valid(path))
 		return carve_error_set(err, -EINVAL, "INVALID_PATH", "invalid sysfs path");
+	int f = fault_take(CARVE_SYSFS_OP_READ, s->root, path, NULL);
+	if (f)
+		return carve_error_set(err, f < 0 ? f : -EIO, "SYSFS_READ_FAILED", "cannot read link %s/%s: %s (injected)",
+				       s->root, path, strerror(f < 0 ? -f : EIO));
 	/* Resolve the parent inside the root, then read the link itself. */
 	_cleanup_free_ char *dir = strdup(path);
 	if (!dir)
@@ -241,6 +323,13 @@ int carve_sysfs_write(struct carve_sysfs *s, const char *devdir, const char *att
 			return carve_error_set(err, f, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s (injected)",
 					       value, s->root, devdir, attr, strerror(-f));
 	}
+	/* An injected errno fails the write before it reaches the kernel; an
+	 * injected short write reaches it whole (the driver may have acted)
+	 * and is then reported short, the harder case for the caller. */
+	int planned = fault_take(CARVE_SYSFS_OP_WRITE, s->root, devdir, attr);
+	if (planned < 0)
+		return carve_error_set(err, planned, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s (injected)",
+				       value, s->root, devdir, attr, strerror(-planned));
 	_cleanup_close_ int dfd = open_in_root(s, devdir, O_PATH | O_DIRECTORY);
 	if (dfd < 0)
 		return carve_error_set(err, dfd, "SYSFS_WRITE_FAILED", "cannot open device directory %s/%s: %s",
@@ -264,8 +353,8 @@ int carve_sysfs_write(struct carve_sysfs *s, const char *devdir, const char *att
 	if (n < 0)
 		return carve_error_set(err, -errno, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s", value,
 				       s->root, devdir, attr, strerror(errno));
-	if ((size_t)n != len)
-		return carve_error_set(err, -EIO, "SYSFS_WRITE_FAILED", "short write to %s/%s/%s", s->root, devdir,
-				       attr);
+	if ((size_t)n != len || planned == FAULT_SHORT)
+		return carve_error_set(err, -EIO, "SYSFS_WRITE_FAILED", "short write of '%s' to %s/%s/%s%s", value,
+				       s->root, devdir, attr, planned == FAULT_SHORT ? " (injected)" : "");
 	return 0;
 }

@@ -65,3 +65,34 @@ bool carve_sysfs_path_valid(const char *path);
  * never sets it. */
 typedef int (*carve_sysfs_write_fault_fn)(const char *devdir, const char *attr, const char *value, void *data);
 void carve_sysfs_set_write_fault(carve_sysfs_write_fault_fn fn, void *data);
+
+/* TEST ONLY: the fault plan.  Every operation of this module is counted per
+ * process - reads (read, read_opt, list, link_name) and writes - and the
+ * plan makes the N-th operation of a class fail:
+ *   - a read with the errno (SYSFS_READ_FAILED naming the file and the
+ *     errno, marked "(injected)");
+ *   - a write with the errno before anything reaches the kernel
+ *     (SYSFS_WRITE_FAILED, likewise), or, for "short", after the value was
+ *     written whole: the driver may have acted and the caller is told of a
+ *     short write - the harder case for it.
+ * The environment sets it for a whole process (tests/testbed's fault walk):
+ *   CARVE_SYSFS_FAULT=N:ERR[:CLASS]  util/fault.h's spelling; CLASS read,
+ *                                    write or any (default); a malformed value
+ *                                    aborts, so no test runs without the
+ *                                    fault it asked for;
+ *   CARVE_SYSFS_FAULT_LOG=FILE       appends "<n> <class> <path>[ FAULT]"
+ *                                    for every operation (n counts all).
+ * exists/is_dir are no fault points: a stat in sysfs fails only when the
+ * file is gone, and one vanished file of a device that is otherwise still
+ * there is no state the kernel produces.  Production never sets them; with neither set an operation costs one
+ * pthread_once check.  Thread-safe. */
+#define CARVE_SYSFS_FAULT_ENV "CARVE_SYSFS_FAULT"
+#define CARVE_SYSFS_FAULT_LOG_ENV "CARVE_SYSFS_FAULT_LOG"
+enum carve_sysfs_op_class {
+	CARVE_SYSFS_OP_READ = 0,
+	CARVE_SYSFS_OP_WRITE = 1,
+	CARVE_SYSFS_OP_ANY = 2,
+};
+/* Replace the plan (n = 0: no fault; fault -errno or CARVE_FAULT_SHORT) and
+ * restart the counts. */
+void carve_sysfs_set_fault_plan(unsigned long n, int fault, enum carve_sysfs_op_class cls);

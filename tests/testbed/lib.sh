@@ -318,3 +318,131 @@ known_bug_eq() {
 		skip "KNOWN BUG: $1 (got '$2', expected '$3')"
 	fi
 }
+
+# ---- fault walk ----------------------------------------------------------------
+# Drive one carve command again and again with the N-th sysfs operation
+# failing (src/util/sysfs.h: CARVE_SYSFS_FAULT=N:ERR), for N over the
+# operations the command makes, and audit after each (fw_audit).  The script
+# defines:
+#   fw_kern_devs   the vGPU devices the kernel holds, one id per line, sorted
+#   fw_carve_devs  the same ids for carve's running VMs' vGPUs, from
+#                  $FW_VMS ("uuid|power-state" lines) and $FW_VGPUS
+#                  ("uuid|vm-uuid|device-pci" lines), sorted
+#   fw_reset       bring the host back to the state the walked command
+#                  starts from (without faults)
+#   fw_remove_dev  remove a device by its id behind carve's back (after a
+#                  failed audit, so that the next steps start clean)
+# Which N: every operation from three before the command's first write to
+# three after its last (the act), every $FW_STRIDE-th elsewhere (discovery,
+# and the re-read of the acted GPU); the errno rotates over EIO EBUSY
+# ENODEV ENOSPC and short (for a write: it reached the driver whole and was
+# reported short; for a read: EIO).  With carve.fault_walk=full on the
+# kernel command line (TESTBED_APPEND): every N, each with all five.
+
+FW_ERRS="EIO EBUSY ENODEV ENOSPC short"
+: "${FW_STRIDE:=15}"
+FW_FULL=0
+case " $(cat /proc/cmdline 2>/dev/null) " in *" carve.fault_walk=full "*) FW_FULL=1 ;; esac
+FW_LOG=/tmp/fw-ops.log
+FW_VMS=/tmp/fw-vms
+FW_VGPUS=/tmp/fw-vgpus
+
+fw_strerror() {
+	case $1 in
+	EIO) echo "Input/output error" ;; EBUSY) echo "Device or resource busy" ;;
+	ENODEV) echo "No such device" ;; ENOSPC) echo "No space left on device" ;;
+	short) echo "short write" ;;
+	esac
+}
+
+# fw_vm_state VM -> power-state
+fw_vm_state() { cvm vm-param-get uuid="$1" param-name=power-state; }
+
+# fw_audit DESC VM ACK: reconcile with no fault, then: no VM half-done, VM is
+# ACK (running|halted|any), and the kernel's devices are exactly carve's
+# running VMs' (none lost, no orphan, nothing on a halted VM).
+fw_audit() {
+	_p=
+	cv_run cv host-reconcile
+	[ "$CV_RC" = 0 ] || _p="$_p; reconcile failed: $CV_OUT"
+	cvm vm-list params=uuid,power-state | xe_table uuid power-state > "$FW_VMS"
+	cvm vgpu-list params=uuid,vm-uuid,device-pci | xe_table uuid vm-uuid device-pci > "$FW_VGPUS"
+	_bad=$(cut -d'|' -f2 "$FW_VMS" | grep -v -x -e running -e halted | head -n1)
+	[ -z "$_bad" ] || _p="$_p; a VM is $_bad after reconcile"
+	_st=$(grep "^$2|" "$FW_VMS" | cut -d'|' -f2)
+	[ "$3" = any ] || [ "$_st" = "$3" ] || _p="$_p; VM is $_st, acknowledged $3"
+	_k=$(fw_kern_devs | tr '\n' ' ')
+	_c=$(fw_carve_devs | tr '\n' ' ')
+	[ "$_k" = "$_c" ] || _p="$_p; kernel holds [$_k], carve's running VMs [$_c]"
+	if [ -z "$_p" ]; then
+		FW_PASS=$((FW_PASS + 1))
+	else
+		fail "$1:${_p#;}"
+		# the next steps are checked on their own, not on this one's residue
+		for _d in $_k; do
+			case " $_c " in *" $_d "*) ;; *) fw_remove_dev "$_d" ;; esac
+		done
+	fi
+}
+
+# fw_running_vgpus FIELD: FIELD (1 uuid, 3 device-pci) of the vGPUs of
+# running VMs, after fw_audit.
+fw_running_vgpus() {
+	grep '|running$' "$FW_VMS" | cut -d'|' -f1 | while read -r _v; do
+		grep "^[^|]*|$_v|" "$FW_VGPUS" | cut -d'|' -f"$1"
+	done | sort
+}
+
+# fw_walk NAME ACK_OK CMD...: walk CMD (a cv command line).  ACK_OK: the
+# VM's state when CMD succeeded (a failure may leave either, which
+# reconcile must make consistent).  $FW_VM is the VM audited.
+fw_walk() {
+	_name=$1 _ack=$2
+	shift 2
+	fw_reset
+	rm -f "$FW_LOG"
+	CARVE_SYSFS_FAULT_LOG=$FW_LOG "$@" > /dev/null 2>&1 || fail "$_name: clean run failed"
+	_total=$(wc -l < "$FW_LOG")
+	_w1=$(grep -n ' write ' "$FW_LOG" | head -n1 | cut -d: -f1)
+	_wn=$(grep -n ' write ' "$FW_LOG" | tail -n1 | cut -d: -f1)
+	[ -n "$_w1" ] || { _w1=$((_total + 10)); _wn=$_w1; }
+	FW_PASS=0
+	fw_audit "$_name: clean" "$FW_VM" "$_ack"
+	FW_PASS=0 _steps=0 _fired=0 _failed=0 _named=0 _n=1 _i=0
+	while [ "$_n" -le "$_total" ]; do
+		if [ "$FW_FULL" = 1 ]; then _errs=$FW_ERRS; else _errs=$(echo $FW_ERRS | cut -d' ' -f$((_i % 5 + 1))); fi
+		for _e in $_errs; do
+			fw_reset
+			rm -f "$FW_LOG"
+			_out=$(CARVE_SYSFS_FAULT="$_n:$_e" CARVE_SYSFS_FAULT_LOG=$FW_LOG "$@" 2>&1)
+			_rc=$?
+			_steps=$((_steps + 1))
+			_op=$(grep ' FAULT$' "$FW_LOG" | cut -d' ' -f2-3)
+			if [ -n "$_op" ]; then
+				_fired=$((_fired + 1))
+				if [ "$_rc" != 0 ]; then
+					_failed=$((_failed + 1))
+					_why=$(fw_strerror "$_e")
+					case $_op in read*) [ "$_e" = short ] && _why="Input/output error" ;; esac
+					case $_out in
+					*/sys/*"$_why"*|*"$_why"*/sys/*) _named=$((_named + 1)) ;;
+					*) note "$_name N=$_n $_e on $_op: refused without naming it: $_out" ;;
+					esac
+				fi
+			fi
+			if [ "$_rc" = 0 ]; then _a=$_ack; else _a=any; fi
+			fw_audit "$_name N=$_n $_e ($_op, exit $_rc)" "$FW_VM" "$_a"
+		done
+		_i=$((_i + 1))
+		if [ "$FW_FULL" = 1 ] || { [ "$_n" -ge $((_w1 - 3)) ] && [ "$_n" -lt $((_wn + 3)) ]; }; then
+			_n=$((_n + 1))
+		elif [ "$_n" -lt $((_w1 - 3)) ] && [ $((_n + FW_STRIDE)) -gt $((_w1 - 3)) ]; then
+			_n=$((_w1 - 3))
+		else
+			_n=$((_n + FW_STRIDE))
+		fi
+	done
+	expect_eq "$_name: $_steps faulted runs ($_fired faults fired of $_total operations, $_failed refused, $_named naming the file and errno): audits clean" \
+		"$FW_PASS" "$_steps"
+	echo "FAULT-WALK $TESTBED_SCRIPT $_name: operations=$_total writes=$_w1..$_wn steps=$_steps fired=$_fired refused=$_failed named=$_named clean=$FW_PASS"
+}

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fault.h"
 #include "util/pci.h"
 #include "util/str.h"
 #include "util/sysfs.h"
@@ -175,11 +177,62 @@ static void test_path_valid(void **state)
 	assert_false(carve_sysfs_path_valid(""));
 }
 
+/* The fault plan's spelling, and the plan itself: the N-th operation of
+ * its class fails, with the errno named, and only that one. */
+static void test_fault_plan(void **state)
+{
+	(void)state;
+	static const char *const cls[] = {"any", "read", "write"};
+	unsigned long n;
+	int f;
+	unsigned c;
+	assert_int_equal(carve_fault_parse("3:EIO", cls, 3, &n, &f, &c), 0);
+	assert_true(n == 3 && f == -EIO && c == 0);
+	assert_int_equal(carve_fault_parse("12:short:write", cls, 3, &n, &f, &c), 0);
+	assert_true(n == 12 && f == CARVE_FAULT_SHORT && c == 2);
+	assert_string_equal(carve_fault_name(-ENOSPC), "ENOSPC");
+	const char *badspec[] = {"0:EIO", "x:EIO", "3", "3:", "3:EPERM", "3:EIO:", "3:EIO:sometimes", "-1:EIO", "3:EIOX"};
+	for (size_t i = 0; i < ARRAY_SIZE(badspec); i++)
+		assert_int_equal(carve_fault_parse(badspec[i], cls, 3, &n, &f, &c), -EINVAL);
+
+	_cleanup_free_ char *dir = mktree();
+	struct carve_sysfs *s = NULL;
+	struct carve_error err = {0};
+	assert_int_equal(carve_sysfs_open(dir, &s, &err), 0);
+	const char *vendor = "bus/pci/devices/0000:82:00.0/vendor", *dev = "bus/pci/devices/0000:82:00.0";
+	_cleanup_free_ char *v1 = NULL, *v2 = NULL, *v3 = NULL;
+	carve_sysfs_set_fault_plan(2, -EBUSY, CARVE_SYSFS_OP_READ);
+	assert_int_equal(carve_sysfs_read(s, vendor, &v1, &err), 0);
+	assert_int_equal(carve_sysfs_read(s, vendor, &v2, &err), -EBUSY);
+	assert_string_equal(err.id, "SYSFS_READ_FAILED");
+	assert_non_null(strstr(err.message, vendor));
+	assert_non_null(strstr(err.message, "Device or resource busy (injected)"));
+	assert_int_equal(carve_sysfs_read(s, vendor, &v3, &err), 0);
+	/* a write class counts writes only; "short" writes the value, then fails */
+	carve_sysfs_set_fault_plan(1, CARVE_FAULT_SHORT, CARVE_SYSFS_OP_WRITE);
+	_cleanup_free_ char *v4 = NULL;
+	assert_int_equal(carve_sysfs_read(s, vendor, &v4, &err), 0);
+	carve_error_clear(&err);
+	assert_int_equal(carve_sysfs_write(s, dev, "mdev_supported_types/nvidia-46/create", "abc", &err), -EIO);
+	assert_non_null(strstr(err.message, "short write of 'abc'"));
+	_cleanup_free_ char *created = NULL;
+	assert_int_equal(carve_sysfs_read(s, "bus/pci/devices/0000:82:00.0/mdev_supported_types/nvidia-46/create",
+					  &created, &err), 0);
+	assert_string_equal(created, "abc");
+	carve_sysfs_set_fault_plan(0, 0, CARVE_SYSFS_OP_ANY);
+	_cleanup_free_ char *v5 = NULL;
+	assert_int_equal(carve_sysfs_read(s, vendor, &v5, &err), 0);
+	carve_sysfs_close(s);
+	_cleanup_free_ char *cmd = carve_strdupf("rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uuid),    cmocka_unit_test(test_pci),   cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_ident),   cmocka_unit_test(test_sysfs), cmocka_unit_test(test_path_valid),
+		cmocka_unit_test(test_fault_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
