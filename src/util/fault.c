@@ -14,6 +14,8 @@ int carve_fault_parse(const char *spec, const char *const *classes, size_t n_cla
 		      unsigned *cls)
 {
 	char *end = NULL;
+	if (spec[0] < '0' || spec[0] > '9')
+		return -EINVAL; /* strtoul would take "-1" and " 1" */
 	errno = 0;
 	unsigned long v = strtoul(spec, &end, 10);
 	if (errno || end == spec || v == 0 || *end != ':')
