@@ -638,6 +638,24 @@ static int ensure_vfs(struct sysfs_host *h, const struct carve_vgpu_spec *spec, 
 			       CARVE_SYSFS_VF_WAIT_DELAY_MS);
 }
 
+/* A bind that failed half way is undone as far as it went, best effort:
+ * a write reported failed may still have reached the kernel (the device
+ * may be bound to vfio-pci by now), and nothing may stay handed out that
+ * no vGPU names.  What cannot be undone, reconcile reports. */
+static void bind_vfio_undo(struct sysfs_host *h, const char *dev, const char *pci)
+{
+	struct carve_error ignore = {0};
+	char path[96], drv[96];
+	_cleanup_free_ char *bound = NULL;
+	snprintf(path, sizeof(path), "%s/driver", dev);
+	if (carve_sysfs_link_name(h->fs, path, &bound, &ignore) >= 0 && strcmp(bound, "vfio-pci") == 0) {
+		snprintf(drv, sizeof(drv), "%s/driver", dev);
+		carve_sysfs_write(h->fs, drv, "unbind", pci, &ignore);
+	}
+	carve_sysfs_write(h->fs, dev, "driver_override", "\n", &ignore);
+	carve_sysfs_write(h->fs, "bus/pci", "drivers_probe", pci, &ignore);
+}
+
 int carve_sysfs_bind_vfio(struct sysfs_host *h, const char *pci, const char *current_driver, struct carve_error *err)
 {
 	if (!carve_pci_valid(pci))
@@ -645,15 +663,16 @@ int carve_sysfs_bind_vfio(struct sysfs_host *h, const char *pci, const char *cur
 	char dev[64];
 	snprintf(dev, sizeof(dev), "bus/pci/devices/%s", pci);
 	int r = carve_sysfs_write(h->fs, dev, "driver_override", "vfio-pci", err);
-	if (r < 0)
-		return r;
-	if (current_driver && current_driver[0]) {
+	if (r >= 0 && current_driver && current_driver[0]) {
 		char drv[96];
 		snprintf(drv, sizeof(drv), "%s/driver", dev);
-		if ((r = carve_sysfs_write_retry(h->fs, drv, "unbind", pci, err)) < 0)
-			return r;
+		r = carve_sysfs_write_retry(h->fs, drv, "unbind", pci, err);
 	}
-	return carve_sysfs_write(h->fs, "bus/pci", "drivers_probe", pci, err);
+	if (r >= 0)
+		r = carve_sysfs_write(h->fs, "bus/pci", "drivers_probe", pci, err);
+	if (r < 0)
+		bind_vfio_undo(h, dev, pci);
+	return r;
 }
 
 int carve_sysfs_unbind_vfio(struct sysfs_host *h, const char *pci, struct carve_error *err)

@@ -186,10 +186,15 @@ static int no_place(struct carve_ctx *ctx, const struct carve_obj_group *g, cons
 				       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: "
 				       "discovery could not read it on %s: %s",
 				       it->group_label, n, it->vgpu, it->model, pci, problem ? problem : "");
+	/* A host-level problem (a device discovery could not tell was a GPU)
+	 * may be why a PGPU offers nothing: say so, with its first line. */
+	const char *hp = host && host->discovery_problems ? host->discovery_problems : "";
+	int hl = (int)strcspn(hp, "\n");
 	return carve_error_set(err, why == CARVE_PLACE_NO_CAPACITY ? -ENOSPC : -EINVAL, carve_place_reason_id(why),
 			       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: %s "
-			       "(remaining capacity for the type: %lld)",
-			       it->group_label, n, it->vgpu, it->model, reason_text(why), (long long)total);
+			       "(remaining capacity for the type: %lld)%s%.*s",
+			       it->group_label, n, it->vgpu, it->model, reason_text(why), (long long)total,
+			       hl ? "; the host's last discovery could not read everything: " : "", hl, hp);
 }
 
 /* Make the model's picture of PGPU p exactly the store's, with p's row
@@ -841,6 +846,26 @@ static bool item_present(const struct carve_hw_inventory *inv, const struct item
 	return vf && vf->in_use;
 }
 
+/* The VF a lost VF-backed vGPU is made again on: its own when free (the
+ * old one may not be), else a free one that no other vGPU names - another
+ * lost vGPU's, which that one will take back; "" when there is none (no VF
+ * enabled: the backend enables them and picks). */
+static void recreate_vf(struct carve_ctx *ctx, const struct item *x, char out[13])
+{
+	out[0] = '\0';
+	const struct carve_hw_gpu *g = vf_impl(x->impl) ? carve_hw_inventory_find(ctx->inv, x->pgpu_pci) : NULL;
+	const struct carve_hw_vf *own = g ? find_vf(ctx->inv, x->where.device_pci) : NULL;
+	if (own && !own->in_use) {
+		carve_strlcpy(out, own->pci, 13);
+		return;
+	}
+	for (size_t v = 0; g && v < g->n_vfs; v++)
+		if (!g->vfs[v].in_use && !vf_claimed(ctx, g->vfs[v].pci, x->vgpu)) {
+			carve_strlcpy(out, g->vfs[v].pci, 13);
+			return;
+		}
+}
+
 static void act(json_t *actions, const char *what, const char *vm, const char *vgpu, const char *detail)
 {
 	json_array_append_new(actions, json_pack("{s:s, s:s, s:s, s:s}", "action", what, "vm", vm ? vm : "", "vgpu",
@@ -901,10 +926,9 @@ static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, 
 		struct carve_vgpu_spec spec;
 		spec_of(x, &spec);
 		if (!item_present(ctx->inv, x)) {
-			/* lost with a reboot: recreate with the same identity and params
-			 * (on whichever VF is free: the old one may not be) */
+			/* lost with a reboot: recreate with the same identity and params */
 			struct carve_error e2 = {0};
-			spec.vf_pci[0] = '\0';
+			recreate_vf(ctx, x, spec.vf_pci);
 			const struct carve_hw_gpu *known = carve_hw_inventory_find(ctx->inv, x->pgpu_pci);
 			r = ctx->host->ops->vgpu_create(ctx->host, known, &spec, &x->where, &e2);
 			if (r >= 0 && x->extra[0] && ctx->host->ops->vgpu_set_params)
@@ -913,6 +937,11 @@ static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, 
 				act(actions, "recreate-failed", vm, x->vgpu, e2.message);
 				continue;
 			}
+			/* The inventory is this look's: a VF handed out now is in use
+			 * for the next lost vGPU's create, which picks from it. */
+			struct carve_hw_vf *taken = (struct carve_hw_vf *)find_vf(ctx->inv, x->where.device_pci);
+			if (taken)
+				taken->in_use = true;
 			if (carve_ops_begin(ctx, NULL) >= 0 &&
 			    carve_ops_end(ctx, carve_repo_vgpu_set_device_pci(ctx->db, x->vgpu, x->where.device_pci, NULL),
 					  NULL) >= 0)

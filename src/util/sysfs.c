@@ -40,6 +40,7 @@ static struct {
 	enum carve_sysfs_op_class cls;
 	unsigned long count[CARVE_SYSFS_OP_ANY + 1];
 	char *log;
+	bool armed; /* a plan or a log: operations are counted */
 } plan = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 static const char *const class_names[] = {"read", "write", "any"};
@@ -61,6 +62,7 @@ static void plan_from_env(void)
 	const char *log = getenv(CARVE_SYSFS_FAULT_LOG_ENV);
 	if (log && *log)
 		plan.log = strdup(log);
+	plan.armed = spec || plan.log;
 }
 
 void carve_sysfs_set_fault_plan(unsigned long n, int fault, enum carve_sysfs_op_class cls)
@@ -70,15 +72,25 @@ void carve_sysfs_set_fault_plan(unsigned long n, int fault, enum carve_sysfs_op_
 	plan.target = n;
 	plan.fault = fault;
 	plan.cls = cls;
+	plan.armed = true; /* counted from now on, even with no fault planned */
 	memset(plan.count, 0, sizeof(plan.count));
 	pthread_mutex_unlock(&plan.lock);
+}
+
+unsigned long carve_sysfs_fault_count(void)
+{
+	pthread_once(&plan.once, plan_from_env);
+	pthread_mutex_lock(&plan.lock);
+	unsigned long n = plan.count[CARVE_SYSFS_OP_ANY];
+	pthread_mutex_unlock(&plan.lock);
+	return n;
 }
 
 /* Count one operation; the planned fault when this is the planned one. */
 static int fault_take(enum carve_sysfs_op_class cls, const char *root, const char *path, const char *attr)
 {
 	pthread_once(&plan.once, plan_from_env);
-	if (!plan.target && !plan.log)
+	if (!plan.armed)
 		return 0;
 	pthread_mutex_lock(&plan.lock);
 	unsigned long nth = ++plan.count[cls];
@@ -97,11 +109,23 @@ static int fault_take(enum carve_sysfs_op_class cls, const char *root, const cha
 	return f;
 }
 
+/* openat2 with RESOLVE_IN_ROOT or RESOLVE_BENEATH fails with EAGAIN when a
+ * rename anywhere on the mount raced the lookup of a ".." (the kernel cannot
+ * then prove the walk stayed inside): the documented answer is to try
+ * again.  sysfs's relative links are full of "..", and a busy host renames
+ * files all the time; the bound only stops a livelock. */
+#define OPENAT2_EAGAIN_TRIES 1000
+
 static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
 {
 	struct open_how how = {.flags = (unsigned long long)flags, .resolve = resolve};
-	long r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	return r < 0 ? -errno : (int)r;
+	for (int i = 0;; i++) {
+		long r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		if (r >= 0)
+			return (int)r;
+		if ((errno != EAGAIN && errno != EINTR) || i == OPENAT2_EAGAIN_TRIES)
+			return -errno;
+	}
 }
 
 bool carve_sysfs_path_valid(const char *path)
@@ -317,12 +341,6 @@ int carve_sysfs_write(struct carve_sysfs *s, const char *devdir, const char *att
 {
 	if (!carve_sysfs_path_valid(devdir) || !carve_sysfs_path_valid(attr))
 		return carve_error_set(err, -EINVAL, "INVALID_PATH", "refusing to write to an unsafe sysfs path");
-	if (write_fault) {
-		int f = write_fault(devdir, attr, value, write_fault_data);
-		if (f < 0)
-			return carve_error_set(err, f, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s (injected)",
-					       value, s->root, devdir, attr, strerror(-f));
-	}
 	/* An injected errno fails the write before it reaches the kernel; an
 	 * injected short write reaches it whole (the driver may have acted)
 	 * and is then reported short, the harder case for the caller. */
@@ -330,6 +348,17 @@ int carve_sysfs_write(struct carve_sysfs *s, const char *devdir, const char *att
 	if (planned < 0)
 		return carve_error_set(err, planned, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s (injected)",
 				       value, s->root, devdir, attr, strerror(-planned));
+	if (write_fault) {
+		int f = write_fault(devdir, attr, value, write_fault_data);
+		if (f < 0)
+			return carve_error_set(err, f, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s (injected)",
+					       value, s->root, devdir, attr, strerror(-f));
+		if (f > 0) /* the hook played the kernel's part */
+			return planned == FAULT_SHORT ? carve_error_set(err, -EIO, "SYSFS_WRITE_FAILED",
+									 "short write of '%s' to %s/%s/%s (injected)",
+									 value, s->root, devdir, attr)
+						      : 0;
+	}
 	_cleanup_close_ int dfd = open_in_root(s, devdir, O_PATH | O_DIRECTORY);
 	if (dfd < 0)
 		return carve_error_set(err, dfd, "SYSFS_WRITE_FAILED", "cannot open device directory %s/%s: %s",

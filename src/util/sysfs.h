@@ -57,7 +57,10 @@ bool carve_sysfs_path_valid(const char *path);
 /* TEST ONLY: a hook called by carve_sysfs_write with the (already checked)
  * devdir, attr and value before anything is opened.  Returning a negative
  * errno fails that write as the kernel would have (SYSFS_WRITE_FAILED, the
- * message marked "(injected)"); returning 0 lets it proceed.  It exists to
+ * message marked "(injected)"); returning 0 lets it proceed; returning 1
+ * means the hook did what the kernel would have (an emulated driver's
+ * effect on a fixture tree) and nothing is written.  A planned fault (below)
+ * comes first: a write it fails never reaches the hook.  It exists to
  * drive the paths a fixture tree cannot: a vendor driver answering EBUSY for
  * a while (bounded retries), or VFs appearing when sriov_numvfs is written
  * (the hook may rewrite the tree).  NULL removes it.  Process-wide and not
@@ -94,5 +97,7 @@ enum carve_sysfs_op_class {
 	CARVE_SYSFS_OP_ANY = 2,
 };
 /* Replace the plan (n = 0: no fault; fault -errno or CARVE_FAULT_SHORT) and
- * restart the counts. */
+ * restart the counts; operations are counted from then on. */
 void carve_sysfs_set_fault_plan(unsigned long n, int fault, enum carve_sysfs_op_class cls);
+/* Operations counted since the plan was last set (all classes). */
+unsigned long carve_sysfs_fault_count(void);
