@@ -125,6 +125,20 @@ emu_create() { sysfs_write "$(emu_type_dir "$1" "$2")/create" "$3"; }
 # emu_remove UUID
 emu_remove() { sysfs_write "/sys/bus/mdev/devices/$1/remove" 1; }
 
+# emu_vfs_bind PF N: enable N VFs on PF by hand (autoprobe off) and bind each
+# to carve_vf_emu (driver_override + drivers_probe); their addresses in $VFS.
+emu_vfs_bind() {
+	sysfs_write "/sys/bus/pci/devices/$1/sriov_drivers_autoprobe" 0
+	expect_write_ok "sriov_numvfs=$2" "/sys/bus/pci/devices/$1/sriov_numvfs" "$2"
+	VFS=
+	for _v in /sys/bus/pci/devices/$1/virtfn*; do
+		_vf=$(basename "$(readlink "$_v")")
+		VFS="$VFS${VFS:+ }$_vf"
+		sysfs_write "$_v/driver_override" carve_vf_emu && sysfs_write /sys/bus/pci/drivers_probe "$_vf" ||
+			fail "bind $_vf to carve_vf_emu: $TB_ERR"
+	done
+}
+
 # Number of mdev devices that exist right now.
 mdev_count() { ls /sys/bus/mdev/devices 2>/dev/null | wc -l; }
 
@@ -336,13 +350,19 @@ known_bug_eq() {
 # three after its last (the act), every $FW_STRIDE-th elsewhere (discovery,
 # and the re-read of the acted GPU); the errno rotates over EIO EBUSY
 # ENODEV ENOSPC and short (for a write: it reached the driver whole and was
-# reported short; for a read: EIO).  With carve.fault_walk=full on the
-# kernel command line (TESTBED_APPEND): every N, each with all five.
+# reported short; for a read: EIO).  On the kernel command line
+# (TESTBED_APPEND): carve.fault_stride=K walks every K-th, and
+# carve.fault_walk=full every N, each with all five.
 
 FW_ERRS="EIO EBUSY ENODEV ENOSPC short"
 : "${FW_STRIDE:=15}"
 FW_FULL=0
-case " $(cat /proc/cmdline 2>/dev/null) " in *" carve.fault_walk=full "*) FW_FULL=1 ;; esac
+for _a in $(cat /proc/cmdline 2>/dev/null); do
+	case $_a in
+	carve.fault_walk=full) FW_FULL=1 ;;
+	carve.fault_stride=[1-9]*) FW_STRIDE=${_a#carve.fault_stride=} ;;
+	esac
+done
 FW_LOG=/tmp/fw-ops.log
 FW_VMS=/tmp/fw-vms
 FW_VGPUS=/tmp/fw-vgpus
@@ -391,6 +411,19 @@ fw_running_vgpus() {
 	grep '|running$' "$FW_VMS" | cut -d'|' -f1 | while read -r _v; do
 		grep "^[^|]*|$_v|" "$FW_VGPUS" | cut -d'|' -f"$1"
 	done | sort
+}
+
+# fw_walk_lifecycle: the three walks, of $FW_VM's vm-start (from halted),
+# vm-shutdown (from running) and host-reconcile (from its vGPU lost); the
+# script defines halted, running and lost.
+fw_walk_lifecycle() {
+	fw_reset() { halted; }
+	fw_walk vm-start running cv vm-start uuid="$FW_VM"
+	fw_reset() { running; }
+	fw_walk vm-shutdown halted cv vm-shutdown uuid="$FW_VM"
+	fw_reset() { lost; }
+	fw_walk host-reconcile running cv host-reconcile
+	halted
 }
 
 # fw_walk NAME ACK_OK CMD...: walk CMD (a cv command line).  ACK_OK: the

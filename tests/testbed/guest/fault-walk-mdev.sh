@@ -35,13 +35,6 @@ lost() { running; emu_remove "$FW_VGPU"; }
 
 fw_remove_dev() { emu_remove "$1"; }
 
-fw_reset() { halted; }
-fw_walk vm-start running cv vm-start uuid="$FW_VM"
-fw_reset() { running; }
-fw_walk vm-shutdown halted cv vm-shutdown uuid="$FW_VM"
-fw_reset() { lost; }
-fw_walk host-reconcile running cv host-reconcile
-
-halted
+fw_walk_lifecycle
 expect_cv_ok "bystander shut down" cv vm-shutdown uuid="$BY"
 expect_eq "no mdev left" "$(mdev_count)" 0

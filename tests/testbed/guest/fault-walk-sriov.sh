@@ -18,15 +18,7 @@ P=/sys/bus/pci/devices/$PF
 check "modprobe nvme" modprobe nvme
 check "load emulator vf_pfs=$PF mixed=1" emu_load vf_pfs=$PF mixed=1
 export CARVE_NVIDIA_VGPU_PFS="${PF#0000:}=L40S"
-sysfs_write $P/sriov_drivers_autoprobe 0
-expect_write_ok "sriov_numvfs=4" $P/sriov_numvfs 4
-VFS=
-for v in $P/virtfn*; do
-	vf=$(basename "$(readlink "$v")")
-	VFS="$VFS${VFS:+ }$vf"
-	sysfs_write "$v/driver_override" carve_vf_emu && sysfs_write /sys/bus/pci/drivers_probe "$vf" ||
-		fail "bind $vf to carve_vf_emu: $TB_ERR"
-done
+emu_vfs_bind $PF 4
 PG=$(cv pgpu-list --minimal pci-id=$PF)
 G=$(cvm pgpu-param-get uuid="$PG" param-name=gpu-group-uuid)
 T=$(cvm vgpu-type-list --minimal model-name="NVIDIA L40S-4Q")
@@ -51,13 +43,6 @@ lost() {
 
 fw_remove_dev() { sysfs_write "/sys/bus/pci/devices/$1/nvidia/current_vgpu_type" 0; }
 
-fw_reset() { halted; }
-fw_walk vm-start running cv vm-start uuid="$FW_VM"
-fw_reset() { running; }
-fw_walk vm-shutdown halted cv vm-shutdown uuid="$FW_VM"
-fw_reset() { lost; }
-fw_walk host-reconcile running cv host-reconcile
-
-halted
+fw_walk_lifecycle
 expect_cv_ok "bystander shut down" cv vm-shutdown uuid="$BY"
 expect_eq "every VF free" "$(for vf in $VFS; do curtype "$vf"; done | sort -u)" 0

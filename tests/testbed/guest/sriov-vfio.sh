@@ -28,15 +28,7 @@ expect_eq "undeclared NVMe PF is no PGPU" "$(cv pgpu-list --minimal pci-id=$PF)"
 export CARVE_NVIDIA_VGPU_PFS="${PF#0000:}=L40S"
 
 # VFs by hand: sriov_numvfs, then driver_override + drivers_probe
-sysfs_write $P/sriov_drivers_autoprobe 0
-expect_write_ok "sriov_numvfs=4" $P/sriov_numvfs 4
-VFS=
-for v in $P/virtfn*; do
-	vf=$(basename "$(readlink "$v")")
-	VFS="$VFS${VFS:+ }$vf"
-	sysfs_write "$v/driver_override" carve_vf_emu && sysfs_write /sys/bus/pci/drivers_probe "$vf" ||
-		fail "bind $vf to carve_vf_emu: $TB_ERR"
-done
+emu_vfs_bind $PF 4
 expect_eq "4 VFs bound to carve_vf_emu" \
 	"$(for vf in $VFS; do basename "$(readlink /sys/bus/pci/devices/$vf/driver)"; done | sort | uniq -c | tr -s ' ')" \
 	" 4 carve_vf_emu"
