@@ -21,6 +21,7 @@
 #include "model/catalog.h"
 #include "model/impl.h"
 #include "util/cleanup.h"
+#include "util/yamldoc.h"
 #include "util/pci.h"
 #include "util/uuid.h"
 
@@ -50,230 +51,76 @@ int carve_profile_error(const struct carve_profile *p, struct carve_error *err, 
 
 /* ---- parsing ---- */
 
+/* The parse: the shared YAML rules (util/yamldoc.h) first, so that a
+ * mapping walk's callback (given the struct carve_yaml) gets back to it. */
 struct pctx {
-	yaml_document_t *doc;
-	const char *origin;
-	struct carve_error *err;
-	unsigned char *seen; /* one flag per node: aliases make a node reachable twice */
-	size_t n_nodes;
+	struct carve_yaml y;
 	size_t total_vgpus;
 };
 
-static int line_of(const yaml_node_t *n)
+static struct pctx *pctx_of(struct carve_yaml *y)
 {
-	return (int)n->start_mark.line + 1;
+	return (struct pctx *)y;
 }
 
-static int perr(struct pctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int perr(struct pctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
+static int vgpu_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn, const char *kpath)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vreport(c->origin, c->err, -EINVAL, n ? line_of(n) : 1, key, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-/* Fetch a node, refusing one already visited (an alias). */
-static yaml_node_t *node(struct pctx *c, int id, const char *key, int *r)
-{
-	yaml_node_t *n = yaml_document_get_node(c->doc, id);
-	*r = 0;
-	if (!n) {
-		*r = carve_error_set(c->err, -EINVAL, ID, "%s: %s: dangling YAML node", c->origin, key);
-		return NULL;
-	}
-	size_t idx = (size_t)(id - 1);
-	if (idx < c->n_nodes) {
-		if (c->seen[idx]) {
-			*r = perr(c, n, key, "YAML aliases are not supported");
-			return NULL;
-		}
-		c->seen[idx] = 1;
-	}
-	return n;
-}
-
-/* A scalar's text, or an error naming the key. */
-static int scalar(struct pctx *c, yaml_node_t *n, const char *key, const char **out)
-{
-	if (n->type != YAML_SCALAR_NODE)
-		return perr(c, n, key, "expected a single value");
-	const char *s = (const char *)n->data.scalar.value;
-	if (strlen(s) != n->data.scalar.length)
-		return perr(c, n, key, "value contains a NUL byte");
-	*out = s;
-	return 0;
-}
-
-static int get_str(struct pctx *c, yaml_node_t *n, const char *key, char *buf, size_t size)
-{
-	const char *s = NULL;
-	int r = scalar(c, n, key, &s);
-	if (r < 0)
-		return r;
-	if (strlen(s) >= size)
-		return perr(c, n, key, "value longer than %zu characters", size - 1);
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return perr(c, n, key, "value contains a control character");
-	snprintf(buf, size, "%s", s);
-	return 0;
-}
-
-static int get_u32(struct pctx *c, yaml_node_t *n, const char *key, uint32_t max, uint32_t *out)
-{
-	const char *s = NULL;
-	int r = scalar(c, n, key, &s);
-	if (r < 0)
-		return r;
-	if (carve_parse_u32(s, out) < 0 || *out > max)
-		return perr(c, n, key, "'%.64s' is not a number from 0 to %u", s, max);
-	return 0;
-}
-
-static int get_i32(struct pctx *c, yaml_node_t *n, const char *key, int32_t min, int32_t max, int32_t *out)
-{
-	const char *s = NULL;
-	int r = scalar(c, n, key, &s);
-	if (r < 0)
-		return r;
-	if (carve_parse_i32(s, out) < 0 || *out < min || *out > max)
-		return perr(c, n, key, "'%.64s' is not a number from %d to %d", s, min, max);
-	return 0;
-}
-
-static int get_bool(struct pctx *c, yaml_node_t *n, const char *key, bool *out)
-{
-	const char *s = NULL;
-	int r = scalar(c, n, key, &s);
-	if (r < 0)
-		return r;
-	if (carve_parse_bool(s, out) < 0)
-		return perr(c, n, key, "'%.64s' is not true or false", s);
-	return 0;
-}
-
-static int get_hex16_pair(struct pctx *c, yaml_node_t *n, const char *key, uint16_t *a, uint16_t *b)
-{
-	const char *s = NULL;
-	int r = scalar(c, n, key, &s);
-	if (r < 0)
-		return r;
-	char buf[16];
-	uint32_t x, y;
-	const char *colon = strchr(s, ':');
-	if (!colon || (size_t)(colon - s) >= sizeof(buf))
-		return perr(c, n, key, "'%.64s' is not VVVV:DDDD", s);
-	memcpy(buf, s, (size_t)(colon - s));
-	buf[colon - s] = '\0';
-	if (carve_parse_hex_u32(buf, &x) < 0 || carve_parse_hex_u32(colon + 1, &y) < 0 || x > 0xffff || y > 0xffff)
-		return perr(c, n, key, "'%.64s' is not VVVV:DDDD", s);
-	*a = (uint16_t)x;
-	*b = (uint16_t)y;
-	return 0;
-}
-
-/* Iterate a mapping's pairs with each key's text; refuses repeated keys. */
-typedef int (*pair_fn)(struct pctx *c, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn,
-		       const char *path);
-
-static int walk_mapping(struct pctx *c, yaml_node_t *m, const char *path, void *obj, pair_fn fn)
-{
-	if (m->type != YAML_MAPPING_NODE)
-		return perr(c, m, path, "expected a mapping (key: value)");
-	struct carve_strv seen = {0};
-	int r = 0;
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		yaml_node_t *kn = node(c, p->key, path, &r);
-		if (!kn)
-			break;
-		const char *key;
-		if ((r = scalar(c, kn, path, &key)) < 0)
-			break;
-		char kpath[160];
-		snprintf(kpath, sizeof(kpath), "%s%s%.48s", path, *path ? "." : "", key);
-		if (carve_strv_contains(&seen, key)) {
-			r = perr(c, kn, kpath, "key given twice");
-			break;
-		}
-		if ((r = carve_strv_push(&seen, key)) < 0) {
-			r = carve_error_set(c->err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
-			break;
-		}
-		yaml_node_t *vn = node(c, p->value, kpath, &r);
-		if (!vn)
-			break;
-		if ((r = fn(c, obj, key, kn, vn, kpath)) < 0)
-			break;
-	}
-	carve_strv_clear(&seen);
-	return r;
-}
-
-static int unknown_key(struct pctx *c, yaml_node_t *kn, const char *kpath)
-{
-	return perr(c, kn, kpath, "unknown key");
-}
-
-static int vgpu_pair(struct pctx *c, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn, const char *kpath)
-{
+	struct pctx *c = pctx_of(y);
 	struct carve_profile_vgpu *v = obj;
 	if (strcmp(key, "uuid") == 0) {
 		const char *s;
-		int r = scalar(c, vn, kpath, &s);
+		int r = carve_yaml_scalar(&c->y, vn, kpath, &s);
 		if (r < 0)
 			return r;
 		if (carve_uuid_normalize(s, v->uuid) < 0)
-			return perr(c, vn, kpath, "'%.64s' is not a UUID", s);
-		v->line_uuid = line_of(vn);
+			return carve_yaml_err(&c->y, vn, kpath, "'%.64s' is not a UUID", s);
+		v->line_uuid = carve_yaml_line(vn);
 		return 0;
 	}
 	if (strcmp(key, "type") == 0) {
-		int r = get_str(c, vn, kpath, v->type_id, sizeof(v->type_id));
+		int r = carve_yaml_str(&c->y, vn, kpath, v->type_id, sizeof(v->type_id));
 		if (r < 0)
 			return r;
 		if (!carve_ident_valid(v->type_id))
-			return perr(c, vn, kpath, "'%s' is not a valid type identifier", v->type_id);
-		v->line_type = line_of(vn);
+			return carve_yaml_err(&c->y, vn, kpath, "'%s' is not a valid type identifier", v->type_id);
+		v->line_type = carve_yaml_line(vn);
 		return 0;
 	}
 	if (strcmp(key, "params") == 0)
-		return get_str(c, vn, kpath, v->params, sizeof(v->params));
+		return carve_yaml_str(&c->y, vn, kpath, v->params, sizeof(v->params));
 	if (strcmp(key, "gpu") == 0)
-		return get_u32(c, vn, kpath, 255, &v->gpu);
-	return unknown_key(c, kn, kpath);
+		return carve_yaml_u32(&c->y, vn, kpath, 255, &v->gpu);
+	return carve_yaml_unknown_key(&c->y, kn, kpath);
 }
 
 static int parse_vgpus(struct pctx *c, struct carve_profile_gpu *g, yaml_node_t *seq, const char *path)
 {
 	if (seq->type != YAML_SEQUENCE_NODE)
-		return perr(c, seq, path, "expected a list");
+		return carve_yaml_err(&c->y, seq, path, "expected a list");
 	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
 	if (n > CARVE_PROFILE_MAX_VGPUS_PER_GPU)
-		return carve_error_set(c->err, -E2BIG, ID, "%s:%d: %s: more than %d vGPUs on one GPU entry", c->origin,
-				       line_of(seq), path, CARVE_PROFILE_MAX_VGPUS_PER_GPU);
+		return carve_error_set(c->y.err, -E2BIG, ID, "%s:%d: %s: more than %d vGPUs on one GPU entry", c->y.origin,
+				       carve_yaml_line(seq), path, CARVE_PROFILE_MAX_VGPUS_PER_GPU);
 	if (c->total_vgpus + n > CARVE_PROFILE_MAX_VGPUS)
-		return carve_error_set(c->err, -E2BIG, ID, "%s:%d: %s: more than %d vGPUs in the profile", c->origin,
-				       line_of(seq), path, CARVE_PROFILE_MAX_VGPUS);
+		return carve_error_set(c->y.err, -E2BIG, ID, "%s:%d: %s: more than %d vGPUs in the profile", c->y.origin,
+				       carve_yaml_line(seq), path, CARVE_PROFILE_MAX_VGPUS);
 	c->total_vgpus += n;
 	g->vgpus = calloc(n ? n : 1, sizeof(*g->vgpus));
 	if (!g->vgpus)
-		return carve_error_set(c->err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+		return carve_error_set(c->y.err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		char ipath[128];
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
 		int r;
-		yaml_node_t *item = node(c, seq->data.sequence.items.start[i], ipath, &r);
+		yaml_node_t *item = carve_yaml_node(&c->y, seq->data.sequence.items.start[i], ipath, &r);
 		if (!item)
 			return r;
 		struct carve_profile_vgpu *v = &g->vgpus[g->n_vgpus++];
-		v->line = line_of(item);
-		if ((r = walk_mapping(c, item, ipath, v, vgpu_pair)) < 0)
+		v->line = carve_yaml_line(item);
+		if ((r = carve_yaml_walk(&c->y, item, ipath, v, vgpu_pair)) < 0)
 			return r;
 		if (!v->type_id[0])
-			return perr(c, item, ipath, "missing key 'type'");
+			return carve_yaml_err(&c->y, item, ipath, "missing key 'type'");
 	}
 	return 0;
 }
@@ -281,27 +128,27 @@ static int parse_vgpus(struct pctx *c, struct carve_profile_gpu *g, yaml_node_t 
 static int parse_types(struct pctx *c, struct carve_profile_gpu *g, yaml_node_t *seq, const char *path)
 {
 	if (seq->type != YAML_SEQUENCE_NODE)
-		return perr(c, seq, path, "expected a list");
+		return carve_yaml_err(&c->y, seq, path, "expected a list");
 	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
 	if (n == 0)
-		return perr(c, seq, path, "empty list (leave the key out for all types)");
+		return carve_yaml_err(&c->y, seq, path, "empty list (leave the key out for all types)");
 	if (n > CARVE_PROFILE_MAX_TYPES)
-		return carve_error_set(c->err, -E2BIG, ID, "%s:%d: %s: more than %d types", c->origin, line_of(seq),
+		return carve_error_set(c->y.err, -E2BIG, ID, "%s:%d: %s: more than %d types", c->y.origin, carve_yaml_line(seq),
 				       path, CARVE_PROFILE_MAX_TYPES);
 	for (size_t i = 0; i < n; i++) {
 		int r;
-		yaml_node_t *item = node(c, seq->data.sequence.items.start[i], path, &r);
+		yaml_node_t *item = carve_yaml_node(&c->y, seq->data.sequence.items.start[i], path, &r);
 		if (!item)
 			return r;
 		char id[65];
-		if ((r = get_str(c, item, path, id, sizeof(id))) < 0)
+		if ((r = carve_yaml_str(&c->y, item, path, id, sizeof(id))) < 0)
 			return r;
 		if (!carve_ident_valid(id))
-			return perr(c, item, path, "'%s' is not a valid type identifier", id);
+			return carve_yaml_err(&c->y, item, path, "'%s' is not a valid type identifier", id);
 		if (carve_strv_contains(&g->types, id))
-			return perr(c, item, path, "type %s listed twice", id);
+			return carve_yaml_err(&c->y, item, path, "type %s listed twice", id);
 		if (carve_strv_push(&g->types, id) < 0)
-			return carve_error_set(c->err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+			return carve_error_set(c->y.err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	}
 	return 0;
 }
@@ -323,67 +170,68 @@ static const char *const gpu_keys[CARVE_PGK__MAX] = {
 	[CARVE_PGK_VGPUS] = "vgpus",
 };
 
-static int gpu_pair(struct pctx *c, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn, const char *kpath)
+static int gpu_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn, const char *kpath)
 {
+	struct pctx *c = pctx_of(y);
 	struct carve_profile_gpu *g = obj;
 	int k = -1;
 	for (int i = 0; i < CARVE_PGK__MAX; i++)
 		if (strcmp(gpu_keys[i], key) == 0)
 			k = i;
 	if (k < 0)
-		return unknown_key(c, kn, kpath);
-	g->key_line[k] = line_of(kn);
+		return carve_yaml_unknown_key(&c->y, kn, kpath);
+	g->key_line[k] = carve_yaml_line(kn);
 	const char *s = NULL;
 	int r;
 	bool b;
 	uint32_t u;
 	switch ((enum carve_profile_gpu_key)k) {
 	case CARVE_PGK_BOARD:
-		return get_str(c, vn, kpath, g->board, sizeof(g->board));
+		return carve_yaml_str(&c->y, vn, kpath, g->board, sizeof(g->board));
 	case CARVE_PGK_PCI:
-		if ((r = scalar(c, vn, kpath, &s)) < 0)
+		if ((r = carve_yaml_scalar(&c->y, vn, kpath, &s)) < 0)
 			return r;
 		if (carve_pci_normalize(s, g->pci) < 0)
-			return perr(c, vn, kpath, "'%.64s' is not a PCI address (DDDD:BB:SS.F)", s);
+			return carve_yaml_err(&c->y, vn, kpath, "'%.64s' is not a PCI address (DDDD:BB:SS.F)", s);
 		return 0;
 	case CARVE_PGK_NUMA_NODE:
-		return get_i32(c, vn, kpath, -1, 1023, &g->numa_node);
+		return carve_yaml_i32(&c->y, vn, kpath, -1, 1023, &g->numa_node);
 	case CARVE_PGK_IOMMU_GROUP:
-		return get_i32(c, vn, kpath, 0, 65535, &g->iommu_group);
+		return carve_yaml_i32(&c->y, vn, kpath, 0, 65535, &g->iommu_group);
 	case CARVE_PGK_TYPES:
 		return parse_types(c, g, vn, kpath);
 	case CARVE_PGK_MECHANISM:
-		if ((r = scalar(c, vn, kpath, &s)) < 0)
+		if ((r = carve_yaml_scalar(&c->y, vn, kpath, &s)) < 0)
 			return r;
 		if ((g->mechanism = carve_impl_from_name(s)) < 0)
-			return perr(c, vn, kpath,
+			return carve_yaml_err(&c->y, vn, kpath,
 				    "unknown mechanism '%.64s' (passthrough, nvidia-mdev, nvidia-sriov, amd-mxgpu, gvt-g)",
 				    s);
 		return 0;
 	case CARVE_PGK_DRIVER:
-		if ((r = get_str(c, vn, kpath, g->driver, sizeof(g->driver))) < 0)
+		if ((r = carve_yaml_str(&c->y, vn, kpath, g->driver, sizeof(g->driver))) < 0)
 			return r;
 		if (!carve_ident_valid(g->driver))
-			return perr(c, vn, kpath, "'%s' is not a valid driver name", g->driver);
+			return carve_yaml_err(&c->y, vn, kpath, "'%s' is not a valid driver name", g->driver);
 		return 0;
 	case CARVE_PGK_VFS:
-		return get_u32(c, vn, kpath, CARVE_PROFILE_MAX_VFS, &g->vfs);
+		return carve_yaml_u32(&c->y, vn, kpath, CARVE_PROFILE_MAX_VFS, &g->vfs);
 	case CARVE_PGK_NUMVFS:
-		return get_u32(c, vn, kpath, CARVE_PROFILE_MAX_VFS, &g->numvfs);
+		return carve_yaml_u32(&c->y, vn, kpath, CARVE_PROFILE_MAX_VFS, &g->numvfs);
 	case CARVE_PGK_MIXED_SIZE:
-		if ((r = get_bool(c, vn, kpath, &b)) < 0)
+		if ((r = carve_yaml_bool(&c->y, vn, kpath, &b)) < 0)
 			return r;
 		g->mixed_size = b;
 		return 0;
 	case CARVE_PGK_SYSTEM_DISPLAY:
-		return get_bool(c, vn, kpath, &g->system_display);
+		return carve_yaml_bool(&c->y, vn, kpath, &g->system_display);
 	case CARVE_PGK_SUBSYSTEM:
-		return get_hex16_pair(c, vn, kpath, &g->subsys_vendor, &g->subsys_device);
+		return carve_yaml_hex16_pair(&c->y, vn, kpath, &g->subsys_vendor, &g->subsys_device);
 	case CARVE_PGK_CLASS:
-		if ((r = scalar(c, vn, kpath, &s)) < 0)
+		if ((r = carve_yaml_scalar(&c->y, vn, kpath, &s)) < 0)
 			return r;
 		if (carve_parse_hex_u32(s, &u) < 0 || u > 0xffffff)
-			return perr(c, vn, kpath, "'%.64s' is not a PCI class (0xCCSSPP)", s);
+			return carve_yaml_err(&c->y, vn, kpath, "'%.64s' is not a PCI class (0xCCSSPP)", s);
 		g->class_code = u;
 		return 0;
 	case CARVE_PGK_VGPUS:
@@ -391,70 +239,71 @@ static int gpu_pair(struct pctx *c, void *obj, const char *key, yaml_node_t *kn,
 	case CARVE_PGK__MAX:
 		break;
 	}
-	return unknown_key(c, kn, kpath);
+	return carve_yaml_unknown_key(&c->y, kn, kpath);
 }
 
 static int parse_gpus(struct pctx *c, struct carve_profile *p, yaml_node_t *seq, const char *path)
 {
 	if (seq->type != YAML_SEQUENCE_NODE)
-		return perr(c, seq, path, "expected a list");
+		return carve_yaml_err(&c->y, seq, path, "expected a list");
 	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
 	if (n > CARVE_PROFILE_MAX_GPUS)
-		return carve_error_set(c->err, -E2BIG, ID, "%s:%d: %s: more than %d GPU entries", c->origin,
-				       line_of(seq), path, CARVE_PROFILE_MAX_GPUS);
+		return carve_error_set(c->y.err, -E2BIG, ID, "%s:%d: %s: more than %d GPU entries", c->y.origin,
+				       carve_yaml_line(seq), path, CARVE_PROFILE_MAX_GPUS);
 	p->gpus = calloc(n ? n : 1, sizeof(*p->gpus));
 	if (!p->gpus)
-		return carve_error_set(c->err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+		return carve_error_set(c->y.err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		char ipath[64];
 		snprintf(ipath, sizeof(ipath), "gpus[%zu]", i);
 		int r;
-		yaml_node_t *item = node(c, seq->data.sequence.items.start[i], ipath, &r);
+		yaml_node_t *item = carve_yaml_node(&c->y, seq->data.sequence.items.start[i], ipath, &r);
 		if (!item)
 			return r;
 		struct carve_profile_gpu *g = &p->gpus[p->n_gpus++];
-		g->line = line_of(item);
+		g->line = carve_yaml_line(item);
 		g->numa_node = 0;
 		g->iommu_group = -1;
 		g->mechanism = -1;
 		g->mixed_size = -1;
-		if ((r = walk_mapping(c, item, ipath, g, gpu_pair)) < 0)
+		if ((r = carve_yaml_walk(&c->y, item, ipath, g, gpu_pair)) < 0)
 			return r;
 		if (!g->key_line[CARVE_PGK_BOARD])
-			return perr(c, item, ipath, "missing key 'board'");
+			return carve_yaml_err(&c->y, item, ipath, "missing key 'board'");
 		if (!g->key_line[CARVE_PGK_PCI])
-			return perr(c, item, ipath, "missing key 'pci'");
+			return carve_yaml_err(&c->y, item, ipath, "missing key 'pci'");
 		if (g->key_line[CARVE_PGK_NUMVFS] && !g->key_line[CARVE_PGK_VFS])
 			g->vfs = g->numvfs;
 		if (g->key_line[CARVE_PGK_VFS] && !g->key_line[CARVE_PGK_NUMVFS])
 			g->numvfs = g->vfs;
 		if (g->numvfs > g->vfs)
-			return perr(c, item, ipath, "numvfs %u exceeds vfs %u", g->numvfs, g->vfs);
+			return carve_yaml_err(&c->y, item, ipath, "numvfs %u exceeds vfs %u", g->numvfs, g->vfs);
 	}
 	return 0;
 }
 
-static int top_pair(struct pctx *c, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn, const char *kpath)
+static int top_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn, const char *kpath)
 {
+	struct pctx *c = pctx_of(y);
 	struct carve_profile *p = obj;
 	int r;
 	if (strcmp(key, "name") == 0) {
-		if ((r = get_str(c, vn, kpath, p->name, sizeof(p->name))) < 0)
+		if ((r = carve_yaml_str(&c->y, vn, kpath, p->name, sizeof(p->name))) < 0)
 			return r;
 		if (!carve_ident_valid(p->name))
-			return perr(c, vn, kpath, "'%s' is not a valid name ([A-Za-z0-9_.-])", p->name);
+			return carve_yaml_err(&c->y, vn, kpath, "'%s' is not a valid name ([A-Za-z0-9_.-])", p->name);
 		return 0;
 	}
 	if (strcmp(key, "description") == 0)
-		return get_str(c, vn, kpath, p->description, sizeof(p->description));
+		return carve_yaml_str(&c->y, vn, kpath, p->description, sizeof(p->description));
 	if (strcmp(key, "fail_create_after") == 0) {
 		p->has_fail_create_after = true;
-		p->line_fail_create_after = line_of(kn);
-		return get_u32(c, vn, kpath, 1000000, &p->fail_create_after);
+		p->line_fail_create_after = carve_yaml_line(kn);
+		return carve_yaml_u32(&c->y, vn, kpath, 1000000, &p->fail_create_after);
 	}
 	if (strcmp(key, "gpus") == 0)
 		return parse_gpus(c, p, vn, kpath);
-	return unknown_key(c, kn, kpath);
+	return carve_yaml_unknown_key(&c->y, kn, kpath);
 }
 
 void carve_profile_free(struct carve_profile *p)
@@ -471,77 +320,27 @@ void carve_profile_free(struct carve_profile *p)
 }
 CARVE_DEFINE_CLEANUP(struct carve_profile, carve_profile_free)
 
-static void parser_deletep(yaml_parser_t **p)
-{
-	if (*p)
-		yaml_parser_delete(*p);
-}
-static void document_deletep(yaml_document_t **d)
-{
-	if (*d)
-		yaml_document_delete(*d);
-}
-
-static int yaml_problem(const char *origin, const yaml_parser_t *y, struct carve_error *err)
-{
-	if (y->error == YAML_MEMORY_ERROR)
-		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "%s: out of memory parsing YAML", origin);
-	return carve_error_set(err, -EINVAL, ID, "%s:%zu:%zu: YAML syntax error: %s%s%s", origin,
-			       y->problem_mark.line + 1, y->problem_mark.column + 1,
-			       y->problem ? y->problem : "malformed document", y->context ? " " : "",
-			       y->context ? y->context : "");
-}
-
 int carve_profile_parse(const char *text, size_t len, const char *origin, struct carve_profile **out,
 			struct carve_error *err)
 {
 	*out = NULL;
 	if (!origin)
 		origin = "<profile>";
-	if (len > CARVE_PROFILE_MAX_BYTES)
-		return carve_error_set(err, -E2BIG, ID, "%s: larger than %d bytes", origin, CARVE_PROFILE_MAX_BYTES);
 	_cleanup_(carve_profile_freep) struct carve_profile *p = calloc(1, sizeof(*p));
 	if (!p || !(p->origin = strdup(origin)))
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
-
-	yaml_parser_t parser_s;
-	yaml_document_t doc_s;
-	_cleanup_(parser_deletep) yaml_parser_t *parser = NULL;
-	_cleanup_(document_deletep) yaml_document_t *doc = NULL;
-	if (!yaml_parser_initialize(&parser_s))
-		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
-	parser = &parser_s;
-	yaml_parser_set_input_string(parser, (const unsigned char *)(text ? text : ""), len);
-	if (!yaml_parser_load(parser, &doc_s))
-		return yaml_problem(origin, parser, err);
-	doc = &doc_s;
-	yaml_node_t *root = yaml_document_get_root_node(doc);
-	if (!root)
-		return carve_error_set(err, -EINVAL, ID, "%s:1: empty profile", origin);
-	{
-		/* A second document would be silently ignored: refuse it. */
-		yaml_document_t extra;
-		if (!yaml_parser_load(parser, &extra))
-			return yaml_problem(origin, parser, err);
-		bool more = yaml_document_get_root_node(&extra) != NULL;
-		yaml_document_delete(&extra);
-		if (more)
-			return carve_error_set(err, -EINVAL, ID, "%s: more than one YAML document", origin);
-	}
-
-	size_t n_nodes = (size_t)(doc->nodes.top - doc->nodes.start);
-	_cleanup_free_ unsigned char *seen = calloc(n_nodes ? n_nodes : 1, 1);
-	if (!seen)
-		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
-	struct pctx c = {.doc = doc, .origin = origin, .err = err, .seen = seen, .n_nodes = n_nodes};
-	seen[0] = 1; /* the root */
-	int r = walk_mapping(&c, root, "", p, top_pair);
+	struct pctx c = {0};
+	int r = carve_yaml_open(&c.y, text, len, CARVE_PROFILE_MAX_BYTES, p->origin, ID, err);
+	int root_line = carve_yaml_line(c.y.root);
+	if (r >= 0)
+		r = carve_yaml_walk(&c.y, c.y.root, "", p, top_pair);
+	carve_yaml_close(&c.y);
 	if (r < 0)
 		return r;
 	if (!p->name[0])
-		return carve_error_set(err, -EINVAL, ID, "%s:%d: missing key 'name'", origin, line_of(root));
+		return carve_error_set(err, -EINVAL, ID, "%s:%d: missing key 'name'", origin, root_line);
 	if (p->n_gpus == 0 && !p->gpus)
-		return carve_error_set(err, -EINVAL, ID, "%s:%d: missing key 'gpus'", origin, line_of(root));
+		return carve_error_set(err, -EINVAL, ID, "%s:%d: missing key 'gpus'", origin, root_line);
 	*out = TAKE_PTR(p);
 	return 0;
 }

@@ -1051,7 +1051,7 @@ static void test_profile_validation(void **state)
 	expect_profile_error("name: x\ngpus:\n  - &a {board: Tesla P40, pci: \"0000:82:00.0\"}\n  - *a\n", -EINVAL,
 			     "aliases are not supported");
 	expect_profile_error("name: x\ngpus: [\n", -EINVAL, "bad.yaml:");
-	expect_profile_error("", -EINVAL, "empty profile");
+	expect_profile_error("", -EINVAL, "empty document");
 	expect_profile_error("name: x\n", -EINVAL, "missing key 'gpus'");
 	expect_profile_error("name: x\ngpus:\n  - board: Tesla P40\n", -EINVAL, "missing key 'pci'");
 	expect_profile_error("name: x\ngpus:\n  - {board: Tesla P40, pci: \"0000:82:00.0\", mechanism: nvidia-sriov}\n",
