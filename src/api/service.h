@@ -79,6 +79,11 @@ int carve_service_flush_deferred(struct carve_service *s, struct carve_error *er
 /* host-reconcile under the write lock; outcomes are counted in the metrics.
  * result may be NULL. */
 int carve_service_reconcile(struct carve_service *s, json_t **result, struct carve_error *err);
+/* host-apply of the configuration the store keeps for this host
+ * (docs/host-config.md), as carved does at start-up before its reconcile:
+ * 0 and *result NULL when there is none, else host-apply's result or
+ * error. */
+int carve_service_apply_config(struct carve_service *s, json_t **result, struct carve_error *err);
 
 /* Run one verb; writes says whether it takes the write lock (request.h
  * decides).  *result is a new reference on success.

@@ -157,10 +157,41 @@ static int parse_kv(int argc, char **argv, json_t **out, struct carve_error *err
 	return 0;
 }
 
+/* host-apply config=FILE: the file's text is what goes to the verb (and
+ * over the API to carved), read here, where the file is.  At most 64 KiB,
+ * the format's limit (host/hostcfg.h). */
+static int read_config_arg(json_t *args, struct carve_error *err)
+{
+	const char *path = json_string_value(json_object_get(args, "config"));
+	if (!path)
+		return 0;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
+		return carve_error_set(err, -errno, "CONFIG_UNREADABLE", "cannot read %s: %s", path, strerror(errno));
+	enum { MAX = 64 * 1024 };
+	_cleanup_free_ char *buf = malloc(MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t n = fread(buf, 1, MAX + 1, f);
+	if (ferror(f))
+		return carve_error_set(err, -EIO, "CONFIG_UNREADABLE", "cannot read %s", path);
+	if (n > MAX)
+		return carve_error_set(err, -E2BIG, "CONFIG_UNREADABLE", "%s is larger than %d bytes", path, MAX);
+	buf[n] = '\0';
+	if (strlen(buf) != n)
+		return carve_error_set(err, -EINVAL, "CONFIG_UNREADABLE", "%s contains a NUL byte", path);
+	json_t *v = json_string(buf);
+	if (!v)
+		return carve_error_set(err, -EINVAL, "CONFIG_UNREADABLE", "%s is not valid UTF-8", path);
+	return json_object_set_new(args, "config", v) < 0 ? -ENOMEM : 0;
+}
+
 /* The request of verb with key=value words kv[0..n). */
 static int request_of(struct carve_cli *cli, int n, char **kv, struct carve_error *err)
 {
 	int r = parse_kv(n, kv, &cli->args, err);
+	if (r >= 0 && strcmp(cli->verb, "host-apply") == 0)
+		r = read_config_arg(cli->args, err);
 	if (r < 0)
 		return r;
 	/* params= and --minimal shape the output; the verb is asked for just

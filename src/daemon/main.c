@@ -5,7 +5,8 @@
  *          [--tcp ADDR:PORT] [--token-file FILE] [--foreground] [--check-config]
  *
  * Start-up: configuration (config.h), the host backend, the store, one
- * discovery refresh and a host-reconcile - all before any listener opens, so
+ * discovery refresh, the stored host configuration (host-apply) and a
+ * host-reconcile - all before any listener opens, so
  * no write is ever served against an unreconciled host - then the listeners,
  * then READY=1 to systemd.  carved never forks (Type=notify), so
  * --foreground is accepted for compatibility and changes nothing.
@@ -347,7 +348,19 @@ int main(int argc, char **argv)
 	/* Reconcile before the first write can arrive: listeners open after. */
 	if ((r = carve_service_refresh(svc, &err)) < 0)
 		goto fail;
+	/* The host configuration first (a reboot lost VFs and modes), so that
+	 * reconcile finds them when it recreates the running VMs' vGPUs.  A
+	 * configuration that no longer applies is logged, not fatal: the host
+	 * still serves what it has. */
 	json_t *res = NULL;
+	struct carve_error cerr = {0};
+	if (carve_service_apply_config(svc, &res, &cerr) < 0)
+		carve_log(LOG_ERR, "start-up host configuration not applied: %s: %s", cerr.id, cerr.message);
+	else if (res)
+		carve_log(LOG_INFO, "start-up host configuration: %zu step(s) applied",
+			  json_array_size(json_object_get(res, "plan")));
+	json_decref(res);
+	res = NULL;
 	if ((r = carve_service_reconcile(svc, &res, &err)) < 0)
 		goto fail;
 	carve_log(LOG_INFO, "start-up reconcile: %zu action(s)", json_array_size(json_object_get(res, "actions")));

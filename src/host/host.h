@@ -61,6 +61,13 @@ struct carve_host_ops {
 			   const struct carve_vgpu_placement *where, struct carve_error *err);
 	int (*vgpu_set_params)(struct carve_host *h, const struct carve_vgpu_placement *where, const char *params,
 			       struct carve_error *err);
+	/* Set the SR-IOV PF's enabled VF count (host-apply), under the
+	 * kernel's rules: at most sriov_totalvfs (-ERANGE), one non-zero
+	 * count becomes another through 0, never while a VF is in use
+	 * (-EBUSY SRIOV_VF_IN_USE, naming it); the new VFs are waited for
+	 * (bounded) as a create that enables them does.  The same count
+	 * changes nothing. */
+	int (*sriov_set_numvfs)(struct carve_host *h, const char *pf_pci, uint32_t n, struct carve_error *err);
 	void (*free)(struct carve_host *h);
 };
 

@@ -1129,6 +1129,39 @@ static void sim_free(struct carve_host *h)
 	free(s);
 }
 
+static int sim_set_numvfs(struct carve_host *h, const char *pf_pci, uint32_t n, struct carve_error *err)
+{
+	struct sim *s = to_sim(h);
+	char pci[13];
+	size_t gi;
+	struct carve_hw_gpu *g = carve_pci_normalize(pf_pci, pci) == 0 ? find_gpu(s, pci, &gi) : NULL;
+	if (!g)
+		return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "sim: no GPU %.16s", pf_pci);
+	if (!is_sriov(g))
+		return carve_error_set(err, -EINVAL, "SRIOV_NOT_SUPPORTED", "%s: not an SR-IOV GPU", g->pci);
+	uint32_t before = g->sriov_numvfs;
+	if (n == before)
+		return 0;
+	if (n > g->sriov_totalvfs)
+		return carve_error_set(err, -ERANGE, "SRIOV_NUMVFS_INVALID", "%s: %u VFs asked for, sriov_totalvfs is %u",
+				       g->pci, n, g->sriov_totalvfs);
+	const struct carve_hw_vf *vf = before ? busy_vf(g) : NULL;
+	if (vf)
+		return carve_error_set(err, -EBUSY, "SRIOV_VF_IN_USE",
+				       "%s: cannot change sriov_numvfs from %u to %u: VF %s is in use", g->pci, before, n,
+				       vf->pci);
+	int r = before && n ? write_numvfs(s, gi, 0, err) : 0;
+	if (r >= 0)
+		r = write_numvfs(s, gi, n, err);
+	if (r >= 0)
+		r = persist(s, err);
+	if (r < 0) {
+		struct carve_error ignore = {0};
+		set_vfs(s, gi, before, &ignore);
+	}
+	return r;
+}
+
 static const struct carve_host_ops sim_ops = {
 	.name = "sim",
 	.discover = sim_discover,
@@ -1136,6 +1169,7 @@ static const struct carve_host_ops sim_ops = {
 	.vgpu_create = sim_create,
 	.vgpu_remove = sim_remove,
 	.vgpu_set_params = sim_set_params,
+	.sriov_set_numvfs = sim_set_numvfs,
 	.free = sim_free,
 };
 

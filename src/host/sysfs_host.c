@@ -597,6 +597,9 @@ static bool amd_type_possible(const struct sysfs_gpu_ctx *ctx, const struct carv
  * Set the count the type needs (NVIDIA: every VF, sriov_totalvfs) and
  * rediscover the PF into inv/ctx.  The PF's driver creates the VFs' vendor
  * files as it probes them, so look a bounded while for all of them. */
+static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, struct carve_hw_inventory *inv,
+			   struct sysfs_gpu_ctx *ctx, struct carve_error *err);
+
 static int ensure_vfs(struct sysfs_host *h, const struct carve_vgpu_spec *spec, struct carve_hw_inventory *inv,
 		      struct sysfs_gpu_ctx *ctx, struct carve_error *err)
 {
@@ -611,11 +614,21 @@ static int ensure_vfs(struct sysfs_host *h, const struct carve_vgpu_spec *spec, 
 	}
 	if (want == g->sriov_numvfs)
 		return 0;
+	return set_numvfs_wait(h, want, inv, ctx, err);
+}
+
+/* Set the PF of inv/ctx (discovered) to want VFs, then look a bounded while
+ * for all of them with their vendor files, rediscovering the PF into
+ * inv/ctx. */
+static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, struct carve_hw_inventory *inv,
+			   struct sysfs_gpu_ctx *ctx, struct carve_error *err)
+{
+	const struct carve_hw_gpu *g = &inv->gpus[0];
 	char pf[13];
 	enum carve_impl mech = g->mechanism;
 	snprintf(pf, sizeof(pf), "%s", g->pci);
 	int r = carve_sysfs_sriov_set_numvfs(h, ctx, g, want, err);
-	if (r < 0)
+	if (r < 0 || want == 0)
 		return r;
 	size_t seen = 0;
 	for (int attempt = 1;; attempt++) {
@@ -917,6 +930,20 @@ static void sysfs_free(struct carve_host *hh)
 	free(h);
 }
 
+static int sysfs_set_numvfs(struct carve_host *hh, const char *pf_pci, uint32_t n, struct carve_error *err)
+{
+	struct sysfs_host *h = to_sh(hh);
+	struct carve_hw_inventory inv = {0};
+	struct sysfs_gpu_ctx ctx = {0};
+	int r = carve_sysfs_discover_one(h, pf_pci, &inv, &ctx, err);
+	if (r >= 0 && inv.gpus[0].sriov_totalvfs == 0)
+		r = carve_error_set(err, -EINVAL, "SRIOV_NOT_SUPPORTED", "%s: not an SR-IOV GPU", inv.gpus[0].pci);
+	if (r >= 0 && n != inv.gpus[0].sriov_numvfs)
+		r = set_numvfs_wait(h, n, &inv, &ctx, err);
+	carve_hw_inventory_clear(&inv);
+	return r;
+}
+
 static const struct carve_host_ops sysfs_ops = {
 	.name = "sysfs",
 	.discover = sysfs_discover,
@@ -924,6 +951,7 @@ static const struct carve_host_ops sysfs_ops = {
 	.vgpu_create = sysfs_create,
 	.vgpu_remove = sysfs_remove,
 	.vgpu_set_params = sysfs_set_params,
+	.sriov_set_numvfs = sysfs_set_numvfs,
 	.free = sysfs_free,
 };
 

@@ -4,6 +4,9 @@
 #include <jansson.h>
 
 #include "ops.h"
+#include "util/str.h"
+
+struct carve_obj_pgpu;
 
 /* A write transaction with the model proven current (reloaded when the
  * store moved on), under the store's writer lock. */
@@ -26,6 +29,12 @@ int carve_ops_rediscover_into(struct carve_ctx *ctx, const char *const *pci, siz
 int carve_ops_sync_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
 int carve_ops_reload_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
 int carve_ops_rediscover_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n, struct carve_error *err);
+
+/* In the caller's transaction: exactly the types of want (UUIDs) enabled on
+ * PGPU p, each supported there; disabling a type resident or scheduled on
+ * p is refused (PGPU_IN_USE_BY_VM).  The caller reloads p. */
+int carve_ops_pgpu_enable_types(struct carve_ctx *ctx, const struct carve_obj_pgpu *p, const struct carve_strv *want,
+				struct carve_error *err);
 
 /* In the caller's transaction: every vGPU of the VM released (no PGPU, no
  * device, defined) and the VM halted, resident nowhere, claimed by no one. */

@@ -84,14 +84,21 @@ static int set_enabled_list(struct carve_ctx *ctx, const struct carve_obj_pgpu *
 		}
 		carve_strv_push(&want, u);
 	}
+	int r = carve_ops_pgpu_enable_types(ctx, p, &want, err);
+	carve_strv_clear(&want);
+	return r;
+}
+
+int carve_ops_pgpu_enable_types(struct carve_ctx *ctx, const struct carve_obj_pgpu *p, const struct carve_strv *want,
+				struct carve_error *err)
+{
 	int r = 0;
-	for (size_t i = 0; r >= 0 && i < want.n; i++)
-		r = set_enabled(ctx, p, want.v[i], true, err);
+	for (size_t i = 0; r >= 0 && i < want->n; i++)
+		r = set_enabled(ctx, p, want->v[i], true, err);
 	const struct carve_place_pgpu *pl = carve_pgpu_place(p);
 	for (size_t i = 0; r >= 0 && i < pl->n_slots; i++)
-		if (!pl->slots[i].unsupported && !carve_strv_contains(&want, pl->slots[i].type->uuid))
+		if (!pl->slots[i].unsupported && !carve_strv_contains(want, pl->slots[i].type->uuid))
 			r = set_enabled(ctx, p, pl->slots[i].type->uuid, false, err);
-	carve_strv_clear(&want);
 	return r;
 }
 

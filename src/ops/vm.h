@@ -23,4 +23,6 @@ int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result
 int carve_op_vgpu_adopt(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_disable(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_enable(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_host_config_get(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_declare_dead(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);

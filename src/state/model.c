@@ -140,6 +140,7 @@ static void host_free(struct carve_obj_host *h)
 	free(h->hostname);
 	free(h->backend);
 	free(h->discovery_problems);
+	free(h->config);
 	free(h->views);
 	free(h);
 }
@@ -732,7 +733,8 @@ static int upsert_host(struct carve_model *m, const struct carve_rows *rows, siz
 	if (set_str(&h->name_label, rows, i, "name_label") < 0 ||
 	    set_str(&h->name_description, rows, i, "name_description") < 0 ||
 	    set_str(&h->hostname, rows, i, "hostname") < 0 || set_str(&h->backend, rows, i, "backend") < 0 ||
-	    set_str(&h->discovery_problems, rows, i, "discovery_problems") < 0)
+	    set_str(&h->discovery_problems, rows, i, "discovery_problems") < 0 ||
+	    set_str(&h->config, rows, i, "config") < 0)
 		r = -ENOMEM;
 	if (fresh && (r < 0 || objs_add(&m->hosts, h) < 0)) {
 		host_free(h);
@@ -1397,7 +1399,8 @@ size_t carve_model_bytes(const struct carve_model *m)
 	for (size_t i = 0; i < m->hosts.n; i++) {
 		const struct carve_obj_host *h = m->hosts.v[i];
 		b += sizeof(*h) + str_bytes(h->name_label) + str_bytes(h->name_description) + str_bytes(h->hostname) +
-		     str_bytes(h->backend) + str_bytes(h->discovery_problems);
+		     str_bytes(h->backend) + str_bytes(h->discovery_problems) +
+		     str_bytes(h->config);
 	}
 	for (size_t i = 0; i < m->groups.n; i++) {
 		const struct carve_obj_group *g = m->groups.v[i];

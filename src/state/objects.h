@@ -60,6 +60,7 @@ struct carve_obj_host {
 	char *name_label, *name_description, *hostname, *backend;
 	char last_discovery[24];
 	char *discovery_problems; /* "ID: message" lines, "" when none */
+	char *config;             /* the host configuration in force (YAML, docs/host-config.md), "" when none */
 	char inventory_hash[17];
 	/* The pool: an operator's host-disable keeps it out of placement; its
 	 * carved's heartbeat, as an age on the store server's clock when last

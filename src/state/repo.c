@@ -307,6 +307,11 @@ int carve_repo_host_pgpus_absent(struct carve_db *db, const char *host, struct c
 	return EXEC(db, err, "UPDATE pgpu SET present=0 WHERE host_uuid=$1", 1, host);
 }
 
+int carve_repo_host_set_config(struct carve_db *db, const char *host, const char *config, struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE host SET config=$2 WHERE uuid=$1", 2, host, config);
+}
+
 int carve_repo_pgpu_set_absent(struct carve_db *db, const char *pgpu, struct carve_error *err)
 {
 	return EXEC(db, err, "UPDATE pgpu SET present=0 WHERE uuid=$1", 1, pgpu);

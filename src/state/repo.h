@@ -143,6 +143,8 @@ int carve_repo_host_set_inventory_hash(struct carve_db *db, const char *uuid, co
 				       struct carve_error *err);
 /* Every PGPU of the host absent until the inventory names it again. */
 int carve_repo_host_pgpus_absent(struct carve_db *db, const char *host, struct carve_error *err);
+/* The host configuration in force (YAML text, "" for none). */
+int carve_repo_host_set_config(struct carve_db *db, const char *host, const char *config, struct carve_error *err);
 int carve_repo_pgpu_set_absent(struct carve_db *db, const char *pgpu, struct carve_error *err);
 int carve_repo_group_ensure_auto(struct carve_db *db, const char *uuid, const char *label, const char *key,
 				 struct carve_error *err);

@@ -1,0 +1,457 @@
+/* hostapply.c - host-apply and host-config-get: a host configuration
+ * (host/hostcfg.h, docs/host-config.md) compared with the host and brought
+ * about in the order the hardware requires.
+ *
+ * The plan, per PGPU of this host in PCI order: the SR-IOV VF count first
+ * (enabling VFs resets what hangs off them), then the enabled vGPU types.
+ * It is refused whole, before anything changes, when a step would take a
+ * VF from under a vGPU or a device carve did not create, or disable a type
+ * that a vGPU on the PGPU is of; the error names every one.  Applying runs
+ * the steps in order; when one fails, the completed ones are undone in
+ * reverse order and the error says what failed and what was undone.  The
+ * configuration is stored for the host once every step succeeded.  Errors:
+ * HOST_CONFIG_INVALID (the file; a type or a PCI address no PGPU of this
+ * host has), HOST_APPLY_REFUSED, HOST_APPLY_FAILED.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "args.h"
+#include "host/hostcfg.h"
+#include "model/catalog.h"
+#include "state/model.h"
+#include "state/repo.h"
+#include "util/cleanup.h"
+#include "verbs.h"
+#include "vm.h"
+
+enum step_kind { STEP_VFS, STEP_TYPES };
+
+static const char *const step_names[] = {[STEP_VFS] = "sriov-vfs", [STEP_TYPES] = "enabled-types"};
+
+struct step {
+	enum step_kind kind;
+	char pgpu[37], pci[13];
+	uint32_t from_vfs, to_vfs;
+	struct carve_strv from_types; /* type UUIDs enabled before */
+	struct carve_strv to_names;   /* as the configuration names them */
+	int line;                     /* of the configuration entry */
+	enum { PLANNED, DONE, FAILED, UNDONE } state;
+};
+
+static const char *const state_names[] = {"planned", "done", "failed", "undone"};
+
+struct plan {
+	struct step *v;
+	size_t n, cap;
+	struct carve_strv blockers; /* why the plan may not run, one line each */
+};
+
+static void plan_clear(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		carve_strv_clear(&p->v[i].from_types);
+		carve_strv_clear(&p->v[i].to_names);
+	}
+	free(p->v);
+	carve_strv_clear(&p->blockers);
+	*p = (struct plan){0};
+}
+
+static uint16_t hex16(const char *s)
+{
+	return (uint16_t)strtoul(s, NULL, 16);
+}
+
+static int oom(struct carve_error *err)
+{
+	return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+}
+
+static struct step *plan_add(struct plan *p, enum step_kind kind, const struct carve_obj_pgpu *g, int line)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 8;
+		struct step *v = realloc(p->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		p->v = v;
+		p->cap = cap;
+	}
+	struct step *s = &p->v[p->n++];
+	*s = (struct step){.kind = kind, .line = line};
+	snprintf(s->pgpu, sizeof(s->pgpu), "%s", g->uuid);
+	snprintf(s->pci, sizeof(s->pci), "%s", carve_pgpu_place(g)->pci);
+	return s;
+}
+
+static int block(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int block(struct plan *p, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return carve_strv_push(&p->blockers, line);
+}
+
+/* A vGPU as an operator knows it: with its VM's name and state. */
+static void vgpu_label(const struct carve_obj_vgpu *v, char *buf, size_t size)
+{
+	snprintf(buf, size, "vGPU %s of %s VM '%s' (%s)", v->uuid, carve_power_state_name(v->vm->power),
+		 v->vm->name_label, v->vm->uuid);
+}
+
+/* Does name, as an operator writes it, mean type t?  Its model name ("NVIDIA
+ * L40S-24Q"), the part after the product prefix ("L40S-24Q") or the driver's
+ * identifier ("1155", "nvidia-46"). */
+static bool type_named(const struct carve_obj_type *t, const char *name)
+{
+	if (strcasecmp(t->model_name, name) == 0 || strcmp(t->identifier, name) == 0)
+		return true;
+	const char *sp = strrchr(t->model_name, ' ');
+	return sp && strcasecmp(sp + 1, name) == 0;
+}
+
+/* The UUID of the type of PGPU g that name means, or NULL. */
+static const char *resolve_type(struct carve_ctx *ctx, const struct carve_obj_pgpu *g, const char *name)
+{
+	const struct carve_place_pgpu *pl = carve_pgpu_place(g);
+	for (size_t i = 0; i < pl->n_slots; i++) {
+		const struct carve_obj_type *t = carve_model_type(ctx->model, pl->slots[i].type->uuid);
+		if (t && !pl->slots[i].unsupported && type_named(t, name))
+			return pl->slots[i].type->uuid;
+	}
+	return NULL;
+}
+
+static const char *type_name(struct carve_ctx *ctx, const char *uuid)
+{
+	const struct carve_obj_type *t = carve_model_type(ctx->model, uuid);
+	return t ? t->model_name : uuid;
+}
+
+static int plan_vfs(struct carve_ctx *ctx, struct plan *p, const struct carve_obj_pgpu *g,
+		    const struct carve_hostcfg_entry *e, const char *origin, struct carve_error *err)
+{
+	const char *pci = carve_pgpu_place(g)->pci;
+	const struct carve_hw_gpu *hw = carve_hw_inventory_find(ctx->inv, pci);
+	if (!hw)
+		return block(p, "PGPU %s was not seen by this discovery: its VF count cannot be set", pci) < 0 ? oom(err) : 0;
+	if (hw->sriov_totalvfs == 0) {
+		if (e->select != CARVE_HOSTCFG_PCI)
+			return 0; /* a wider selection means its SR-IOV GPUs */
+		return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID", "%s:%d: sriov-vfs: %s is not an SR-IOV GPU",
+				       origin, e->line, pci);
+	}
+	if (e->sriov_vfs > hw->sriov_totalvfs)
+		return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID",
+				       "%s:%d: sriov-vfs: %u VFs, but %s has at most %u (sriov_totalvfs)", origin, e->line,
+				       e->sriov_vfs, pci, hw->sriov_totalvfs);
+	if (e->sriov_vfs == hw->sriov_numvfs)
+		return 0;
+	/* The kernel takes VFs away (to 0 first) whenever the count changes:
+	 * nothing may be on them. */
+	for (size_t i = 0; i < hw->n_vfs; i++) {
+		const struct carve_hw_vf *vf = &hw->vfs[i];
+		if (!vf->in_use && strcmp(vf->driver, "vfio-pci") != 0)
+			continue;
+		char who[256] = "";
+		for (uint32_t k = 0; k < g->n_vgpus && !who[0]; k++)
+			if (strcmp(g->vgpus[k]->device_pci, vf->pci) == 0)
+				vgpu_label(g->vgpus[k], who, sizeof(who));
+		int r = who[0] ? block(p, "sriov-vfs %u -> %u on %s would take VF %s from %s", hw->sriov_numvfs,
+				       e->sriov_vfs, pci, vf->pci, who)
+			       : block(p, "sriov-vfs %u -> %u on %s would take VF %s from a device carve did not create "
+					  "(driver %s)",
+				       hw->sriov_numvfs, e->sriov_vfs, pci, vf->pci, vf->driver[0] ? vf->driver : "none");
+		if (r < 0)
+			return oom(err);
+	}
+	struct step *s = plan_add(p, STEP_VFS, g, e->line);
+	if (!s)
+		return oom(err);
+	s->from_vfs = hw->sriov_numvfs;
+	s->to_vfs = e->sriov_vfs;
+	return 0;
+}
+
+static int plan_types(struct carve_ctx *ctx, struct plan *p, const struct carve_obj_pgpu *g,
+		      const struct carve_hostcfg_entry *e, bool vfs_change, const char *origin, struct carve_error *err)
+{
+	const char *pci = carve_pgpu_place(g)->pci;
+	_cleanup_(carve_strv_clear) struct carve_strv want = {0};
+	bool resolved = true;
+	for (size_t i = 0; i < e->types.n; i++) {
+		const char *u = resolve_type(ctx, g, e->types.v[i]);
+		if (!u && !vfs_change)
+			return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID",
+					       "%s:%d: enabled-types: %s (%s) has no vGPU type '%s'", origin, e->line, pci,
+					       g->board ? g->board : "?", e->types.v[i]);
+		/* After a VF count change (AMD MxGPU publishes the types of the
+		 * count) the names are resolved when the step runs. */
+		if (!u)
+			resolved = false;
+		else if (!carve_strv_contains(&want, u) && carve_strv_push(&want, u) < 0)
+			return oom(err);
+	}
+	_cleanup_(carve_strv_clear) struct carve_strv now = {0};
+	const struct carve_place_pgpu *pl = carve_pgpu_place(g);
+	for (size_t i = 0; i < pl->n_slots; i++)
+		if (pl->slots[i].enabled && !pl->slots[i].unsupported && carve_strv_push(&now, pl->slots[i].type->uuid) < 0)
+			return oom(err);
+	bool same = resolved && want.n == now.n;
+	for (size_t i = 0; same && i < want.n; i++)
+		same = carve_strv_contains(&now, want.v[i]);
+	if (same)
+		return 0;
+	/* A type disabled under a vGPU of it would strand that vGPU. */
+	for (size_t i = 0; resolved && i < now.n; i++) {
+		if (carve_strv_contains(&want, now.v[i]))
+			continue;
+		for (uint32_t k = 0; k < g->n_vgpus; k++)
+			if (strcmp(g->vgpus[k]->type->place.uuid, now.v[i]) == 0) {
+				char who[256];
+				vgpu_label(g->vgpus[k], who, sizeof(who));
+				if (block(p, "enabled-types on %s would disable %s, the type of %s", pci,
+					  type_name(ctx, now.v[i]), who) < 0)
+					return oom(err);
+			}
+	}
+	struct step *s = plan_add(p, STEP_TYPES, g, e->line);
+	if (!s)
+		return oom(err);
+	s->from_types = now;
+	now = (struct carve_strv){0};
+	for (size_t i = 0; i < e->types.n; i++)
+		if (carve_strv_push(&s->to_names, e->types.v[i]) < 0)
+			return oom(err);
+	return 0;
+}
+
+static int cmp_pgpu(const void *a, const void *b)
+{
+	return strcmp(carve_pgpu_place(*(struct carve_obj_pgpu *const *)a)->pci,
+		      carve_pgpu_place(*(struct carve_obj_pgpu *const *)b)->pci);
+}
+
+static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, const char *origin, struct plan *p,
+		     struct carve_error *err)
+{
+	_cleanup_free_ struct carve_obj_pgpu **gs = calloc(ctx->model->pgpus.n + 1, sizeof(*gs));
+	size_t n = 0;
+	if (!gs)
+		return oom(err);
+	carve_model_each(ctx->model, pgpus, struct carve_obj_pgpu, g)
+		if (g->host && strcmp(g->host->uuid, ctx->host_uuid) == 0 && carve_pgpu_place(g)->present)
+			gs[n++] = g;
+	qsort(gs, n, sizeof(*gs), cmp_pgpu);
+	/* An address no PGPU here has is a mistake, not a no-op. */
+	for (size_t k = 0; k < cfg->n; k++) {
+		const struct carve_hostcfg_entry *e = &cfg->v[k];
+		bool found = e->select != CARVE_HOSTCFG_PCI;
+		for (size_t i = 0; i < n && !found; i++)
+			found = strcmp(carve_pgpu_place(gs[i])->pci, e->pci) == 0;
+		if (!found)
+			return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID", "%s:%d: select: no PGPU of this host at %s",
+					       origin, e->line, e->pci);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct carve_obj_pgpu *g = gs[i];
+		const struct carve_board *b = g->board ? carve_board_by_name(g->board) : NULL;
+		const struct carve_hostcfg_entry *vfs = NULL, *types = NULL;
+		for (size_t k = 0; k < cfg->n; k++) {
+			const struct carve_hostcfg_entry *e = &cfg->v[k];
+			/* "all" means the GPUs carve hands out, not the console */
+			if (e->select == CARVE_HOSTCFG_ALL && g->is_system_display)
+				continue;
+			if (!carve_hostcfg_selects(e, carve_pgpu_place(g)->pci, g->board, b ? b->short_name : NULL,
+						   hex16(g->vendor_id), hex16(g->device_id)))
+				continue;
+			if (e->has_vfs)
+				vfs = e;
+			if (e->has_types)
+				types = e;
+		}
+		size_t before = p->n;
+		int r = vfs ? plan_vfs(ctx, p, g, vfs, origin, err) : 0;
+		if (r >= 0 && types)
+			r = plan_types(ctx, p, g, types, p->n > before, origin, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- running the steps ---- */
+
+static int set_types(struct carve_ctx *ctx, const char *pgpu, const struct carve_strv *want, struct carve_error *err)
+{
+	int r = carve_ops_begin(ctx, err);
+	if (r < 0)
+		return r;
+	const struct carve_obj_pgpu *g = carve_model_pgpu(ctx->model, pgpu);
+	r = g ? carve_ops_pgpu_enable_types(ctx, g, want, err) : carve_ops_not_found("pgpu", pgpu, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
+		return r;
+	return carve_model_reload_pgpu(ctx->model, ctx->db, pgpu, err);
+}
+
+static int set_vfs(struct carve_ctx *ctx, const struct step *s, uint32_t n, struct carve_error *err)
+{
+	if (!ctx->host->ops->sriov_set_numvfs)
+		return carve_error_set(err, -EOPNOTSUPP, "SRIOV_NOT_SUPPORTED", "this host backend cannot set VF counts");
+	carve_model_unlock(ctx->model);
+	int r = ctx->host->ops->sriov_set_numvfs(ctx->host, s->pci, n, err);
+	carve_model_wrlock(ctx->model);
+	/* The store learns what the host has now, whatever happened. */
+	const char *pci[1] = {s->pci};
+	struct carve_error e2 = {0};
+	int r2 = carve_ops_rediscover_gpus(ctx, pci, 1, &e2);
+	if (r >= 0 && r2 < 0) {
+		*err = e2;
+		r = r2;
+	}
+	return r;
+}
+
+static int run_step(struct carve_ctx *ctx, struct step *s, const char *origin, struct carve_error *err)
+{
+	if (s->kind == STEP_VFS)
+		return set_vfs(ctx, s, s->to_vfs, err);
+	const struct carve_obj_pgpu *g = carve_model_pgpu(ctx->model, s->pgpu);
+	if (!g)
+		return carve_ops_not_found("pgpu", s->pgpu, err);
+	_cleanup_(carve_strv_clear) struct carve_strv want = {0};
+	for (size_t i = 0; i < s->to_names.n; i++) {
+		const char *u = resolve_type(ctx, g, s->to_names.v[i]);
+		if (!u)
+			return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID",
+					       "%s:%d: enabled-types: %s (%s) has no vGPU type '%s' with %u VFs", origin,
+					       s->line, s->pci, g->board ? g->board : "?", s->to_names.v[i],
+					       g->sriov_numvfs);
+		if (!carve_strv_contains(&want, u) && carve_strv_push(&want, u) < 0)
+			return oom(err);
+	}
+	return set_types(ctx, s->pgpu, &want, err);
+}
+
+static int undo_step(struct carve_ctx *ctx, struct step *s, struct carve_error *err)
+{
+	if (s->kind == STEP_VFS)
+		return set_vfs(ctx, s, s->from_vfs, err);
+	return set_types(ctx, s->pgpu, &s->from_types, err);
+}
+
+/* ---- the verbs ---- */
+
+static json_t *plan_json(struct carve_ctx *ctx, const struct plan *p)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < p->n; i++) {
+		const struct step *s = &p->v[i];
+		char change[1024];
+		if (s->kind == STEP_VFS) {
+			snprintf(change, sizeof(change), "%u -> %u VFs", s->from_vfs, s->to_vfs);
+		} else {
+			size_t off = 0;
+			off += (size_t)snprintf(change + off, sizeof(change) - off, "[");
+			/* a long list (everything enabled, as discovery leaves it) is a count */
+			if (s->from_types.n > 6)
+				off += (size_t)snprintf(change + off, sizeof(change) - off, "%zu types", s->from_types.n);
+			for (size_t k = 0; s->from_types.n <= 6 && k < s->from_types.n && off < sizeof(change); k++)
+				off += (size_t)snprintf(change + off, sizeof(change) - off, "%s%s", k ? ", " : "",
+							type_name(ctx, s->from_types.v[k]));
+			for (size_t k = 0; k < s->to_names.n && off < sizeof(change); k++)
+				off += (size_t)snprintf(change + off, sizeof(change) - off, "%s%s", k ? ", " : "] -> [",
+							s->to_names.v[k]);
+			if (off < sizeof(change))
+				snprintf(change + off, sizeof(change) - off, "%s]", s->to_names.n ? "" : "] -> [");
+		}
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s}", "step", step_names[s->kind], "pci", s->pci,
+						   "pgpu", s->pgpu, "change", change, "state", state_names[s->state]));
+	}
+	return a;
+}
+
+int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+{
+	const char *text;
+	bool dry = false;
+	int r;
+	if ((r = carve_arg_str(args, "config", true, &text, err)) < 0 || (r = carve_arg_bool(args, "dry-run", &dry, err)) < 0)
+		return r;
+	if (!ctx->host)
+		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "host-apply needs a host (drop --no-discover)");
+	_cleanup_(carve_hostcfg_clear) struct carve_hostcfg cfg = {0};
+	const char *origin = "config";
+	if ((r = carve_hostcfg_parse(text, strlen(text), origin, &cfg, err)) < 0)
+		return r;
+	/* One look at the whole host: the plan compares with what is there. */
+	carve_model_unlock(ctx->model);
+	r = carve_ops_refresh(ctx, err);
+	carve_model_wrlock(ctx->model);
+	if (r < 0)
+		return r;
+	_cleanup_(plan_clear) struct plan p = {0};
+	if ((r = make_plan(ctx, &cfg, origin, &p, err)) < 0)
+		return r;
+	if (p.blockers.n > 0) {
+		char msg[2048];
+		size_t off = (size_t)snprintf(msg, sizeof(msg), "nothing was changed, the plan would touch what is in use (%zu):",
+					      p.blockers.n);
+		for (size_t i = 0; i < p.blockers.n && off < sizeof(msg); i++)
+			off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s%s", i ? "; " : " ", p.blockers.v[i]);
+		return carve_error_set(err, -EBUSY, "HOST_APPLY_REFUSED", "%s", msg);
+	}
+	if (!dry) {
+		for (size_t i = 0; i < p.n; i++) {
+			if ((r = run_step(ctx, &p.v[i], origin, err)) >= 0) {
+				p.v[i].state = DONE;
+				continue;
+			}
+			p.v[i].state = FAILED;
+			char undone[512] = "";
+			size_t off = 0;
+			for (size_t k = i; k-- > 0;) {
+				struct carve_error e2 = {0};
+				bool ok = undo_step(ctx, &p.v[k], &e2) >= 0;
+				p.v[k].state = ok ? UNDONE : DONE;
+				if (off < sizeof(undone))
+					off += (size_t)snprintf(undone + off, sizeof(undone) - off, "%s%s on %s%s%s",
+								off ? ", " : "", step_names[p.v[k].kind], p.v[k].pci,
+								ok ? "" : " NOT undone: ", ok ? "" : e2.message);
+			}
+			char msg[sizeof(err->message) + sizeof(undone) + 128];
+			snprintf(msg, sizeof(msg), "step %zu (%s on %s) failed: %s; %s%s", i + 1, step_names[p.v[i].kind],
+				 p.v[i].pci, err->message, undone[0] ? "undone: " : "no step before it",
+				 undone);
+			carve_error_clear(err);
+			return carve_error_set(err, r, "HOST_APPLY_FAILED", "%s", msg);
+		}
+		if ((r = carve_ops_begin(ctx, err)) < 0 ||
+		    (r = carve_ops_end(ctx, carve_repo_host_set_config(ctx->db, ctx->host_uuid, text, err), err)) < 0 ||
+		    (r = carve_model_reload_host(ctx->model, ctx->db, ctx->host_uuid, err)) < 0)
+			return r;
+	}
+	*result = json_pack("{s:o, s:b}", "plan", plan_json(ctx, &p), "dry-run", dry);
+	return *result ? 0 : oom(err);
+}
+
+int carve_op_host_config_get(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+{
+	char uuid[37];
+	int r = carve_arg_uuid(args, "uuid", false, uuid, err);
+	if (r < 0)
+		return r;
+	const struct carve_obj_host *h = carve_model_host(ctx->model, uuid[0] ? uuid : ctx->host_uuid);
+	if (!h)
+		return carve_ops_not_found("host", uuid[0] ? uuid : ctx->host_uuid, err);
+	*result = json_pack("{s:s}", "value", h->config ? h->config : "");
+	return *result ? 0 : oom(err);
+}

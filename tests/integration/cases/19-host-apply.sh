@@ -1,0 +1,92 @@
+# Host configuration (docs/host-config.md): host-apply compares a desired
+# state with the host, prints the plan, applies it in the hardware's order
+# (VF count before types), refuses whole what would touch a running VM's
+# vGPU, undoes its own steps when a later one fails, and keeps what it
+# applied (host-config-get).  Sections share the store, each on its profile.
+U() { sed -E 's/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/<uuid>/g'; }
+enabled() { # pci: the model names of its enabled types, sorted
+	local p; p=$(carve pgpu-list --minimal pci-id=$1)
+	for u in $(carve pgpu-param-get uuid=$p param-name=enabled-VGPU-types | tr ';' ' '); do
+		carve vgpu-type-param-get uuid=$u param-name=model-name
+	done | sort | tr '\n' ',' | sed 's/,$//'; echo
+}
+numvfs() { carve pgpu-param-get uuid=$(carve pgpu-list --minimal pci-id=$1) param-name=sriov-numvfs; }
+
+echo "==== Tesla T4 (mdev): enabled types by board"
+export CARVE_HOST_PROFILE=$(profile a16-t4) CARVE_SIM_STATE=$T/t4.json
+cat >t4.yaml <<'CFG'
+version: 1
+gpus:
+  - select: {board: Tesla T4}
+    enabled-types: [T4-4Q, "GRID T4-8Q", nvidia-232]
+CFG
+echo "enabled before: $(enabled 0000:af:00.0 | tr ',' '\n' | wc -l) types"
+echo "== dry-run: the plan, nothing changed"
+carve host-apply config=t4.yaml dry-run=true | U
+echo "enabled after the dry-run: $(enabled 0000:af:00.0 | tr ',' '\n' | wc -l) types"
+echo "== apply"
+carve host-apply config=t4.yaml | U
+enabled 0000:af:00.0
+echo "== again: nothing to do"
+carve host-apply config=t4.yaml | U
+echo "== host-config-get"
+carve host-config-get
+echo "== disabling the type of a running VM's vGPU is refused whole"
+g=$(carve pgpu-param-get uuid=$(carve pgpu-list --minimal pci-id=0000:af:00.0) param-name=gpu-group-uuid)
+vm=$(carve vm-create name-label=t4vm)
+carve vgpu-create vm-uuid=$vm gpu-group-uuid=$g vgpu-type-uuid=$(carve vgpu-type-list --minimal model-name="GRID T4-4Q") >/dev/null
+carve vm-start uuid=$vm >/dev/null
+printf 'gpus:\n  - select: {pci: "0000:af:00.0"}\n    enabled-types: [T4-8Q]\n' >t4b.yaml
+carve host-apply config=t4b.yaml dry-run=true 2>&1 | U
+enabled 0000:af:00.0
+carve vm-shutdown uuid=$vm
+
+echo "==== NVIDIA L40S, vendor-specific VFIO, booted with no VF"
+export CARVE_HOST_PROFILE=$(profile l40s-sriov-cold) CARVE_SIM_STATE=$T/l40s.json
+cat >l40s.yaml <<'CFG'
+gpus:
+  - select: all
+    sriov-vfs: 16
+    enabled-types: [L40S-24Q, L40S-12Q]
+CFG
+echo "VFs before: $(numvfs 0000:41:00.0)"
+carve host-apply config=l40s.yaml | U
+echo "VFs after: $(numvfs 0000:41:00.0)"
+enabled 0000:41:00.0
+echo "the BMC (select: all leaves the console alone): $(enabled 0000:02:00.0 | tr ',' '\n' | grep -c .) enabled types"
+echo "== a VM runs; fewer VFs would take its VF: refused, nothing changed"
+g=$(carve pgpu-param-get uuid=$(carve pgpu-list --minimal pci-id=0000:41:00.0) param-name=gpu-group-uuid)
+vm=$(carve vm-create name-label=l40svm)
+carve vgpu-create vm-uuid=$vm gpu-group-uuid=$g vgpu-type-uuid=$(carve vgpu-type-list --minimal model-name="NVIDIA L40S-24Q") >/dev/null
+carve vm-start uuid=$vm >/dev/null
+printf 'gpus:\n  - select: all\n    sriov-vfs: 4\n' >l40s4.yaml
+carve host-apply config=l40s4.yaml 2>&1 | U
+echo "VFs: $(numvfs 0000:41:00.0)"
+carve vm-shutdown uuid=$vm
+echo "== with the VM halted it applies"
+carve host-apply config=l40s4.yaml | U
+echo "VFs: $(numvfs 0000:41:00.0)"
+
+echo "==== AMD FirePro S7150 (MxGPU), booted with no VF: the VF count decides the type"
+export CARVE_HOST_PROFILE=$(profile amd-s7150-cold) CARVE_SIM_STATE=$T/amd.json
+printf 'gpus:\n  - select: {device-id: "1002:6929"}\n    sriov-vfs: 4\n    enabled-types: [s7150-2]\n' >amd-bad.yaml
+echo "== the type of 2 VFs with 4 VFs: the second step fails, the first is undone"
+carve host-apply config=amd-bad.yaml 2>&1 | U
+echo "VFs: $(numvfs 0000:04:00.0)"
+printf 'gpus:\n  - select: {board: S7150}\n    sriov-vfs: 4\n    enabled-types: [s7150-4]\n' >amd.yaml
+carve host-apply config=amd.yaml | U
+echo "VFs: $(numvfs 0000:04:00.0)"
+enabled 0000:04:00.0
+
+echo "==== configurations refused before anything is looked at"
+bad() { printf "$1" >bad.yaml; carve host-apply config=bad.yaml dry-run=true 2>&1; }
+bad 'version: 2\ngpus: []\n'
+bad 'gpus:\n  - select: all\n    sriov-vfs: 4\n    sriov-vfs: 8\n'
+bad 'gpus:\n  - select: {pci: "0000:zz:00.0"}\n'
+bad 'gpus:\n  - sriov-vfs: 4\n'
+bad 'gpus:\n  - select: all\n    mixed-size: true\n'
+bad 'gpus:\n  - select: all\n    colour: blue\n'
+bad 'gpus:\n  - &x {select: all}\n  - *x\n'
+bad 'gpus:\n  - select: {pci: "0000:99:00.0"}\n    sriov-vfs: 2\n'
+bad 'gpus:\n  - select: {pci: "0000:04:00.0"}\n    sriov-vfs: 64\n'
+carve host-apply config=/nonexistent/host.yaml 2>&1
