@@ -597,7 +597,7 @@ static bool amd_type_possible(const struct sysfs_gpu_ctx *ctx, const struct carv
  * Set the count the type needs (NVIDIA: every VF, sriov_totalvfs) and
  * rediscover the PF into inv/ctx.  The PF's driver creates the VFs' vendor
  * files as it probes them, so look a bounded while for all of them. */
-static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, struct carve_hw_inventory *inv,
+static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, int tries, struct carve_hw_inventory *inv,
 			   struct sysfs_gpu_ctx *ctx, struct carve_error *err);
 
 static int ensure_vfs(struct sysfs_host *h, const struct carve_vgpu_spec *spec, struct carve_hw_inventory *inv,
@@ -614,13 +614,13 @@ static int ensure_vfs(struct sysfs_host *h, const struct carve_vgpu_spec *spec, 
 	}
 	if (want == g->sriov_numvfs)
 		return 0;
-	return set_numvfs_wait(h, want, inv, ctx, err);
+	return set_numvfs_wait(h, want, CARVE_SYSFS_VF_WAIT_TRIES, inv, ctx, err);
 }
 
-/* Set the PF of inv/ctx (discovered) to want VFs, then look a bounded while
- * for all of them with their vendor files, rediscovering the PF into
- * inv/ctx. */
-static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, struct carve_hw_inventory *inv,
+/* Set the PF of inv/ctx (discovered) to want VFs, then look up to tries
+ * times, CARVE_SYSFS_VF_WAIT_DELAY_MS apart, for all of them with their
+ * vendor files, rediscovering the PF into inv/ctx. */
+static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, int tries, struct carve_hw_inventory *inv,
 			   struct sysfs_gpu_ctx *ctx, struct carve_error *err)
 {
 	const struct carve_hw_gpu *g = &inv->gpus[0];
@@ -641,14 +641,13 @@ static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, struct carve_hw_
 		/* Until the vendor files exist detection says passthrough. */
 		if (g->n_vfs == want && g->mechanism == mech)
 			return 0;
-		if (attempt == CARVE_SYSFS_VF_WAIT_TRIES)
+		if (attempt >= tries)
 			break;
 		sleep_ms(CARVE_SYSFS_VF_WAIT_DELAY_MS);
 	}
 	return carve_error_set(err, -EIO, "SRIOV_ENABLE_FAILED",
 			       "%s: wrote %u to sriov_numvfs, but %zu %s VF(s) showed up (%d checks, %d ms apart)", pf,
-			       want, seen, carve_impl_name(mech), CARVE_SYSFS_VF_WAIT_TRIES,
-			       CARVE_SYSFS_VF_WAIT_DELAY_MS);
+			       want, seen, carve_impl_name(mech), tries, CARVE_SYSFS_VF_WAIT_DELAY_MS);
 }
 
 /* A bind that failed half way is undone as far as it went, best effort:
@@ -936,10 +935,17 @@ static int sysfs_set_numvfs(struct carve_host *hh, const char *pf_pci, uint32_t 
 	struct carve_hw_inventory inv = {0};
 	struct sysfs_gpu_ctx ctx = {0};
 	int r = carve_sysfs_discover_one(h, pf_pci, &inv, &ctx, err);
+	/* A PF read only in part is no ground to act on (its mechanism, which
+	 * the wait below looks for, may be wrong): say what could not be read. */
+	if (r >= 0 && inv.gpus[0].broken) {
+		const struct carve_hw_problem *p = carve_hw_gpu_find_problem(&inv.gpus[0], NULL);
+		r = carve_error_set(err, -EIO, "DISCOVERY_PROBLEM", "%s: cannot change sriov_numvfs: %s",
+				    inv.gpus[0].pci, p ? p->message : "unreadable");
+	}
 	if (r >= 0 && inv.gpus[0].sriov_totalvfs == 0)
 		r = carve_error_set(err, -EINVAL, "SRIOV_NOT_SUPPORTED", "%s: not an SR-IOV GPU", inv.gpus[0].pci);
 	if (r >= 0 && n != inv.gpus[0].sriov_numvfs)
-		r = set_numvfs_wait(h, n, &inv, &ctx, err);
+		r = set_numvfs_wait(h, n, CARVE_SYSFS_VF_APPLY_WAIT_TRIES, &inv, &ctx, err);
 	carve_hw_inventory_clear(&inv);
 	return r;
 }

@@ -39,6 +39,9 @@ struct sysfs_gpu_ctx {
 /* How long to look for VFs after writing sriov_numvfs (the PF's driver
  * probes them; the vendor files appear when it is done). */
 #define CARVE_SYSFS_VF_WAIT_TRIES 5
+/* host-apply sets VF counts on their own, off any VM's start: it can wait
+ * for a slow driver (NVIDIA's sriov-manage needs seconds) far longer. */
+#define CARVE_SYSFS_VF_APPLY_WAIT_TRIES 100
 #define CARVE_SYSFS_VF_WAIT_DELAY_MS 100
 
 /* sysfs_host.c */

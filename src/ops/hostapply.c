@@ -251,15 +251,25 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 		if (g->host && strcmp(g->host->uuid, ctx->host_uuid) == 0 && carve_pgpu_place(g)->present)
 			gs[n++] = g;
 	qsort(gs, n, sizeof(*gs), cmp_pgpu);
-	/* An address no PGPU here has is a mistake, not a no-op. */
+	/* An address no PGPU here has is a mistake, not a no-op; one that
+	 * discovery could not read this time cannot be configured now. */
 	for (size_t k = 0; k < cfg->n; k++) {
 		const struct carve_hostcfg_entry *e = &cfg->v[k];
 		bool found = e->select != CARVE_HOSTCFG_PCI;
 		for (size_t i = 0; i < n && !found; i++)
 			found = strcmp(carve_pgpu_place(gs[i])->pci, e->pci) == 0;
-		if (!found)
-			return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID", "%s:%d: select: no PGPU of this host at %s",
-					       origin, e->line, e->pci);
+		if (found)
+			continue;
+		if (carve_model_pgpu_at(ctx->model, ctx->host_uuid, e->pci)) {
+			const struct carve_obj_host *h = carve_model_host(ctx->model, ctx->host_uuid);
+			const char *hp = h && h->discovery_problems ? h->discovery_problems : "";
+			if (block(p, "%s was not seen by this discovery%s%.*s", e->pci, *hp ? ": " : "",
+				  (int)strcspn(hp, "\n"), hp) < 0)
+				return oom(err);
+			continue;
+		}
+		return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID", "%s:%d: select: no PGPU of this host at %s",
+				       origin, e->line, e->pci);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct carve_obj_pgpu *g = gs[i];
@@ -322,8 +332,15 @@ static int set_vfs(struct carve_ctx *ctx, const struct step *s, uint32_t n, stru
 
 static int run_step(struct carve_ctx *ctx, struct step *s, const char *origin, struct carve_error *err)
 {
-	if (s->kind == STEP_VFS)
-		return set_vfs(ctx, s, s->to_vfs, err);
+	if (s->kind == STEP_VFS) {
+		/* A count change goes through 0: failing half way may leave no VF
+		 * at all, so the step itself puts back the count it found. */
+		int r = set_vfs(ctx, s, s->to_vfs, err);
+		struct carve_error ignore = {0};
+		if (r < 0)
+			set_vfs(ctx, s, s->from_vfs, &ignore);
+		return r;
+	}
 	const struct carve_obj_pgpu *g = carve_model_pgpu(ctx->model, s->pgpu);
 	if (!g)
 		return carve_ops_not_found("pgpu", s->pgpu, err);
@@ -403,8 +420,7 @@ int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, st
 		return r;
 	if (p.blockers.n > 0) {
 		char msg[2048];
-		size_t off = (size_t)snprintf(msg, sizeof(msg), "nothing was changed, the plan would touch what is in use (%zu):",
-					      p.blockers.n);
+		size_t off = (size_t)snprintf(msg, sizeof(msg), "nothing was changed (%zu):", p.blockers.n);
 		for (size_t i = 0; i < p.blockers.n && off < sizeof(msg); i++)
 			off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s%s", i ? "; " : " ", p.blockers.v[i]);
 		return carve_error_set(err, -EBUSY, "HOST_APPLY_REFUSED", "%s", msg);

@@ -346,6 +346,8 @@ known_bug_eq() {
 #                  starts from (without faults)
 #   fw_remove_dev  remove a device by its id behind carve's back (after a
 #                  failed audit, so that the next steps start clean)
+#   fw_extra ACK   (optional) more checks after the reconcile: prints what
+#                  is wrong, nothing when all is well
 # Which N: every operation from three before the command's first write to
 # three after its last (the act), every $FW_STRIDE-th elsewhere (discovery,
 # and the re-read of the acted GPU); the errno rotates over EIO EBUSY
@@ -379,8 +381,9 @@ fw_strerror() {
 fw_vm_state() { cvm vm-param-get uuid="$1" param-name=power-state; }
 
 # fw_audit DESC VM ACK: reconcile with no fault, then: no VM half-done, VM is
-# ACK (running|halted|any), and the kernel's devices are exactly carve's
-# running VMs' (none lost, no orphan, nothing on a halted VM).
+# ACK when that is running or halted (any other word - any, applied - says
+# nothing of it), the kernel's devices are exactly carve's running VMs'
+# (none lost, no orphan, nothing on a halted VM), and fw_extra ACK.
 fw_audit() {
 	_p=
 	cv_run cv host-reconcile
@@ -390,10 +393,15 @@ fw_audit() {
 	_bad=$(cut -d'|' -f2 "$FW_VMS" | grep -v -x -e running -e halted | head -n1)
 	[ -z "$_bad" ] || _p="$_p; a VM is $_bad after reconcile"
 	_st=$(grep "^$2|" "$FW_VMS" | cut -d'|' -f2)
-	[ "$3" = any ] || [ "$_st" = "$3" ] || _p="$_p; VM is $_st, acknowledged $3"
+	case $3 in running | halted) [ "$_st" = "$3" ] || _p="$_p; VM is $_st, acknowledged $3" ;; esac
 	_k=$(fw_kern_devs | tr '\n' ' ')
 	_c=$(fw_carve_devs | tr '\n' ' ')
 	[ "$_k" = "$_c" ] || _p="$_p; kernel holds [$_k], carve's running VMs [$_c]"
+	# the script's own checks (fw_extra ACK: problems on stdout)
+	if command -v fw_extra >/dev/null 2>&1; then
+		_x=$(fw_extra "$3")
+		[ -z "$_x" ] || _p="$_p; $_x"
+	fi
 	if [ -z "$_p" ]; then
 		FW_PASS=$((FW_PASS + 1))
 	else
@@ -426,9 +434,9 @@ fw_walk_lifecycle() {
 	halted
 }
 
-# fw_walk NAME ACK_OK CMD...: walk CMD (a cv command line).  ACK_OK: the
-# VM's state when CMD succeeded (a failure may leave either, which
-# reconcile must make consistent).  $FW_VM is the VM audited.
+# fw_walk NAME ACK_OK CMD...: walk CMD (a cv command line).  ACK_OK: what
+# fw_audit checks when CMD succeeded (the VM's state; a failure is "any",
+# which reconcile must make consistent).  $FW_VM is the VM audited.
 fw_walk() {
 	_name=$1 _ack=$2
 	shift 2

@@ -44,5 +44,6 @@ lost() {
 fw_remove_dev() { sysfs_write "/sys/bus/pci/devices/$1/nvidia/current_vgpu_type" 0; }
 
 fw_walk_lifecycle
+
 expect_cv_ok "bystander shut down" cv vm-shutdown uuid="$BY"
 expect_eq "every VF free" "$(for vf in $VFS; do curtype "$vf"; done | sort -u)" 0
