@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# testbed-qemu: -machine q35 -device nvme-subsys,id=nvs0,nqn=carve-sriov -device nvme,serial=carvepf0,subsys=nvs0,addr=04.0,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=10,msix_qsize=5
+#
+# A host configuration across a reboot, boot 1 of 2: host-apply on the
+# emulated L40S PF (QEMU's SR-IOV NVMe, carve_vf_emu claiming its VFs as
+# NVIDIA's driver would) enables 4 VFs and one type; a VM starts on a VF.
+# The store (on /state) keeps the configuration for carved to apply at its
+# start after the reboot (boot 2), which loses the VFs and the vGPU.
+# shellcheck source=tests/testbed/lib.sh
+. "$TESTBED_LIB"
+need_carve
+export CARVE_DB=/state/carve.db
+PF=0000:00:04.0
+P=/sys/bus/pci/devices/$PF
+
+expect_eq "this is boot 1" "$TESTBED_BOOT" 1
+check "modprobe nvme" modprobe nvme
+check "load emulator vf_pfs=$PF" emu_load vf_pfs=$PF
+export CARVE_NVIDIA_VGPU_PFS="${PF#0000:}=L40S"
+sysfs_write $P/sriov_drivers_autoprobe 1
+printf 'version: 1\ngpus:\n  - select: {board: NVIDIA L40S}\n    sriov-vfs: 4\n    enabled-types: [L40S-4Q]\n' >/state/host.yaml
+expect_cv_ok "host-apply" cv host-apply config=/state/host.yaml
+echo "$CV_OUT" | sed 's/^/    /'
+expect_eq "4 VFs" "$(cat $P/sriov_numvfs)" 4
+PG=$(cvm pgpu-list --minimal pci-id=$PF)
+expect_eq "one type enabled" "$(cvm pgpu-param-get uuid="$PG" param-name=enabled-VGPU-types | tr ';' '\n' | grep -c .)" 1
+G=$(cvm pgpu-param-get uuid="$PG" param-name=gpu-group-uuid)
+VM=$(cvm vm-create name-label=survivor)
+cvm vgpu-create vm-uuid="$VM" gpu-group-uuid="$G" vgpu-type-uuid="$(cvm vgpu-type-list --minimal model-name="NVIDIA L40S-4Q")" \
+	extra-args=frame_rate_limiter=0 >/dev/null
+expect_cv_ok "the VM starts on a VF" cv vm-start uuid="$VM"
+echo "$VM" >/state/hostcfg.vm
