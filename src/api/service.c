@@ -628,13 +628,12 @@ int carve_service_reconcile(struct carve_service *s, json_t **result, struct car
 int carve_service_apply_config(struct carve_service *s, json_t **result, struct carve_error *err)
 {
 	*result = NULL;
-	json_t *got = NULL;
+	_cleanup_json_ json_t *got = NULL;
 	_cleanup_json_ json_t *none = json_object();
 	const struct carve_op *get = carve_op_find("host-config-get"), *apply = carve_op_find("host-apply");
 	if (!none || !get || !apply)
 		return -ENOMEM;
 	int r = carve_service_call(s, get, false, none, &got, err);
-	_cleanup_json_ json_t *value = got;
 	const char *text = r >= 0 ? json_string_value(json_object_get(got, "value")) : NULL;
 	if (r < 0 || !text || !*text)
 		return r < 0 ? r : 0;
