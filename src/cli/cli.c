@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "complete.h"
+#include "host/hostcfg.h"
 #include "ops/verbinfo.h"
 #include "transport.h"
 #include "util/cleanup.h"
@@ -158,8 +159,8 @@ static int parse_kv(int argc, char **argv, json_t **out, struct carve_error *err
 }
 
 /* host-apply config=FILE: the file's text is what goes to the verb (and
- * over the API to carved), read here, where the file is.  At most 64 KiB,
- * the format's limit (host/hostcfg.h). */
+ * over the API to carved), read here, where the file is, within the
+ * format's limit. */
 static int read_config_arg(json_t *args, struct carve_error *err)
 {
 	const char *path = json_string_value(json_object_get(args, "config"));
@@ -168,7 +169,7 @@ static int read_config_arg(json_t *args, struct carve_error *err)
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f)
 		return carve_error_set(err, -errno, "CONFIG_UNREADABLE", "cannot read %s: %s", path, strerror(errno));
-	enum { MAX = 64 * 1024 };
+	enum { MAX = CARVE_HOSTCFG_MAX_BYTES };
 	_cleanup_free_ char *buf = malloc(MAX + 1);
 	if (!buf)
 		return -ENOMEM;

@@ -566,6 +566,35 @@ static int write_numvfs(struct sim *s, size_t gi, uint32_t n, struct carve_error
 	return set_vfs(s, gi, n, err);
 }
 
+/* Change a PF's VF count the way the backends do: at most sriov_totalvfs,
+ * through 0 when a count is already set, never while a VF is in use.
+ * *changed tells whether the model changed (the caller persists it). */
+static int change_numvfs(struct sim *s, size_t gi, uint32_t want, bool *changed, struct carve_error *err)
+{
+	const struct carve_hw_gpu *g = &s->model.gpus[gi];
+	*changed = false;
+	if (want == g->sriov_numvfs)
+		return 0;
+	if (want > g->sriov_totalvfs)
+		return carve_error_set(err, -ERANGE, "SRIOV_NUMVFS_INVALID", "%s: %u VFs asked for, sriov_totalvfs is %u",
+				       g->pci, want, g->sriov_totalvfs);
+	int r;
+	if (g->sriov_numvfs != 0) {
+		const struct carve_hw_vf *vf = busy_vf(g);
+		if (vf)
+			return carve_error_set(err, -EBUSY, "SRIOV_VF_IN_USE",
+					       "%s: cannot change sriov_numvfs from %u to %u: VF %s is in use", g->pci,
+					       g->sriov_numvfs, want, vf->pci);
+		if ((r = write_numvfs(s, gi, 0, err)) < 0)
+			return r;
+		*changed = true;
+	}
+	if ((r = write_numvfs(s, gi, want, err)) < 0)
+		return r;
+	*changed = true;
+	return 0;
+}
+
 /* Before a VF-backed create: enable the VFs the type needs, as the sysfs
  * backend does (sysfs_host.c ensure_vfs) - every VF for NVIDIA, the type's
  * count for AMD MxGPU - through 0 when a count is already set, never while
@@ -594,23 +623,7 @@ static int prepare_vfs(struct sim *s, const struct carve_vgpu_spec *spec, bool *
 		if (!t || t->impl != spec->impl)
 			return 0;
 	}
-	if (want == g->sriov_numvfs)
-		return 0;
-	int r;
-	if (g->sriov_numvfs != 0) {
-		const struct carve_hw_vf *vf = busy_vf(g);
-		if (vf)
-			return carve_error_set(err, -EBUSY, "SRIOV_VF_IN_USE",
-					       "%s: cannot change sriov_numvfs from %u to %u: VF %s is in use", g->pci,
-					       g->sriov_numvfs, want, vf->pci);
-		if ((r = write_numvfs(s, gi, 0, err)) < 0)
-			return r;
-		*changed = true;
-	}
-	if ((r = write_numvfs(s, gi, want, err)) < 0)
-		return r;
-	*changed = true;
-	return 0;
+	return change_numvfs(s, gi, want, changed, err);
 }
 
 /* Create without persistence or fault injection.  want_parent (may be NULL)
@@ -1140,22 +1153,11 @@ static int sim_set_numvfs(struct carve_host *h, const char *pf_pci, uint32_t n, 
 	if (!is_sriov(g))
 		return carve_error_set(err, -EINVAL, "SRIOV_NOT_SUPPORTED", "%s: not an SR-IOV GPU", g->pci);
 	uint32_t before = g->sriov_numvfs;
-	if (n == before)
-		return 0;
-	if (n > g->sriov_totalvfs)
-		return carve_error_set(err, -ERANGE, "SRIOV_NUMVFS_INVALID", "%s: %u VFs asked for, sriov_totalvfs is %u",
-				       g->pci, n, g->sriov_totalvfs);
-	const struct carve_hw_vf *vf = before ? busy_vf(g) : NULL;
-	if (vf)
-		return carve_error_set(err, -EBUSY, "SRIOV_VF_IN_USE",
-				       "%s: cannot change sriov_numvfs from %u to %u: VF %s is in use", g->pci, before, n,
-				       vf->pci);
-	int r = before && n ? write_numvfs(s, gi, 0, err) : 0;
-	if (r >= 0)
-		r = write_numvfs(s, gi, n, err);
-	if (r >= 0)
+	bool changed;
+	int r = change_numvfs(s, gi, n, &changed, err);
+	if (changed && r >= 0)
 		r = persist(s, err);
-	if (r < 0) {
+	if (changed && r < 0) {
 		struct carve_error ignore = {0};
 		set_vfs(s, gi, before, &ignore);
 	}

@@ -657,13 +657,11 @@ static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, int tries, struc
 static void bind_vfio_undo(struct sysfs_host *h, const char *dev, const char *pci)
 {
 	struct carve_error ignore = {0};
-	char path[96], drv[96];
+	char drv[96];
 	_cleanup_free_ char *bound = NULL;
-	snprintf(path, sizeof(path), "%s/driver", dev);
-	if (carve_sysfs_link_name(h->fs, path, &bound, &ignore) >= 0 && strcmp(bound, "vfio-pci") == 0) {
-		snprintf(drv, sizeof(drv), "%s/driver", dev);
+	snprintf(drv, sizeof(drv), "%s/driver", dev);
+	if (carve_sysfs_link_name(h->fs, drv, &bound, &ignore) >= 0 && strcmp(bound, "vfio-pci") == 0)
 		carve_sysfs_write(h->fs, drv, "unbind", pci, &ignore);
-	}
 	carve_sysfs_write(h->fs, dev, "driver_override", "\n", &ignore);
 	carve_sysfs_write(h->fs, "bus/pci", "drivers_probe", pci, &ignore);
 }

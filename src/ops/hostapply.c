@@ -62,9 +62,11 @@ static void plan_clear(struct plan *p)
 	*p = (struct plan){0};
 }
 
+/* The model's 4-digit hex PCI id ("10de"). */
 static uint16_t hex16(const char *s)
 {
-	return (uint16_t)strtoul(s, NULL, 16);
+	uint32_t v = 0;
+	return carve_parse_hex_u32(s, &v) == 0 && v <= 0xffff ? (uint16_t)v : 0;
 }
 
 static int oom(struct carve_error *err)
@@ -130,6 +132,22 @@ static const char *resolve_type(struct carve_ctx *ctx, const struct carve_obj_pg
 	return NULL;
 }
 
+/* The UUIDs of names on g into want, each once; *missing is the first
+ * name g has no type for (NULL when none).  -ENOMEM or 0. */
+static int resolve_types(struct carve_ctx *ctx, const struct carve_obj_pgpu *g, const struct carve_strv *names,
+			 struct carve_strv *want, const char **missing)
+{
+	*missing = NULL;
+	for (size_t i = 0; i < names->n; i++) {
+		const char *u = resolve_type(ctx, g, names->v[i]);
+		if (!u && !*missing)
+			*missing = names->v[i];
+		if (u && !carve_strv_contains(want, u) && carve_strv_push(want, u) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static const char *type_name(struct carve_ctx *ctx, const char *uuid)
 {
 	const struct carve_obj_type *t = carve_model_type(ctx->model, uuid);
@@ -186,20 +204,16 @@ static int plan_types(struct carve_ctx *ctx, struct plan *p, const struct carve_
 {
 	const char *pci = carve_pgpu_place(g)->pci;
 	_cleanup_(carve_strv_clear) struct carve_strv want = {0};
-	bool resolved = true;
-	for (size_t i = 0; i < e->types.n; i++) {
-		const char *u = resolve_type(ctx, g, e->types.v[i]);
-		if (!u && !vfs_change)
-			return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID",
-					       "%s:%d: enabled-types: %s (%s) has no vGPU type '%s'", origin, e->line, pci,
-					       g->board ? g->board : "?", e->types.v[i]);
-		/* After a VF count change (AMD MxGPU publishes the types of the
-		 * count) the names are resolved when the step runs. */
-		if (!u)
-			resolved = false;
-		else if (!carve_strv_contains(&want, u) && carve_strv_push(&want, u) < 0)
-			return oom(err);
-	}
+	const char *missing;
+	if (resolve_types(ctx, g, &e->types, &want, &missing) < 0)
+		return oom(err);
+	/* After a VF count change (AMD MxGPU publishes the types of the
+	 * count) the names are resolved when the step runs. */
+	if (missing && !vfs_change)
+		return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID",
+				       "%s:%d: enabled-types: %s (%s) has no vGPU type '%s'", origin, e->line, pci,
+				       g->board ? g->board : "?", missing);
+	bool resolved = !missing;
 	_cleanup_(carve_strv_clear) struct carve_strv now = {0};
 	const struct carve_place_pgpu *pl = carve_pgpu_place(g);
 	for (size_t i = 0; i < pl->n_slots; i++)
@@ -345,16 +359,13 @@ static int run_step(struct carve_ctx *ctx, struct step *s, const char *origin, s
 	if (!g)
 		return carve_ops_not_found("pgpu", s->pgpu, err);
 	_cleanup_(carve_strv_clear) struct carve_strv want = {0};
-	for (size_t i = 0; i < s->to_names.n; i++) {
-		const char *u = resolve_type(ctx, g, s->to_names.v[i]);
-		if (!u)
-			return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID",
-					       "%s:%d: enabled-types: %s (%s) has no vGPU type '%s' with %u VFs", origin,
-					       s->line, s->pci, g->board ? g->board : "?", s->to_names.v[i],
-					       g->sriov_numvfs);
-		if (!carve_strv_contains(&want, u) && carve_strv_push(&want, u) < 0)
-			return oom(err);
-	}
+	const char *missing;
+	if (resolve_types(ctx, g, &s->to_names, &want, &missing) < 0)
+		return oom(err);
+	if (missing)
+		return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID",
+				       "%s:%d: enabled-types: %s (%s) has no vGPU type '%s' with %u VFs", origin, s->line,
+				       s->pci, g->board ? g->board : "?", missing, g->sriov_numvfs);
 	return set_types(ctx, s->pgpu, &want, err);
 }
 

@@ -29,36 +29,35 @@ void carve_sysfs_set_write_fault(carve_sysfs_write_fault_fn fn, void *data)
 	write_fault_data = data;
 }
 
+/* by enum carve_sysfs_op_class; "any" first, the plan's default */
+static const char *const class_names[] = {"any", "read", "write"};
+
 /* The fault plan (sysfs.h): one per process, read from the environment
  * once, or set by carve_sysfs_set_fault_plan. */
-#define FAULT_SHORT CARVE_FAULT_SHORT
 static struct {
 	pthread_once_t once;
 	pthread_mutex_t lock;
 	unsigned long target; /* 0: no fault */
-	int fault;            /* -errno, or FAULT_SHORT */
+	int fault;            /* -errno, or CARVE_FAULT_SHORT */
 	enum carve_sysfs_op_class cls;
-	unsigned long count[CARVE_SYSFS_OP_ANY + 1];
+	unsigned long count[ARRAY_SIZE(class_names)];
 	char *log;
 	bool armed; /* a plan or a log: operations are counted */
 } plan = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER};
 
-static const char *const class_names[] = {"read", "write", "any"};
-static const char *const class_names_env[] = {"any", "read", "write"};
 
 static void plan_from_env(void)
 {
 	const char *spec = getenv(CARVE_SYSFS_FAULT_ENV);
-	unsigned cls = 0;
-	if (spec && carve_fault_parse(spec, class_names_env, ARRAY_SIZE(class_names_env), &plan.target, &plan.fault,
-				      &cls) < 0) {
+	unsigned cls = CARVE_SYSFS_OP_ANY;
+	if (spec && carve_fault_parse(spec, class_names, ARRAY_SIZE(class_names), &plan.target, &plan.fault, &cls) <
+			    0) {
 		/* A test that asked for a fault must not silently run without it. */
 		fprintf(stderr, "carve: %s=%s: expected N:EIO|EBUSY|ENODEV|ENOSPC|ENOENT|EINVAL|short[:read|write|any]\n",
 			CARVE_SYSFS_FAULT_ENV, spec);
 		abort();
 	}
-	/* class_names_env lists "any" first: the default */
-	plan.cls = cls == 0 ? CARVE_SYSFS_OP_ANY : cls == 1 ? CARVE_SYSFS_OP_READ : CARVE_SYSFS_OP_WRITE;
+	plan.cls = (enum carve_sysfs_op_class)cls;
 	const char *log = getenv(CARVE_SYSFS_FAULT_LOG_ENV);
 	if (log && *log)
 		plan.log = strdup(log);
@@ -107,6 +106,20 @@ static int fault_take(enum carve_sysfs_op_class cls, const char *root, const cha
 	}
 	pthread_mutex_unlock(&plan.lock);
 	return f;
+}
+
+/* A read's turn in the plan: 0, or the planned fault as the error of
+ * reading path ("what" says how: "read", "list", "read link"); a read's
+ * "short" is EIO. */
+static int read_fault(struct carve_sysfs *s, const char *what, const char *path, struct carve_error *err)
+{
+	int f = fault_take(CARVE_SYSFS_OP_READ, s->root, path, NULL);
+	if (!f)
+		return 0;
+	if (f == CARVE_FAULT_SHORT)
+		f = -EIO;
+	return carve_error_set(err, f, "SYSFS_READ_FAILED", "cannot %s %s/%s: %s (injected)", what, s->root, path,
+			       strerror(-f));
 }
 
 /* openat2 with RESOLVE_IN_ROOT or RESOLVE_BENEATH fails with EAGAIN when a
@@ -198,10 +211,9 @@ static int read_common(struct carve_sysfs *s, const char *path, char **out, bool
 		       struct carve_error *err)
 {
 	*out = NULL;
-	int f = fault_take(CARVE_SYSFS_OP_READ, s->root, path, NULL);
-	if (f)
-		return carve_error_set(err, f < 0 ? f : -EIO, "SYSFS_READ_FAILED", "cannot read %s/%s: %s (injected)",
-				       s->root, path, strerror(f < 0 ? -f : EIO));
+	int f = read_fault(s, "read", path, err);
+	if (f < 0)
+		return f;
 	_cleanup_close_ int fd = open_in_root(s, path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0) {
 		/* Absent is fine for an optional attribute; a dangling link is not
@@ -275,10 +287,9 @@ bool carve_sysfs_is_dir(struct carve_sysfs *s, const char *path)
 
 int carve_sysfs_list(struct carve_sysfs *s, const char *path, struct carve_strv *out, struct carve_error *err)
 {
-	int f = fault_take(CARVE_SYSFS_OP_READ, s->root, path, NULL);
-	if (f)
-		return carve_error_set(err, f < 0 ? f : -EIO, "SYSFS_READ_FAILED",
-				       "cannot list %s/%s: %s (injected)", s->root, path, strerror(f < 0 ? -f : EIO));
+	int f = read_fault(s, "list", path, err);
+	if (f < 0)
+		return f;
 	int fd = open_in_root(s, path, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return carve_error_set(err, fd, "SYSFS_READ_FAILED", "cannot open directory %s/%s: %s", s->root,
@@ -304,10 +315,9 @@ int carve_sysfs_link_name(struct carve_sysfs *s, const char *path, char **out, s
 	*out = NULL;
 	if (!carve_sysfs_path_valid(path))
 		return carve_error_set(err, -EINVAL, "INVALID_PATH", "invalid sysfs path");
-	int f = fault_take(CARVE_SYSFS_OP_READ, s->root, path, NULL);
-	if (f)
-		return carve_error_set(err, f < 0 ? f : -EIO, "SYSFS_READ_FAILED", "cannot read link %s/%s: %s (injected)",
-				       s->root, path, strerror(f < 0 ? -f : EIO));
+	int f = read_fault(s, "read link", path, err);
+	if (f < 0)
+		return f;
 	/* Resolve the parent inside the root, then read the link itself. */
 	_cleanup_free_ char *dir = strdup(path);
 	if (!dir)
@@ -336,29 +346,11 @@ int carve_sysfs_link_name(struct carve_sysfs *s, const char *path, char **out, s
 	return *out ? 0 : -ENOMEM;
 }
 
-int carve_sysfs_write(struct carve_sysfs *s, const char *devdir, const char *attr, const char *value,
+/* The kernel's part of a write: value to devdir/attr (both checked) with
+ * one write(2). */
+static int write_attr(struct carve_sysfs *s, const char *devdir, const char *attr, const char *value,
 		      struct carve_error *err)
 {
-	if (!carve_sysfs_path_valid(devdir) || !carve_sysfs_path_valid(attr))
-		return carve_error_set(err, -EINVAL, "INVALID_PATH", "refusing to write to an unsafe sysfs path");
-	/* An injected errno fails the write before it reaches the kernel; an
-	 * injected short write reaches it whole (the driver may have acted)
-	 * and is then reported short, the harder case for the caller. */
-	int planned = fault_take(CARVE_SYSFS_OP_WRITE, s->root, devdir, attr);
-	if (planned < 0)
-		return carve_error_set(err, planned, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s (injected)",
-				       value, s->root, devdir, attr, strerror(-planned));
-	if (write_fault) {
-		int f = write_fault(devdir, attr, value, write_fault_data);
-		if (f < 0)
-			return carve_error_set(err, f, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s (injected)",
-					       value, s->root, devdir, attr, strerror(-f));
-		if (f > 0) /* the hook played the kernel's part */
-			return planned == FAULT_SHORT ? carve_error_set(err, -EIO, "SYSFS_WRITE_FAILED",
-									 "short write of '%s' to %s/%s/%s (injected)",
-									 value, s->root, devdir, attr)
-						      : 0;
-	}
 	_cleanup_close_ int dfd = open_in_root(s, devdir, O_PATH | O_DIRECTORY);
 	if (dfd < 0)
 		return carve_error_set(err, dfd, "SYSFS_WRITE_FAILED", "cannot open device directory %s/%s: %s",
@@ -382,8 +374,35 @@ int carve_sysfs_write(struct carve_sysfs *s, const char *devdir, const char *att
 	if (n < 0)
 		return carve_error_set(err, -errno, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s", value,
 				       s->root, devdir, attr, strerror(errno));
-	if ((size_t)n != len || planned == FAULT_SHORT)
-		return carve_error_set(err, -EIO, "SYSFS_WRITE_FAILED", "short write of '%s' to %s/%s/%s%s", value,
-				       s->root, devdir, attr, planned == FAULT_SHORT ? " (injected)" : "");
+	if ((size_t)n != len)
+		return carve_error_set(err, -EIO, "SYSFS_WRITE_FAILED", "short write of '%s' to %s/%s/%s", value,
+				       s->root, devdir, attr);
 	return 0;
+}
+
+int carve_sysfs_write(struct carve_sysfs *s, const char *devdir, const char *attr, const char *value,
+		      struct carve_error *err)
+{
+	if (!carve_sysfs_path_valid(devdir) || !carve_sysfs_path_valid(attr))
+		return carve_error_set(err, -EINVAL, "INVALID_PATH", "refusing to write to an unsafe sysfs path");
+	/* An injected errno fails the write before it reaches the kernel; an
+	 * injected short write reaches it whole (the driver may have acted)
+	 * and is then reported short, the harder case for the caller. */
+	int planned = fault_take(CARVE_SYSFS_OP_WRITE, s->root, devdir, attr);
+	if (planned < 0)
+		return carve_error_set(err, planned, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s (injected)",
+				       value, s->root, devdir, attr, strerror(-planned));
+	int r = 0;
+	if (write_fault) {
+		r = write_fault(devdir, attr, value, write_fault_data);
+		if (r < 0)
+			return carve_error_set(err, r, "SYSFS_WRITE_FAILED", "writing '%s' to %s/%s/%s failed: %s (injected)",
+					       value, s->root, devdir, attr, strerror(-r));
+	}
+	/* r > 0: the hook played the kernel's part */
+	r = r > 0 ? 0 : write_attr(s, devdir, attr, value, err);
+	if (r >= 0 && planned == CARVE_FAULT_SHORT)
+		r = carve_error_set(err, -EIO, "SYSFS_WRITE_FAILED", "short write of '%s' to %s/%s/%s (injected)", value,
+				    s->root, devdir, attr);
+	return r;
 }

@@ -92,9 +92,9 @@ void carve_sysfs_set_write_fault(carve_sysfs_write_fault_fn fn, void *data);
 #define CARVE_SYSFS_FAULT_ENV "CARVE_SYSFS_FAULT"
 #define CARVE_SYSFS_FAULT_LOG_ENV "CARVE_SYSFS_FAULT_LOG"
 enum carve_sysfs_op_class {
-	CARVE_SYSFS_OP_READ = 0,
-	CARVE_SYSFS_OP_WRITE = 1,
-	CARVE_SYSFS_OP_ANY = 2,
+	CARVE_SYSFS_OP_ANY = 0, /* every operation: the plan's default */
+	CARVE_SYSFS_OP_READ = 1,
+	CARVE_SYSFS_OP_WRITE = 2,
 };
 /* Replace the plan (n = 0: no fault; fault -errno or CARVE_FAULT_SHORT) and
  * restart the counts; operations are counted from then on. */
