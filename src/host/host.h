@@ -68,6 +68,15 @@ struct carve_host_ops {
 	 * (bounded) as a create that enables them does.  The same count
 	 * changes nothing. */
 	int (*sriov_set_numvfs)(struct carve_host *h, const char *pf_pci, uint32_t n, struct carve_error *err);
+	/* NVIDIA mixed-size (heterogeneous) mode of a GPU (host-apply), under
+	 * the driver's rules: only where the board has it (-EOPNOTSUPP
+	 * MIXED_SIZE_UNSUPPORTED), never while a vGPU exists on the GPU
+	 * (-EBUSY MIXED_SIZE_BUSY, the driver's "in use"); enabling VFs resets
+	 * it to off, so it is set after the VF count and before the first vGPU.
+	 * The real driver takes it through NVML only (nvml.h); fixture trees
+	 * and the testbed's emulated driver through a file.  The same mode
+	 * changes nothing. */
+	int (*set_mixed_size)(struct carve_host *h, const char *pci, bool on, struct carve_error *err);
 	void (*free)(struct carve_host *h);
 };
 

@@ -104,9 +104,13 @@ static int entry_pair(struct carve_yaml *y, void *obj, const char *key, yaml_nod
 	}
 	if (strcmp(key, "enabled-types") == 0)
 		return parse_types(y, e, vn, kpath);
+	if (strcmp(key, "mixed-size") == 0) {
+		e->has_mixed = true;
+		return carve_yaml_bool(y, vn, kpath, &e->mixed);
+	}
 	/* Settings the format reserves for what this carve does not apply
 	 * yet: refused by name, so that nobody believes them applied. */
-	static const char *const later[] = {"mixed-size", "mig", "scheduler", "vgpu-params"};
+	static const char *const later[] = {"mig", "scheduler", "vgpu-params"};
 	for (size_t i = 0; i < ARRAY_SIZE(later); i++)
 		if (strcmp(key, later[i]) == 0)
 			return carve_yaml_err(y, kn, kpath, "not applied by this version of carve (docs/host-config.md)");

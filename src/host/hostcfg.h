@@ -8,6 +8,7 @@
  *                                   #    {board: "NVIDIA L40S"},
  *                                   #    {device-id: "10de:26b9"}
  *       sriov-vfs: 16               # SR-IOV GPUs: the VF count
+ *       mixed-size: true            # NVIDIA: mixed-size (heterogeneous) mode
  *       enabled-types: ["NVIDIA L40S-24Q", "1155"]   # model names or type ids
  *
  * Entries apply in order; for each setting a GPU takes it from the last
@@ -46,6 +47,7 @@ struct carve_hostcfg_entry {
 	uint32_t sriov_vfs;
 	bool has_types;
 	struct carve_strv types;   /* model names or type identifiers, as written */
+	bool has_mixed, mixed;     /* NVIDIA mixed-size (heterogeneous) mode */
 	int line;
 };
 

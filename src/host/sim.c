@@ -24,8 +24,9 @@
 
 #define STATE_FORMAT "carve-sim-state"
 /* 2: "numvfs" (the enabled VF count of every SR-IOV GPU); 1 had none, its
- * GPUs keep the profile's boot count. */
-#define STATE_VERSION 2
+ * GPUs keep the profile's boot count.  3: "mixed" (NVIDIA GPUs whose
+ * mixed-size mode was set since boot); before it they keep the profile's. */
+#define STATE_VERSION 3
 
 struct sim_extra {
 	char orig_driver[32];  /* restored when a passthrough assignment ends */
@@ -36,6 +37,8 @@ struct sim_extra {
 	 * entries), fixed when the model is built so that VFs enabled later, or
 	 * again after a "reboot", look the same every time. */
 	int32_t *vf_groups;
+	/* The mixed-size mode changed since boot: kept in the state file. */
+	bool mixed_set;
 };
 
 struct sim {
@@ -528,6 +531,12 @@ static int set_vfs(struct sim *s, size_t gi, uint32_t n, struct carve_error *err
 		if (g->mechanism == CARVE_IMPL_NVIDIA_SRIOV)
 			snprintf(vf->current_type, sizeof(vf->current_type), "0");
 	}
+	/* NVIDIA's sriov-manage clears the mixed-size mode with the VFs. */
+	if (g->mechanism == CARVE_IMPL_NVIDIA_SRIOV && n != g->sriov_numvfs) {
+		g->mixed_size = false;
+		g->mixed_size_source = CARVE_HW_SOURCE_DRIVER;
+		s->extra[gi].mixed_set = true;
+	}
 	g->sriov_numvfs = n;
 	if (g->mechanism != CARVE_IMPL_AMD_MXGPU)
 		return 0;
@@ -766,8 +775,18 @@ static json_t *state_to_json(const struct sim *s)
 		if (g->sriov_totalvfs > 0 && json_object_set_new(numvfs, g->pci, json_integer(g->sriov_numvfs)) < 0)
 			return NULL;
 	}
-	return json_pack("{s:s, s:i, s:s, s:O, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION, "profile",
-			 s->profile_name, "numvfs", numvfs, "devices", devs);
+	/* So is the mixed-size mode, once the driver was told (host-apply) or
+	 * reset it (a VF count change). */
+	_cleanup_json_ json_t *mixed = json_object();
+	if (!mixed)
+		return NULL;
+	for (size_t i = 0; i < s->model.n_gpus; i++) {
+		const struct carve_hw_gpu *g = &s->model.gpus[i];
+		if (s->extra[i].mixed_set && json_object_set_new(mixed, g->pci, json_boolean(g->mixed_size)) < 0)
+			return NULL;
+	}
+	return json_pack("{s:s, s:i, s:s, s:O, s:O, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION, "profile",
+			 s->profile_name, "numvfs", numvfs, "mixed", mixed, "devices", devs);
 }
 
 static int write_atomic(const char *path, const char *data, size_t len, struct carve_error *err)
@@ -833,12 +852,13 @@ static int load_state(struct sim *s, json_t *root, struct carve_error *err)
 {
 	const char *format = NULL, *profile = NULL;
 	int version = 0;
-	json_t *devs = NULL, *numvfs = NULL;
+	json_t *devs = NULL, *numvfs = NULL, *mixed = NULL;
 	json_error_t je;
-	if (json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:i, s:s, s?o, s:o}", "format", &format, "version", &version,
-			   "profile", &profile, "numvfs", &numvfs, "devices", &devs) < 0 ||
-	    strcmp(format, STATE_FORMAT) != 0 || (version != 1 && version != STATE_VERSION) ||
-	    (version == 1) != (numvfs == NULL) || (numvfs && !json_is_object(numvfs)) || !json_is_array(devs))
+	if (json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:i, s:s, s?o, s?o, s:o}", "format", &format, "version",
+			   &version, "profile", &profile, "numvfs", &numvfs, "mixed", &mixed, "devices", &devs) < 0 ||
+	    strcmp(format, STATE_FORMAT) != 0 || version < 1 || version > STATE_VERSION ||
+	    (version == 1) != (numvfs == NULL) || (version == 3) != (mixed != NULL) ||
+	    (numvfs && !json_is_object(numvfs)) || (mixed && !json_is_object(mixed)) || !json_is_array(devs))
 		return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID", "%s: not a carve sim state (version %d): %s",
 				       s->state_path, STATE_VERSION, je.text[0] ? je.text : "wrong format or version");
 	if (strcmp(profile, s->profile_name) != 0)
@@ -857,13 +877,32 @@ static int load_state(struct sim *s, json_t *root, struct carve_error *err)
 					       "%s: numvfs.%.16s: not an SR-IOV GPU of the profile, or not 0 to its "
 					       "sriov_totalvfs",
 					       s->state_path, pf);
+		/* Restoring the count is not a driver's VF enablement: the
+		 * mode stays as the profile (or "mixed" below) has it. */
+		bool m = g->mixed_size, mset = s->extra[gi].mixed_set;
+		enum carve_hw_source ms = g->mixed_size_source;
 		int r = set_vfs(s, gi, (uint32_t)n, err);
 		if (r < 0)
 			return r;
+		g->mixed_size = m;
+		g->mixed_size_source = ms;
+		s->extra[gi].mixed_set = mset;
 		if (g->mechanism == CARVE_IMPL_AMD_MXGPU && n > 0 && g->n_types == (g->is_system_display ? 0u : 1u))
 			return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID",
 					       "%s: numvfs.%s: gim has no %s configuration with %u VFs", s->state_path,
 					       pf, g->board, (unsigned)n);
+	}
+	json_object_foreach(mixed, pf, v) {
+		size_t gi;
+		struct carve_hw_gpu *g = find_gpu(s, pf, &gi);
+		if (!g || !json_is_boolean(v) ||
+		    (g->mechanism != CARVE_IMPL_NVIDIA_SRIOV && g->mechanism != CARVE_IMPL_NVIDIA_MDEV))
+			return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID",
+					       "%s: mixed.%.16s: not an NVIDIA GPU of the profile, or not true/false",
+					       s->state_path, pf);
+		g->mixed_size = json_is_true(v);
+		g->mixed_size_source = CARVE_HW_SOURCE_DRIVER;
+		s->extra[gi].mixed_set = true;
 	}
 	size_t i;
 	json_t *d;
@@ -1164,6 +1203,42 @@ static int sim_set_numvfs(struct carve_host *h, const char *pf_pci, uint32_t n, 
 	return r;
 }
 
+static int sim_set_mixed_size(struct carve_host *h, const char *pci_in, bool on, struct carve_error *err)
+{
+	struct sim *s = to_sim(h);
+	char pci[13];
+	size_t gi;
+	struct carve_hw_gpu *g = carve_pci_normalize(pci_in, pci) == 0 ? find_gpu(s, pci, &gi) : NULL;
+	if (!g)
+		return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "sim: no GPU %.16s", pci_in);
+	if (g->mechanism != CARVE_IMPL_NVIDIA_SRIOV && g->mechanism != CARVE_IMPL_NVIDIA_MDEV)
+		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
+				       "%s: mixed-size mode is NVIDIA's (this GPU is %s)", g->pci,
+				       carve_impl_name(g->mechanism));
+	if (!g->mixed_size_supported)
+		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
+				       "%s: %s has no mixed-size (heterogeneous) mode", g->pci, g->board);
+	if (g->mixed_size == on && g->mixed_size_source == CARVE_HW_SOURCE_DRIVER)
+		return 0;
+	/* The driver answers "in use" (rc 19) once any vGPU exists. */
+	if (g->n_devs > 0)
+		return carve_error_set(err, -EBUSY, "MIXED_SIZE_BUSY",
+				       "%s: cannot turn mixed-size mode %s: vGPU %s exists on the GPU", g->pci,
+				       on ? "on" : "off", g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	bool before = g->mixed_size, set_before = s->extra[gi].mixed_set;
+	enum carve_hw_source src_before = g->mixed_size_source;
+	g->mixed_size = on;
+	g->mixed_size_source = CARVE_HW_SOURCE_DRIVER;
+	s->extra[gi].mixed_set = true;
+	int r = persist(s, err);
+	if (r < 0) {
+		g->mixed_size = before;
+		g->mixed_size_source = src_before;
+		s->extra[gi].mixed_set = set_before;
+	}
+	return r;
+}
+
 static const struct carve_host_ops sim_ops = {
 	.name = "sim",
 	.discover = sim_discover,
@@ -1172,6 +1247,7 @@ static const struct carve_host_ops sim_ops = {
 	.vgpu_remove = sim_remove,
 	.vgpu_set_params = sim_set_params,
 	.sriov_set_numvfs = sim_set_numvfs,
+	.set_mixed_size = sim_set_mixed_size,
 	.free = sim_free,
 };
 

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nvml.h"
 #include "util/cleanup.h"
 #include "util/pci.h"
 #include "util/uuid.h"
@@ -328,6 +329,14 @@ static int discover_gpu_files(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, s
 		 * the catalog only says whether the board supports it. */
 		g->mixed_size = mixed == 1;
 		g->mixed_size_source = mixed == 2 ? CARVE_HW_SOURCE_DEFAULT : CARVE_HW_SOURCE_DRIVER;
+		if (mixed == 2 && pci_dev) {
+			bool on;
+			struct carve_error ignore = {0};
+			if (carve_nvml_get_mixed_size(g->pci, &on, &ignore) == 0) {
+				g->mixed_size = on;
+				g->mixed_size_source = CARVE_HW_SOURCE_NVML;
+			}
+		}
 		g->mixed_size_supported = ctx->board && ctx->board->mixed_size;
 		r = g->mechanism == CARVE_IMPL_NVIDIA_MDEV ? carve_sysfs_mdev_discover(fs, ctx, g, err)
 							   : carve_sysfs_nvsriov_discover(fs, ctx, g, err);
@@ -948,6 +957,50 @@ static int sysfs_set_numvfs(struct carve_host *hh, const char *pf_pci, uint32_t 
 	return r;
 }
 
+/* The driver's switch for the mode: the testbed's emulated driver and
+ * fixture trees have a file; NVIDIA's driver has NVML only. */
+static int write_mixed_size(struct sysfs_host *h, const struct sysfs_gpu_ctx *ctx, const char *pci, bool on,
+			    struct carve_error *err)
+{
+	static const char *const files[][2] = {{"carve_emu", "mixed"}, {"nvidia", "vgpu_heterogeneous_mode"}};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char dir[160], path[192];
+		snprintf(dir, sizeof(dir), "%s/%s", ctx->dir, files[i][0]);
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i][1]);
+		if (carve_sysfs_exists(h->fs, path))
+			return carve_sysfs_write(h->fs, dir, files[i][1], on ? "1" : "0", err);
+	}
+	return carve_nvml_set_mixed_size(pci, on, err);
+}
+
+static int sysfs_set_mixed_size(struct carve_host *hh, const char *pci, bool on, struct carve_error *err)
+{
+	struct sysfs_host *h = to_sh(hh);
+	_cleanup_(carve_hw_inventory_clear) struct carve_hw_inventory inv = {0};
+	struct sysfs_gpu_ctx ctx = {0};
+	int r = carve_sysfs_discover_one(h, pci, &inv, &ctx, err);
+	if (r < 0)
+		return r;
+	const struct carve_hw_gpu *g = &inv.gpus[0];
+	if (g->mechanism != CARVE_IMPL_NVIDIA_SRIOV && g->mechanism != CARVE_IMPL_NVIDIA_MDEV)
+		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
+				       "%s: mixed-size mode is NVIDIA's (this GPU is %s)", g->pci,
+				       carve_impl_name(g->mechanism));
+	if (!g->mixed_size_supported)
+		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
+				       "%s: %s has no mixed-size (heterogeneous) mode", g->pci,
+				       g->board[0] ? g->board : "this GPU");
+	bool known = g->mixed_size_source == CARVE_HW_SOURCE_DRIVER || g->mixed_size_source == CARVE_HW_SOURCE_NVML;
+	if (known && g->mixed_size == on)
+		return 0;
+	/* The driver refuses it with "in use" once a vGPU exists: say which. */
+	if (g->n_devs > 0)
+		return carve_error_set(err, -EBUSY, "MIXED_SIZE_BUSY",
+				       "%s: cannot turn mixed-size mode %s: vGPU %s exists on the GPU", g->pci,
+				       on ? "on" : "off", g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	return write_mixed_size(h, &ctx, g->pci, on, err);
+}
+
 static const struct carve_host_ops sysfs_ops = {
 	.name = "sysfs",
 	.discover = sysfs_discover,
@@ -956,6 +1009,7 @@ static const struct carve_host_ops sysfs_ops = {
 	.vgpu_remove = sysfs_remove,
 	.vgpu_set_params = sysfs_set_params,
 	.sriov_set_numvfs = sysfs_set_numvfs,
+	.set_mixed_size = sysfs_set_mixed_size,
 	.free = sysfs_free,
 };
 

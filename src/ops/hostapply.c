@@ -29,14 +29,18 @@
 #include "verbs.h"
 #include "vm.h"
 
-enum step_kind { STEP_VFS, STEP_TYPES };
+/* In the order the hardware requires: enabling VFs resets the mode, and
+ * the driver takes the mode only before the first vGPU. */
+enum step_kind { STEP_VFS, STEP_MIXED, STEP_TYPES };
 
-static const char *const step_names[] = {[STEP_VFS] = "sriov-vfs", [STEP_TYPES] = "enabled-types"};
+static const char *const step_names[] = {
+	[STEP_VFS] = "sriov-vfs", [STEP_MIXED] = "mixed-size", [STEP_TYPES] = "enabled-types"};
 
 struct step {
 	enum step_kind kind;
 	char pgpu[37], pci[13];
 	uint32_t from_vfs, to_vfs;
+	bool from_mixed, to_mixed;
 	struct carve_strv from_types; /* type UUIDs enabled before */
 	struct carve_strv to_names;   /* as the configuration names them */
 	int line;                     /* of the configuration entry */
@@ -199,6 +203,64 @@ static int plan_vfs(struct carve_ctx *ctx, struct plan *p, const struct carve_ob
 	return 0;
 }
 
+static bool is_nvidia(enum carve_impl m)
+{
+	return m == CARVE_IMPL_NVIDIA_SRIOV || m == CARVE_IMPL_NVIDIA_MDEV;
+}
+
+/* A setting a GPU does not have: an error when the entry names that GPU by
+ * address, skipped when a wider selection takes in GPUs of several kinds. */
+static int not_for(const struct carve_hostcfg_entry *e, const char *origin, struct carve_error *err, const char *fmt,
+		   ...) __attribute__((format(printf, 4, 5)));
+static int not_for(const struct carve_hostcfg_entry *e, const char *origin, struct carve_error *err, const char *fmt,
+		   ...)
+{
+	if (e->select != CARVE_HOSTCFG_PCI)
+		return 0;
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID", "%s:%d: %s", origin, e->line, what);
+}
+
+static int plan_mixed(struct carve_ctx *ctx, struct plan *p, const struct carve_obj_pgpu *g,
+		      const struct carve_hostcfg_entry *e, bool vfs_change, const char *origin, struct carve_error *err)
+{
+	const char *pci = carve_pgpu_place(g)->pci;
+	const struct carve_hw_gpu *hw = carve_hw_inventory_find(ctx->inv, pci);
+	if (!hw)
+		return block(p, "PGPU %s was not seen by this discovery: its mixed-size mode cannot be set", pci) < 0
+			       ? oom(err)
+			       : 0;
+	if (!is_nvidia(hw->mechanism) || !hw->mixed_size_supported)
+		return not_for(e, origin, err, "mixed-size: %s (%s) has no mixed-size (heterogeneous) mode", pci,
+			       hw->board[0] ? hw->board : carve_impl_name(hw->mechanism));
+	/* A VF count change resets the mode: it is off when this step runs. */
+	bool now = vfs_change && hw->mechanism == CARVE_IMPL_NVIDIA_SRIOV ? false : hw->mixed_size;
+	if (now == e->mixed)
+		return 0;
+	/* The driver takes the mode only while no vGPU exists on the GPU. */
+	for (uint32_t k = 0; k < g->n_vgpus; k++) {
+		char who[256];
+		vgpu_label(g->vgpus[k], who, sizeof(who));
+		if (block(p, "mixed-size %s on %s needs the GPU free of vGPUs, but it has %s", e->mixed ? "on" : "off", pci,
+			  who) < 0)
+			return oom(err);
+	}
+	if (g->n_vgpus == 0 && hw->n_devs > 0 &&
+	    block(p, "mixed-size %s on %s needs the GPU free of vGPUs, but it has %zu device(s) carve did not create",
+		  e->mixed ? "on" : "off", pci, hw->n_devs) < 0)
+		return oom(err);
+	struct step *s = plan_add(p, STEP_MIXED, g, e->line);
+	if (!s)
+		return oom(err);
+	s->from_mixed = now;
+	s->to_mixed = e->mixed;
+	return 0;
+}
+
 static int plan_types(struct carve_ctx *ctx, struct plan *p, const struct carve_obj_pgpu *g,
 		      const struct carve_hostcfg_entry *e, bool vfs_change, const char *origin, struct carve_error *err)
 {
@@ -288,7 +350,7 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 	for (size_t i = 0; i < n; i++) {
 		const struct carve_obj_pgpu *g = gs[i];
 		const struct carve_board *b = g->board ? carve_board_by_name(g->board) : NULL;
-		const struct carve_hostcfg_entry *vfs = NULL, *types = NULL;
+		const struct carve_hostcfg_entry *vfs = NULL, *types = NULL, *mixed = NULL;
 		for (size_t k = 0; k < cfg->n; k++) {
 			const struct carve_hostcfg_entry *e = &cfg->v[k];
 			/* "all" means the GPUs carve hands out, not the console */
@@ -301,11 +363,16 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 				vfs = e;
 			if (e->has_types)
 				types = e;
+			if (e->has_mixed)
+				mixed = e;
 		}
 		size_t before = p->n;
 		int r = vfs ? plan_vfs(ctx, p, g, vfs, origin, err) : 0;
+		bool vfs_change = p->n > before;
+		if (r >= 0 && mixed)
+			r = plan_mixed(ctx, p, g, mixed, vfs_change, origin, err);
 		if (r >= 0 && types)
-			r = plan_types(ctx, p, g, types, p->n > before, origin, err);
+			r = plan_types(ctx, p, g, types, vfs_change, origin, err);
 		if (r < 0)
 			return r;
 	}
@@ -326,14 +393,10 @@ static int set_types(struct carve_ctx *ctx, const char *pgpu, const struct carve
 	return carve_model_reload_pgpu(ctx->model, ctx->db, pgpu, err);
 }
 
-static int set_vfs(struct carve_ctx *ctx, const struct step *s, uint32_t n, struct carve_error *err)
+/* After the host acted on s's GPU (result r): the store learns what the
+ * host has now, whatever happened. */
+static int rediscover(struct carve_ctx *ctx, const struct step *s, int r, struct carve_error *err)
 {
-	if (!ctx->host->ops->sriov_set_numvfs)
-		return carve_error_set(err, -EOPNOTSUPP, "SRIOV_NOT_SUPPORTED", "this host backend cannot set VF counts");
-	carve_model_unlock(ctx->model);
-	int r = ctx->host->ops->sriov_set_numvfs(ctx->host, s->pci, n, err);
-	carve_model_wrlock(ctx->model);
-	/* The store learns what the host has now, whatever happened. */
 	const char *pci[1] = {s->pci};
 	struct carve_error e2 = {0};
 	int r2 = carve_ops_rediscover_gpus(ctx, pci, 1, &e2);
@@ -342,6 +405,27 @@ static int set_vfs(struct carve_ctx *ctx, const struct step *s, uint32_t n, stru
 		r = r2;
 	}
 	return r;
+}
+
+static int set_vfs(struct carve_ctx *ctx, const struct step *s, uint32_t n, struct carve_error *err)
+{
+	if (!ctx->host->ops->sriov_set_numvfs)
+		return carve_error_set(err, -EOPNOTSUPP, "SRIOV_NOT_SUPPORTED", "this host backend cannot set VF counts");
+	carve_model_unlock(ctx->model);
+	int r = ctx->host->ops->sriov_set_numvfs(ctx->host, s->pci, n, err);
+	carve_model_wrlock(ctx->model);
+	return rediscover(ctx, s, r, err);
+}
+
+static int set_mixed(struct carve_ctx *ctx, const struct step *s, bool on, struct carve_error *err)
+{
+	if (!ctx->host->ops->set_mixed_size)
+		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
+				       "this host backend cannot set the mixed-size mode");
+	carve_model_unlock(ctx->model);
+	int r = ctx->host->ops->set_mixed_size(ctx->host, s->pci, on, err);
+	carve_model_wrlock(ctx->model);
+	return rediscover(ctx, s, r, err);
 }
 
 static int run_step(struct carve_ctx *ctx, struct step *s, const char *origin, struct carve_error *err)
@@ -355,6 +439,8 @@ static int run_step(struct carve_ctx *ctx, struct step *s, const char *origin, s
 			set_vfs(ctx, s, s->from_vfs, &ignore);
 		return r;
 	}
+	if (s->kind == STEP_MIXED)
+		return set_mixed(ctx, s, s->to_mixed, err);
 	const struct carve_obj_pgpu *g = carve_model_pgpu(ctx->model, s->pgpu);
 	if (!g)
 		return carve_ops_not_found("pgpu", s->pgpu, err);
@@ -373,6 +459,8 @@ static int undo_step(struct carve_ctx *ctx, struct step *s, struct carve_error *
 {
 	if (s->kind == STEP_VFS)
 		return set_vfs(ctx, s, s->from_vfs, err);
+	if (s->kind == STEP_MIXED)
+		return set_mixed(ctx, s, s->from_mixed, err);
 	return set_types(ctx, s->pgpu, &s->from_types, err);
 }
 
@@ -386,6 +474,8 @@ static json_t *plan_json(struct carve_ctx *ctx, const struct plan *p)
 		char change[1024];
 		if (s->kind == STEP_VFS) {
 			snprintf(change, sizeof(change), "%u -> %u VFs", s->from_vfs, s->to_vfs);
+		} else if (s->kind == STEP_MIXED) {
+			snprintf(change, sizeof(change), "%s -> %s", s->from_mixed ? "on" : "off", s->to_mixed ? "on" : "off");
 		} else {
 			size_t off = 0;
 			off += (size_t)snprintf(change + off, sizeof(change) - off, "[");

@@ -67,6 +67,42 @@ echo "== with the VM halted it applies"
 carve host-apply config=l40s4.yaml | U
 echo "VFs: $(numvfs 0000:41:00.0)"
 
+echo "==== L40S: VF count, then mixed-size mode, then types - the driver's order"
+export CARVE_HOST_PROFILE=$(profile l40s-sriov-cold) CARVE_SIM_STATE=$T/l40m.json
+mixed() { carve pgpu-param-get uuid=$(carve pgpu-list --minimal pci-id=$1) param-name=mixed-size; }
+cat >l40m.yaml <<'CFG'
+gpus:
+  - select: {board: NVIDIA L40S}
+    sriov-vfs: 8
+    mixed-size: true
+    enabled-types: [L40S-24Q, L40S-12Q, L40S-8Q]
+CFG
+echo "mixed-size before: $(mixed 0000:41:00.0)"
+carve host-apply config=l40m.yaml dry-run=true | U
+carve host-apply config=l40m.yaml | U
+echo "VFs: $(numvfs 0000:41:00.0), mixed-size: $(mixed 0000:41:00.0)"
+echo "== two sizes side by side on one GPU"
+g=$(carve pgpu-param-get uuid=$(carve pgpu-list --minimal pci-id=0000:41:00.0) param-name=gpu-group-uuid)
+for t in 24Q 12Q; do
+	vm=$(carve vm-create name-label=mix$t)
+	carve vgpu-create vm-uuid=$vm gpu-group-uuid=$g vgpu-type-uuid=$(carve vgpu-type-list --minimal model-name="NVIDIA L40S-$t") >/dev/null
+	carve vm-start uuid=$vm >/dev/null && echo "mix$t running"
+done
+echo "== turning the mode off under them is refused whole, naming both"
+sed 's/mixed-size: true/mixed-size: false/' l40m.yaml >l40off.yaml
+carve host-apply config=l40off.yaml dry-run=true 2>&1 | U | sed 's/; /;\n/g'
+for vm in $(carve vm-list --minimal name-label=mix24Q) $(carve vm-list --minimal name-label=mix12Q); do carve vm-shutdown uuid=$vm; done
+echo "== a new VF count resets the mode: the plan sets it again after the VFs"
+sed 's/sriov-vfs: 8/sriov-vfs: 4/' l40m.yaml >l40m4.yaml
+carve host-apply config=l40m4.yaml | U
+echo "VFs: $(numvfs 0000:41:00.0), mixed-size: $(mixed 0000:41:00.0)"
+echo "== a reboot loses VFs and mode; host-apply (carved: at start-up) brings both back"
+rm -f $T/l40m.json
+carve host-reconcile >/dev/null
+echo "after the reboot: VFs $(numvfs 0000:41:00.0), mixed-size $(mixed 0000:41:00.0)"
+carve host-apply config=l40m4.yaml | U
+echo "VFs: $(numvfs 0000:41:00.0), mixed-size: $(mixed 0000:41:00.0)"
+
 echo "==== AMD FirePro S7150 (MxGPU), booted with no VF: the VF count decides the type"
 export CARVE_HOST_PROFILE=$(profile amd-s7150-cold) CARVE_SIM_STATE=$T/amd.json
 printf 'gpus:\n  - select: {device-id: "1002:6929"}\n    sriov-vfs: 4\n    enabled-types: [s7150-2]\n' >amd-bad.yaml
@@ -84,7 +120,8 @@ bad 'version: 2\ngpus: []\n'
 bad 'gpus:\n  - select: all\n    sriov-vfs: 4\n    sriov-vfs: 8\n'
 bad 'gpus:\n  - select: {pci: "0000:zz:00.0"}\n'
 bad 'gpus:\n  - sriov-vfs: 4\n'
-bad 'gpus:\n  - select: all\n    mixed-size: true\n'
+bad 'gpus:\n  - select: all\n    mig: []\n'
+bad 'gpus:\n  - select: {pci: "0000:04:00.0"}\n    mixed-size: true\n'
 bad 'gpus:\n  - select: all\n    colour: blue\n'
 bad 'gpus:\n  - &x {select: all}\n  - *x\n'
 bad 'gpus:\n  - select: {pci: "0000:99:00.0"}\n    sriov-vfs: 2\n'
