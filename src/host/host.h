@@ -77,6 +77,11 @@ struct carve_host_ops {
 	 * and the testbed's emulated driver through a file.  The same mode
 	 * changes nothing. */
 	int (*set_mixed_size)(struct carve_host *h, const char *pci, bool on, struct carve_error *err);
+	/* The directory of the host's modprobe.d files (driver options that
+	 * persist across reboots: nvsched.h), created if it is carve's own;
+	 * -ENOTSUP MODPROBE_DIR_UNKNOWN when this host has none (a fixture
+	 * tree without $CARVE_MODPROBE_DIR, a sim without a state file). */
+	int (*modprobe_dir)(struct carve_host *h, char *buf, size_t size, struct carve_error *err);
 	void (*free)(struct carve_host *h);
 };
 

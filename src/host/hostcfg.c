@@ -81,6 +81,44 @@ static int parse_types(struct carve_yaml *y, struct carve_hostcfg_entry *e, yaml
 	return 0;
 }
 
+static int sched_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn,
+		      const char *kpath)
+{
+	struct carve_hostcfg_entry *e = obj;
+	if (strcmp(key, "policy") == 0) {
+		const char *name;
+		int r = carve_yaml_scalar(y, vn, kpath, &name);
+		if (r < 0)
+			return r;
+		int p = carve_nvsched_policy_from_name(name);
+		if (p < 0)
+			return carve_yaml_err(y, vn, kpath, "'%.32s': expected best-effort, equal-share or fixed-share", name);
+		e->sched.policy = (enum carve_nvsched_policy)p;
+		e->has_sched = true;
+		return 0;
+	}
+	if (strcmp(key, "time-slice-ms") == 0) {
+		int r = carve_yaml_u32(y, vn, kpath, CARVE_NVSCHED_MAX_SLICE_MS, &e->sched.slice_ms);
+		if (r >= 0 && e->sched.slice_ms == 0)
+			r = carve_yaml_err(y, vn, kpath, "a time slice of 1 to %d ms", CARVE_NVSCHED_MAX_SLICE_MS);
+		return r;
+	}
+	return carve_yaml_unknown_key(y, kn, kpath);
+}
+
+static int parse_sched(struct carve_yaml *y, struct carve_hostcfg_entry *e, yaml_node_t *kn, yaml_node_t *vn,
+		       const char *kpath)
+{
+	int r = carve_yaml_walk(y, vn, kpath, e, sched_pair);
+	if (r < 0)
+		return r;
+	if (!e->has_sched)
+		return carve_yaml_err(y, kn, kpath, "missing key 'policy'");
+	if (e->sched.policy == CARVE_NVSCHED_BEST_EFFORT && e->sched.slice_ms)
+		return carve_yaml_err(y, vn, kpath, "best-effort has no time slice");
+	return 0;
+}
+
 static int entry_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn,
 		      const char *kpath)
 {
@@ -104,13 +142,15 @@ static int entry_pair(struct carve_yaml *y, void *obj, const char *key, yaml_nod
 	}
 	if (strcmp(key, "enabled-types") == 0)
 		return parse_types(y, e, vn, kpath);
+	if (strcmp(key, "scheduler") == 0)
+		return parse_sched(y, e, kn, vn, kpath);
 	if (strcmp(key, "mixed-size") == 0) {
 		e->has_mixed = true;
 		return carve_yaml_bool(y, vn, kpath, &e->mixed);
 	}
 	/* Settings the format reserves for what this carve does not apply
 	 * yet: refused by name, so that nobody believes them applied. */
-	static const char *const later[] = {"mig", "scheduler", "vgpu-params"};
+	static const char *const later[] = {"mig", "vgpu-params"};
 	for (size_t i = 0; i < ARRAY_SIZE(later); i++)
 		if (strcmp(key, later[i]) == 0)
 			return carve_yaml_err(y, kn, kpath, "not applied by this version of carve (docs/host-config.md)");

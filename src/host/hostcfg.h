@@ -9,6 +9,7 @@
  *                                   #    {device-id: "10de:26b9"}
  *       sriov-vfs: 16               # SR-IOV GPUs: the VF count
  *       mixed-size: true            # NVIDIA: mixed-size (heterogeneous) mode
+ *       scheduler: {policy: equal-share, time-slice-ms: 3}   # NVIDIA (RmPVMRL)
  *       enabled-types: ["NVIDIA L40S-24Q", "1155"]   # model names or type ids
  *
  * Entries apply in order; for each setting a GPU takes it from the last
@@ -24,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nvsched.h"
 #include "util/error.h"
 #include "util/str.h"
 
@@ -48,6 +50,8 @@ struct carve_hostcfg_entry {
 	bool has_types;
 	struct carve_strv types;   /* model names or type identifiers, as written */
 	bool has_mixed, mixed;     /* NVIDIA mixed-size (heterogeneous) mode */
+	bool has_sched;
+	struct carve_nvsched sched; /* NVIDIA vGPU scheduler (at the next driver load) */
 	int line;
 };
 

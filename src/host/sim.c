@@ -19,6 +19,7 @@
 
 #include "model/catalog.h"
 #include "util/cleanup.h"
+#include "util/file.h"
 #include "util/pci.h"
 #include "util/uuid.h"
 
@@ -789,45 +790,6 @@ static json_t *state_to_json(const struct sim *s)
 			 s->profile_name, "numvfs", numvfs, "mixed", mixed, "devices", devs);
 }
 
-static int write_atomic(const char *path, const char *data, size_t len, struct carve_error *err)
-{
-	_cleanup_free_ char *tmp = carve_strdupf("%s.tmp.XXXXXX", path);
-	_cleanup_free_ char *dir = strdup(path);
-	if (!tmp || !dir)
-		return oom(err);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return carve_error_set(err, -errno, "SIM_STATE_WRITE_FAILED", "cannot create %s: %s", tmp,
-				       strerror(errno));
-	int r = 0;
-	size_t off = 0;
-	while (off < len && r == 0) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			r = -errno ? -errno : -EIO;
-		else
-			off += (size_t)n;
-	}
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return carve_error_set(err, r, "SIM_STATE_WRITE_FAILED", "cannot write sim state %s: %s", path,
-				       strerror(-r));
-	}
-	/* Make the rename itself durable. */
-	_cleanup_close_ int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
-		(void)fsync(dfd);
-	return 0;
-}
-
 static int persist(struct sim *s, struct carve_error *err)
 {
 	if (!s->state_path)
@@ -840,7 +802,7 @@ static int persist(struct sim *s, struct carve_error *err)
 	_cleanup_free_ char *withnl = carve_strdupf("%s\n", text);
 	if (!withnl)
 		return oom(err);
-	return write_atomic(s->state_path, withnl, len + 1, err);
+	return carve_file_write_atomic(s->state_path, withnl, len + 1, "SIM_STATE_WRITE_FAILED", err);
 }
 
 static int state_error(const struct sim *s, struct carve_error *err, size_t i, const char *detail)
@@ -1239,6 +1201,26 @@ static int sim_set_mixed_size(struct carve_host *h, const char *pci_in, bool on,
 	return r;
 }
 
+/* Files on the simulated host's disk outlive its kernel state: beside the
+ * state file, which a simulated reboot removes. */
+static int sim_modprobe_dir(struct carve_host *h, char *buf, size_t size, struct carve_error *err)
+{
+	struct sim *s = to_sim(h);
+	const char *env = getenv("CARVE_MODPROBE_DIR");
+	if (env && *env) {
+		snprintf(buf, size, "%s", env);
+		return 0;
+	}
+	if (!s->state_path)
+		return carve_error_set(err, -ENOTSUP, "MODPROBE_DIR_UNKNOWN",
+				       "this simulated host keeps no files (no sim state file; or set $CARVE_MODPROBE_DIR)");
+	if ((size_t)snprintf(buf, size, "%s.modprobe.d", s->state_path) >= size)
+		return carve_error_set(err, -ENAMETOOLONG, "MODPROBE_DIR_UNKNOWN", "%s: path too long", s->state_path);
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return carve_error_set(err, -errno, "MODPROBE_DIR_UNKNOWN", "cannot create %s: %s", buf, strerror(errno));
+	return 0;
+}
+
 static const struct carve_host_ops sim_ops = {
 	.name = "sim",
 	.discover = sim_discover,
@@ -1248,6 +1230,7 @@ static const struct carve_host_ops sim_ops = {
 	.vgpu_set_params = sim_set_params,
 	.sriov_set_numvfs = sim_set_numvfs,
 	.set_mixed_size = sim_set_mixed_size,
+	.modprobe_dir = sim_modprobe_dir,
 	.free = sim_free,
 };
 

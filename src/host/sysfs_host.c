@@ -1001,6 +1001,20 @@ static int sysfs_set_mixed_size(struct carve_host *hh, const char *pci, bool on,
 	return write_mixed_size(h, &ctx, g->pci, on, err);
 }
 
+static int sysfs_modprobe_dir(struct carve_host *hh, char *buf, size_t size, struct carve_error *err)
+{
+	const char *env = getenv("CARVE_MODPROBE_DIR");
+	if (env && *env)
+		snprintf(buf, size, "%s", env);
+	else if (strcmp(carve_sysfs_root(to_sh(hh)->fs), "/sys") == 0)
+		snprintf(buf, size, "/etc/modprobe.d");
+	else
+		return carve_error_set(err, -ENOTSUP, "MODPROBE_DIR_UNKNOWN",
+				       "sysfs at %s is not this machine's: set $CARVE_MODPROBE_DIR for its modprobe.d",
+				       carve_sysfs_root(to_sh(hh)->fs));
+	return 0;
+}
+
 static const struct carve_host_ops sysfs_ops = {
 	.name = "sysfs",
 	.discover = sysfs_discover,
@@ -1010,6 +1024,7 @@ static const struct carve_host_ops sysfs_ops = {
 	.vgpu_set_params = sysfs_set_params,
 	.sriov_set_numvfs = sysfs_set_numvfs,
 	.set_mixed_size = sysfs_set_mixed_size,
+	.modprobe_dir = sysfs_modprobe_dir,
 	.free = sysfs_free,
 };
 

@@ -31,16 +31,20 @@
 
 /* In the order the hardware requires: enabling VFs resets the mode, and
  * the driver takes the mode only before the first vGPU. */
-enum step_kind { STEP_VFS, STEP_MIXED, STEP_TYPES };
+enum step_kind { STEP_VFS, STEP_MIXED, STEP_TYPES, STEP_SCHED };
 
-static const char *const step_names[] = {
-	[STEP_VFS] = "sriov-vfs", [STEP_MIXED] = "mixed-size", [STEP_TYPES] = "enabled-types"};
+static const char *const step_names[] = {[STEP_VFS] = "sriov-vfs",
+					 [STEP_MIXED] = "mixed-size",
+					 [STEP_TYPES] = "enabled-types",
+					 [STEP_SCHED] = "scheduler"};
 
 struct step {
 	enum step_kind kind;
 	char pgpu[37], pci[13];
 	uint32_t from_vfs, to_vfs;
 	bool from_mixed, to_mixed;
+	bool has_from_sched; /* the file listed the GPU */
+	struct carve_nvsched from_sched, to_sched;
 	struct carve_strv from_types; /* type UUIDs enabled before */
 	struct carve_strv to_names;   /* as the configuration names them */
 	int line;                     /* of the configuration entry */
@@ -52,6 +56,7 @@ static const char *const state_names[] = {"planned", "done", "failed", "undone"}
 struct plan {
 	struct step *v;
 	size_t n, cap;
+	char modprobe_dir[256]; /* the host's, once a scheduler step needs it */
 	struct carve_strv blockers; /* why the plan may not run, one line each */
 };
 
@@ -261,6 +266,53 @@ static int plan_mixed(struct carve_ctx *ctx, struct plan *p, const struct carve_
 	return 0;
 }
 
+/* The scheduler policy is read by the driver when it loads: the step
+ * writes carve's modprobe.d file (nvsched.h), and the change is pending
+ * until then.  Fixed share does not work with mixed-size mode (NVIDIA's
+ * heterogeneous vGPU documentation). */
+static int plan_sched(struct carve_ctx *ctx, struct plan *p, const struct carve_obj_pgpu *g,
+		      const struct carve_hostcfg_entry *e, const struct carve_hostcfg_entry *mixed, const char *origin,
+		      struct carve_error *err)
+{
+	const char *pci = carve_pgpu_place(g)->pci;
+	const struct carve_hw_gpu *hw = carve_hw_inventory_find(ctx->inv, pci);
+	if (!hw)
+		return block(p, "PGPU %s was not seen by this discovery: its scheduler cannot be set", pci) < 0 ? oom(err)
+														  : 0;
+	if (!is_nvidia(hw->mechanism))
+		return not_for(e, origin, err, "scheduler: %s (%s) is not an NVIDIA vGPU", pci,
+			       hw->board[0] ? hw->board : carve_impl_name(hw->mechanism));
+	bool will_mix = mixed ? mixed->mixed : hw->mixed_size;
+	if (e->sched.policy == CARVE_NVSCHED_FIXED_SHARE && will_mix)
+		return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID",
+				       "%s:%d: scheduler: fixed-share does not work with mixed-size mode on %s (best-effort "
+				       "or equal-share do)",
+				       origin, e->line, pci);
+	if (!p->modprobe_dir[0]) {
+		struct carve_error e2 = {0};
+		int r = ctx->host->ops->modprobe_dir
+				? ctx->host->ops->modprobe_dir(ctx->host, p->modprobe_dir, sizeof(p->modprobe_dir), &e2)
+				: carve_error_set(&e2, -ENOTSUP, "MODPROBE_DIR_UNKNOWN", "this host backend has no files");
+		if (r < 0) {
+			p->modprobe_dir[0] = '\0';
+			return block(p, "scheduler on %s: %s", pci, e2.message) < 0 ? oom(err) : 0;
+		}
+	}
+	struct carve_nvsched now = {CARVE_NVSCHED_BEST_EFFORT, 0}; /* the driver's default */
+	int listed = carve_nvsched_get(p->modprobe_dir, pci, &now, err);
+	if (listed < 0)
+		return listed;
+	if (now.policy == e->sched.policy && now.slice_ms == e->sched.slice_ms)
+		return 0;
+	struct step *s = plan_add(p, STEP_SCHED, g, e->line);
+	if (!s)
+		return oom(err);
+	s->has_from_sched = listed > 0;
+	s->from_sched = now;
+	s->to_sched = e->sched;
+	return 0;
+}
+
 static int plan_types(struct carve_ctx *ctx, struct plan *p, const struct carve_obj_pgpu *g,
 		      const struct carve_hostcfg_entry *e, bool vfs_change, const char *origin, struct carve_error *err)
 {
@@ -350,7 +402,7 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 	for (size_t i = 0; i < n; i++) {
 		const struct carve_obj_pgpu *g = gs[i];
 		const struct carve_board *b = g->board ? carve_board_by_name(g->board) : NULL;
-		const struct carve_hostcfg_entry *vfs = NULL, *types = NULL, *mixed = NULL;
+		const struct carve_hostcfg_entry *vfs = NULL, *types = NULL, *mixed = NULL, *sched = NULL;
 		for (size_t k = 0; k < cfg->n; k++) {
 			const struct carve_hostcfg_entry *e = &cfg->v[k];
 			/* "all" means the GPUs carve hands out, not the console */
@@ -365,6 +417,8 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 				types = e;
 			if (e->has_mixed)
 				mixed = e;
+			if (e->has_sched)
+				sched = e;
 		}
 		size_t before = p->n;
 		int r = vfs ? plan_vfs(ctx, p, g, vfs, origin, err) : 0;
@@ -373,6 +427,8 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 			r = plan_mixed(ctx, p, g, mixed, vfs_change, origin, err);
 		if (r >= 0 && types)
 			r = plan_types(ctx, p, g, types, vfs_change, origin, err);
+		if (r >= 0 && sched)
+			r = plan_sched(ctx, p, g, sched, mixed, origin, err);
 		if (r < 0)
 			return r;
 	}
@@ -428,7 +484,8 @@ static int set_mixed(struct carve_ctx *ctx, const struct step *s, bool on, struc
 	return rediscover(ctx, s, r, err);
 }
 
-static int run_step(struct carve_ctx *ctx, struct step *s, const char *origin, struct carve_error *err)
+static int run_step(struct carve_ctx *ctx, struct step *s, const char *dir, const char *origin,
+		    struct carve_error *err)
 {
 	if (s->kind == STEP_VFS) {
 		/* A count change goes through 0: failing half way may leave no VF
@@ -441,6 +498,8 @@ static int run_step(struct carve_ctx *ctx, struct step *s, const char *origin, s
 	}
 	if (s->kind == STEP_MIXED)
 		return set_mixed(ctx, s, s->to_mixed, err);
+	if (s->kind == STEP_SCHED)
+		return carve_nvsched_set(dir, s->pci, &s->to_sched, err);
 	const struct carve_obj_pgpu *g = carve_model_pgpu(ctx->model, s->pgpu);
 	if (!g)
 		return carve_ops_not_found("pgpu", s->pgpu, err);
@@ -455,12 +514,14 @@ static int run_step(struct carve_ctx *ctx, struct step *s, const char *origin, s
 	return set_types(ctx, s->pgpu, &want, err);
 }
 
-static int undo_step(struct carve_ctx *ctx, struct step *s, struct carve_error *err)
+static int undo_step(struct carve_ctx *ctx, struct step *s, const char *dir, struct carve_error *err)
 {
 	if (s->kind == STEP_VFS)
 		return set_vfs(ctx, s, s->from_vfs, err);
 	if (s->kind == STEP_MIXED)
 		return set_mixed(ctx, s, s->from_mixed, err);
+	if (s->kind == STEP_SCHED)
+		return carve_nvsched_set(dir, s->pci, s->has_from_sched ? &s->from_sched : NULL, err);
 	return set_types(ctx, s->pgpu, &s->from_types, err);
 }
 
@@ -476,6 +537,11 @@ static json_t *plan_json(struct carve_ctx *ctx, const struct plan *p)
 			snprintf(change, sizeof(change), "%u -> %u VFs", s->from_vfs, s->to_vfs);
 		} else if (s->kind == STEP_MIXED) {
 			snprintf(change, sizeof(change), "%s -> %s", s->from_mixed ? "on" : "off", s->to_mixed ? "on" : "off");
+		} else if (s->kind == STEP_SCHED) {
+			char from[96], to[96];
+			carve_nvsched_describe(&s->from_sched, from, sizeof(from));
+			carve_nvsched_describe(&s->to_sched, to, sizeof(to));
+			snprintf(change, sizeof(change), "%s -> %s, when the nvidia driver loads again", from, to);
 		} else {
 			size_t off = 0;
 			off += (size_t)snprintf(change + off, sizeof(change) - off, "[");
@@ -528,7 +594,7 @@ int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, st
 	}
 	if (!dry) {
 		for (size_t i = 0; i < p.n; i++) {
-			if ((r = run_step(ctx, &p.v[i], origin, err)) >= 0) {
+			if ((r = run_step(ctx, &p.v[i], p.modprobe_dir, origin, err)) >= 0) {
 				p.v[i].state = DONE;
 				continue;
 			}
@@ -537,7 +603,7 @@ int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, st
 			size_t off = 0;
 			for (size_t k = i; k-- > 0;) {
 				struct carve_error e2 = {0};
-				bool ok = undo_step(ctx, &p.v[k], &e2) >= 0;
+				bool ok = undo_step(ctx, &p.v[k], p.modprobe_dir, &e2) >= 0;
 				p.v[k].state = ok ? UNDONE : DONE;
 				if (off < sizeof(undone))
 					off += (size_t)snprintf(undone + off, sizeof(undone) - off, "%s%s on %s%s%s",

@@ -103,6 +103,22 @@ echo "after the reboot: VFs $(numvfs 0000:41:00.0), mixed-size $(mixed 0000:41:0
 carve host-apply config=l40m4.yaml | U
 echo "VFs: $(numvfs 0000:41:00.0), mixed-size: $(mixed 0000:41:00.0)"
 
+echo "== the vGPU scheduler: a modprobe.d file, read when the nvidia driver loads"
+printf 'gpus:\n  - select: {board: NVIDIA L40S}\n    scheduler: {policy: equal-share, time-slice-ms: 3}\n' >sched.yaml
+carve host-apply config=sched.yaml | U
+cat $T/l40m.json.modprobe.d/carve-nvidia-vgpu-scheduler.conf
+echo "again: $(carve host-apply config=sched.yaml | grep -c step=) steps"
+echo "== fixed share does not work in mixed-size mode"
+printf 'gpus:\n  - select: all\n    scheduler: {policy: fixed-share}\n' >fixed.yaml
+carve host-apply config=fixed.yaml dry-run=true 2>&1
+printf 'gpus:\n  - select: all\n    mixed-size: false\n    scheduler: {policy: fixed-share}\n' >fixed.yaml
+carve host-apply config=fixed.yaml | U
+cat $T/l40m.json.modprobe.d/carve-nvidia-vgpu-scheduler.conf | tail -1
+echo "== a file carve did not write is not overwritten"
+echo 'options nvidia NVreg_RegistryDwords="RmPVMRL=0x01"' >$T/l40m.json.modprobe.d/carve-nvidia-vgpu-scheduler.conf
+carve host-apply config=sched.yaml 2>&1 | sed "s|$T|\$T|g"
+rm $T/l40m.json.modprobe.d/carve-nvidia-vgpu-scheduler.conf
+
 echo "==== AMD FirePro S7150 (MxGPU), booted with no VF: the VF count decides the type"
 export CARVE_HOST_PROFILE=$(profile amd-s7150-cold) CARVE_SIM_STATE=$T/amd.json
 printf 'gpus:\n  - select: {device-id: "1002:6929"}\n    sriov-vfs: 4\n    enabled-types: [s7150-2]\n' >amd-bad.yaml
@@ -121,6 +137,10 @@ bad 'gpus:\n  - select: all\n    sriov-vfs: 4\n    sriov-vfs: 8\n'
 bad 'gpus:\n  - select: {pci: "0000:zz:00.0"}\n'
 bad 'gpus:\n  - sriov-vfs: 4\n'
 bad 'gpus:\n  - select: all\n    mig: []\n'
+bad 'gpus:\n  - select: all\n    scheduler: {policy: best-effort, time-slice-ms: 2}\n'
+bad 'gpus:\n  - select: all\n    scheduler: {policy: round-robin}\n'
+bad 'gpus:\n  - select: all\n    scheduler: {policy: equal-share, time-slice-ms: 31}\n'
+bad 'gpus:\n  - select: {pci: "0000:04:00.0"}\n    scheduler: {policy: equal-share}\n'
 bad 'gpus:\n  - select: {pci: "0000:04:00.0"}\n    mixed-size: true\n'
 bad 'gpus:\n  - select: all\n    colour: blue\n'
 bad 'gpus:\n  - &x {select: all}\n  - *x\n'
