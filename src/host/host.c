@@ -1,6 +1,8 @@
 /* host.c - backend-independent parts of host.h. */
 #include "host.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 void carve_host_free(struct carve_host *h)
@@ -18,4 +20,47 @@ bool carve_vgpu_params_valid(const char *p)
 		      strchr("_=,.:-", *p)))
 			return false;
 	return true;
+}
+
+/* Does params (k=v,k=v) set key (klen bytes)? */
+static bool params_have(const char *params, const char *key, size_t klen)
+{
+	for (const char *p = params; *p;) {
+		size_t n = strcspn(p, "=,");
+		if (n == klen && strncmp(p, key, klen) == 0)
+			return true;
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+int carve_vgpu_params_merge(const char *defaults, const char *own, char *out, size_t size)
+{
+	size_t off = 0;
+	if (size == 0)
+		return -E2BIG;
+	out[0] = '\0';
+	for (const char *p = defaults ? defaults : ""; *p;) {
+		size_t item = strcspn(p, ","), klen = strcspn(p, "=,");
+		if (!params_have(own ? own : "", p, klen)) {
+			int n = snprintf(out + off, size - off, "%s%.*s", off ? "," : "", (int)item, p);
+			if (n < 0 || (size_t)n >= size - off)
+				goto too_big;
+			off += (size_t)n;
+		}
+		p += item;
+		if (*p == ',')
+			p++;
+	}
+	if (own && *own) {
+		int n = snprintf(out + off, size - off, "%s%s", off ? "," : "", own);
+		if (n < 0 || (size_t)n >= size - off)
+			goto too_big;
+	}
+	return 0;
+too_big:
+	out[0] = '\0';
+	return -E2BIG;
 }

@@ -104,6 +104,10 @@ void carve_host_free(struct carve_host *h);
  * "key=value" pairs separated by commas, [A-Za-z0-9_=,.:-] only, shorter
  * than 256 bytes ("" is valid: no params). */
 bool carve_vgpu_params_valid(const char *params);
+/* A vGPU's vgpu_params: the PGPU's defaults (host-apply) with the vGPU's own
+ * (both valid, may be "") taking precedence key by key, defaults first.
+ * -E2BIG when the result does not fit size (out is then ""). */
+int carve_vgpu_params_merge(const char *defaults, const char *own, char *out, size_t size);
 
 static inline int carve_host_discover(struct carve_host *h, struct carve_hw_inventory *out, struct carve_error *err)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "host.h"
 #include "util/cleanup.h"
 #include "util/pci.h"
 #include "util/yamldoc.h"
@@ -119,6 +120,29 @@ static int parse_sched(struct carve_yaml *y, struct carve_hostcfg_entry *e, yaml
 	return 0;
 }
 
+static int params_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn,
+		       const char *kpath)
+{
+	struct carve_hostcfg_entry *e = obj;
+	bool key_ok = key[0] >= 'a' && key[0] <= 'z' && strlen(key) <= 64;
+	for (const char *c = key; key_ok && *c; c++)
+		key_ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+	if (!key_ok)
+		return carve_yaml_err(y, kn, kpath, "'%.64s' is not a vgpu_params key ([a-z][a-z0-9_]*)", key);
+	char value[130];
+	int r = carve_yaml_str(y, vn, kpath, value, sizeof(value));
+	if (r < 0)
+		return r;
+	size_t off = strlen(e->params);
+	int n = snprintf(e->params + off, sizeof(e->params) - off, "%s%s=%s", off ? "," : "", key, value);
+	if (n < 0 || (size_t)n >= sizeof(e->params) - off)
+		return carve_yaml_err_code(y, -E2BIG, vn, kpath, "vgpu-params longer than %zu characters",
+					   sizeof(e->params) - 1);
+	if (!value[0] || strpbrk(value, ",=") || !carve_vgpu_params_valid(e->params))
+		return carve_yaml_err(y, vn, kpath, "'%.64s' is not a vgpu_params value ([A-Za-z0-9_.:-]+)", value);
+	return 0;
+}
+
 static int entry_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn,
 		      const char *kpath)
 {
@@ -144,13 +168,17 @@ static int entry_pair(struct carve_yaml *y, void *obj, const char *key, yaml_nod
 		return parse_types(y, e, vn, kpath);
 	if (strcmp(key, "scheduler") == 0)
 		return parse_sched(y, e, kn, vn, kpath);
+	if (strcmp(key, "vgpu-params") == 0) {
+		e->has_params = true;
+		return carve_yaml_walk(y, vn, kpath, e, params_pair);
+	}
 	if (strcmp(key, "mixed-size") == 0) {
 		e->has_mixed = true;
 		return carve_yaml_bool(y, vn, kpath, &e->mixed);
 	}
 	/* Settings the format reserves for what this carve does not apply
 	 * yet: refused by name, so that nobody believes them applied. */
-	static const char *const later[] = {"mig", "vgpu-params"};
+	static const char *const later[] = {"mig"};
 	for (size_t i = 0; i < ARRAY_SIZE(later); i++)
 		if (strcmp(key, later[i]) == 0)
 			return carve_yaml_err(y, kn, kpath, "not applied by this version of carve (docs/host-config.md)");

@@ -10,6 +10,7 @@
  *       sriov-vfs: 16               # SR-IOV GPUs: the VF count
  *       mixed-size: true            # NVIDIA: mixed-size (heterogeneous) mode
  *       scheduler: {policy: equal-share, time-slice-ms: 3}   # NVIDIA (RmPVMRL)
+ *       vgpu-params: {frame_rate_limiter: 0}   # NVIDIA: defaults for new vGPUs
  *       enabled-types: ["NVIDIA L40S-24Q", "1155"]   # model names or type ids
  *
  * Entries apply in order; for each setting a GPU takes it from the last
@@ -52,6 +53,8 @@ struct carve_hostcfg_entry {
 	bool has_mixed, mixed;     /* NVIDIA mixed-size (heterogeneous) mode */
 	bool has_sched;
 	struct carve_nvsched sched; /* NVIDIA vGPU scheduler (at the next driver load) */
+	bool has_params;
+	char params[256];          /* NVIDIA default vgpu_params, "k=v,k=v" (host.h syntax) */
 	int line;
 };
 

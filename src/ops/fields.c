@@ -47,6 +47,7 @@ static const struct carve_field pgpu_fields[] = {
 	F("mixed-size", "RO", false, CARVE_F_PGPU_MIXED_SIZE),
 	F("mixed-size-source", "RO", false, CARVE_F_PGPU_MIXED_SIZE_SOURCE),
 	F("mixed-size-supported", "RO", false, CARVE_F_PGPU_MIXED_SIZE_SUPPORTED),
+	F("default-vgpu-params", "RO", false, CARVE_F_PGPU_DEFAULT_VGPU_PARAMS),
 	F("is-system-display-device", "RO", false, CARVE_F_PGPU_IS_SYSTEM_DISPLAY_DEVICE),
 	F("dom0-access", "RO", false, CARVE_F_PGPU_DOM0_ACCESS),
 	F("present", "RO", false, CARVE_F_PGPU_PRESENT),

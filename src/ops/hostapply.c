@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "args.h"
+#include "host/host.h"
 #include "host/hostcfg.h"
 #include "model/catalog.h"
 #include "state/model.h"
@@ -31,11 +32,12 @@
 
 /* In the order the hardware requires: enabling VFs resets the mode, and
  * the driver takes the mode only before the first vGPU. */
-enum step_kind { STEP_VFS, STEP_MIXED, STEP_TYPES, STEP_SCHED };
+enum step_kind { STEP_VFS, STEP_MIXED, STEP_TYPES, STEP_PARAMS, STEP_SCHED };
 
 static const char *const step_names[] = {[STEP_VFS] = "sriov-vfs",
 					 [STEP_MIXED] = "mixed-size",
 					 [STEP_TYPES] = "enabled-types",
+					 [STEP_PARAMS] = "vgpu-params",
 					 [STEP_SCHED] = "scheduler"};
 
 struct step {
@@ -43,6 +45,7 @@ struct step {
 	char pgpu[37], pci[13];
 	uint32_t from_vfs, to_vfs;
 	bool from_mixed, to_mixed;
+	char from_params[256], to_params[256];
 	bool has_from_sched; /* the file listed the GPU */
 	struct carve_nvsched from_sched, to_sched;
 	struct carve_strv from_types; /* type UUIDs enabled before */
@@ -313,6 +316,41 @@ static int plan_sched(struct carve_ctx *ctx, struct plan *p, const struct carve_
 	return 0;
 }
 
+/* Default vgpu_params are the store's (the PGPU's default-vgpu-params),
+ * written to each vGPU created afterwards.  A running vGPU keeps what it
+ * was created with, so a change that would give it other params is
+ * refused: reconcile would otherwise rewrite them under its VM. */
+static int plan_params(struct plan *p, const struct carve_obj_pgpu *g,
+		       const struct carve_hostcfg_entry *e, const char *origin, struct carve_error *err)
+{
+	const char *pci = carve_pgpu_place(g)->pci;
+	if (!is_nvidia(g->impl))
+		return not_for(e, origin, err, "vgpu-params: %s (%s) is not an NVIDIA vGPU", pci,
+			       g->board ? g->board : carve_impl_name(g->impl));
+	if (strcmp(g->vgpu_params, e->params) == 0)
+		return 0;
+	for (uint32_t k = 0; k < g->n_vgpus; k++) {
+		const struct carve_obj_vgpu *v = g->vgpus[k];
+		char before[256], after[256];
+		if (v->vm->power == CARVE_POWER_HALTED ||
+		    carve_vgpu_params_merge(g->vgpu_params, v->extra_args, before, sizeof(before)) < 0)
+			continue;
+		int r = carve_vgpu_params_merge(e->params, v->extra_args, after, sizeof(after));
+		if (r >= 0 && strcmp(before, after) == 0)
+			continue;
+		char who[256];
+		vgpu_label(v, who, sizeof(who));
+		if (block(p, "vgpu-params on %s would change the vgpu_params of %s", pci, who) < 0)
+			return oom(err);
+	}
+	struct step *s = plan_add(p, STEP_PARAMS, g, e->line);
+	if (!s)
+		return oom(err);
+	snprintf(s->from_params, sizeof(s->from_params), "%s", g->vgpu_params);
+	snprintf(s->to_params, sizeof(s->to_params), "%s", e->params);
+	return 0;
+}
+
 static int plan_types(struct carve_ctx *ctx, struct plan *p, const struct carve_obj_pgpu *g,
 		      const struct carve_hostcfg_entry *e, bool vfs_change, const char *origin, struct carve_error *err)
 {
@@ -402,7 +440,7 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 	for (size_t i = 0; i < n; i++) {
 		const struct carve_obj_pgpu *g = gs[i];
 		const struct carve_board *b = g->board ? carve_board_by_name(g->board) : NULL;
-		const struct carve_hostcfg_entry *vfs = NULL, *types = NULL, *mixed = NULL, *sched = NULL;
+		const struct carve_hostcfg_entry *vfs = NULL, *types = NULL, *mixed = NULL, *sched = NULL, *params = NULL;
 		for (size_t k = 0; k < cfg->n; k++) {
 			const struct carve_hostcfg_entry *e = &cfg->v[k];
 			/* "all" means the GPUs carve hands out, not the console */
@@ -419,6 +457,8 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 				mixed = e;
 			if (e->has_sched)
 				sched = e;
+			if (e->has_params)
+				params = e;
 		}
 		size_t before = p->n;
 		int r = vfs ? plan_vfs(ctx, p, g, vfs, origin, err) : 0;
@@ -427,6 +467,8 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 			r = plan_mixed(ctx, p, g, mixed, vfs_change, origin, err);
 		if (r >= 0 && types)
 			r = plan_types(ctx, p, g, types, vfs_change, origin, err);
+		if (r >= 0 && params)
+			r = plan_params(p, g, params, origin, err);
 		if (r >= 0 && sched)
 			r = plan_sched(ctx, p, g, sched, mixed, origin, err);
 		if (r < 0)
@@ -461,6 +503,17 @@ static int rediscover(struct carve_ctx *ctx, const struct step *s, int r, struct
 		r = r2;
 	}
 	return r;
+}
+
+static int set_params(struct carve_ctx *ctx, const struct step *s, const char *params, struct carve_error *err)
+{
+	int r = carve_ops_begin(ctx, err);
+	if (r < 0)
+		return r;
+	r = carve_repo_pgpu_set_vgpu_params(ctx->db, s->pgpu, params, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
+		return r;
+	return carve_model_reload_pgpu(ctx->model, ctx->db, s->pgpu, err);
 }
 
 static int set_vfs(struct carve_ctx *ctx, const struct step *s, uint32_t n, struct carve_error *err)
@@ -500,6 +553,8 @@ static int run_step(struct carve_ctx *ctx, struct step *s, const char *dir, cons
 		return set_mixed(ctx, s, s->to_mixed, err);
 	if (s->kind == STEP_SCHED)
 		return carve_nvsched_set(dir, s->pci, &s->to_sched, err);
+	if (s->kind == STEP_PARAMS)
+		return set_params(ctx, s, s->to_params, err);
 	const struct carve_obj_pgpu *g = carve_model_pgpu(ctx->model, s->pgpu);
 	if (!g)
 		return carve_ops_not_found("pgpu", s->pgpu, err);
@@ -522,6 +577,8 @@ static int undo_step(struct carve_ctx *ctx, struct step *s, const char *dir, str
 		return set_mixed(ctx, s, s->from_mixed, err);
 	if (s->kind == STEP_SCHED)
 		return carve_nvsched_set(dir, s->pci, s->has_from_sched ? &s->from_sched : NULL, err);
+	if (s->kind == STEP_PARAMS)
+		return set_params(ctx, s, s->from_params, err);
 	return set_types(ctx, s->pgpu, &s->from_types, err);
 }
 
@@ -537,6 +594,9 @@ static json_t *plan_json(struct carve_ctx *ctx, const struct plan *p)
 			snprintf(change, sizeof(change), "%u -> %u VFs", s->from_vfs, s->to_vfs);
 		} else if (s->kind == STEP_MIXED) {
 			snprintf(change, sizeof(change), "%s -> %s", s->from_mixed ? "on" : "off", s->to_mixed ? "on" : "off");
+		} else if (s->kind == STEP_PARAMS) {
+			snprintf(change, sizeof(change), "\"%s\" -> \"%s\", for vGPUs created from now on", s->from_params,
+				 s->to_params);
 		} else if (s->kind == STEP_SCHED) {
 			char from[96], to[96];
 			carve_nvsched_describe(&s->from_sched, from, sizeof(from));

@@ -36,7 +36,9 @@
  * are replaced when reloaded). */
 struct item {
 	char vgpu[37], type[37], group[37], group_label[256];
-	char identifier[65], model[128], extra[256];
+	char identifier[65], model[128];
+	char own[256];   /* the vGPU's extra-args */
+	char extra[256]; /* what is written: own over its PGPU's defaults (item_params) */
 	enum carve_impl impl;
 	char pgpu[37], pgpu_pci[13];
 	struct carve_vgpu_placement where;
@@ -48,6 +50,18 @@ struct items {
 	struct item v[CARVE_MAX_VGPUS_PER_VM];
 	size_t n;
 };
+
+/* x's vgpu_params on PGPU p (NULL: none yet): p's defaults (host-apply)
+ * under the vGPU's own, which is what creation writes and reconcile keeps. */
+static int item_params(struct item *x, const struct carve_obj_pgpu *p, struct carve_error *err)
+{
+	if (carve_vgpu_params_merge(p ? p->vgpu_params : "", x->own, x->extra, sizeof(x->extra)) < 0)
+		return carve_error_set(err, -E2BIG, "INVALID_VALUE",
+				       "vGPU %s: its extra-args with the default-vgpu-params of PGPU %s are longer than "
+				       "%zu characters",
+				       x->vgpu, p->uuid, sizeof(x->extra) - 1);
+	return 0;
+}
 
 /* The vGPUs of a VM, by slot.  More than CARVE_MAX_VGPUS_PER_VM is an error
  * (the store was written by something else), never a silent truncation. */
@@ -67,9 +81,12 @@ static int load_items(const struct carve_obj_vm *vm, struct items *it, struct ca
 		carve_strlcpy(x->group_label, v->group->name_label, sizeof(x->group_label));
 		carve_strlcpy(x->identifier, v->type->identifier, sizeof(x->identifier));
 		carve_strlcpy(x->model, v->type->model_name, sizeof(x->model));
-		carve_strlcpy(x->extra, v->extra_args, sizeof(x->extra));
 		x->impl = v->type->impl;
+		carve_strlcpy(x->own, v->extra_args, sizeof(x->own));
 		const struct carve_obj_pgpu *p = v->resident ? v->resident : v->scheduled;
+		int r = item_params(x, p, err);
+		if (r < 0)
+			return r;
 		if (p) {
 			carve_strlcpy(x->pgpu, p->uuid, sizeof(x->pgpu));
 			carve_strlcpy(x->pgpu_pci, carve_pgpu_place(p)->pci, sizeof(x->pgpu_pci));
@@ -375,6 +392,8 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 		struct item *x = &it->v[i];
 		carve_strlcpy(x->pgpu, best[i]->uuid, sizeof(x->pgpu));
 		carve_strlcpy(x->pgpu_pci, carve_pgpu_place(best[i])->pci, sizeof(x->pgpu_pci));
+		if ((r = item_params(x, best[i], err)) < 0)
+			return r;
 		x->where.device_pci[0] = '\0';
 		/* A VF is chosen where the devices are made: the requester knows
 		 * only its own host's VFs. */

@@ -119,8 +119,11 @@ int carve_op_vgpu_mdevctl_json(struct carve_ctx *ctx, json_t *args, json_t **res
 	carve_strlcpy(e.device_pci, g->device_pci, sizeof(e.device_pci));
 	carve_strlcpy(e.model_name, g->type->model_name, sizeof(e.model_name));
 	json_t *j = NULL;
-	const char *params = g->extra_args;
-	if ((r = carve_emit_mdevctl_json(&e, g->type->identifier, params && *params ? params : NULL, &j, err)) < 0)
+	char params[256];
+	const struct carve_obj_pgpu *p = g->resident ? g->resident : g->scheduled;
+	if (carve_vgpu_params_merge(p ? p->vgpu_params : "", g->extra_args, params, sizeof(params)) < 0)
+		return carve_error_set(err, -E2BIG, "INVALID_VALUE", "vGPU %s: its vgpu_params are too long", uuid);
+	if ((r = carve_emit_mdevctl_json(&e, g->type->identifier, params[0] ? params : NULL, &j, err)) < 0)
 		return r;
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);

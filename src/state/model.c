@@ -457,6 +457,7 @@ static void pgpu_free(struct carve_obj_pgpu *p)
 	free((void *)pl.used);
 	free(p->discovery_problems);
 	free(p->broken_reason);
+	free(p->vgpu_params);
 	free(p->vgpus);
 	free(p);
 }
@@ -951,6 +952,8 @@ static int upsert_pgpu(struct carve_model *m, const struct carve_rows *rows, siz
 	p->sriov_totalvfs = (uint32_t)cell_i64(rows, i, "sriov_totalvfs");
 	p->sriov_numvfs = (uint32_t)cell_i64(rows, i, "sriov_numvfs");
 	int r = set_str(&p->discovery_problems, rows, i, "discovery_problems");
+	if (r == 0)
+		r = set_str(&p->vgpu_params, rows, i, "vgpu_params");
 	free(p->broken_reason);
 	p->broken_reason = NULL;
 	if (r == 0 && p->broken) { /* its own first problem is the reason */
@@ -1416,7 +1419,7 @@ size_t carve_model_bytes(const struct carve_model *m)
 		const struct carve_obj_pgpu *p = m->pgpus.v[i];
 		const struct carve_place_pgpu *pl = carve_pgpu_place(p);
 		b += sizeof(*p) + sizeof(*pl) + sizeof(void *) + str_bytes(p->discovery_problems) +
-		     pl->n_slots * (sizeof(*pl->slots) + sizeof(*p->ext)) + p->cap_vgpus * sizeof(void *) +
+		     str_bytes(p->vgpu_params) + pl->n_slots * (sizeof(*pl->slots) + sizeof(*p->ext)) + p->cap_vgpus * sizeof(void *) +
 		     pl->n_used * sizeof(void *);
 	}
 	for (size_t i = 0; i < m->vms.n; i++) {

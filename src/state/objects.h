@@ -115,6 +115,7 @@ struct carve_obj_pgpu {
 	uint32_t sriov_totalvfs, sriov_numvfs;
 	char *discovery_problems; /* "ID: message" lines, "" when none */
 	char *broken_reason;      /* its own first problem when broken (placement's problem), else NULL */
+	char *vgpu_params;        /* defaults for vGPUs created here (host-apply), "" when none */
 	struct carve_obj_slot_ext *ext;  /* parallel to the placement slots */
 	struct carve_obj_vgpu **vgpus;   /* resident or scheduled here, by UUID */
 	uint32_t n_vgpus, cap_vgpus;

@@ -312,6 +312,11 @@ int carve_repo_host_set_config(struct carve_db *db, const char *host, const char
 	return EXEC(db, err, "UPDATE host SET config=$2 WHERE uuid=$1", 2, host, config);
 }
 
+int carve_repo_pgpu_set_vgpu_params(struct carve_db *db, const char *pgpu, const char *params, struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE pgpu SET vgpu_params=$2 WHERE uuid=$1", 2, pgpu, params);
+}
+
 int carve_repo_pgpu_set_absent(struct carve_db *db, const char *pgpu, struct carve_error *err)
 {
 	return EXEC(db, err, "UPDATE pgpu SET present=0 WHERE uuid=$1", 1, pgpu);

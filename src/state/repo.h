@@ -145,6 +145,8 @@ int carve_repo_host_set_inventory_hash(struct carve_db *db, const char *uuid, co
 int carve_repo_host_pgpus_absent(struct carve_db *db, const char *host, struct carve_error *err);
 /* The host configuration in force (YAML text, "" for none). */
 int carve_repo_host_set_config(struct carve_db *db, const char *host, const char *config, struct carve_error *err);
+/* The vgpu_params defaults of a PGPU (host-apply), "" for none. */
+int carve_repo_pgpu_set_vgpu_params(struct carve_db *db, const char *pgpu, const char *params, struct carve_error *err);
 int carve_repo_pgpu_set_absent(struct carve_db *db, const char *pgpu, struct carve_error *err);
 int carve_repo_group_ensure_auto(struct carve_db *db, const char *uuid, const char *label, const char *key,
 				 struct carve_error *err);

@@ -40,6 +40,19 @@ printf 'gpus:\n  - select: {pci: "0000:af:00.0"}\n    enabled-types: [T4-8Q]\n' 
 carve host-apply config=t4b.yaml dry-run=true 2>&1 | U
 enabled 0000:af:00.0
 carve vm-shutdown uuid=$vm
+echo "== default vgpu_params, for vGPUs created from now on; a vGPU's own keys win"
+printf 'gpus:\n  - select: {board: Tesla T4}\n    vgpu-params: {frame_rate_limiter: 0, disable_vnc: 1}\n' >params.yaml
+carve host-apply config=params.yaml | U
+carve pgpu-param-get uuid=$(carve pgpu-list --minimal pci-id=0000:af:00.0) param-name=default-vgpu-params
+carve vgpu-param-set uuid=$(carve vgpu-list --minimal vm-uuid=$vm) extra-args=disable_vnc=0
+carve vm-start uuid=$vm >/dev/null
+echo "written to the device: $(grep -o '"params": "[^"]\+"' $T/t4.json)"
+carve vgpu-mdevctl-json uuid=$(carve vgpu-list --minimal vm-uuid=$vm) | grep vgpu_params
+echo "== other defaults under the running vGPU are refused"
+printf 'gpus:\n  - select: all\n    vgpu-params: {frame_rate_limiter: 1}\n' >params2.yaml
+carve host-apply config=params2.yaml 2>&1 | U
+carve vm-shutdown uuid=$vm
+carve host-apply config=params2.yaml | U
 
 echo "==== NVIDIA L40S, vendor-specific VFIO, booted with no VF"
 export CARVE_HOST_PROFILE=$(profile l40s-sriov-cold) CARVE_SIM_STATE=$T/l40s.json
@@ -90,7 +103,7 @@ for t in 24Q 12Q; do
 done
 echo "== turning the mode off under them is refused whole, naming both"
 sed 's/mixed-size: true/mixed-size: false/' l40m.yaml >l40off.yaml
-carve host-apply config=l40off.yaml dry-run=true 2>&1 | U | sed 's/; /;\n/g'
+carve host-apply config=l40off.yaml dry-run=true 2>&1 | U | sed 's/; /;\n/g' | sort
 for vm in $(carve vm-list --minimal name-label=mix24Q) $(carve vm-list --minimal name-label=mix12Q); do carve vm-shutdown uuid=$vm; done
 echo "== a new VF count resets the mode: the plan sets it again after the VFs"
 sed 's/sriov-vfs: 8/sriov-vfs: 4/' l40m.yaml >l40m4.yaml
@@ -137,6 +150,9 @@ bad 'gpus:\n  - select: all\n    sriov-vfs: 4\n    sriov-vfs: 8\n'
 bad 'gpus:\n  - select: {pci: "0000:zz:00.0"}\n'
 bad 'gpus:\n  - sriov-vfs: 4\n'
 bad 'gpus:\n  - select: all\n    mig: []\n'
+bad 'gpus:\n  - select: all\n    vgpu-params: {Frame: 1}\n'
+bad 'gpus:\n  - select: all\n    vgpu-params: {frame_rate_limiter: "0,x=1"}\n'
+bad 'gpus:\n  - select: {pci: "0000:04:00.0"}\n    vgpu-params: {frame_rate_limiter: 0}\n'
 bad 'gpus:\n  - select: all\n    scheduler: {policy: best-effort, time-slice-ms: 2}\n'
 bad 'gpus:\n  - select: all\n    scheduler: {policy: round-robin}\n'
 bad 'gpus:\n  - select: all\n    scheduler: {policy: equal-share, time-slice-ms: 31}\n'
