@@ -471,6 +471,19 @@ const struct carve_hw_gpu *carve_hw_inventory_find(const struct carve_hw_invento
 	return NULL;
 }
 
+const struct carve_hw_dev *carve_hw_inventory_find_dev(const struct carve_hw_inventory *inv, const char *uuid,
+						       const struct carve_hw_gpu **gpu)
+{
+	for (size_t g = 0; inv && g < inv->n_gpus; g++)
+		for (size_t d = 0; d < inv->gpus[g].n_devs; d++)
+			if (strcmp(inv->gpus[g].devs[d].uuid, uuid) == 0) {
+				if (gpu)
+					*gpu = &inv->gpus[g];
+				return &inv->gpus[g].devs[d];
+			}
+	return NULL;
+}
+
 const struct carve_hw_type *carve_hw_gpu_find_type(const struct carve_hw_gpu *g, const char *type_id)
 {
 	if (!g || !type_id)

@@ -169,6 +169,9 @@ int carve_hw_inventory_replace(struct carve_hw_inventory *inv, const char *pci, 
 
 const struct carve_hw_gpu *carve_hw_inventory_find(const struct carve_hw_inventory *inv, const char *pci);
 const struct carve_hw_type *carve_hw_gpu_find_type(const struct carve_hw_gpu *g, const char *type_id);
+/* The device with mdev UUID uuid, and its GPU (gpu may be NULL); inv may be NULL. */
+const struct carve_hw_dev *carve_hw_inventory_find_dev(const struct carve_hw_inventory *inv, const char *uuid,
+						       const struct carve_hw_gpu **gpu);
 
 /* The identifier a catalog type has under a mechanism: NVIDIA's vendor-VFIO
  * interface names types by number ("1155"), its mdev interface "nvidia-1155";

@@ -12,6 +12,17 @@ int carve_type_key(enum carve_impl impl, const char *model_name, char *out, size
 	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }
 
+int carve_type_uuid(enum carve_impl impl, const char *model_name, char *out)
+{
+	char key[256], kname[300];
+	int r = carve_type_key(impl, model_name, key, sizeof(key));
+	if (r < 0)
+		return r;
+	snprintf(kname, sizeof(kname), "vgpu-type/%s", key);
+	carve_uuid_from_name(CARVE_UUID_NS, kname, out);
+	return 0;
+}
+
 void carve_pgpu_uuid(const char *host_uuid, const char *pci, char *out)
 {
 	char name[128];

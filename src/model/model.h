@@ -29,6 +29,8 @@ void carve_pgpu_uuid(const char *host_uuid, const char *pci, char *out);
 /* Stable key of a vGPU type across hosts: "passthrough", or
  * "<implementation>/<model name>". */
 int carve_type_key(enum carve_impl impl, const char *model_name, char *out, size_t outlen);
+/* The type's UUID, named from its key (out: 37 bytes); -ENAMETOOLONG. */
+int carve_type_uuid(enum carve_impl impl, const char *model_name, char *out);
 
 static inline int64_t carve_type_size(uint32_t max_instances)
 {

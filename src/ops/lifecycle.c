@@ -818,18 +818,6 @@ int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error 
 
 /* ---- reconcile ---- */
 
-static const struct carve_hw_dev *find_dev(const struct carve_hw_inventory *inv, const char *uuid,
-					   const struct carve_hw_gpu **gpu)
-{
-	for (size_t g = 0; inv && g < inv->n_gpus; g++)
-		for (size_t d = 0; d < inv->gpus[g].n_devs; d++)
-			if (strcmp(inv->gpus[g].devs[d].uuid, uuid) == 0) {
-				if (gpu)
-					*gpu = &inv->gpus[g];
-				return &inv->gpus[g].devs[d];
-			}
-	return NULL;
-}
 
 static const struct carve_hw_vf *find_vf(const struct carve_hw_inventory *inv, const char *pci)
 {
@@ -858,7 +846,7 @@ static bool vf_is_ours(struct carve_ctx *ctx, const struct item *it)
 static bool item_present(const struct carve_hw_inventory *inv, const struct item *it)
 {
 	if (mdev_impl(it->impl))
-		return find_dev(inv, it->vgpu, NULL) != NULL;
+		return carve_hw_inventory_find_dev(inv, it->vgpu, NULL) != NULL;
 	if (it->impl == CARVE_IMPL_PASSTHROUGH)
 		return true; /* a whole GPU cannot vanish from under a VM short of a reboot */
 	const struct carve_hw_vf *vf = find_vf(inv, it->where.device_pci);
@@ -968,7 +956,7 @@ static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, 
 			act(actions, "recreated", vm, x->vgpu, x->pgpu_pci);
 			continue;
 		}
-		const struct carve_hw_dev *d = mdev_impl(x->impl) ? find_dev(ctx->inv, x->vgpu, NULL) : NULL;
+		const struct carve_hw_dev *d = mdev_impl(x->impl) ? carve_hw_inventory_find_dev(ctx->inv, x->vgpu, NULL) : NULL;
 		if (d && x->extra[0] && strcmp(d->params, x->extra) != 0 && ctx->host->ops->vgpu_set_params) {
 			struct carve_error e2 = {0};
 			if (ctx->host->ops->vgpu_set_params(ctx->host, &x->where, x->extra, &e2) >= 0)
@@ -1049,10 +1037,10 @@ int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result
 	return 0;
 }
 
-static int adopt(struct carve_ctx *ctx, const char *uuid, const char *vm, struct carve_error *err)
+int carve_ops_vgpu_adopt_dev(struct carve_ctx *ctx, const char *uuid, const char *vm, struct carve_error *err)
 {
 	const struct carve_hw_gpu *gpu = NULL;
-	const struct carve_hw_dev *d = find_dev(ctx->inv, uuid, &gpu);
+	const struct carve_hw_dev *d = carve_hw_inventory_find_dev(ctx->inv, uuid, &gpu);
 	if (!d)
 		return carve_error_set(err, -ENOENT, "DEVICE_NOT_FOUND", "no device %s on this host", uuid);
 	if (carve_model_vgpu(ctx->model, uuid))
@@ -1061,10 +1049,9 @@ static int adopt(struct carve_ctx *ctx, const char *uuid, const char *vm, struct
 	if (!t)
 		return carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED", "device %s has unknown type %s", uuid,
 				       d->type_id);
-	char key[256], kname[300], type_uuid[37];
-	carve_type_key(t->impl, t->name, key, sizeof(key));
-	snprintf(kname, sizeof(kname), "vgpu-type/%s", key);
-	carve_uuid_from_name(CARVE_UUID_NS, kname, type_uuid);
+	char type_uuid[37];
+	if (carve_type_uuid(t->impl, t->name, type_uuid) < 0)
+		return carve_error_set(err, -EINVAL, "VGPU_TYPE_NOT_SUPPORTED", "device %s: type name too long", uuid);
 	const struct carve_obj_pgpu *p = carve_model_pgpu_at(ctx->model, ctx->host_uuid, gpu->pci);
 	const struct carve_obj_vm *o = carve_model_vm(ctx->model, vm);
 	if (!p || !o)
@@ -1093,14 +1080,14 @@ int carve_op_vgpu_adopt(struct carve_ctx *ctx, json_t *args, json_t **result, st
 	if (!ctx->host)
 		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "vgpu-adopt needs a host");
 	/* A device made by hand since the last look: look at the host once. */
-	if (!find_dev(ctx->inv, uuid, NULL)) {
+	if (!carve_hw_inventory_find_dev(ctx->inv, uuid, NULL)) {
 		carve_model_unlock(ctx->model);
 		r = carve_ops_refresh(ctx, err);
 		relock(ctx);
 		if (r < 0)
 			return r;
 	}
-	if ((r = carve_ops_begin(ctx, err)) < 0 || (r = carve_ops_end(ctx, adopt(ctx, uuid, vm, err), err)) < 0 ||
+	if ((r = carve_ops_begin(ctx, err)) < 0 || (r = carve_ops_end(ctx, carve_ops_vgpu_adopt_dev(ctx, uuid, vm, err), err)) < 0 ||
 	    (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	*result = json_pack("{s:s}", "uuid", uuid);

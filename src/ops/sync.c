@@ -46,12 +46,12 @@ static char *problems_text(const struct carve_hw_problem *p, size_t n)
 static int sync_type(struct carve_ctx *ctx, const char *pgpu_uuid, const struct carve_hw_gpu *g,
 		     const struct carve_hw_type *t, struct carve_error *err)
 {
-	char key[256], uuid[37], kname[300];
+	char key[256], uuid[37];
 	int r = carve_type_key(t->impl, t->name, key, sizeof(key));
+	if (r >= 0)
+		r = carve_type_uuid(t->impl, t->name, uuid);
 	if (r < 0)
 		return carve_error_set(err, r, "INTERNAL_ERROR", "vGPU type name too long: %s", t->name);
-	snprintf(kname, sizeof(kname), "vgpu-type/%s", key);
-	carve_uuid_from_name(CARVE_UUID_NS, kname, uuid);
 	bool pt = t->impl == CARVE_IMPL_PASSTHROUGH;
 	/* One passthrough type serves every GPU of the pool (as in XAPI): it has
 	 * no framebuffer, heads or resolution of its own.  No budget known: size

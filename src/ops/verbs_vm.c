@@ -173,7 +173,8 @@ int carve_vm_free_slot(const struct carve_obj_vm *vm, uint32_t *out, struct carv
 			       CARVE_MAX_VGPUS_PER_VM);
 }
 
-static int vgpu_create(struct carve_ctx *ctx, json_t *args, char uuid[37], char vm_uuid[37], struct carve_error *err)
+int carve_ops_vgpu_define(struct carve_ctx *ctx, json_t *args, const char *want_uuid, char uuid[37], char vm_uuid[37],
+			  struct carve_error *err)
 {
 	char group[37], type[37];
 	const char *device, *extra;
@@ -228,7 +229,12 @@ static int vgpu_create(struct carve_ctx *ctx, json_t *args, char uuid[37], char 
 	} else if ((r = carve_vm_free_slot(vm, &dev, err)) < 0) {
 		return r;
 	}
-	carve_uuid_generate(uuid);
+	if (want_uuid && carve_model_vgpu(ctx->model, want_uuid))
+		return carve_error_set(err, -EEXIST, "UUID_ALREADY_EXISTS", "vGPU %s is already known to carve", want_uuid);
+	if (want_uuid)
+		carve_strlcpy(uuid, want_uuid, 37);
+	else
+		carve_uuid_generate(uuid);
 	struct carve_repo_vgpu v = {.uuid = uuid, .vm = vm_uuid, .type = type, .group = group, .device = dev,
 				    .extra_args = extra, .state = CARVE_VGPU_DEFINED, .origin = CARVE_ORIGIN_CARVE};
 	r = carve_repo_vgpu_insert(ctx->db, &v, err);
@@ -242,7 +248,7 @@ int carve_op_vgpu_create(struct carve_ctx *ctx, json_t *args, json_t **result, s
 {
 	char uuid[37], vm[37];
 	int r = carve_ops_begin(ctx, err);
-	if (r < 0 || (r = carve_ops_end(ctx, vgpu_create(ctx, args, uuid, vm, err), err)) < 0 ||
+	if (r < 0 || (r = carve_ops_end(ctx, carve_ops_vgpu_define(ctx, args, NULL, uuid, vm, err), err)) < 0 ||
 	    (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	*result = json_pack("{s:s}", "uuid", uuid);

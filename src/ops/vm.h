@@ -11,6 +11,16 @@ struct carve_obj_vm;
 /* The VM's lowest free vGPU slot; -ENOSPC (LIMIT_REACHED) when all are taken. */
 int carve_vm_free_slot(const struct carve_obj_vm *vm, uint32_t *out, struct carve_error *err);
 
+/* Inside a transaction (carve_ops_begin): define a vGPU as vgpu-create
+ * does from args (vm-uuid, gpu-group-uuid, vgpu-type-uuid, device,
+ * extra-args), with the UUID want_uuid (NULL: a new one) into uuid, its VM
+ * into vm_uuid.  UUID_ALREADY_EXISTS when want_uuid is carve's already. */
+int carve_ops_vgpu_define(struct carve_ctx *ctx, json_t *args, const char *want_uuid, char uuid[37], char vm_uuid[37],
+			  struct carve_error *err);
+/* Inside a transaction: take the host's existing device uuid into VM vm as
+ * a running vGPU (vgpu-adopt); the VM becomes running here. */
+int carve_ops_vgpu_adopt_dev(struct carve_ctx *ctx, const char *uuid, const char *vm, struct carve_error *err);
+
 int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vm_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vm_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
@@ -25,4 +35,5 @@ int carve_op_host_disable(struct carve_ctx *ctx, json_t *args, json_t **result, 
 int carve_op_host_enable(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_config_get(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_mdevctl_import(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_declare_dead(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
