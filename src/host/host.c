@@ -1,6 +1,8 @@
 /* host.c - backend-independent parts of host.h. */
 #include "host.h"
 
+#include "model/catalog.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,4 +65,26 @@ int carve_vgpu_params_merge(const char *defaults, const char *own, char *out, si
 too_big:
 	out[0] = '\0';
 	return -E2BIG;
+}
+
+int carve_mig_layout(const struct carve_board *b, const char *pci, const struct carve_strv *profiles,
+		     struct carve_hw_gi gis[CARVE_HW_MAX_GIS], uint8_t *n, struct carve_error *err)
+{
+	unsigned slices = 0;
+	*n = 0;
+	for (size_t i = 0; i < profiles->n; i++) {
+		const struct carve_type_entry *e = carve_mig_type_by_profile(b, profiles->v[i]);
+		if (!e)
+			return carve_error_set(err, -EINVAL, "MIG_PROFILE_INVALID", "%s (%s) has no GPU instance profile '%.32s'",
+					       pci, b ? b->name : "unknown board", profiles->v[i]);
+		slices += e->mig_slices;
+		if (slices > CARVE_MIG_SLICES || *n == CARVE_HW_MAX_GIS)
+			return carve_error_set(err, -ENOSPC, "MIG_NO_SPACE",
+					       "%s: the GPU instances need more than the GPU's %d compute slices", pci,
+					       CARVE_MIG_SLICES);
+		snprintf(gis[*n].profile, sizeof(gis[*n].profile), "%s", profiles->v[i]);
+		gis[*n].slices = e->mig_slices;
+		(*n)++;
+	}
+	return 0;
 }

@@ -77,6 +77,17 @@ struct carve_host_ops {
 	 * and the testbed's emulated driver through a file.  The same mode
 	 * changes nothing. */
 	int (*set_mixed_size)(struct carve_host *h, const char *pci, bool on, struct carve_error *err);
+	/* MIG (host-apply) on GPUs whose board has MIG-backed types
+	 * (-EOPNOTSUPP MIG_UNSUPPORTED otherwise), under the driver's rules:
+	 * never while a vGPU exists on the GPU (-EBUSY MIG_BUSY).  The mode
+	 * first (turning it off destroys the GPU instances), then the GPU
+	 * instances, which need the mode on (-EIO MIG_MODE_OFF) and replace
+	 * the GPU's: profiles of the board (-EINVAL MIG_PROFILE_INVALID) within
+	 * its slices (-ENOSPC MIG_NO_SPACE).  Enabling VFs destroys the
+	 * instances: they are made after the VF count. */
+	int (*set_mig_mode)(struct carve_host *h, const char *pci, bool on, struct carve_error *err);
+	int (*set_mig_instances)(struct carve_host *h, const char *pci, const struct carve_strv *profiles,
+				 struct carve_error *err);
 	/* The directory of the host's modprobe.d files (driver options that
 	 * persist across reboots: nvsched.h), created if it is carve's own;
 	 * -ENOTSUP MODPROBE_DIR_UNKNOWN when this host has none (a fixture
@@ -104,6 +115,11 @@ void carve_host_free(struct carve_host *h);
  * "key=value" pairs separated by commas, [A-Za-z0-9_=,.:-] only, shorter
  * than 256 bytes ("" is valid: no params). */
 bool carve_vgpu_params_valid(const char *params);
+/* The GPU instances of profiles for board b into gis/n (as set_mig_instances
+ * takes them): -EINVAL/-ENOSPC with err (MIG_PROFILE_INVALID, MIG_NO_SPACE,
+ * naming pci). */
+int carve_mig_layout(const struct carve_board *b, const char *pci, const struct carve_strv *profiles,
+		     struct carve_hw_gi gis[CARVE_HW_MAX_GIS], uint8_t *n, struct carve_error *err);
 /* A vGPU's vgpu_params: the PGPU's defaults (host-apply) with the vGPU's own
  * (both valid, may be "") taking precedence key by key, defaults first.
  * -E2BIG when the result does not fit size (out is then ""). */

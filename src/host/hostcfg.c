@@ -1,6 +1,7 @@
 #include "hostcfg.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,8 +17,10 @@ void carve_hostcfg_clear(struct carve_hostcfg *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		carve_strv_clear(&c->v[i].types);
+		carve_strv_clear(&c->v[i].mig);
+	}
 	free(c->v);
 	*c = (struct carve_hostcfg){0};
 }
@@ -120,6 +123,37 @@ static int parse_sched(struct carve_yaml *y, struct carve_hostcfg_entry *e, yaml
 	return 0;
 }
 
+/* "<compute slices>g.<GB>gb", as nvidia-smi names GPU instance profiles. */
+static bool mig_profile_syntax(const char *s)
+{
+	unsigned g, gb;
+	int n = 0;
+	return sscanf(s, "%1ug.%3ugb%n", &g, &gb, &n) == 2 && n > 0 && s[n] == '\0' && g >= 1 && gb >= 1 && s[0] != '0';
+}
+
+static int parse_mig(struct carve_yaml *y, struct carve_hostcfg_entry *e, yaml_node_t *seq, const char *path)
+{
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return carve_yaml_err(y, seq, path, "expected a list of GPU instance profiles (1g.5gb), [] for MIG off");
+	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (n > CARVE_HOSTCFG_MAX_MIG)
+		return carve_yaml_err_code(y, -E2BIG, seq, path, "more than %d GPU instances", CARVE_HOSTCFG_MAX_MIG);
+	e->has_mig = true;
+	for (size_t i = 0; i < n; i++) {
+		char ipath[180], name[32];
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		int r;
+		yaml_node_t *in = carve_yaml_node(y, seq->data.sequence.items.start[i], ipath, &r);
+		if (!in || (r = carve_yaml_str(y, in, ipath, name, sizeof(name))) < 0)
+			return r;
+		if (!mig_profile_syntax(name))
+			return carve_yaml_err(y, in, ipath, "'%s' is not a GPU instance profile (like 1g.5gb)", name);
+		if (carve_strv_push(&e->mig, name) < 0)
+			return oom(y);
+	}
+	return 0;
+}
+
 static int params_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn,
 		       const char *kpath)
 {
@@ -168,6 +202,8 @@ static int entry_pair(struct carve_yaml *y, void *obj, const char *key, yaml_nod
 		return parse_types(y, e, vn, kpath);
 	if (strcmp(key, "scheduler") == 0)
 		return parse_sched(y, e, kn, vn, kpath);
+	if (strcmp(key, "mig") == 0)
+		return parse_mig(y, e, vn, kpath);
 	if (strcmp(key, "vgpu-params") == 0) {
 		e->has_params = true;
 		return carve_yaml_walk(y, vn, kpath, e, params_pair);
@@ -176,12 +212,6 @@ static int entry_pair(struct carve_yaml *y, void *obj, const char *key, yaml_nod
 		e->has_mixed = true;
 		return carve_yaml_bool(y, vn, kpath, &e->mixed);
 	}
-	/* Settings the format reserves for what this carve does not apply
-	 * yet: refused by name, so that nobody believes them applied. */
-	static const char *const later[] = {"mig"};
-	for (size_t i = 0; i < ARRAY_SIZE(later); i++)
-		if (strcmp(key, later[i]) == 0)
-			return carve_yaml_err(y, kn, kpath, "not applied by this version of carve (docs/host-config.md)");
 	return carve_yaml_unknown_key(y, kn, kpath);
 }
 

@@ -11,6 +11,7 @@
  *       mixed-size: true            # NVIDIA: mixed-size (heterogeneous) mode
  *       scheduler: {policy: equal-share, time-slice-ms: 3}   # NVIDIA (RmPVMRL)
  *       vgpu-params: {frame_rate_limiter: 0}   # NVIDIA: defaults for new vGPUs
+ *       mig: [3g.20gb, 2g.10gb, 1g.5gb]         # NVIDIA: MIG on, these GPU instances ([]: off)
  *       enabled-types: ["NVIDIA L40S-24Q", "1155"]   # model names or type ids
  *
  * Entries apply in order; for each setting a GPU takes it from the last
@@ -33,6 +34,7 @@
 #define CARVE_HOSTCFG_MAX_BYTES (64 * 1024)
 #define CARVE_HOSTCFG_MAX_ENTRIES 256
 #define CARVE_HOSTCFG_MAX_TYPES 128
+#define CARVE_HOSTCFG_MAX_MIG 8 /* GPU instances per GPU */
 
 enum carve_hostcfg_select {
 	CARVE_HOSTCFG_ALL,
@@ -55,6 +57,8 @@ struct carve_hostcfg_entry {
 	struct carve_nvsched sched; /* NVIDIA vGPU scheduler (at the next driver load) */
 	bool has_params;
 	char params[256];          /* NVIDIA default vgpu_params, "k=v,k=v" (host.h syntax) */
+	bool has_mig;
+	struct carve_strv mig;     /* MIG GPU instance profiles; empty: MIG mode off */
 	int line;
 };
 

@@ -97,6 +97,7 @@ struct carve_hw_gpu *carve_hw_inventory_add_gpu(struct carve_hw_inventory *inv)
 	struct carve_hw_gpu *g = grow((void **)&inv->gpus, &inv->n_gpus, sizeof(*g));
 	if (g) {
 		g->numa_node = -1;
+		g->mig_mode = -1;
 		g->iommu_group = -1;
 	}
 	return g;
@@ -541,6 +542,20 @@ uint32_t carve_hw_gpu_nv_capacity(const struct carve_hw_gpu *g, const struct car
 	if (count >= t->max_instances)
 		return 0;
 	uint32_t cap = t->max_instances - count;
+	if (g->mig_mode == 0 && t_slices > 0)
+		return 0;
+	if (g->mig_mode == 1) {
+		if (t_slices == 0)
+			return 0;
+		/* One vGPU per GPU instance of its size. */
+		uint32_t gis = 0, used = 0;
+		for (size_t i = 0; i < g->n_gis; i++)
+			gis += g->gis[i].slices == t_slices;
+		for (size_t i = 0; i < g->n_devs; i++)
+			used += mig_slices(b, g->devs[i].type_id) == t_slices;
+		uint32_t by_gis = gis > used ? gis - used : 0;
+		return by_gis < cap ? by_gis : cap;
+	}
 	if (t_slices > 0) {
 		/* MIG instances of different sizes share the GPU's slices. */
 		uint32_t by_slices = total_slices > used_slices ? (total_slices - used_slices) / t_slices : 0;
@@ -624,6 +639,25 @@ int carve_hw_gpu_refuse(const struct carve_hw_gpu *g, const struct carve_hw_type
 	if (g->mechanism == CARVE_IMPL_NVIDIA_MDEV || g->mechanism == CARVE_IMPL_NVIDIA_SRIOV) {
 		const struct carve_board *b = g->board[0] ? carve_board_by_name(g->board) : NULL;
 		bool t_mig = mig_slices(b, t->id) > 0;
+		/* The driver fails a type write out of MIG's order with EIO. */
+		if (g->mig_mode == 1 && !t_mig)
+			return carve_error_set(err, -EIO, "VGPU_TYPE_INCOMPATIBLE",
+					       "%s: %s: cannot create %s (%s): the GPU is in MIG mode (time-sliced types need "
+					       "it off)",
+					       g->driver, g->pci, t->id, t->name);
+		if (g->mig_mode == 0 && t_mig)
+			return carve_error_set(err, -EIO, "VGPU_TYPE_INCOMPATIBLE",
+					       "%s: %s: cannot create %s (%s): MIG-backed types need MIG mode on and a GPU "
+					       "instance",
+					       g->driver, g->pci, t->id, t->name);
+		if (g->mig_mode == 1 && carve_hw_gpu_nv_capacity(g, t) == 0 && t->max_instances > 0) {
+			char prof[32] = "?";
+			carve_mig_profile_of(carve_catalog_type(b ? b->short_name : "", t->id), prof, sizeof(prof));
+			return carve_error_set(err, -EIO, "MIG_NO_FREE_INSTANCE",
+					       "%s: %s: cannot create %s (%s): no free GPU instance of profile %s (%u GPU "
+					       "instance(s) on the GPU)",
+					       g->driver, g->pci, t->id, t->name, prof, (unsigned)g->n_gis);
+		}
 		for (size_t i = 0; i < g->n_devs; i++) {
 			const char *other = g->devs[i].type_id;
 			if (strcmp(other, t->id) == 0)
@@ -745,6 +779,13 @@ static json_t *gpu_to_json(const struct carve_hw_gpu *g)
 			      "mixed_size_supported", (int)g->mixed_size_supported, "sriov_totalvfs",
 			      (json_int_t)g->sriov_totalvfs, "sriov_numvfs", (json_int_t)g->sriov_numvfs, "vfs", vfs,
 			      "types", types, "devices", devs);
+	if (o && g->mig_mode >= 0) {
+		json_t *gis = json_array();
+		for (size_t i = 0; gis && i < g->n_gis; i++)
+			json_array_append_new(gis, json_string(g->gis[i].profile));
+		json_object_set_new(o, "mig_mode", json_boolean(g->mig_mode == 1));
+		json_object_set_new(o, "gpu_instances", gis ? gis : json_null());
+	}
 	if (o && (g->broken || g->n_problems)) {
 		json_object_set_new(o, "broken", json_boolean(g->broken));
 		json_object_set(o, "problems", probs);

@@ -84,6 +84,13 @@ struct carve_hw_vf {
 	bool in_use;           /* carries a vGPU now */
 };
 
+/* A MIG GPU instance (model/catalog.h's profiles); one MIG-backed vGPU each. */
+#define CARVE_HW_MAX_GIS 8
+struct carve_hw_gi {
+	char profile[16]; /* "1g.5gb" */
+	uint8_t slices;   /* compute slices */
+};
+
 struct carve_hw_gpu {
 	char pci[13];
 	uint32_t vendor_id, device_id, subsys_vendor_id, subsys_device_id, class_code;
@@ -96,6 +103,14 @@ struct carve_hw_gpu {
 	bool mixed_size;           /* the driver allows different types side by side now */
 	enum carve_hw_source mixed_size_source; /* DRIVER, NVML, INFERRED or DEFAULT; NONE: not NVIDIA */
 	bool mixed_size_supported; /* the board can run in mixed-size mode (catalog; GVT-g always) */
+	/* MIG: -1 when not known to carve (a board without MIG, or a driver
+	 * that does not say: MIG-backed types then share the GPU's slices as
+	 * the driver's counts allow), 0 off, 1 on.  On, the GPU runs only
+	 * MIG-backed vGPUs, one per free GPU instance of the type's profile;
+	 * off, none. */
+	int8_t mig_mode;
+	struct carve_hw_gi gis[CARVE_HW_MAX_GIS];
+	uint8_t n_gis;
 	/* GPU-level problems make the GPU broken: its vGPU state could not be
 	 * read, so it offers nothing (types and devices as far as read are
 	 * dropped), placement skips it and reconcile leaves it alone. */

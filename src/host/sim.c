@@ -532,6 +532,9 @@ static int set_vfs(struct sim *s, size_t gi, uint32_t n, struct carve_error *err
 		if (g->mechanism == CARVE_IMPL_NVIDIA_SRIOV)
 			snprintf(vf->current_type, sizeof(vf->current_type), "0");
 	}
+	/* sriov-manage destroys the MIG GPU instances (the mode stays). */
+	if (n != g->sriov_numvfs)
+		g->n_gis = 0;
 	/* NVIDIA's sriov-manage clears the mixed-size mode with the VFs. */
 	if (g->mechanism == CARVE_IMPL_NVIDIA_SRIOV && n != g->sriov_numvfs) {
 		g->mixed_size = false;
@@ -786,8 +789,23 @@ static json_t *state_to_json(const struct sim *s)
 		if (s->extra[i].mixed_set && json_object_set_new(mixed, g->pci, json_boolean(g->mixed_size)) < 0)
 			return NULL;
 	}
-	return json_pack("{s:s, s:i, s:s, s:O, s:O, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION, "profile",
-			 s->profile_name, "numvfs", numvfs, "mixed", mixed, "devices", devs);
+	/* And MIG: the mode and the GPU instances, once carve set them. */
+	_cleanup_json_ json_t *mig = json_object();
+	if (!mig)
+		return NULL;
+	for (size_t i = 0; i < s->model.n_gpus; i++) {
+		const struct carve_hw_gpu *g = &s->model.gpus[i];
+		if (g->mig_mode < 0)
+			continue;
+		json_t *gis = json_array();
+		for (size_t k = 0; gis && k < g->n_gis; k++)
+			json_array_append_new(gis, json_string(g->gis[k].profile));
+		if (!gis || json_object_set_new(mig, g->pci, json_pack("{s:b, s:o}", "mode", g->mig_mode == 1,
+								      "instances", gis)) < 0)
+			return NULL;
+	}
+	return json_pack("{s:s, s:i, s:s, s:O, s:O, s:O, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION,
+			 "profile", s->profile_name, "numvfs", numvfs, "mixed", mixed, "mig", mig, "devices", devs);
 }
 
 static int persist(struct sim *s, struct carve_error *err)
@@ -814,13 +832,15 @@ static int load_state(struct sim *s, json_t *root, struct carve_error *err)
 {
 	const char *format = NULL, *profile = NULL;
 	int version = 0;
-	json_t *devs = NULL, *numvfs = NULL, *mixed = NULL;
+	json_t *devs = NULL, *numvfs = NULL, *mixed = NULL, *mig = NULL;
 	json_error_t je;
-	if (json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:i, s:s, s?o, s?o, s:o}", "format", &format, "version",
-			   &version, "profile", &profile, "numvfs", &numvfs, "mixed", &mixed, "devices", &devs) < 0 ||
+	if (json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:i, s:s, s?o, s?o, s?o, s:o}", "format", &format, "version",
+			   &version, "profile", &profile, "numvfs", &numvfs, "mixed", &mixed, "mig", &mig, "devices",
+			   &devs) < 0 ||
 	    strcmp(format, STATE_FORMAT) != 0 || version < 1 || version > STATE_VERSION ||
-	    (version == 1) != (numvfs == NULL) || (version == 3) != (mixed != NULL) ||
-	    (numvfs && !json_is_object(numvfs)) || (mixed && !json_is_object(mixed)) || !json_is_array(devs))
+	    (version == 1) != (numvfs == NULL) || (version == 3) != (mixed != NULL) || (version == 3) != (mig != NULL) ||
+	    (numvfs && !json_is_object(numvfs)) || (mixed && !json_is_object(mixed)) || (mig && !json_is_object(mig)) ||
+	    !json_is_array(devs))
 		return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID", "%s: not a carve sim state (version %d): %s",
 				       s->state_path, STATE_VERSION, je.text[0] ? je.text : "wrong format or version");
 	if (strcmp(profile, s->profile_name) != 0)
@@ -865,6 +885,23 @@ static int load_state(struct sim *s, json_t *root, struct carve_error *err)
 		g->mixed_size = json_is_true(v);
 		g->mixed_size_source = CARVE_HW_SOURCE_DRIVER;
 		s->extra[gi].mixed_set = true;
+	}
+	json_object_foreach(mig, pf, v) {
+		size_t gi;
+		struct carve_hw_gpu *g = find_gpu(s, pf, &gi);
+		json_t *mode = json_object_get(v, "mode"), *list = json_object_get(v, "instances");
+		_cleanup_(carve_strv_clear) struct carve_strv profiles = {0};
+		size_t k;
+		json_t *p;
+		bool ok = g && carve_board_has_mig(carve_board_by_name(g->board)) && json_is_boolean(mode) &&
+			  json_is_array(list) && json_object_size(v) == 2;
+		json_array_foreach(ok ? list : NULL, k, p)
+			ok = json_is_string(p) && carve_strv_push(&profiles, json_string_value(p)) >= 0;
+		struct carve_error inner = {0};
+		if (!ok || carve_mig_layout(carve_board_by_name(g->board), g->pci, &profiles, g->gis, &g->n_gis, &inner) < 0)
+			return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID", "%s: mig.%.16s: %s", s->state_path, pf,
+					       ok ? inner.message : "not a MIG GPU of the profile, or not {mode, instances}");
+		g->mig_mode = json_is_true(mode) ? 1 : 0;
 	}
 	size_t i;
 	json_t *d;
@@ -1201,6 +1238,64 @@ static int sim_set_mixed_size(struct carve_host *h, const char *pci_in, bool on,
 	return r;
 }
 
+/* The GPU at pci of a board with MIG, free of vGPUs, or an error. */
+static int mig_gpu(struct sim *s, const char *pci_in, struct carve_hw_gpu **out, struct carve_error *err)
+{
+	char pci[13];
+	struct carve_hw_gpu *g = carve_pci_normalize(pci_in, pci) == 0 ? find_gpu(s, pci, NULL) : NULL;
+	if (!g)
+		return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "sim: no GPU %.16s", pci_in);
+	if (!carve_board_has_mig(carve_board_by_name(g->board)))
+		return carve_error_set(err, -EOPNOTSUPP, "MIG_UNSUPPORTED", "%s: %s has no MIG", g->pci,
+				       g->board[0] ? g->board : "this GPU");
+	if (g->n_devs > 0)
+		return carve_error_set(err, -EBUSY, "MIG_BUSY", "%s: cannot change MIG: vGPU %s exists on the GPU", g->pci,
+				       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	*out = g;
+	return 0;
+}
+
+static int sim_set_mig_mode(struct carve_host *h, const char *pci, bool on, struct carve_error *err)
+{
+	struct sim *s = to_sim(h);
+	struct carve_hw_gpu *g;
+	int r = mig_gpu(s, pci, &g, err);
+	if (r < 0 || g->mig_mode == (on ? 1 : 0))
+		return r;
+	struct carve_hw_gpu before = *g;
+	g->mig_mode = on ? 1 : 0;
+	g->n_gis = 0; /* nvidia-smi -mig 0 needs them gone; on, there are none yet */
+	if ((r = persist(s, err)) < 0) {
+		g->mig_mode = before.mig_mode;
+		g->n_gis = before.n_gis;
+	}
+	return r;
+}
+
+static int sim_set_mig_instances(struct carve_host *h, const char *pci, const struct carve_strv *profiles,
+				 struct carve_error *err)
+{
+	struct sim *s = to_sim(h);
+	struct carve_hw_gpu *g;
+	int r = mig_gpu(s, pci, &g, err);
+	if (r < 0)
+		return r;
+	if (g->mig_mode != 1)
+		return carve_error_set(err, -EIO, "MIG_MODE_OFF", "%s: GPU instances need MIG mode on", g->pci);
+	struct carve_hw_gi gis[CARVE_HW_MAX_GIS], saved[CARVE_HW_MAX_GIS];
+	uint8_t n, n_saved = g->n_gis;
+	if ((r = carve_mig_layout(carve_board_by_name(g->board), g->pci, profiles, gis, &n, err)) < 0)
+		return r;
+	memcpy(saved, g->gis, sizeof(saved));
+	memcpy(g->gis, gis, sizeof(gis));
+	g->n_gis = n;
+	if ((r = persist(s, err)) < 0) {
+		memcpy(g->gis, saved, sizeof(saved));
+		g->n_gis = n_saved;
+	}
+	return r;
+}
+
 /* Files on the simulated host's disk outlive its kernel state: beside the
  * state file, which a simulated reboot removes. */
 static int sim_modprobe_dir(struct carve_host *h, char *buf, size_t size, struct carve_error *err)
@@ -1231,6 +1326,8 @@ static const struct carve_host_ops sim_ops = {
 	.sriov_set_numvfs = sim_set_numvfs,
 	.set_mixed_size = sim_set_mixed_size,
 	.modprobe_dir = sim_modprobe_dir,
+	.set_mig_mode = sim_set_mig_mode,
+	.set_mig_instances = sim_set_mig_instances,
 	.free = sim_free,
 };
 

@@ -8,6 +8,8 @@
  */
 #include "catalog.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -114,4 +116,34 @@ const char *carve_vendor_name(uint16_t vendor_id)
 		if (vendors[i].id == vendor_id)
 			return vendors[i].name;
 	return "Unknown";
+}
+
+int carve_mig_profile_of(const struct carve_type_entry *e, char *buf, size_t size)
+{
+	if (!e || e->mig_slices == 0)
+		return -EINVAL;
+	int n = snprintf(buf, size, "%ug.%ugb", (unsigned)e->mig_slices, (unsigned)(e->framebuffer_mib / 1024));
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+const struct carve_type_entry *carve_mig_type_by_profile(const struct carve_board *b, const char *name)
+{
+	const struct carve_type_entry *const *tab = NULL;
+	size_t n = b ? carve_catalog_types(b->short_name, &tab) : 0;
+	for (size_t i = 0; i < n; i++) {
+		char p[32];
+		if (carve_mig_profile_of(tab[i], p, sizeof(p)) == 0 && strcmp(p, name) == 0)
+			return tab[i];
+	}
+	return NULL;
+}
+
+bool carve_board_has_mig(const struct carve_board *b)
+{
+	const struct carve_type_entry *const *tab = NULL;
+	size_t n = b ? carve_catalog_types(b->short_name, &tab) : 0;
+	for (size_t i = 0; i < n; i++)
+		if (tab[i]->mig_slices > 0)
+			return true;
+	return false;
 }

@@ -55,5 +55,16 @@ const struct carve_type_entry *carve_catalog_type(const char *board_short, const
 /* Look a type up by its model name ("NVIDIA L40S-4Q"). */
 const struct carve_type_entry *carve_catalog_type_by_name(const char *name);
 
+/* MIG GPU instances, for boards with MIG-backed vGPU types: a profile is
+ * "<compute slices>g.<GB>gb" ("1g.5gb"), named as nvidia-smi names them
+ * and derived from the board's MIG-backed types (one per profile).  The
+ * GPU has CARVE_MIG_SLICES compute slices. */
+#define CARVE_MIG_SLICES 7
+bool carve_board_has_mig(const struct carve_board *b);
+/* The profile of MIG-backed type e into buf; -EINVAL when e is not MIG-backed. */
+int carve_mig_profile_of(const struct carve_type_entry *e, char *buf, size_t size);
+/* The MIG-backed type of board b whose profile is name, or NULL. */
+const struct carve_type_entry *carve_mig_type_by_profile(const struct carve_board *b, const char *name);
+
 /* PCI vendor name as lspci prints it ("NVIDIA Corporation"); "Unknown" if unknown. */
 const char *carve_vendor_name(uint16_t vendor_id);

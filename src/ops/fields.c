@@ -48,6 +48,8 @@ static const struct carve_field pgpu_fields[] = {
 	F("mixed-size-source", "RO", false, CARVE_F_PGPU_MIXED_SIZE_SOURCE),
 	F("mixed-size-supported", "RO", false, CARVE_F_PGPU_MIXED_SIZE_SUPPORTED),
 	F("default-vgpu-params", "RO", false, CARVE_F_PGPU_DEFAULT_VGPU_PARAMS),
+	F("mig-mode", "RO", false, CARVE_F_PGPU_MIG_MODE),
+	F("mig-instances", "SRO", false, CARVE_F_PGPU_MIG_INSTANCES),
 	F("is-system-display-device", "RO", false, CARVE_F_PGPU_IS_SYSTEM_DISPLAY_DEVICE),
 	F("dom0-access", "RO", false, CARVE_F_PGPU_DOM0_ACCESS),
 	F("present", "RO", false, CARVE_F_PGPU_PRESENT),

@@ -32,10 +32,12 @@
 
 /* In the order the hardware requires: enabling VFs resets the mode, and
  * the driver takes the mode only before the first vGPU. */
-enum step_kind { STEP_VFS, STEP_MIXED, STEP_TYPES, STEP_PARAMS, STEP_SCHED };
+enum step_kind { STEP_MIG_MODE, STEP_VFS, STEP_MIXED, STEP_MIG_GIS, STEP_TYPES, STEP_PARAMS, STEP_SCHED };
 
-static const char *const step_names[] = {[STEP_VFS] = "sriov-vfs",
+static const char *const step_names[] = {[STEP_MIG_MODE] = "mig-mode",
+					 [STEP_VFS] = "sriov-vfs",
 					 [STEP_MIXED] = "mixed-size",
+					 [STEP_MIG_GIS] = "mig-instances",
 					 [STEP_TYPES] = "enabled-types",
 					 [STEP_PARAMS] = "vgpu-params",
 					 [STEP_SCHED] = "scheduler"};
@@ -45,6 +47,9 @@ struct step {
 	char pgpu[37], pci[13];
 	uint32_t from_vfs, to_vfs;
 	bool from_mixed, to_mixed;
+	int8_t from_mig; /* -1: not known (not undone) */
+	bool to_mig;
+	struct carve_strv from_gis, to_gis;
 	char from_params[256], to_params[256];
 	bool has_from_sched; /* the file listed the GPU */
 	struct carve_nvsched from_sched, to_sched;
@@ -68,6 +73,8 @@ static void plan_clear(struct plan *p)
 	for (size_t i = 0; i < p->n; i++) {
 		carve_strv_clear(&p->v[i].from_types);
 		carve_strv_clear(&p->v[i].to_names);
+		carve_strv_clear(&p->v[i].from_gis);
+		carve_strv_clear(&p->v[i].to_gis);
 	}
 	free(p->v);
 	carve_strv_clear(&p->blockers);
@@ -231,6 +238,93 @@ static int not_for(const struct carve_hostcfg_entry *e, const char *origin, stru
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID", "%s:%d: %s", origin, e->line, what);
+}
+
+/* Any vGPU on g blocks a MIG change (the driver's "in use"). */
+static int block_mig(struct plan *p, const struct carve_obj_pgpu *g, const struct carve_hw_gpu *hw, const char *what,
+		     struct carve_error *err)
+{
+	const char *pci = carve_pgpu_place(g)->pci;
+	for (uint32_t k = 0; k < g->n_vgpus; k++) {
+		char who[256];
+		vgpu_label(g->vgpus[k], who, sizeof(who));
+		if (block(p, "%s (%s) needs the GPU free of vGPUs, but it has %s", what, pci, who) < 0)
+			return oom(err);
+	}
+	if (g->n_vgpus == 0 && hw->n_devs > 0 &&
+	    block(p, "%s (%s) needs the GPU free of vGPUs, but it has %zu device(s) carve did not create", what, pci,
+		  hw->n_devs) < 0)
+		return oom(err);
+	return 0;
+}
+
+/* MIG: the mode before the VF count (the driver's order: MIG on, VFs,
+ * GPU instances, types), the GPU instances after it (enabling VFs
+ * destroys them).  *gis_step: a GPU instance step is due after the VFs. */
+static int plan_mig_mode(struct carve_ctx *ctx, struct plan *p, const struct carve_obj_pgpu *g,
+			 const struct carve_hostcfg_entry *e, const struct carve_hostcfg_entry *mixed, const char *origin,
+			 struct carve_error *err)
+{
+	const char *pci = carve_pgpu_place(g)->pci;
+	const struct carve_hw_gpu *hw = carve_hw_inventory_find(ctx->inv, pci);
+	if (!hw)
+		return block(p, "PGPU %s was not seen by this discovery: its MIG cannot be set", pci) < 0 ? oom(err) : 0;
+	const struct carve_board *b = hw->board[0] ? carve_board_by_name(hw->board) : NULL;
+	if (!carve_board_has_mig(b))
+		return not_for(e, origin, err, "mig: %s (%s) has no MIG", pci,
+			       hw->board[0] ? hw->board : carve_impl_name(hw->mechanism));
+	struct carve_hw_gi gis[CARVE_HW_MAX_GIS];
+	uint8_t n;
+	struct carve_error e2 = {0};
+	if (carve_mig_layout(b, pci, &e->mig, gis, &n, &e2) < 0)
+		return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID", "%s:%d: mig: %s", origin, e->line, e2.message);
+	if (e->mig.n > 0 && mixed && mixed->mixed)
+		return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID",
+				       "%s:%d: mixed-size mode and MIG exclude each other on %s (NVML refuses the mode "
+				       "in MIG mode)",
+				       origin, mixed->line, pci);
+	bool want = e->mig.n > 0;
+	if (hw->mig_mode == (want ? 1 : 0))
+		return 0;
+	int r = block_mig(p, g, hw, want ? "MIG mode on" : "MIG mode off", err);
+	struct step *s = r < 0 ? NULL : plan_add(p, STEP_MIG_MODE, g, e->line);
+	if (!s)
+		return r < 0 ? r : oom(err);
+	s->from_mig = hw->mig_mode;
+	s->to_mig = want;
+	return 0;
+}
+
+static int plan_mig_gis(struct carve_ctx *ctx, struct plan *p, const struct carve_obj_pgpu *g,
+			const struct carve_hostcfg_entry *e, bool redo, struct carve_error *err)
+{
+	const char *pci = carve_pgpu_place(g)->pci;
+	const struct carve_hw_gpu *hw = carve_hw_inventory_find(ctx->inv, pci);
+	if (!hw || !carve_board_has_mig(hw->board[0] ? carve_board_by_name(hw->board) : NULL) || e->mig.n == 0)
+		return 0; /* reported by plan_mig_mode; off has no instances */
+	_cleanup_(carve_strv_clear) struct carve_strv now = {0};
+	for (size_t i = 0; hw->mig_mode == 1 && i < hw->n_gis; i++)
+		if (carve_strv_push(&now, hw->gis[i].profile) < 0)
+			return oom(err);
+	bool same = !redo && now.n == e->mig.n;
+	for (size_t i = 0; same && i < now.n; i++)
+		same = strcmp(now.v[i], e->mig.v[i]) == 0;
+	if (same)
+		return 0;
+	if (!redo && block_mig(p, g, hw, "mig-instances", err) < 0)
+		return -ENOMEM;
+	struct step *s = plan_add(p, STEP_MIG_GIS, g, e->line);
+	if (!s)
+		return oom(err);
+	/* After the mode or the VFs change there are none to go back to. */
+	if (!redo) {
+		s->from_gis = now;
+		now = (struct carve_strv){0};
+	}
+	for (size_t i = 0; i < e->mig.n; i++)
+		if (carve_strv_push(&s->to_gis, e->mig.v[i]) < 0)
+			return oom(err);
+	return 0;
 }
 
 static int plan_mixed(struct carve_ctx *ctx, struct plan *p, const struct carve_obj_pgpu *g,
@@ -440,7 +534,8 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 	for (size_t i = 0; i < n; i++) {
 		const struct carve_obj_pgpu *g = gs[i];
 		const struct carve_board *b = g->board ? carve_board_by_name(g->board) : NULL;
-		const struct carve_hostcfg_entry *vfs = NULL, *types = NULL, *mixed = NULL, *sched = NULL, *params = NULL;
+		const struct carve_hostcfg_entry *vfs = NULL, *types = NULL, *mixed = NULL, *sched = NULL, *params = NULL,
+						 *mig = NULL;
 		for (size_t k = 0; k < cfg->n; k++) {
 			const struct carve_hostcfg_entry *e = &cfg->v[k];
 			/* "all" means the GPUs carve hands out, not the console */
@@ -459,12 +554,20 @@ static int make_plan(struct carve_ctx *ctx, const struct carve_hostcfg *cfg, con
 				sched = e;
 			if (e->has_params)
 				params = e;
+			if (e->has_mig)
+				mig = e;
 		}
 		size_t before = p->n;
-		int r = vfs ? plan_vfs(ctx, p, g, vfs, origin, err) : 0;
+		int r = mig ? plan_mig_mode(ctx, p, g, mig, mixed, origin, err) : 0;
+		bool mode_change = p->n > before;
+		before = p->n;
+		if (r >= 0 && vfs)
+			r = plan_vfs(ctx, p, g, vfs, origin, err);
 		bool vfs_change = p->n > before;
 		if (r >= 0 && mixed)
 			r = plan_mixed(ctx, p, g, mixed, vfs_change, origin, err);
+		if (r >= 0 && mig)
+			r = plan_mig_gis(ctx, p, g, mig, mode_change || vfs_change, err);
 		if (r >= 0 && types)
 			r = plan_types(ctx, p, g, types, vfs_change, origin, err);
 		if (r >= 0 && params)
@@ -516,6 +619,27 @@ static int set_params(struct carve_ctx *ctx, const struct step *s, const char *p
 	return carve_model_reload_pgpu(ctx->model, ctx->db, s->pgpu, err);
 }
 
+static int set_mig_mode(struct carve_ctx *ctx, const struct step *s, bool on, struct carve_error *err)
+{
+	if (!ctx->host->ops->set_mig_mode)
+		return carve_error_set(err, -EOPNOTSUPP, "MIG_UNSUPPORTED", "this host backend cannot set MIG");
+	carve_model_unlock(ctx->model);
+	int r = ctx->host->ops->set_mig_mode(ctx->host, s->pci, on, err);
+	carve_model_wrlock(ctx->model);
+	return rediscover(ctx, s, r, err);
+}
+
+static int set_mig_gis(struct carve_ctx *ctx, const struct step *s, const struct carve_strv *gis,
+		       struct carve_error *err)
+{
+	if (!ctx->host->ops->set_mig_instances)
+		return carve_error_set(err, -EOPNOTSUPP, "MIG_UNSUPPORTED", "this host backend cannot set MIG");
+	carve_model_unlock(ctx->model);
+	int r = ctx->host->ops->set_mig_instances(ctx->host, s->pci, gis, err);
+	carve_model_wrlock(ctx->model);
+	return rediscover(ctx, s, r, err);
+}
+
 static int set_vfs(struct carve_ctx *ctx, const struct step *s, uint32_t n, struct carve_error *err)
 {
 	if (!ctx->host->ops->sriov_set_numvfs)
@@ -551,6 +675,10 @@ static int run_step(struct carve_ctx *ctx, struct step *s, const char *dir, cons
 	}
 	if (s->kind == STEP_MIXED)
 		return set_mixed(ctx, s, s->to_mixed, err);
+	if (s->kind == STEP_MIG_MODE)
+		return set_mig_mode(ctx, s, s->to_mig, err);
+	if (s->kind == STEP_MIG_GIS)
+		return set_mig_gis(ctx, s, &s->to_gis, err);
 	if (s->kind == STEP_SCHED)
 		return carve_nvsched_set(dir, s->pci, &s->to_sched, err);
 	if (s->kind == STEP_PARAMS)
@@ -575,6 +703,10 @@ static int undo_step(struct carve_ctx *ctx, struct step *s, const char *dir, str
 		return set_vfs(ctx, s, s->from_vfs, err);
 	if (s->kind == STEP_MIXED)
 		return set_mixed(ctx, s, s->from_mixed, err);
+	if (s->kind == STEP_MIG_MODE)
+		return s->from_mig < 0 ? 0 : set_mig_mode(ctx, s, s->from_mig == 1, err);
+	if (s->kind == STEP_MIG_GIS)
+		return set_mig_gis(ctx, s, &s->from_gis, err);
 	if (s->kind == STEP_SCHED)
 		return carve_nvsched_set(dir, s->pci, s->has_from_sched ? &s->from_sched : NULL, err);
 	if (s->kind == STEP_PARAMS)
@@ -594,6 +726,19 @@ static json_t *plan_json(struct carve_ctx *ctx, const struct plan *p)
 			snprintf(change, sizeof(change), "%u -> %u VFs", s->from_vfs, s->to_vfs);
 		} else if (s->kind == STEP_MIXED) {
 			snprintf(change, sizeof(change), "%s -> %s", s->from_mixed ? "on" : "off", s->to_mixed ? "on" : "off");
+		} else if (s->kind == STEP_MIG_MODE) {
+			snprintf(change, sizeof(change), "%s -> %s", s->from_mig < 0 ? "not set by carve" : s->from_mig ? "on" : "off",
+				 s->to_mig ? "on" : "off");
+		} else if (s->kind == STEP_MIG_GIS) {
+			size_t off = (size_t)snprintf(change, sizeof(change), "[");
+			for (size_t k = 0; k < s->from_gis.n && off < sizeof(change); k++)
+				off += (size_t)snprintf(change + off, sizeof(change) - off, "%s%s", k ? ", " : "",
+							s->from_gis.v[k]);
+			for (size_t k = 0; k < s->to_gis.n && off < sizeof(change); k++)
+				off += (size_t)snprintf(change + off, sizeof(change) - off, "%s%s", k ? ", " : "] -> [",
+							s->to_gis.v[k]);
+			if (off < sizeof(change))
+				snprintf(change + off, sizeof(change) - off, "]");
 		} else if (s->kind == STEP_PARAMS) {
 			snprintf(change, sizeof(change), "\"%s\" -> \"%s\", for vGPUs created from now on", s->from_params,
 				 s->to_params);

@@ -239,6 +239,8 @@ static json_t *pgpu_value(struct carve_model *m, const void *obj, int id)
 	case CARVE_F_PGPU_MIXED_SIZE_SOURCE: return jstr(carve_hw_source_name(p->mixed_size_source));
 	case CARVE_F_PGPU_MIXED_SIZE_SUPPORTED: return json_boolean(p->mixed_size_supported);
 	case CARVE_F_PGPU_DEFAULT_VGPU_PARAMS: return jstr(p->vgpu_params);
+	case CARVE_F_PGPU_MIG_MODE: return jstr(p->mig_mode[0] ? p->mig_mode : "unknown");
+	case CARVE_F_PGPU_MIG_INSTANCES: return jlines(p->mig_instances);
 	case CARVE_F_PGPU_IS_SYSTEM_DISPLAY_DEVICE: return json_boolean(p->is_system_display);
 	case CARVE_F_PGPU_DOM0_ACCESS: return jstr(p->dom0_access);
 	case CARVE_F_PGPU_PRESENT: return json_boolean(pl->present);

@@ -105,6 +105,9 @@ static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, struct 
 	snprintf(did, sizeof(did), "%04x", g->device_id & 0xffff);
 	snprintf(svid, sizeof(svid), "%04x", g->subsys_vendor_id & 0xffff);
 	snprintf(sdid, sizeof(sdid), "%04x", g->subsys_device_id & 0xffff);
+	char gis[CARVE_HW_MAX_GIS * 17] = "";
+	for (size_t i = 0, off = 0; i < g->n_gis && off < sizeof(gis); i++)
+		off += (size_t)snprintf(gis + off, sizeof(gis) - off, "%s%s", i ? "\n" : "", g->gis[i].profile);
 	struct carve_repo_pgpu rp = {
 		.uuid = uuid, .host = ctx->host_uuid, .pci = g->pci, .vendor_id = vid, .device_id = did,
 		.subsystem_vendor_id = svid, .subsystem_device_id = sdid, .vendor_name = vendor_name,
@@ -113,6 +116,7 @@ static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, struct 
 		.mixed_size_supported = g->mixed_size_supported, .broken = g->broken, .impl = g->mechanism,
 		.mixed_size_source = g->mixed_size_source, .sriov_totalvfs = g->sriov_totalvfs,
 		.sriov_numvfs = g->sriov_numvfs, .size = CARVE_PGPU_SIZE, .group = group, .problems = problems,
+		.mig_mode = g->mig_mode < 0 ? "" : g->mig_mode ? "on" : "off", .mig_instances = gis,
 	};
 	if ((r = carve_repo_pgpu_upsert(ctx->db, &rp, err)) < 0)
 		return r;

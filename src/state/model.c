@@ -458,6 +458,7 @@ static void pgpu_free(struct carve_obj_pgpu *p)
 	free(p->discovery_problems);
 	free(p->broken_reason);
 	free(p->vgpu_params);
+	free(p->mig_instances);
 	free(p->vgpus);
 	free(p);
 }
@@ -954,6 +955,9 @@ static int upsert_pgpu(struct carve_model *m, const struct carve_rows *rows, siz
 	int r = set_str(&p->discovery_problems, rows, i, "discovery_problems");
 	if (r == 0)
 		r = set_str(&p->vgpu_params, rows, i, "vgpu_params");
+	if (r == 0)
+		r = set_str(&p->mig_instances, rows, i, "mig_instances");
+	set_fixed(p->mig_mode, sizeof(p->mig_mode), rows, i, "mig_mode");
 	free(p->broken_reason);
 	p->broken_reason = NULL;
 	if (r == 0 && p->broken) { /* its own first problem is the reason */
@@ -1419,7 +1423,7 @@ size_t carve_model_bytes(const struct carve_model *m)
 		const struct carve_obj_pgpu *p = m->pgpus.v[i];
 		const struct carve_place_pgpu *pl = carve_pgpu_place(p);
 		b += sizeof(*p) + sizeof(*pl) + sizeof(void *) + str_bytes(p->discovery_problems) +
-		     str_bytes(p->vgpu_params) + pl->n_slots * (sizeof(*pl->slots) + sizeof(*p->ext)) + p->cap_vgpus * sizeof(void *) +
+		     str_bytes(p->vgpu_params) + str_bytes(p->mig_instances) + pl->n_slots * (sizeof(*pl->slots) + sizeof(*p->ext)) + p->cap_vgpus * sizeof(void *) +
 		     pl->n_used * sizeof(void *);
 	}
 	for (size_t i = 0; i < m->vms.n; i++) {

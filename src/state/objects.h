@@ -116,6 +116,8 @@ struct carve_obj_pgpu {
 	char *discovery_problems; /* "ID: message" lines, "" when none */
 	char *broken_reason;      /* its own first problem when broken (placement's problem), else NULL */
 	char *vgpu_params;        /* defaults for vGPUs created here (host-apply), "" when none */
+	char mig_mode[4];         /* "", "off", "on" (discovery) */
+	char *mig_instances;      /* GPU instance profiles, one per line */
 	struct carve_obj_slot_ext *ext;  /* parallel to the placement slots */
 	struct carve_obj_vgpu **vgpus;   /* resident or scheduled here, by UUID */
 	uint32_t n_vgpus, cap_vgpus;

@@ -344,19 +344,21 @@ int carve_repo_pgpu_upsert(struct carve_db *db, const struct carve_repo_pgpu *p,
 		    "INSERT INTO pgpu (uuid, host_uuid, pci_id, vendor_id, device_id, subsystem_vendor_id, "
 		    "subsystem_device_id, vendor_name, device_name, board, driver, numa_node, iommu_group, "
 		    "is_system_display_device, implementation, mixed_size, sriov_totalvfs, sriov_numvfs, size, "
-		    "gpu_group_uuid, present, discovery_problems, broken, mixed_size_source, mixed_size_supported) "
-		    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,1,$21,$22,$23,$24) "
+		    "gpu_group_uuid, present, discovery_problems, broken, mixed_size_source, mixed_size_supported, "
+		    "mig_mode, mig_instances) "
+		    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,1,$21,$22,$23,$24,$25,$26) "
 		    "ON CONFLICT (uuid) DO UPDATE SET vendor_id=$4, device_id=$5, subsystem_vendor_id=$6, "
 		    "subsystem_device_id=$7, vendor_name=$8, device_name=$9, board=$10, driver=$11, numa_node=$12, "
 		    "iommu_group=$13, is_system_display_device=$14, implementation=$15, mixed_size=$16, "
 		    "sriov_totalvfs=$17, sriov_numvfs=$18, present=1, "
 		    "gpu_group_uuid=COALESCE(pgpu.gpu_group_uuid, $20), discovery_problems=$21, broken=$22, "
-		    "mixed_size_source=$23, mixed_size_supported=$24",
-		    24, p->uuid, p->host, p->pci, p->vendor_id, p->device_id, p->subsystem_vendor_id,
+		    "mixed_size_source=$23, mixed_size_supported=$24, mig_mode=$25, mig_instances=$26",
+		    26, p->uuid, p->host, p->pci, p->vendor_id, p->device_id, p->subsystem_vendor_id,
 		    p->subsystem_device_id, p->vendor_name, p->device_name, p->board, p->driver, numa, iommu,
 		    p->is_system_display ? "1" : "0", carve_impl_name(p->impl), p->mixed_size ? "1" : "0", tvf, nvf, size,
 		    p->group, p->problems ? p->problems : "", p->broken ? "1" : "0",
-		    carve_hw_source_name(p->mixed_size_source), p->mixed_size_supported ? "1" : "0");
+		    carve_hw_source_name(p->mixed_size_source), p->mixed_size_supported ? "1" : "0",
+		    p->mig_mode ? p->mig_mode : "", p->mig_instances ? p->mig_instances : "");
 }
 
 int carve_repo_pgpu_types_reset(struct carve_db *db, const char *pgpu, bool unsupported, struct carve_error *err)

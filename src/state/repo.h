@@ -162,6 +162,8 @@ struct carve_repo_pgpu {
 	int64_t size;
 	const char *group;     /* set only when the PGPU has none: an operator's move stands */
 	const char *problems;
+	const char *mig_mode;      /* "", "off", "on" */
+	const char *mig_instances; /* profiles, one per line */
 };
 int carve_repo_pgpu_upsert(struct carve_db *db, const struct carve_repo_pgpu *p, struct carve_error *err);
 /* All of a PGPU's types unavailable; with unsupported, unsupported too

@@ -103,7 +103,9 @@ for t in 24Q 12Q; do
 done
 echo "== turning the mode off under them is refused whole, naming both"
 sed 's/mixed-size: true/mixed-size: false/' l40m.yaml >l40off.yaml
-carve host-apply config=l40off.yaml dry-run=true 2>&1 | U | sed 's/; /;\n/g' | sort
+carve host-apply config=l40off.yaml dry-run=true 2>&1 |
+	grep -o "^carve: HOST_APPLY_REFUSED: nothing was changed ([0-9]*)\|mixed-size off on [0-9a-f:.]* needs the GPU free of vGPUs\|running VM '[^']*'" |
+	sort | uniq -c
 for vm in $(carve vm-list --minimal name-label=mix24Q) $(carve vm-list --minimal name-label=mix12Q); do carve vm-shutdown uuid=$vm; done
 echo "== a new VF count resets the mode: the plan sets it again after the VFs"
 sed 's/sriov-vfs: 8/sriov-vfs: 4/' l40m.yaml >l40m4.yaml
@@ -132,6 +134,56 @@ echo 'options nvidia NVreg_RegistryDwords="RmPVMRL=0x01"' >$T/l40m.json.modprobe
 carve host-apply config=sched.yaml 2>&1 | sed "s|$T|\$T|g"
 rm $T/l40m.json.modprobe.d/carve-nvidia-vgpu-scheduler.conf
 
+echo "==== A100 (SR-IOV + mdev): MIG mode, then VFs, then GPU instances, then types"
+export CARVE_HOST_PROFILE=$(profile a100-sriov-mdev) CARVE_SIM_STATE=$T/a100.json
+mig() { local p; p=$(carve pgpu-list --minimal pci-id=0000:ca:00.0)
+	echo "mig-mode $(carve pgpu-param-get uuid=$p param-name=mig-mode), instances [$(carve pgpu-param-get uuid=$p param-name=mig-instances)]"; }
+cap() { carve pgpu-param-get uuid=$(carve pgpu-list --minimal pci-id=0000:ca:00.0) param-name=remaining-VGPU-capacities \
+	param-key=$(carve vgpu-type-list --minimal model-name="GRID $1"); }
+cat >mig.yaml <<'CFG'
+gpus:
+  - select: {board: A100}
+    mig: [3g.20gb, 2g.10gb, 1g.5gb, 1g.5gb]
+    enabled-types: [A100-3-20C, A100-2-10C, A100-1-5C]
+CFG
+echo "== a device carve did not create (the profile's boot vGPU) blocks MIG"
+carve host-apply config=mig.yaml 2>&1 | U
+echo "== without it"
+grep -v 'vgpus:\|nvidia-468' $(profile a100-sriov-mdev) >a100.yaml
+export CARVE_HOST_PROFILE=$T/a100.yaml CARVE_SIM_STATE=$T/a100b.json CARVE_DB=$T/a100.db
+mig
+carve host-apply config=mig.yaml | U
+mig
+echo "capacity: 3-20C $(cap A100-3-20C), 1-5C $(cap A100-1-5C), time-sliced 4C $(cap A100-4C)"
+g=$(carve pgpu-param-get uuid=$(carve pgpu-list --minimal pci-id=0000:ca:00.0) param-name=gpu-group-uuid)
+for t in 1-5C 1-5C 1-5C; do
+	vm=$(carve vm-create name-label=mig$t)
+	carve vgpu-create vm-uuid=$vm gpu-group-uuid=$g vgpu-type-uuid=$(carve vgpu-type-list --minimal model-name="GRID A100-$t") >/dev/null
+	carve vm-start uuid=$vm 2>&1 | U | grep -E '^carve:|exit' || echo "started on a GPU instance"
+done
+echo "== new GPU instances under a running vGPU are refused"
+sed 's/1g.5gb, 1g.5gb/1g.5gb/' mig.yaml >mig2.yaml
+carve host-apply config=mig2.yaml 2>&1 | U
+echo "== the layout must fit the GPU's 7 slices, with the board's profiles"
+printf 'gpus:\n  - select: {pci: "0000:ca:00.0"}\n    mig: [4g.20gb, 4g.20gb]\n' >big.yaml
+carve host-apply config=big.yaml dry-run=true 2>&1
+printf 'gpus:\n  - select: {pci: "0000:ca:00.0"}\n    mig: [1g.10gb]\n' >h100p.yaml
+carve host-apply config=h100p.yaml dry-run=true 2>&1
+printf 'gpus:\n  - select: {pci: "0000:ca:00.0"}\n    mig: [1g.5gb]\n    mixed-size: true\n' >mixmig.yaml
+carve host-apply config=mixmig.yaml dry-run=true 2>&1
+for vm in $(carve vm-list --minimal power-state=running | tr , ' '); do carve vm-shutdown uuid=$vm; done
+echo "== a reboot loses the GPU instances; host-apply makes them again"
+rm -f $T/a100b.json
+carve host-reconcile >/dev/null
+mig
+carve host-apply config=mig.yaml | U
+mig
+echo "== MIG off: time-sliced types again"
+printf 'gpus:\n  - select: {board: A100}\n    mig: []\n    enabled-types: [A100-4C, A100-1-5C]\n' >migoff.yaml
+carve host-apply config=migoff.yaml | U
+mig
+echo "capacity: 1-5C $(cap A100-1-5C), 4C $(cap A100-4C)"
+
 echo "==== AMD FirePro S7150 (MxGPU), booted with no VF: the VF count decides the type"
 export CARVE_HOST_PROFILE=$(profile amd-s7150-cold) CARVE_SIM_STATE=$T/amd.json
 printf 'gpus:\n  - select: {device-id: "1002:6929"}\n    sriov-vfs: 4\n    enabled-types: [s7150-2]\n' >amd-bad.yaml
@@ -149,7 +201,8 @@ bad 'version: 2\ngpus: []\n'
 bad 'gpus:\n  - select: all\n    sriov-vfs: 4\n    sriov-vfs: 8\n'
 bad 'gpus:\n  - select: {pci: "0000:zz:00.0"}\n'
 bad 'gpus:\n  - sriov-vfs: 4\n'
-bad 'gpus:\n  - select: all\n    mig: []\n'
+bad 'gpus:\n  - select: all\n    mig: [5gb]\n'
+bad 'gpus:\n  - select: {pci: "0000:04:00.0"}\n    mig: []\n'
 bad 'gpus:\n  - select: all\n    vgpu-params: {Frame: 1}\n'
 bad 'gpus:\n  - select: all\n    vgpu-params: {frame_rate_limiter: "0,x=1"}\n'
 bad 'gpus:\n  - select: {pci: "0000:04:00.0"}\n    vgpu-params: {frame_rate_limiter: 0}\n'

@@ -46,5 +46,5 @@ carve vgpu-list vm-uuid=$(carve vm-list --minimal name-label=imported) --minimal
 echo "==== refused before anything is read"
 carve mdevctl-import dir=relative/path
 carve mdevctl-import dir=/etc/../etc
-carve mdevctl-import dir=$T/none | sed "s|$T|\$T|g"
+carve mdevctl-import dir=$T/none 2>&1 | sed "s|$T|\$T|g"
 carve mdevctl-import dir=$d vm=00000000-0000-4000-8000-000000000000 | U
