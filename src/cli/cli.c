@@ -8,6 +8,7 @@
 
 #include "complete.h"
 #include "host/hostcfg.h"
+#include "host/vgpudm.h"
 #include "ops/verbinfo.h"
 #include "transport.h"
 #include "util/cleanup.h"
@@ -169,7 +170,10 @@ static int read_config_arg(json_t *args, struct carve_error *err)
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f)
 		return carve_error_set(err, -errno, "CONFIG_UNREADABLE", "cannot read %s: %s", path, strerror(errno));
-	enum { MAX = CARVE_HOSTCFG_MAX_BYTES };
+	/* vgpu-device-manager's files are larger (NVIDIA's example: 68 KB). */
+	const char *format = json_string_value(json_object_get(args, "format"));
+	const size_t MAX = format && strcmp(format, "vgpu-device-manager") == 0 ? CARVE_VGPUDM_MAX_BYTES
+										 : CARVE_HOSTCFG_MAX_BYTES;
 	_cleanup_free_ char *buf = malloc(MAX + 1);
 	if (!buf)
 		return -ENOMEM;
@@ -177,7 +181,7 @@ static int read_config_arg(json_t *args, struct carve_error *err)
 	if (ferror(f))
 		return carve_error_set(err, -EIO, "CONFIG_UNREADABLE", "cannot read %s", path);
 	if (n > MAX)
-		return carve_error_set(err, -E2BIG, "CONFIG_UNREADABLE", "%s is larger than %d bytes", path, MAX);
+		return carve_error_set(err, -E2BIG, "CONFIG_UNREADABLE", "%s is larger than %zu bytes", path, MAX);
 	buf[n] = '\0';
 	if (strlen(buf) != n)
 		return carve_error_set(err, -EINVAL, "CONFIG_UNREADABLE", "%s contains a NUL byte", path);

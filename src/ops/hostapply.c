@@ -23,6 +23,7 @@
 #include "args.h"
 #include "host/host.h"
 #include "host/hostcfg.h"
+#include "host/vgpudm.h"
 #include "model/catalog.h"
 #include "state/model.h"
 #include "state/repo.h"
@@ -768,24 +769,66 @@ static json_t *plan_json(struct carve_ctx *ctx, const struct plan *p)
 	return a;
 }
 
+static int cmp_vgpudm_gpu(const void *a, const void *b)
+{
+	return strcmp(((const struct carve_vgpudm_gpu *)a)->pci, ((const struct carve_vgpudm_gpu *)b)->pci);
+}
+
+/* vgpu-device-manager's configuration as carve's, for this host's NVIDIA
+ * GPUs (its GPU indices: PCI order, no VFs; the PGPUs are the PFs). */
+static int translate_vgpudm(struct carve_ctx *ctx, const char *text, const char *selector, char **out,
+			    struct carve_error *err)
+{
+	_cleanup_free_ struct carve_vgpudm_gpu *gpus = calloc(ctx->model->pgpus.n + 1, sizeof(*gpus));
+	size_t n = 0;
+	if (!gpus)
+		return oom(err);
+	carve_model_each(ctx->model, pgpus, struct carve_obj_pgpu, g) {
+		if (!g->host || strcmp(g->host->uuid, ctx->host_uuid) != 0 || !carve_pgpu_place(g)->present ||
+		    hex16(g->vendor_id) != 0x10de)
+			continue;
+		snprintf(gpus[n].pci, sizeof(gpus[n].pci), "%s", carve_pgpu_place(g)->pci);
+		gpus[n].vendor = hex16(g->vendor_id);
+		gpus[n].device = hex16(g->device_id);
+		n++;
+	}
+	qsort(gpus, n, sizeof(*gpus), cmp_vgpudm_gpu);
+	return carve_vgpudm_translate(text, strlen(text), "config", selector, gpus, n, out, err);
+}
+
 int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
-	const char *text;
+	const char *text, *format = NULL, *selector = NULL;
 	bool dry = false;
 	int r;
-	if ((r = carve_arg_str(args, "config", true, &text, err)) < 0 || (r = carve_arg_bool(args, "dry-run", &dry, err)) < 0)
+	if ((r = carve_arg_str(args, "config", true, &text, err)) < 0 || (r = carve_arg_bool(args, "dry-run", &dry, err)) < 0 ||
+	    (r = carve_arg_str(args, "format", false, &format, err)) < 0 ||
+	    (r = carve_arg_str(args, "selector", false, &selector, err)) < 0)
 		return r;
+	bool vgpudm = format && strcmp(format, "vgpu-device-manager") == 0;
+	if (format && !vgpudm && strcmp(format, "carve") != 0)
+		return carve_error_set(err, -EINVAL, "INVALID_VALUE",
+				       "format '%.32s': expected carve (the default) or vgpu-device-manager", format);
+	if (selector && !vgpudm)
+		return carve_error_set(err, -EINVAL, "INVALID_VALUE", "selector= goes with format=vgpu-device-manager");
 	if (!ctx->host)
 		return carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "host-apply needs a host (drop --no-discover)");
-	_cleanup_(carve_hostcfg_clear) struct carve_hostcfg cfg = {0};
-	const char *origin = "config";
-	if ((r = carve_hostcfg_parse(text, strlen(text), origin, &cfg, err)) < 0)
-		return r;
 	/* One look at the whole host: the plan compares with what is there. */
 	carve_model_unlock(ctx->model);
 	r = carve_ops_refresh(ctx, err);
 	carve_model_wrlock(ctx->model);
 	if (r < 0)
+		return r;
+	/* Another tool's file is kept as what it means here, in carve's format:
+	 * that is what carved applies again at start-up. */
+	_cleanup_free_ char *translated = NULL;
+	if (vgpudm && (r = translate_vgpudm(ctx, text, selector, &translated, err)) < 0)
+		return r;
+	if (translated)
+		text = translated;
+	_cleanup_(carve_hostcfg_clear) struct carve_hostcfg cfg = {0};
+	const char *origin = "config";
+	if ((r = carve_hostcfg_parse(text, strlen(text), origin, &cfg, err)) < 0)
 		return r;
 	_cleanup_(plan_clear) struct plan p = {0};
 	if ((r = make_plan(ctx, &cfg, origin, &p, err)) < 0)
@@ -828,6 +871,8 @@ int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, st
 			return r;
 	}
 	*result = json_pack("{s:o, s:b}", "plan", plan_json(ctx, &p), "dry-run", dry);
+	if (*result && translated)
+		json_object_set_new(*result, "translated", json_string(translated));
 	return *result ? 0 : oom(err);
 }
 

@@ -184,6 +184,38 @@ carve host-apply config=migoff.yaml | U
 mig
 echo "capacity: 1-5C $(cap A100-1-5C), 4C $(cap A100-4C)"
 
+echo "==== NVIDIA vgpu-device-manager's file, read as it is (format=vgpu-device-manager selector=NAME)"
+export CARVE_HOST_PROFILE=$(profile a16-t4) CARVE_SIM_STATE=$T/vdm.json CARVE_DB=$T/vdm.db
+cat >vdm.yaml <<'CFG'
+version: v1
+vgpu-configs:
+  a16-2q:
+    - devices: all
+      device-filter: "0x25B610DE"
+      vgpu-devices:
+        "A16-2Q": 8
+    - devices: [4]
+      vgpu-devices:
+        "T4-4Q": 4
+  t4-8q:
+    - devices: all
+      device-filter: ["0x1EB810DE"]
+      vgpu-devices: {"T4-8Q": 2}
+CFG
+carve host-apply config=vdm.yaml format=vgpu-device-manager selector=a16-2q dry-run=true | U | grep -v "^  *#\|^translated\|^  *[a-z-]*:\|^  *- select"
+carve host-apply config=vdm.yaml format=vgpu-device-manager selector=a16-2q | U | grep "step=" | sed 's/ pgpu=<uuid>//'
+echo "== stored as carve's configuration, which carved applies at start-up"
+carve host-config-get
+echo "== a VM runs a T4-4Q: t4-8q would strand its vGPU, refused"
+g=$(carve pgpu-param-get uuid=$(carve pgpu-list --minimal pci-id=0000:af:00.0) param-name=gpu-group-uuid)
+vm=$(carve vm-create name-label=vdmvm)
+carve vgpu-create vm-uuid=$vm gpu-group-uuid=$g vgpu-type-uuid=$(carve vgpu-type-list --minimal model-name="GRID T4-4Q") >/dev/null
+carve vm-start uuid=$vm >/dev/null
+carve host-apply config=vdm.yaml format=vgpu-device-manager selector=t4-8q 2>&1 | U
+carve host-apply config=vdm.yaml format=vgpu-device-manager selector=nope 2>&1
+carve host-apply config=vdm.yaml format=mdevctl 2>&1
+carve host-apply config=vdm.yaml selector=a16-2q 2>&1
+
 echo "==== AMD FirePro S7150 (MxGPU), booted with no VF: the VF count decides the type"
 export CARVE_HOST_PROFILE=$(profile amd-s7150-cold) CARVE_SIM_STATE=$T/amd.json
 printf 'gpus:\n  - select: {device-id: "1002:6929"}\n    sriov-vfs: 4\n    enabled-types: [s7150-2]\n' >amd-bad.yaml
