@@ -952,6 +952,28 @@ module_param(vf_pfs, charp, 0444);
 MODULE_PARM_DESC(vf_pfs,
 	"PFs (comma separated PCI addresses) whose new VFs get driver_override=" EMU_VF_DRV_NAME);
 
+/*
+ * MIG, for a vf_board with MIG-backed types (H100): the mode belongs to the
+ * GPU and outlives its VFs (a table by PF address, lost with the module as
+ * with a reboot on Hopper); the GPU instances live with the PF state below
+ * and go with the VFs, as sriov-manage destroys them.  In MIG mode only
+ * MIG-backed types are creatable, one vGPU per free GPU instance of the
+ * type's size; out of that order a type write fails with EIO.  NVIDIA's
+ * driver takes mode, instances and mixed-size mode through NVML; here the
+ * carve_vf_emu driver's attributes mig_mode, mig_instances and mixed stand
+ * in for it ("<PF> <value>" to write; one such line per PF to read).
+ */
+#define EMU_MAX_GIS	8
+#define EMU_MIG_SLICES	7
+#define EMU_MAX_MIG_PFS	16
+
+struct emu_mig_mode {
+	char pf[16];
+	bool on;
+};
+static struct emu_mig_mode emu_mig_modes[EMU_MAX_MIG_PFS];	/* emu_lock */
+static unsigned int emu_n_mig_modes;
+
 struct emu_pf {
 	struct list_head node;
 	struct pci_dev *pf;		/* reference held */
@@ -962,6 +984,8 @@ struct emu_pf {
 	bool mixed;
 	const struct carve_vgpu_type_info *cur_type;
 	unsigned int count[CARVE_SRIOV_NTYPES];
+	unsigned int n_gis;		/* MIG GPU instances */
+	unsigned int gi_type[EMU_MAX_GIS];	/* a MIG-backed type of its size */
 };
 
 struct emu_vf {
@@ -980,11 +1004,78 @@ static bool emu_vf_type_ok(unsigned int i)
 }
 
 /* Caller holds emu_lock. */
+static struct emu_mig_mode *emu_mig_find(const char *pf)
+{
+	unsigned int i;
+
+	for (i = 0; i < emu_n_mig_modes; i++)
+		if (!strcmp(emu_mig_modes[i].pf, pf))
+			return &emu_mig_modes[i];
+	return NULL;
+}
+
+/* Caller holds emu_lock. */
+static bool emu_mig_on(struct emu_pf *p)
+{
+	struct emu_mig_mode *m = emu_mig_find(pci_name(p->pf));
+
+	return m && m->on;
+}
+
+static bool emu_board_mig(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < CARVE_SRIOV_NTYPES; i++)
+		if (emu_vf_type_ok(i) && carve_sriov_types[i].mig_slices)
+			return true;
+	return false;
+}
+
+/* The MIG-backed type of the board whose GPU instance profile is name
+ * ("1g.10gb": compute slices, framebuffer in GB), or -1. */
+static int emu_mig_profile_type(const char *name, size_t len)
+{
+	unsigned int i;
+	char prof[24];
+
+	for (i = 0; i < CARVE_SRIOV_NTYPES; i++) {
+		const struct carve_vgpu_type_info *t = &carve_sriov_types[i];
+
+		if (!emu_vf_type_ok(i) || !t->mig_slices)
+			continue;
+		snprintf(prof, sizeof(prof), "%ug.%ugb", t->mig_slices,
+			 t->fb_mib / 1024);
+		if (strlen(prof) == len && !strncmp(prof, name, len))
+			return i;
+	}
+	return -1;
+}
+
+/* Caller holds emu_lock.  MIG-backed type i: free GPU instances of its size. */
+static unsigned int emu_mig_available(struct emu_pf *p, unsigned int i)
+{
+	const struct carve_vgpu_type_info *t = &carve_sriov_types[i];
+	unsigned int k, gis = 0, used = 0;
+
+	for (k = 0; k < p->n_gis; k++)
+		gis += carve_sriov_types[p->gi_type[k]].mig_slices == t->mig_slices;
+	for (k = 0; k < CARVE_SRIOV_NTYPES; k++)
+		if (carve_sriov_types[k].mig_slices == t->mig_slices)
+			used += p->count[k];
+	return gis > used ? gis - used : 0;
+}
+
+/* Caller holds emu_lock. */
 static unsigned int emu_vf_available(struct emu_pf *p, unsigned int i)
 {
 	const struct carve_vgpu_type_info *t = &carve_sriov_types[i];
 	unsigned int by_fb, by_max;
 
+	if (!!t->mig_slices != emu_mig_on(p))
+		return 0;
+	if (t->mig_slices)
+		return emu_mig_available(p, i);
 	if (!p->mixed && p->nr_vgpus && p->cur_type != t)
 		return 0;
 	if (!t->fb_mib || p->fb_used_mib >= p->fb_total_mib)
@@ -1078,9 +1169,14 @@ static ssize_t current_vgpu_type_store(struct device *dev,
 			ret = -EBUSY;
 		else
 			emu_vf_release_locked(v);
+	} else if (v->type < 0 &&
+		   (!!carve_sriov_types[found].mig_slices != emu_mig_on(p) ||
+		    (carve_sriov_types[found].mig_slices &&
+		     !emu_mig_available(p, found)))) {
+		ret = -EIO;	/* MIG's order: mode, GPU instances, types */
 	} else if (v->type >= 0 ||
-		   (!p->mixed && p->nr_vgpus &&
-		    p->cur_type != &carve_sriov_types[found])) {
+		   (!carve_sriov_types[found].mig_slices && !p->mixed &&
+		    p->nr_vgpus && p->cur_type != &carve_sriov_types[found])) {
 		ret = -EBUSY;
 	} else if (!emu_vf_available(p, found)) {
 		ret = -ENOSPC;
@@ -1290,11 +1386,233 @@ static void emu_vf_remove(struct pci_dev *pdev)
 	kfree(v);
 }
 
+/* ---- the driver's attributes: NVML's part (see MIG above) ---- */
+
+/* Caller holds emu_lock. */
+static struct emu_pf *emu_pf_find(const char *name, size_t len)
+{
+	struct emu_pf *p;
+
+	list_for_each_entry(p, &emu_pfs, node)
+		if (strlen(pci_name(p->pf)) == len &&
+		    !strncmp(pci_name(p->pf), name, len))
+			return p;
+	return NULL;
+}
+
+/* "<PF> <value>\n": the PF's name and length into pf and pf_len, the
+ * value (no newline) into val and val_len; -EINVAL when malformed. */
+static int emu_split(const char *buf, size_t count, const char **pf,
+		     size_t *pf_len, const char **val, size_t *val_len)
+{
+	const char *sp;
+
+	while (count && (buf[count - 1] == '\n' || buf[count - 1] == ' '))
+		count--;
+	sp = memchr(buf, ' ', count);
+	if (!sp || sp == buf || sp - buf >= 16)
+		return -EINVAL;
+	*pf = buf;
+	*pf_len = sp - buf;
+	*val = sp + 1;
+	*val_len = count - (*pf_len + 1);
+	return 0;
+}
+
+static int emu_bool(const char *val, size_t len, bool *out)
+{
+	if (len != 1 || (val[0] != '0' && val[0] != '1'))
+		return -EINVAL;
+	*out = val[0] == '1';
+	return 0;
+}
+
+static ssize_t emu_drv_mixed_show(struct device_driver *d, char *buf)
+{
+	struct emu_pf *p;
+	ssize_t n = 0;
+
+	mutex_lock(&emu_lock);
+	list_for_each_entry(p, &emu_pfs, node)
+		n += sysfs_emit_at(buf, n, "%s %d\n", pci_name(p->pf), p->mixed);
+	mutex_unlock(&emu_lock);
+	return n;
+}
+
+/* As nvmlDeviceSetVgpuHeterogeneousMode: only with VFs (the PF state),
+ * never once a vGPU exists (EBUSY), not in MIG mode (EOPNOTSUPP). */
+static ssize_t emu_drv_mixed_store(struct device_driver *d, const char *buf,
+				   size_t count)
+{
+	const char *pf, *val;
+	size_t pf_len, val_len;
+	struct emu_pf *p;
+	bool on;
+	int ret = emu_split(buf, count, &pf, &pf_len, &val, &val_len);
+
+	if (!ret)
+		ret = emu_bool(val, val_len, &on);
+	if (ret)
+		return ret;
+	mutex_lock(&emu_lock);
+	p = emu_pf_find(pf, pf_len);
+	if (!p)
+		ret = -ENODEV;
+	else if (emu_mig_on(p))
+		ret = -EOPNOTSUPP;
+	else if (p->nr_vgpus && on != p->mixed)
+		ret = -EBUSY;
+	else
+		p->mixed = on;
+	mutex_unlock(&emu_lock);
+	return ret ? ret : count;
+}
+
+static ssize_t emu_drv_mig_mode_show(struct device_driver *d, char *buf)
+{
+	ssize_t n = 0;
+	unsigned int i;
+
+	mutex_lock(&emu_lock);
+	for (i = 0; i < emu_n_mig_modes; i++)
+		n += sysfs_emit_at(buf, n, "%s %d\n", emu_mig_modes[i].pf,
+				   emu_mig_modes[i].on);
+	mutex_unlock(&emu_lock);
+	return n;
+}
+
+/* As nvidia-smi -mig: a board with MIG (EOPNOTSUPP), no vGPU on the GPU
+ * (EBUSY); either way the GPU instances go. */
+static ssize_t emu_drv_mig_mode_store(struct device_driver *d, const char *buf,
+				      size_t count)
+{
+	const char *pf, *val;
+	size_t pf_len, val_len;
+	struct emu_mig_mode *m;
+	struct emu_pf *p;
+	char name[16];
+	bool on;
+	int ret = emu_split(buf, count, &pf, &pf_len, &val, &val_len);
+
+	if (!ret)
+		ret = emu_bool(val, val_len, &on);
+	if (ret)
+		return ret;
+	if (!emu_board_mig())
+		return -EOPNOTSUPP;
+	snprintf(name, sizeof(name), "%.*s", (int)pf_len, pf);
+	mutex_lock(&emu_lock);
+	p = emu_pf_find(pf, pf_len);
+	m = emu_mig_find(name);
+	if (p && p->nr_vgpus) {
+		ret = -EBUSY;
+	} else if (!m && emu_n_mig_modes == EMU_MAX_MIG_PFS) {
+		ret = -ENOSPC;
+	} else {
+		if (!m) {
+			m = &emu_mig_modes[emu_n_mig_modes++];
+			strscpy(m->pf, name, sizeof(m->pf));
+		}
+		m->on = on;
+		if (p)
+			p->n_gis = 0;
+	}
+	mutex_unlock(&emu_lock);
+	return ret ? ret : count;
+}
+
+static ssize_t emu_drv_mig_instances_show(struct device_driver *d, char *buf)
+{
+	struct emu_pf *p;
+	ssize_t n = 0;
+	unsigned int k;
+
+	mutex_lock(&emu_lock);
+	list_for_each_entry(p, &emu_pfs, node) {
+		if (!emu_mig_on(p))
+			continue;
+		n += sysfs_emit_at(buf, n, "%s ", pci_name(p->pf));
+		for (k = 0; k < p->n_gis; k++) {
+			const struct carve_vgpu_type_info *t =
+				&carve_sriov_types[p->gi_type[k]];
+
+			n += sysfs_emit_at(buf, n, "%s%ug.%ugb", k ? "," : "",
+					   t->mig_slices, t->fb_mib / 1024);
+		}
+		n += sysfs_emit_at(buf, n, "\n");
+	}
+	mutex_unlock(&emu_lock);
+	return n;
+}
+
+/* "<PF> 3g.40gb,1g.10gb" replaces the GPU's instances ("<PF> -": none),
+ * as nvidia-smi mig -dgi, -cgi: VFs first (ENODEV), MIG mode on (EIO), no
+ * vGPU (EBUSY), the board's profiles (EINVAL) within its slices (ENOSPC). */
+static ssize_t emu_drv_mig_instances_store(struct device_driver *d,
+					   const char *buf, size_t count)
+{
+	unsigned int gi_type[EMU_MAX_GIS], n = 0, slices = 0;
+	const char *pf, *val, *end;
+	size_t pf_len, val_len;
+	struct emu_pf *p;
+	int ret = emu_split(buf, count, &pf, &pf_len, &val, &val_len);
+
+	if (ret)
+		return ret;
+	end = val + val_len;
+	if (val_len == 1 && val[0] == '-')
+		val = end;
+	while (val < end) {
+		const char *c = memchr(val, ',', end - val);
+		size_t len = c ? (size_t)(c - val) : (size_t)(end - val);
+		int t = emu_mig_profile_type(val, len);
+
+		if (t < 0)
+			return -EINVAL;
+		slices += carve_sriov_types[t].mig_slices;
+		if (n == EMU_MAX_GIS || slices > EMU_MIG_SLICES)
+			return -ENOSPC;
+		gi_type[n++] = t;
+		val += len + (c != NULL);
+	}
+	mutex_lock(&emu_lock);
+	p = emu_pf_find(pf, pf_len);
+	if (!p)
+		ret = -ENODEV;
+	else if (!emu_mig_on(p))
+		ret = -EIO;
+	else if (p->nr_vgpus)
+		ret = -EBUSY;
+	else {
+		memcpy(p->gi_type, gi_type, sizeof(gi_type));
+		p->n_gis = n;
+	}
+	mutex_unlock(&emu_lock);
+	return ret ? ret : count;
+}
+
+static struct driver_attribute emu_drv_attr_mixed =
+	__ATTR(mixed, 0644, emu_drv_mixed_show, emu_drv_mixed_store);
+static struct driver_attribute emu_drv_attr_mig_mode =
+	__ATTR(mig_mode, 0644, emu_drv_mig_mode_show, emu_drv_mig_mode_store);
+static struct driver_attribute emu_drv_attr_mig_instances =
+	__ATTR(mig_instances, 0644, emu_drv_mig_instances_show,
+	       emu_drv_mig_instances_store);
+
+static struct attribute *emu_vf_drv_attrs[] = {
+	&emu_drv_attr_mixed.attr,
+	&emu_drv_attr_mig_mode.attr,
+	&emu_drv_attr_mig_instances.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(emu_vf_drv);
+
 static struct pci_driver emu_vf_driver = {
 	.name = EMU_VF_DRV_NAME,
 	.id_table = NULL,	/* driver_override only */
 	.probe = emu_vf_probe,
 	.remove = emu_vf_remove,
+	.groups = emu_vf_drv_groups,
 	.dev_groups = emu_vf_groups,
 };
 

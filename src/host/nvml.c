@@ -24,6 +24,16 @@ enum {
 struct nvml_vgpu_heterogeneous_mode {
 	unsigned int version, mode;
 };
+typedef struct nvml_gpu_instance *nvml_gpu_instance;
+struct nvml_gi_profile_info {
+	unsigned int id, is_p2p_supported, slice_count, instance_count, multiprocessor_count, copy_engine_count,
+		decoder_count, encoder_count, jpeg_count, ofa_count;
+	unsigned long long memory_size_mb;
+};
+/* NVML_GPU_INSTANCE_PROFILE_1_SLICE (0) to _6_SLICE (6); the _REV variants
+ * after them name the same sizes with other engines ("+me"). */
+#define NVML_GI_PROFILES 7
+#define NVML_MAX_GIS_PER_PROFILE 8
 #define NVML_STRUCT_VERSION(s, v) ((unsigned int)(sizeof(s) | ((v) << 24U)))
 
 static struct {
@@ -34,6 +44,12 @@ static struct {
 	nvml_return (*by_pci)(const char *, nvml_device *);
 	nvml_return (*set_hetero)(nvml_device, const struct nvml_vgpu_heterogeneous_mode *);
 	nvml_return (*get_hetero)(nvml_device, struct nvml_vgpu_heterogeneous_mode *);
+	nvml_return (*get_mig)(nvml_device, unsigned int *, unsigned int *);
+	nvml_return (*set_mig)(nvml_device, unsigned int, nvml_return *);
+	nvml_return (*gi_profile)(nvml_device, unsigned int, struct nvml_gi_profile_info *);
+	nvml_return (*gis_of)(nvml_device, unsigned int, nvml_gpu_instance *, unsigned int *);
+	nvml_return (*gi_create)(nvml_device, unsigned int, nvml_gpu_instance *);
+	nvml_return (*gi_destroy)(nvml_gpu_instance);
 } nv;
 static pthread_once_t nv_once = PTHREAD_ONCE_INIT;
 
@@ -61,6 +77,12 @@ static void nv_load(void)
 	*(void **)&nv.by_pci = sym("nvmlDeviceGetHandleByPciBusId_v2");
 	*(void **)&nv.set_hetero = sym("nvmlDeviceSetVgpuHeterogeneousMode");
 	*(void **)&nv.get_hetero = sym("nvmlDeviceGetVgpuHeterogeneousMode");
+	*(void **)&nv.get_mig = sym("nvmlDeviceGetMigMode");
+	*(void **)&nv.set_mig = sym("nvmlDeviceSetMigMode");
+	*(void **)&nv.gi_profile = sym("nvmlDeviceGetGpuInstanceProfileInfo");
+	*(void **)&nv.gis_of = sym("nvmlDeviceGetGpuInstances");
+	*(void **)&nv.gi_create = sym("nvmlDeviceCreateGpuInstance");
+	*(void **)&nv.gi_destroy = sym("nvmlGpuInstanceDestroy");
 	nvml_return r = nv.init && nv.by_pci ? nv.init() : -1;
 	if (r != NVML_SUCCESS) {
 		snprintf(nv.why, sizeof(nv.why), "%s: %s", path,
@@ -143,5 +165,119 @@ int carve_nvml_get_mixed_size(const char *pci, bool *on, struct carve_error *err
 	if (nr != NVML_SUCCESS)
 		return nv_fail(nr, "nvmlDeviceGetVgpuHeterogeneousMode", pci, err);
 	*on = m.mode != 0;
+	return 0;
+}
+
+static int no_call(const char *pci, const char *call, struct carve_error *err)
+{
+	return carve_error_set(err, -EOPNOTSUPP, "NVML_CALL_FAILED", "%s: this NVML has no %s", pci, call);
+}
+
+/* The GPU's GPU instance profiles that exist on it, with their names. */
+struct gi_profiles {
+	struct nvml_gi_profile_info info[NVML_GI_PROFILES];
+	char name[NVML_GI_PROFILES][40];
+	bool ok[NVML_GI_PROFILES];
+};
+
+static void load_profiles(nvml_device d, struct gi_profiles *p)
+{
+	for (unsigned i = 0; i < NVML_GI_PROFILES; i++) {
+		p->ok[i] = nv.gi_profile(d, i, &p->info[i]) == NVML_SUCCESS;
+		if (p->ok[i])
+			snprintf(p->name[i], sizeof(p->name[i]), "%ug.%llugb", p->info[i].slice_count,
+				 (p->info[i].memory_size_mb + 1023) / 1024);
+	}
+}
+
+static int mig_device(const char *pci, nvml_device *d, struct carve_error *err)
+{
+	int r = device(pci, d, err);
+	if (r < 0)
+		return r;
+	if (!nv.get_mig || !nv.set_mig || !nv.gi_profile || !nv.gis_of || !nv.gi_create || !nv.gi_destroy)
+		return no_call(pci, "MIG calls (nvmlDeviceGetMigMode ...)", err);
+	return 0;
+}
+
+int carve_nvml_get_mig(const char *pci, bool *on, struct carve_hw_gi gis[CARVE_HW_MAX_GIS], uint8_t *n,
+		       struct carve_error *err)
+{
+	nvml_device d;
+	*n = 0;
+	int r = mig_device(pci, &d, err);
+	if (r < 0)
+		return r;
+	unsigned int cur = 0, pending = 0;
+	nvml_return nr = nv.get_mig(d, &cur, &pending);
+	if (nr != NVML_SUCCESS)
+		return nv_fail(nr, "nvmlDeviceGetMigMode", pci, err);
+	*on = cur == 1;
+	if (!*on)
+		return 0;
+	struct gi_profiles p;
+	load_profiles(d, &p);
+	for (unsigned i = 0; i < NVML_GI_PROFILES; i++) {
+		nvml_gpu_instance list[NVML_MAX_GIS_PER_PROFILE];
+		unsigned int count = 0;
+		if (!p.ok[i] || nv.gis_of(d, p.info[i].id, list, &count) != NVML_SUCCESS)
+			continue;
+		for (unsigned k = 0; k < count && *n < CARVE_HW_MAX_GIS; k++, (*n)++) {
+			snprintf(gis[*n].profile, sizeof(gis[*n].profile), "%.15s", p.name[i]);
+			gis[*n].slices = (uint8_t)p.info[i].slice_count;
+		}
+	}
+	return 0;
+}
+
+int carve_nvml_set_mig_mode(const char *pci, bool on, struct carve_error *err)
+{
+	nvml_device d;
+	int r = mig_device(pci, &d, err);
+	if (r < 0)
+		return r;
+	nvml_return activation = NVML_SUCCESS;
+	nvml_return nr = nv.set_mig(d, on ? 1 : 0, &activation);
+	if (nr != NVML_SUCCESS)
+		return nv_fail(nr, "nvmlDeviceSetMigMode", pci, err);
+	if (activation != NVML_SUCCESS)
+		return carve_error_set(err, -EAGAIN, "MIG_RESET_PENDING",
+				       "%s: MIG mode %s is pending: the GPU must be reset (nvidia-smi -r) before it "
+				       "takes effect",
+				       pci, on ? "on" : "off");
+	return 0;
+}
+
+int carve_nvml_set_mig_instances(const char *pci, const struct carve_strv *profiles, struct carve_error *err)
+{
+	nvml_device d;
+	int r = mig_device(pci, &d, err);
+	if (r < 0)
+		return r;
+	struct gi_profiles p;
+	load_profiles(d, &p);
+	for (unsigned i = 0; i < NVML_GI_PROFILES; i++) {
+		nvml_gpu_instance list[NVML_MAX_GIS_PER_PROFILE];
+		unsigned int count = 0;
+		if (!p.ok[i] || nv.gis_of(d, p.info[i].id, list, &count) != NVML_SUCCESS)
+			continue;
+		for (unsigned k = 0; k < count && k < NVML_MAX_GIS_PER_PROFILE; k++) {
+			nvml_return nr = nv.gi_destroy(list[k]);
+			if (nr != NVML_SUCCESS)
+				return nv_fail(nr, "nvmlGpuInstanceDestroy", pci, err);
+		}
+	}
+	for (size_t k = 0; k < profiles->n; k++) {
+		unsigned i = 0;
+		while (i < NVML_GI_PROFILES && !(p.ok[i] && strcmp(p.name[i], profiles->v[k]) == 0))
+			i++;
+		if (i == NVML_GI_PROFILES)
+			return carve_error_set(err, -EINVAL, "MIG_PROFILE_INVALID",
+					       "%s: NVML lists no GPU instance profile '%.32s'", pci, profiles->v[k]);
+		nvml_gpu_instance gi;
+		nvml_return nr = nv.gi_create(d, p.info[i].id, &gi);
+		if (nr != NVML_SUCCESS)
+			return nv_fail(nr, "nvmlDeviceCreateGpuInstance", pci, err);
+	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 
+#include "inventory.h"
 #include "util/error.h"
 
 /* Is NVML loadable?  (Loads it on the first call.) */
@@ -27,3 +28,15 @@ bool carve_nvml_available(void);
  * (-EOPNOTSUPP). */
 int carve_nvml_set_mixed_size(const char *pci, bool on, struct carve_error *err);
 int carve_nvml_get_mixed_size(const char *pci, bool *on, struct carve_error *err);
+
+/* MIG: the current mode (*on) and the GPU instances, named by profile as
+ * nvidia-smi names them ("1g.10gb": compute slices, memory in GB rounded
+ * up), into gis/n (at most CARVE_HW_MAX_GIS).  A GPU without MIG answers
+ * -EOPNOTSUPP. */
+int carve_nvml_get_mig(const char *pci, bool *on, struct carve_hw_gi gis[CARVE_HW_MAX_GIS], uint8_t *n,
+		       struct carve_error *err);
+/* nvidia-smi -i N -mig 0|1: -EAGAIN (MIG_RESET_PENDING) when the driver
+ * takes it only after a GPU reset. */
+int carve_nvml_set_mig_mode(const char *pci, bool on, struct carve_error *err);
+/* Destroy the GPU's GPU instances, then create profiles in order. */
+int carve_nvml_set_mig_instances(const char *pci, const struct carve_strv *profiles, struct carve_error *err);

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "host.h"
 #include "nvml.h"
 #include "util/cleanup.h"
 #include "util/pci.h"
@@ -271,6 +272,62 @@ static bool board_confirmed(const struct carve_hw_gpu *g, const struct carve_boa
 }
 
 /* Fill a GPU from its directory: identity first, then the mechanism's view. */
+/* The testbed's emulated SR-IOV driver takes NVML's part through its
+ * driver's attributes (kmod/carve_vgpu_emu.c): "<PF> <value>" lines. */
+#define EMU_DRV "bus/pci/drivers/carve_vf_emu"
+
+/* pci's value in EMU_DRV/attr into out: 1 when listed, 0 when not (or no
+ * emulator), negative errno on a read error. */
+static int emu_drv_value(struct carve_sysfs *fs, const char *attr, const char *pci, char *out, size_t size,
+			 struct carve_error *err)
+{
+	char path[96];
+	snprintf(path, sizeof(path), EMU_DRV "/%s", attr);
+	_cleanup_free_ char *text = NULL;
+	int r = carve_sysfs_read_opt(fs, path, &text, err);
+	if (r < 0 || !text)
+		return r;
+	size_t len = strlen(pci);
+	for (char *line = text; *line;) {
+		size_t n = strcspn(line, "\n");
+		if (n > len && strncmp(line, pci, len) == 0 && line[len] == ' ') {
+			snprintf(out, size, "%.*s", (int)(n - len - 1), line + len + 1);
+			return 1;
+		}
+		line += n + (line[n] == '\n');
+	}
+	return 0;
+}
+
+/* What NVML (or the testbed's emulator) says of a PCI NVIDIA GPU that no
+ * file said: its mixed-size mode and MIG.  Unknown stays unknown. */
+static void discover_nvml_facts(struct sysfs_host *h, const struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g)
+{
+	struct carve_error ignore = {0};
+	char v[256];
+	if (g->mixed_size_source == CARVE_HW_SOURCE_DEFAULT &&
+	    emu_drv_value(h->fs, "mixed", g->pci, v, sizeof(v), &ignore) == 1) {
+		g->mixed_size = strcmp(v, "1") == 0;
+		g->mixed_size_source = CARVE_HW_SOURCE_DRIVER;
+	}
+	if (!carve_board_has_mig(ctx->board))
+		return;
+	if (emu_drv_value(h->fs, "mig_mode", g->pci, v, sizeof(v), &ignore) == 1) {
+		g->mig_mode = strcmp(v, "1") == 0 ? 1 : 0;
+		_cleanup_(carve_strv_clear) struct carve_strv profiles = {0};
+		if (g->mig_mode == 1 && emu_drv_value(h->fs, "mig_instances", g->pci, v, sizeof(v), &ignore) == 1)
+			for (char *save = NULL, *t = strtok_r(v, ",", &save); t; t = strtok_r(NULL, ",", &save))
+				if (carve_strv_push(&profiles, t) < 0)
+					break;
+		if (carve_mig_layout(ctx->board, g->pci, &profiles, g->gis, &g->n_gis, &ignore) < 0)
+			g->n_gis = 0;
+		return;
+	}
+	bool on;
+	if (carve_nvml_available() && carve_nvml_get_mig(g->pci, &on, g->gis, &g->n_gis, &ignore) == 0)
+		g->mig_mode = on ? 1 : 0;
+}
+
 static int discover_gpu_files(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g, bool pci_dev,
 			struct carve_error *err)
 {
@@ -338,6 +395,8 @@ static int discover_gpu_files(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, s
 			}
 		}
 		g->mixed_size_supported = ctx->board && ctx->board->mixed_size;
+		if (pci_dev)
+			discover_nvml_facts(h, ctx, g);
 		r = g->mechanism == CARVE_IMPL_NVIDIA_MDEV ? carve_sysfs_mdev_discover(fs, ctx, g, err)
 							   : carve_sysfs_nvsriov_discover(fs, ctx, g, err);
 		if (r == 0 && g->mechanism == CARVE_IMPL_NVIDIA_MDEV && ctx->board && !declared &&
@@ -959,6 +1018,20 @@ static int sysfs_set_numvfs(struct carve_host *hh, const char *pf_pci, uint32_t 
 
 /* The driver's switch for the mode: the testbed's emulated driver and
  * fixture trees have a file; NVIDIA's driver has NVML only. */
+/* The testbed emulator's stand-in for an NVML call: "<PF> <value>" to
+ * EMU_DRV/attr; 0 (nothing written) without the emulator. */
+static int emu_drv_write(struct sysfs_host *h, const char *attr, const char *pci, const char *value,
+			 struct carve_error *err)
+{
+	char path[96], line[320];
+	snprintf(path, sizeof(path), EMU_DRV "/%s", attr);
+	if (!carve_sysfs_exists(h->fs, path))
+		return 0;
+	snprintf(line, sizeof(line), "%s %s", pci, value);
+	int r = carve_sysfs_write(h->fs, EMU_DRV, attr, line, err);
+	return r < 0 ? r : 1;
+}
+
 static int write_mixed_size(struct sysfs_host *h, const struct sysfs_gpu_ctx *ctx, const char *pci, bool on,
 			    struct carve_error *err)
 {
@@ -970,7 +1043,59 @@ static int write_mixed_size(struct sysfs_host *h, const struct sysfs_gpu_ctx *ct
 		if (carve_sysfs_exists(h->fs, path))
 			return carve_sysfs_write(h->fs, dir, files[i][1], on ? "1" : "0", err);
 	}
-	return carve_nvml_set_mixed_size(pci, on, err);
+	int r = emu_drv_write(h, "mixed", pci, on ? "1" : "0", err);
+	return r != 0 ? (r < 0 ? r : 0) : carve_nvml_set_mixed_size(pci, on, err);
+}
+
+/* The GPU at pci, with MIG, free of vGPUs: discovered into inv/ctx. */
+static int mig_gpu(struct sysfs_host *h, const char *pci, struct carve_hw_inventory *inv, struct sysfs_gpu_ctx *ctx,
+		   struct carve_error *err)
+{
+	int r = carve_sysfs_discover_one(h, pci, inv, ctx, err);
+	if (r < 0)
+		return r;
+	const struct carve_hw_gpu *g = &inv->gpus[0];
+	if (!carve_board_has_mig(ctx->board))
+		return carve_error_set(err, -EOPNOTSUPP, "MIG_UNSUPPORTED", "%s: %s has no MIG", g->pci,
+				       g->board[0] ? g->board : "this GPU");
+	if (g->n_devs > 0)
+		return carve_error_set(err, -EBUSY, "MIG_BUSY", "%s: cannot change MIG: vGPU %s exists on the GPU", g->pci,
+				       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	return 0;
+}
+
+static int sysfs_set_mig_mode(struct carve_host *hh, const char *pci, bool on, struct carve_error *err)
+{
+	struct sysfs_host *h = to_sh(hh);
+	_cleanup_(carve_hw_inventory_clear) struct carve_hw_inventory inv = {0};
+	struct sysfs_gpu_ctx ctx = {0};
+	int r = mig_gpu(h, pci, &inv, &ctx, err);
+	if (r < 0 || inv.gpus[0].mig_mode == (on ? 1 : 0))
+		return r;
+	r = emu_drv_write(h, "mig_mode", inv.gpus[0].pci, on ? "1" : "0", err);
+	return r != 0 ? (r < 0 ? r : 0) : carve_nvml_set_mig_mode(inv.gpus[0].pci, on, err);
+}
+
+static int sysfs_set_mig_instances(struct carve_host *hh, const char *pci, const struct carve_strv *profiles,
+				   struct carve_error *err)
+{
+	struct sysfs_host *h = to_sh(hh);
+	_cleanup_(carve_hw_inventory_clear) struct carve_hw_inventory inv = {0};
+	struct sysfs_gpu_ctx ctx = {0};
+	int r = mig_gpu(h, pci, &inv, &ctx, err);
+	if (r < 0)
+		return r;
+	struct carve_hw_gi gis[CARVE_HW_MAX_GIS];
+	uint8_t n;
+	if ((r = carve_mig_layout(ctx.board, inv.gpus[0].pci, profiles, gis, &n, err)) < 0)
+		return r;
+	if (inv.gpus[0].mig_mode != 1)
+		return carve_error_set(err, -EIO, "MIG_MODE_OFF", "%s: GPU instances need MIG mode on", inv.gpus[0].pci);
+	char list[256] = "-";
+	for (size_t i = 0, off = 0; i < profiles->n && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", i ? "," : "", profiles->v[i]);
+	r = emu_drv_write(h, "mig_instances", inv.gpus[0].pci, list, err);
+	return r != 0 ? (r < 0 ? r : 0) : carve_nvml_set_mig_instances(inv.gpus[0].pci, profiles, err);
 }
 
 static int sysfs_set_mixed_size(struct carve_host *hh, const char *pci, bool on, struct carve_error *err)
@@ -1025,6 +1150,8 @@ static const struct carve_host_ops sysfs_ops = {
 	.sriov_set_numvfs = sysfs_set_numvfs,
 	.set_mixed_size = sysfs_set_mixed_size,
 	.modprobe_dir = sysfs_modprobe_dir,
+	.set_mig_mode = sysfs_set_mig_mode,
+	.set_mig_instances = sysfs_set_mig_instances,
 	.free = sysfs_free,
 };
 
