@@ -130,7 +130,8 @@ static int add_problem(struct carve_hw_problem **arr, size_t *n, const char *pci
 	snprintf(p->pci, sizeof(p->pci), "%s", pci ? pci : "");
 	snprintf(p->type_id, sizeof(p->type_id), "%s", type_id ? type_id : "");
 	snprintf(p->id, sizeof(p->id), "%s", e && e->id[0] ? e->id : "SYSFS_READ_FAILED");
-	snprintf(p->message, sizeof(p->message), "%s", e && e->message[0] ? e->message : "unreadable");
+	snprintf(p->message, sizeof(p->message), "%.*s", (int)sizeof(p->message) - 1,
+		 e && e->message[0] ? e->message : "unreadable");
 	return 0;
 }
 

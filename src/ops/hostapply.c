@@ -241,22 +241,102 @@ static int not_for(const struct carve_hostcfg_entry *e, const char *origin, stru
 	return carve_error_set(err, -EINVAL, "HOST_CONFIG_INVALID", "%s:%d: %s", origin, e->line, what);
 }
 
-/* Any vGPU on g blocks a MIG change (the driver's "in use"). */
-static int block_mig(struct plan *p, const struct carve_obj_pgpu *g, const struct carve_hw_gpu *hw, const char *what,
-		     struct carve_error *err)
+/* The carve vGPU whose device on the host d is, or NULL. */
+static const struct carve_obj_vgpu *vgpu_of_dev(const struct carve_obj_pgpu *g, const struct carve_hw_dev *d)
+{
+	for (uint32_t k = 0; k < g->n_vgpus; k++) {
+		const struct carve_obj_vgpu *v = g->vgpus[k];
+		if (d->uuid[0] ? strcmp(v->uuid, d->uuid) == 0 : strcmp(v->device_pci, d->parent) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+/* The driver takes a mode change only while no vGPU exists on the GPU:
+ * each device there blocks it (what: "mixed-size off", ...). */
+static int block_devices(struct plan *p, const struct carve_obj_pgpu *g, const struct carve_hw_gpu *hw,
+			 const char *what, struct carve_error *err)
 {
 	const char *pci = carve_pgpu_place(g)->pci;
-	for (uint32_t k = 0; k < g->n_vgpus; k++) {
+	size_t foreign = 0;
+	for (size_t i = 0; i < hw->n_devs; i++) {
+		const struct carve_obj_vgpu *v = vgpu_of_dev(g, &hw->devs[i]);
 		char who[256];
-		vgpu_label(g->vgpus[k], who, sizeof(who));
-		if (block(p, "%s (%s) needs the GPU free of vGPUs, but it has %s", what, pci, who) < 0)
+		if (!v) {
+			foreign++;
+			continue;
+		}
+		vgpu_label(v, who, sizeof(who));
+		if (block(p, "%s for %s needs the GPU free of vGPUs, but it has %s", what, pci, who) < 0)
 			return oom(err);
 	}
-	if (g->n_vgpus == 0 && hw->n_devs > 0 &&
-	    block(p, "%s (%s) needs the GPU free of vGPUs, but it has %zu device(s) carve did not create", what, pci,
-		  hw->n_devs) < 0)
+	if (foreign && block(p, "%s for %s needs the GPU free of vGPUs, but it has %zu device(s) carve did not create",
+			     what, pci, foreign) < 0)
 		return oom(err);
 	return 0;
+}
+
+/* The MIG slices of v's type (0: time-sliced). */
+static unsigned vgpu_mig_slices(const struct carve_obj_vgpu *v, const struct carve_hw_gpu *hw)
+{
+	const struct carve_board *b = hw->board[0] ? carve_board_by_name(hw->board) : NULL;
+	const struct carve_type_entry *t = b ? carve_catalog_type(b->short_name, v->type->identifier) : NULL;
+	return t ? t->mig_slices : 0;
+}
+
+/* A running VM's vGPU must still be creatable after the change, whether
+ * its device exists now or reconcile makes it again after a reboot (the
+ * case of carved's start-up apply): fits() says whether it is. */
+typedef bool (*fits_fn)(const struct carve_obj_vgpu *v, const struct carve_hw_gpu *hw, const void *arg);
+
+static int block_stranded(struct plan *p, const struct carve_obj_pgpu *g, const struct carve_hw_gpu *hw,
+			  const char *what, fits_fn fits, const void *arg, struct carve_error *err)
+{
+	for (uint32_t k = 0; k < g->n_vgpus; k++) {
+		const struct carve_obj_vgpu *v = g->vgpus[k];
+		if (v->vm->power == CARVE_POWER_HALTED || fits(v, hw, arg))
+			continue;
+		char who[256];
+		vgpu_label(v, who, sizeof(who));
+		if (block(p, "%s for %s would strand %s", what, carve_pgpu_place(g)->pci, who) < 0)
+			return oom(err);
+	}
+	return 0;
+}
+
+/* MIG mode on: MIG-backed types only; off: time-sliced only. */
+static bool fits_mig_mode(const struct carve_obj_vgpu *v, const struct carve_hw_gpu *hw, const void *arg)
+{
+	return (vgpu_mig_slices(v, hw) > 0) == *(const bool *)arg;
+}
+
+/* A layout of GPU instances: enough of each size for the running ones. */
+struct layout {
+	const struct carve_obj_pgpu *g;
+	struct carve_hw_gi gis[CARVE_HW_MAX_GIS];
+	uint8_t n;
+};
+
+static bool fits_layout(const struct carve_obj_vgpu *v, const struct carve_hw_gpu *hw, const void *arg)
+{
+	const struct layout *l = arg;
+	unsigned want = vgpu_mig_slices(v, hw), have = 0, need = 0;
+	for (uint8_t i = 0; i < l->n; i++)
+		have += l->gis[i].slices == want;
+	for (uint32_t k = 0; k < l->g->n_vgpus; k++)
+		need += l->g->vgpus[k]->vm->power != CARVE_POWER_HALTED && vgpu_mig_slices(l->g->vgpus[k], hw) == want;
+	return want > 0 && need <= have;
+}
+
+/* Mixed-size off: one type among the running vGPUs. */
+static bool fits_one_type(const struct carve_obj_vgpu *v, const struct carve_hw_gpu *hw, const void *arg)
+{
+	(void)hw;
+	const struct carve_obj_pgpu *g = arg;
+	for (uint32_t k = 0; k < g->n_vgpus; k++)
+		if (g->vgpus[k]->vm->power != CARVE_POWER_HALTED && g->vgpus[k]->type != v->type)
+			return false;
+	return true;
 }
 
 /* MIG: the mode before the VF count (the driver's order: MIG on, VFs,
@@ -287,7 +367,10 @@ static int plan_mig_mode(struct carve_ctx *ctx, struct plan *p, const struct car
 	bool want = e->mig.n > 0;
 	if (hw->mig_mode == (want ? 1 : 0))
 		return 0;
-	int r = block_mig(p, g, hw, want ? "MIG mode on" : "MIG mode off", err);
+	const char *what = want ? "mig-mode on" : "mig-mode off";
+	int r = block_devices(p, g, hw, what, err);
+	if (r >= 0)
+		r = block_stranded(p, g, hw, what, fits_mig_mode, &want, err);
 	struct step *s = r < 0 ? NULL : plan_add(p, STEP_MIG_MODE, g, e->line);
 	if (!s)
 		return r < 0 ? r : oom(err);
@@ -312,7 +395,11 @@ static int plan_mig_gis(struct carve_ctx *ctx, struct plan *p, const struct carv
 		same = strcmp(now.v[i], e->mig.v[i]) == 0;
 	if (same)
 		return 0;
-	if (!redo && block_mig(p, g, hw, "mig-instances", err) < 0)
+	struct layout l = {.g = g};
+	struct carve_error ignore = {0};
+	carve_mig_layout(carve_board_by_name(hw->board), pci, &e->mig, l.gis, &l.n, &ignore);
+	if ((!redo && block_devices(p, g, hw, "mig-instances", err) < 0) ||
+	    block_stranded(p, g, hw, "mig-instances", fits_layout, &l, err) < 0)
 		return -ENOMEM;
 	struct step *s = plan_add(p, STEP_MIG_GIS, g, e->line);
 	if (!s)
@@ -344,18 +431,10 @@ static int plan_mixed(struct carve_ctx *ctx, struct plan *p, const struct carve_
 	bool now = vfs_change && hw->mechanism == CARVE_IMPL_NVIDIA_SRIOV ? false : hw->mixed_size;
 	if (now == e->mixed)
 		return 0;
-	/* The driver takes the mode only while no vGPU exists on the GPU. */
-	for (uint32_t k = 0; k < g->n_vgpus; k++) {
-		char who[256];
-		vgpu_label(g->vgpus[k], who, sizeof(who));
-		if (block(p, "mixed-size %s on %s needs the GPU free of vGPUs, but it has %s", e->mixed ? "on" : "off", pci,
-			  who) < 0)
-			return oom(err);
-	}
-	if (g->n_vgpus == 0 && hw->n_devs > 0 &&
-	    block(p, "mixed-size %s on %s needs the GPU free of vGPUs, but it has %zu device(s) carve did not create",
-		  e->mixed ? "on" : "off", pci, hw->n_devs) < 0)
-		return oom(err);
+	const char *what = e->mixed ? "mixed-size on" : "mixed-size off";
+	if (block_devices(p, g, hw, what, err) < 0 ||
+	    (!e->mixed && block_stranded(p, g, hw, what, fits_one_type, g, err) < 0))
+		return -ENOMEM;
 	struct step *s = plan_add(p, STEP_MIXED, g, e->line);
 	if (!s)
 		return oom(err);
@@ -834,10 +913,18 @@ int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, st
 	if ((r = make_plan(ctx, &cfg, origin, &p, err)) < 0)
 		return r;
 	if (p.blockers.n > 0) {
-		char msg[2048];
-		size_t off = (size_t)snprintf(msg, sizeof(msg), "nothing was changed (%zu):", p.blockers.n);
-		for (size_t i = 0; i < p.blockers.n && off < sizeof(msg); i++)
+		/* Every reason, as far as the message holds them; then how many
+		 * more there are. */
+		char msg[sizeof(err->message)];
+		size_t off = (size_t)snprintf(msg, sizeof(msg), "nothing was changed (%zu):", p.blockers.n), i;
+		for (i = 0; i < p.blockers.n; i++) {
+			size_t need = strlen(p.blockers.v[i]) + 2, tail = 32;
+			if (off + need + tail >= sizeof(msg))
+				break;
 			off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s%s", i ? "; " : " ", p.blockers.v[i]);
+		}
+		if (i < p.blockers.n)
+			snprintf(msg + off, sizeof(msg) - off, "; and %zu more", p.blockers.n - i);
 		return carve_error_set(err, -EBUSY, "HOST_APPLY_REFUSED", "%s", msg);
 	}
 	if (!dry) {

@@ -106,7 +106,7 @@ static int judge(struct carve_ctx *ctx, const struct carve_mdevctl_def *d, struc
 			       -EINVAL;
 		struct carve_error e = {0};
 		if (t->params[0] || carve_extra_args_valid(d->attrs[i].value, &e) < 0)
-			return snprintf(why, size, "%s", t->params[0] ? PARAMS_ATTR " given twice" : e.message), -EINVAL;
+			return snprintf(why, size, "%.200s", t->params[0] ? PARAMS_ATTR " given twice" : e.message), -EINVAL;
 		t->params = d->attrs[i].value;
 	}
 	const struct carve_hw_gpu *on;

@@ -17,7 +17,7 @@
 struct carve_error {
 	int code;          /* negative errno, 0 when unset */
 	char id[48];       /* stable machine-readable identifier */
-	char message[512]; /* one line, for a person */
+	char message[2048]; /* one line, for a person */
 };
 
 /* Fill err (if non-NULL and still unset) and return code (negative errno). */

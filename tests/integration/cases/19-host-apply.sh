@@ -103,9 +103,7 @@ for t in 24Q 12Q; do
 done
 echo "== turning the mode off under them is refused whole, naming both"
 sed 's/mixed-size: true/mixed-size: false/' l40m.yaml >l40off.yaml
-carve host-apply config=l40off.yaml dry-run=true 2>&1 |
-	grep -o "^carve: HOST_APPLY_REFUSED: nothing was changed ([0-9]*)\|mixed-size off on [0-9a-f:.]* needs the GPU free of vGPUs\|running VM '[^']*'" |
-	sort | uniq -c
+carve host-apply config=l40off.yaml dry-run=true 2>&1 | U | sed 's/): /):\n/; s/; /\n/g' | sort
 for vm in $(carve vm-list --minimal name-label=mix24Q) $(carve vm-list --minimal name-label=mix12Q); do carve vm-shutdown uuid=$vm; done
 echo "== a new VF count resets the mode: the plan sets it again after the VFs"
 sed 's/sriov-vfs: 8/sriov-vfs: 4/' l40m.yaml >l40m4.yaml
@@ -163,7 +161,7 @@ for t in 1-5C 1-5C 1-5C; do
 done
 echo "== new GPU instances under a running vGPU are refused"
 sed 's/1g.5gb, 1g.5gb/1g.5gb/' mig.yaml >mig2.yaml
-carve host-apply config=mig2.yaml 2>&1 | U
+carve host-apply config=mig2.yaml 2>&1 | U | sed 's/): /):\n/; s/; /\n/g' | sort
 echo "== the layout must fit the GPU's 7 slices, with the board's profiles"
 printf 'gpus:\n  - select: {pci: "0000:ca:00.0"}\n    mig: [4g.20gb, 4g.20gb]\n' >big.yaml
 carve host-apply config=big.yaml dry-run=true 2>&1
