@@ -19,7 +19,11 @@ bool carve_place_types_compatible(const struct carve_place_pgpu *p, const struct
 {
 	if (a == b || strcmp(a->uuid, b->uuid) == 0)
 		return !a->passthrough;
-	if (a->passthrough || b->passthrough || !p->mixed_size)
+	if (a->passthrough || b->passthrough || (a->mig_slices > 0) != (b->mig_slices > 0))
+		return false;
+	/* MIG-backed vGPUs of any size share a GPU, each in its own GPU
+	 * instance; time-sliced ones of different types need mixed-size mode. */
+	if (!p->mixed_size && !a->mig_slices)
 		return false;
 	return strcmp(a->board, b->board) == 0 && strcmp(a->implementation, b->implementation) == 0 &&
 	       strcmp(a->series, b->series) == 0;

@@ -46,6 +46,7 @@ struct carve_place_type {
 	char implementation[24];
 	char series[4];
 	uint32_t max_instances;
+	uint8_t mig_slices;     /* MIG-backed: compute slices of its GPU instance; 0 time-sliced */
 };
 
 struct carve_place_slot { /* a type on a PGPU */

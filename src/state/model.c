@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/catalog.h"
 #include "model/model.h"
 #include "repo.h"
 #include "util/cleanup.h"
@@ -789,6 +790,9 @@ static int upsert_type(struct carve_model *m, const struct carve_rows *rows, siz
 	pt->passthrough = strcmp(pt->implementation, "passthrough") == 0;
 	set_fixed(pt->board, sizeof(pt->board), rows, i, "board");
 	set_fixed(pt->series, sizeof(pt->series), rows, i, "series");
+	const struct carve_board *b = carve_board_by_name(pt->board);
+	const struct carve_type_entry *ce = b ? carve_catalog_type(b->short_name, cell(rows, i, "identifier")) : NULL;
+	pt->mig_slices = ce ? ce->mig_slices : 0;
 	uint32_t old_max = pt->max_instances;
 	pt->max_instances = (uint32_t)cell_i64(rows, i, "max_instances");
 	int impl = carve_impl_from_name(pt->implementation);
