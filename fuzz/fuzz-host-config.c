@@ -4,11 +4,13 @@
  * file sets err with the same code, the HOST_CONFIG_INVALID id (or
  * OUT_OF_MEMORY) and the origin, and leaves the result empty; an accepted
  * one has entries with a line and a known selection, within the limits'
- * counts. */
+ * counts, and settings only of the values the format allows (vgpu_params
+ * syntax, a scheduler policy with its time slice, MIG profile counts). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/host.h"
 #include "host/hostcfg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,7 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < c.n; i++) {
 		const struct carve_hostcfg_entry *e = &c.v[i];
 		if (e->line < 1 || (unsigned)e->select > CARVE_HOSTCFG_DEVICE_ID || e->types.n > CARVE_HOSTCFG_MAX_TYPES ||
-		    (e->select == CARVE_HOSTCFG_PCI && strlen(e->pci) != 12) || (!e->has_types && e->types.n))
+		    (e->select == CARVE_HOSTCFG_PCI && strlen(e->pci) != 12) || (!e->has_types && e->types.n) ||
+		    e->mig.n > CARVE_HOSTCFG_MAX_MIG || (!e->has_mig && e->mig.n) ||
+		    (e->has_params && !carve_vgpu_params_valid(e->params)) ||
+		    (e->has_sched && ((unsigned)e->sched.policy >= CARVE_NVSCHED_POLICY_LAST ||
+				      e->sched.slice_ms > CARVE_NVSCHED_MAX_SLICE_MS ||
+				      (e->sched.policy == CARVE_NVSCHED_BEST_EFFORT && e->sched.slice_ms))))
 			abort();
 		/* every selection answers; the names are plain strings */
 		carve_hostcfg_selects(e, "0000:41:00.0", "NVIDIA L40S", "L40S", 0x10de, 0x26b9);

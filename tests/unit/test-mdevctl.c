@@ -141,8 +141,8 @@ static void test_parse_good(void **state)
 	static const char *const texts[] = {
 		"{\"mdev_type\": \"vfio_ap-passthrough\", \"start\": \"manual\", \"attrs\": null}",
 		"{\"mdev_type\": \"nvidia-46\", \"start\": \"auto\", \"attrs\": []}",
-		"{\"parent\": \"0000:99:00.0\", \"uuid\": 123456789012345678901234567890, \"mdev_type\": \"nvidia-46\", "
-		"\"start\": \"auto\"}",
+		("{\"parent\": \"0000:99:00.0\", \"uuid\": 123456789012345678901234567890, \"mdev_type\": \"nvidia-46\", "
+		 "\"start\": \"auto\"}"),
 		"{\"mdev_type\": \"a:b.c_d-e\", \"start\": \"auto\", \"attrs\": [{\"x/y\": \"1\"}, {\"z\": \"\"}, {\"x/y\": \"2\"}]}",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
