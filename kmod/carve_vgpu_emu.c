@@ -1419,8 +1419,16 @@ static int emu_split(const char *buf, size_t count, const char **pf,
 	return 0;
 }
 
-static int emu_bool(const char *val, size_t len, bool *out)
+/* "<PF> 0|1" */
+static int emu_split_bool(const char *buf, size_t count, const char **pf,
+			  size_t *pf_len, bool *out)
 {
+	const char *val;
+	size_t len;
+	int ret = emu_split(buf, count, pf, pf_len, &val, &len);
+
+	if (ret)
+		return ret;
 	if (len != 1 || (val[0] != '0' && val[0] != '1'))
 		return -EINVAL;
 	*out = val[0] == '1';
@@ -1444,14 +1452,12 @@ static ssize_t emu_drv_mixed_show(struct device_driver *d, char *buf)
 static ssize_t emu_drv_mixed_store(struct device_driver *d, const char *buf,
 				   size_t count)
 {
-	const char *pf, *val;
-	size_t pf_len, val_len;
+	const char *pf;
+	size_t pf_len;
 	struct emu_pf *p;
 	bool on;
-	int ret = emu_split(buf, count, &pf, &pf_len, &val, &val_len);
+	int ret = emu_split_bool(buf, count, &pf, &pf_len, &on);
 
-	if (!ret)
-		ret = emu_bool(val, val_len, &on);
 	if (ret)
 		return ret;
 	mutex_lock(&emu_lock);
@@ -1486,16 +1492,14 @@ static ssize_t emu_drv_mig_mode_show(struct device_driver *d, char *buf)
 static ssize_t emu_drv_mig_mode_store(struct device_driver *d, const char *buf,
 				      size_t count)
 {
-	const char *pf, *val;
-	size_t pf_len, val_len;
+	const char *pf;
+	size_t pf_len;
 	struct emu_mig_mode *m;
 	struct emu_pf *p;
 	char name[16];
 	bool on;
-	int ret = emu_split(buf, count, &pf, &pf_len, &val, &val_len);
+	int ret = emu_split_bool(buf, count, &pf, &pf_len, &on);
 
-	if (!ret)
-		ret = emu_bool(val, val_len, &on);
 	if (ret)
 		return ret;
 	if (!emu_board_mig())

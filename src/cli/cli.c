@@ -12,6 +12,7 @@
 #include "ops/verbinfo.h"
 #include "transport.h"
 #include "util/cleanup.h"
+#include "util/file.h"
 
 static void usage(FILE *f)
 {
@@ -167,22 +168,14 @@ static int read_config_arg(json_t *args, struct carve_error *err)
 	const char *path = json_string_value(json_object_get(args, "config"));
 	if (!path)
 		return 0;
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f)
-		return carve_error_set(err, -errno, "CONFIG_UNREADABLE", "cannot read %s: %s", path, strerror(errno));
 	/* vgpu-device-manager's files are larger (NVIDIA's example: 68 KB). */
 	const char *format = json_string_value(json_object_get(args, "format"));
-	const size_t MAX = format && strcmp(format, "vgpu-device-manager") == 0 ? CARVE_VGPUDM_MAX_BYTES
-										 : CARVE_HOSTCFG_MAX_BYTES;
-	_cleanup_free_ char *buf = malloc(MAX + 1);
-	if (!buf)
-		return -ENOMEM;
-	size_t n = fread(buf, 1, MAX + 1, f);
-	if (ferror(f))
-		return carve_error_set(err, -EIO, "CONFIG_UNREADABLE", "cannot read %s", path);
-	if (n > MAX)
-		return carve_error_set(err, -E2BIG, "CONFIG_UNREADABLE", "%s is larger than %zu bytes", path, MAX);
-	buf[n] = '\0';
+	size_t max = format && strcmp(format, "vgpu-device-manager") == 0 ? CARVE_VGPUDM_MAX_BYTES : CARVE_HOSTCFG_MAX_BYTES;
+	_cleanup_free_ char *buf = NULL;
+	size_t n;
+	int r = carve_file_read(path, max, false, "CONFIG_UNREADABLE", &buf, &n, err);
+	if (r < 0)
+		return r;
 	if (strlen(buf) != n)
 		return carve_error_set(err, -EINVAL, "CONFIG_UNREADABLE", "%s contains a NUL byte", path);
 	json_t *v = json_string(buf);

@@ -12,6 +12,7 @@
 #include <yaml.h>
 
 #include "util/cleanup.h"
+#include "util/file.h"
 
 void carved_config_default(struct carved_config *c)
 {
@@ -367,34 +368,10 @@ int carved_config_parse(const char *name, const char *text, size_t len, struct c
 
 static int read_file(const char *path, char **out, size_t *len, struct carve_error *err)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f)
-		return carve_error_set(err, -errno, errno == ENOENT ? "CONFIG_NOT_FOUND" : "CONFIG_UNREADABLE",
-				       "cannot read %s: %s", path, strerror(errno));
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	for (;;) {
-		if (n + 4096 > cap) {
-			if (cap >= (1 << 20))
-				return free(buf), carve_error_set(err, -EFBIG, "CONFIG_INVALID", "%s is larger than 1 MiB", path);
-			cap = cap ? cap * 2 : 8192;
-			char *b = realloc(buf, cap);
-			if (!b)
-				return free(buf), -ENOMEM;
-			buf = b;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		return carve_error_set(err, -EIO, "CONFIG_UNREADABLE", "error reading %s", path);
-	}
-	*out = buf;
-	*len = n;
-	return 0;
+	int r = carve_file_read(path, 1 << 20, true, "CONFIG_UNREADABLE", out, len, err);
+	if (r == -ENOENT)
+		return carve_error_set(err, r, "CONFIG_NOT_FOUND", "cannot read %s: %s", path, strerror(ENOENT));
+	return r;
 }
 
 static int override(char **field, const char *v)

@@ -88,3 +88,35 @@ int carve_mig_layout(const struct carve_board *b, const char *pci, const struct 
 	}
 	return 0;
 }
+
+int carve_mig_changeable(const struct carve_hw_gpu *g, const struct carve_board *b, struct carve_error *err)
+{
+	if (!carve_board_has_mig(b))
+		return carve_error_set(err, -EOPNOTSUPP, "MIG_UNSUPPORTED", "%s: %s has no MIG", g->pci,
+				       g->board[0] ? g->board : "this GPU");
+	if (g->n_devs > 0)
+		return carve_error_set(err, -EBUSY, "MIG_BUSY", "%s: cannot change MIG: vGPU %s exists on the GPU", g->pci,
+				       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	return 0;
+}
+
+int carve_mixed_size_changeable(const struct carve_hw_gpu *g, bool on, struct carve_error *err)
+{
+	if (g->mechanism != CARVE_IMPL_NVIDIA_SRIOV && g->mechanism != CARVE_IMPL_NVIDIA_MDEV)
+		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
+				       "%s: mixed-size mode is NVIDIA's (this GPU is %s)", g->pci,
+				       carve_impl_name(g->mechanism));
+	if (!g->mixed_size_supported)
+		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
+				       "%s: %s has no mixed-size (heterogeneous) mode", g->pci,
+				       g->board[0] ? g->board : "this GPU");
+	bool known = g->mixed_size_source == CARVE_HW_SOURCE_DRIVER || g->mixed_size_source == CARVE_HW_SOURCE_NVML;
+	if (known && g->mixed_size == on)
+		return 1;
+	/* The driver answers "in use" (NVML's rc 19) once any vGPU exists. */
+	if (g->n_devs > 0)
+		return carve_error_set(err, -EBUSY, "MIXED_SIZE_BUSY",
+				       "%s: cannot turn mixed-size mode %s: vGPU %s exists on the GPU", g->pci,
+				       on ? "on" : "off", g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	return 0;
+}

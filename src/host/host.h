@@ -120,6 +120,13 @@ bool carve_vgpu_params_valid(const char *params);
  * naming pci). */
 int carve_mig_layout(const struct carve_board *b, const char *pci, const struct carve_strv *profiles,
 		     struct carve_hw_gi gis[CARVE_HW_MAX_GIS], uint8_t *n, struct carve_error *err);
+/* The driver's preconditions for turning g's mixed-size mode on or off:
+ * MIXED_SIZE_UNSUPPORTED, MIXED_SIZE_BUSY (a vGPU exists); 1 when the mode
+ * is known to be that already (nothing to do), else 0. */
+int carve_mixed_size_changeable(const struct carve_hw_gpu *g, bool on, struct carve_error *err);
+/* The driver's preconditions of any MIG change on g (of board b, NULL when
+ * unknown): MIG_UNSUPPORTED, MIG_BUSY (a vGPU exists), else 0. */
+int carve_mig_changeable(const struct carve_hw_gpu *g, const struct carve_board *b, struct carve_error *err);
 /* A vGPU's vgpu_params: the PGPU's defaults (host-apply) with the vGPU's own
  * (both valid, may be "") taking precedence key by key, defaults first.
  * -E2BIG when the result does not fit size (out is then ""). */

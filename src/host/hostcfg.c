@@ -60,26 +60,31 @@ static int select_pair(struct carve_yaml *y, void *obj, const char *key, yaml_no
 	return carve_yaml_unknown_key(y, kn, kpath);
 }
 
-static int parse_types(struct carve_yaml *y, struct carve_hostcfg_entry *e, yaml_node_t *seq, const char *path)
+/* A list of strings into out (has: it was given): at most max items of
+ * fewer than size bytes each, with unique none twice; check (may be NULL)
+ * refuses an item with a message of its own. */
+static int parse_list(struct carve_yaml *y, yaml_node_t *seq, const char *path, const char *what, size_t max,
+		      size_t size, bool unique, const char *(*check)(const char *item), bool *has, struct carve_strv *out)
 {
 	if (seq->type != YAML_SEQUENCE_NODE)
-		return carve_yaml_err(y, seq, path, "expected a list of vGPU types");
+		return carve_yaml_err(y, seq, path, "expected a list of %s", what);
 	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-	if (n > CARVE_HOSTCFG_MAX_TYPES)
-		return carve_yaml_err_code(y, -E2BIG, seq, path, "more than %d types", CARVE_HOSTCFG_MAX_TYPES);
-	e->has_types = true;
+	if (n > max)
+		return carve_yaml_err_code(y, -E2BIG, seq, path, "more than %zu %s", max, what);
+	*has = true;
 	for (size_t i = 0; i < n; i++) {
-		char ipath[180], name[128];
+		char ipath[180], item[128];
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
 		int r;
 		yaml_node_t *in = carve_yaml_node(y, seq->data.sequence.items.start[i], ipath, &r);
-		if (!in || (r = carve_yaml_str(y, in, ipath, name, sizeof(name))) < 0)
+		if (!in || (r = carve_yaml_str(y, in, ipath, item, size < sizeof(item) ? size : sizeof(item))) < 0)
 			return r;
-		if (!name[0])
-			return carve_yaml_err(y, in, ipath, "empty type name");
-		if (carve_strv_contains(&e->types, name))
-			return carve_yaml_err(y, in, ipath, "'%s' listed twice", name);
-		if (carve_strv_push(&e->types, name) < 0)
+		const char *why = !item[0] ? "empty" : check ? check(item) : NULL;
+		if (why)
+			return carve_yaml_err(y, in, ipath, "'%s': %s", item, why);
+		if (unique && carve_strv_contains(out, item))
+			return carve_yaml_err(y, in, ipath, "'%s' listed twice", item);
+		if (carve_strv_push(out, item) < 0)
 			return oom(y);
 	}
 	return 0;
@@ -124,34 +129,13 @@ static int parse_sched(struct carve_yaml *y, struct carve_hostcfg_entry *e, yaml
 }
 
 /* "<compute slices>g.<GB>gb", as nvidia-smi names GPU instance profiles. */
-static bool mig_profile_syntax(const char *s)
+static const char *mig_profile_check(const char *s)
 {
 	unsigned g, gb;
 	int n = 0;
-	return sscanf(s, "%1ug.%3ugb%n", &g, &gb, &n) == 2 && n > 0 && s[n] == '\0' && g >= 1 && gb >= 1 && s[0] != '0';
-}
-
-static int parse_mig(struct carve_yaml *y, struct carve_hostcfg_entry *e, yaml_node_t *seq, const char *path)
-{
-	if (seq->type != YAML_SEQUENCE_NODE)
-		return carve_yaml_err(y, seq, path, "expected a list of GPU instance profiles (1g.5gb), [] for MIG off");
-	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-	if (n > CARVE_HOSTCFG_MAX_MIG)
-		return carve_yaml_err_code(y, -E2BIG, seq, path, "more than %d GPU instances", CARVE_HOSTCFG_MAX_MIG);
-	e->has_mig = true;
-	for (size_t i = 0; i < n; i++) {
-		char ipath[180], name[32];
-		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
-		int r;
-		yaml_node_t *in = carve_yaml_node(y, seq->data.sequence.items.start[i], ipath, &r);
-		if (!in || (r = carve_yaml_str(y, in, ipath, name, sizeof(name))) < 0)
-			return r;
-		if (!mig_profile_syntax(name))
-			return carve_yaml_err(y, in, ipath, "'%s' is not a GPU instance profile (like 1g.5gb)", name);
-		if (carve_strv_push(&e->mig, name) < 0)
-			return oom(y);
-	}
-	return 0;
+	bool ok = sscanf(s, "%1ug.%3ugb%n", &g, &gb, &n) == 2 && n > 0 && s[n] == '\0' && g >= 1 && gb >= 1 &&
+		  s[0] != '0';
+	return ok ? NULL : "not a GPU instance profile (like 1g.5gb)";
 }
 
 static int params_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn,
@@ -199,11 +183,13 @@ static int entry_pair(struct carve_yaml *y, void *obj, const char *key, yaml_nod
 		return carve_yaml_u32(y, vn, kpath, 4096, &e->sriov_vfs);
 	}
 	if (strcmp(key, "enabled-types") == 0)
-		return parse_types(y, e, vn, kpath);
+		return parse_list(y, vn, kpath, "vGPU types", CARVE_HOSTCFG_MAX_TYPES, 128, true, NULL,
+				  &e->has_types, &e->types);
 	if (strcmp(key, "scheduler") == 0)
 		return parse_sched(y, e, kn, vn, kpath);
 	if (strcmp(key, "mig") == 0)
-		return parse_mig(y, e, vn, kpath);
+		return parse_list(y, vn, kpath, "GPU instance profiles (1g.5gb; [] for MIG off)", CARVE_HOSTCFG_MAX_MIG, 32,
+				  false, mig_profile_check, &e->has_mig, &e->mig);
 	if (strcmp(key, "vgpu-params") == 0) {
 		e->has_params = true;
 		return carve_yaml_walk(y, vn, kpath, e, params_pair);

@@ -190,6 +190,25 @@ static void load_profiles(nvml_device d, struct gi_profiles *p)
 	}
 }
 
+/* fn for each GPU instance of d (of the base profiles p), until it fails. */
+static int each_gi(nvml_device d, const struct gi_profiles *p, int (*fn)(const struct gi_profiles *p, unsigned i,
+									      nvml_gpu_instance gi, void *arg),
+		   void *arg)
+{
+	for (unsigned i = 0; i < NVML_GI_PROFILES; i++) {
+		nvml_gpu_instance list[NVML_MAX_GIS_PER_PROFILE];
+		unsigned int count = 0;
+		if (!p->ok[i] || nv.gis_of(d, p->info[i].id, list, &count) != NVML_SUCCESS)
+			continue;
+		for (unsigned k = 0; k < count && k < NVML_MAX_GIS_PER_PROFILE; k++) {
+			int r = fn(p, i, list[k], arg);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 static int mig_device(const char *pci, nvml_device *d, struct carve_error *err)
 {
 	int r = device(pci, d, err);
@@ -198,6 +217,37 @@ static int mig_device(const char *pci, nvml_device *d, struct carve_error *err)
 	if (!nv.get_mig || !nv.set_mig || !nv.gi_profile || !nv.gis_of || !nv.gi_create || !nv.gi_destroy)
 		return no_call(pci, "MIG calls (nvmlDeviceGetMigMode ...)", err);
 	return 0;
+}
+
+struct listing {
+	struct carve_hw_gi *gis;
+	uint8_t *n;
+};
+
+static int list_gi(const struct gi_profiles *p, unsigned i, nvml_gpu_instance gi, void *arg)
+{
+	(void)gi;
+	struct listing *l = arg;
+	if (*l->n == CARVE_HW_MAX_GIS)
+		return 0;
+	snprintf(l->gis[*l->n].profile, sizeof(l->gis[*l->n].profile), "%.15s", p->name[i]);
+	l->gis[*l->n].slices = (uint8_t)p->info[i].slice_count;
+	(*l->n)++;
+	return 0;
+}
+
+struct destroying {
+	const char *pci;
+	struct carve_error *err;
+};
+
+static int destroy_gi(const struct gi_profiles *p, unsigned i, nvml_gpu_instance gi, void *arg)
+{
+	(void)p;
+	(void)i;
+	const struct destroying *x = arg;
+	nvml_return nr = nv.gi_destroy(gi);
+	return nr == NVML_SUCCESS ? 0 : nv_fail(nr, "nvmlGpuInstanceDestroy", x->pci, x->err);
 }
 
 int carve_nvml_get_mig(const char *pci, bool *on, struct carve_hw_gi gis[CARVE_HW_MAX_GIS], uint8_t *n,
@@ -217,17 +267,8 @@ int carve_nvml_get_mig(const char *pci, bool *on, struct carve_hw_gi gis[CARVE_H
 		return 0;
 	struct gi_profiles p;
 	load_profiles(d, &p);
-	for (unsigned i = 0; i < NVML_GI_PROFILES; i++) {
-		nvml_gpu_instance list[NVML_MAX_GIS_PER_PROFILE];
-		unsigned int count = 0;
-		if (!p.ok[i] || nv.gis_of(d, p.info[i].id, list, &count) != NVML_SUCCESS)
-			continue;
-		for (unsigned k = 0; k < count && *n < CARVE_HW_MAX_GIS; k++, (*n)++) {
-			snprintf(gis[*n].profile, sizeof(gis[*n].profile), "%.15s", p.name[i]);
-			gis[*n].slices = (uint8_t)p.info[i].slice_count;
-		}
-	}
-	return 0;
+	struct listing l = {gis, n};
+	return each_gi(d, &p, list_gi, &l);
 }
 
 int carve_nvml_set_mig_mode(const char *pci, bool on, struct carve_error *err)
@@ -256,17 +297,9 @@ int carve_nvml_set_mig_instances(const char *pci, const struct carve_strv *profi
 		return r;
 	struct gi_profiles p;
 	load_profiles(d, &p);
-	for (unsigned i = 0; i < NVML_GI_PROFILES; i++) {
-		nvml_gpu_instance list[NVML_MAX_GIS_PER_PROFILE];
-		unsigned int count = 0;
-		if (!p.ok[i] || nv.gis_of(d, p.info[i].id, list, &count) != NVML_SUCCESS)
-			continue;
-		for (unsigned k = 0; k < count && k < NVML_MAX_GIS_PER_PROFILE; k++) {
-			nvml_return nr = nv.gi_destroy(list[k]);
-			if (nr != NVML_SUCCESS)
-				return nv_fail(nr, "nvmlGpuInstanceDestroy", pci, err);
-		}
-	}
+	struct destroying x = {pci, err};
+	if ((r = each_gi(d, &p, destroy_gi, &x)) < 0)
+		return r;
 	for (size_t k = 0; k < profiles->n; k++) {
 		unsigned i = 0;
 		while (i < NVML_GI_PROFILES && !(p.ok[i] && strcmp(p.name[i], profiles->v[k]) == 0))

@@ -83,7 +83,7 @@ static int load(const char *path, struct table *t, struct carve_error *err)
 {
 	t->n = 0;
 	_cleanup_free_ char *text = NULL;
-	int r = carve_file_read(path, MAX_BYTES, true, &text, NULL, err);
+	int r = carve_file_read(path, MAX_BYTES, true, NULL, &text, NULL, err);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -115,18 +115,21 @@ static int load(const char *path, struct table *t, struct carve_error *err)
 	return 0;
 }
 
-static char *file_path(const char *dir)
+/* dir's file into *path and a new *t. */
+static int load_dir(const char *dir, char **path, struct table **t, struct carve_error *err)
 {
-	return carve_strdupf("%s/%s", dir, CARVE_NVSCHED_FILE);
+	*path = carve_strdupf("%s/%s", dir, CARVE_NVSCHED_FILE);
+	*t = calloc(1, sizeof(**t));
+	if (!*path || !*t)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	return load(*path, *t, err);
 }
 
 int carve_nvsched_get(const char *dir, const char *pci, struct carve_nvsched *out, struct carve_error *err)
 {
-	_cleanup_free_ char *path = file_path(dir);
-	_cleanup_free_ struct table *t = calloc(1, sizeof(*t));
-	if (!path || !t)
-		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
-	int r = load(path, t, err);
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ struct table *t = NULL;
+	int r = load_dir(dir, &path, &t, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < t->n; i++)
@@ -144,11 +147,9 @@ int carve_nvsched_set(const char *dir, const char *pci, const struct carve_nvsch
 	if (s && ((unsigned)s->policy >= CARVE_NVSCHED_POLICY_LAST || s->slice_ms > CARVE_NVSCHED_MAX_SLICE_MS ||
 		  (s->policy == CARVE_NVSCHED_BEST_EFFORT && s->slice_ms)))
 		return carve_error_set(err, -EINVAL, "INVALID_ARGUMENT", "invalid scheduler setting");
-	_cleanup_free_ char *path = file_path(dir);
-	_cleanup_free_ struct table *t = calloc(1, sizeof(*t));
-	if (!path || !t)
-		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
-	int r = load(path, t, err);
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ struct table *t = NULL;
+	int r = load_dir(dir, &path, &t, err);
 	if (r < 0)
 		return r;
 	char norm[13];

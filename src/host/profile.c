@@ -21,6 +21,7 @@
 #include "model/catalog.h"
 #include "model/impl.h"
 #include "util/cleanup.h"
+#include "util/file.h"
 #include "util/yamldoc.h"
 #include "util/pci.h"
 #include "util/uuid.h"
@@ -555,34 +556,13 @@ int carve_profile_validate(const struct carve_profile *p, struct carve_error *er
 int carve_profile_load(const char *path, struct carve_profile **out, struct carve_error *err)
 {
 	*out = NULL;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return carve_error_set(err, -errno, "PROFILE_UNREADABLE", "cannot open profile %s: %s", path,
-				       strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return carve_error_set(err, -EINVAL, "PROFILE_UNREADABLE", "%s is not a regular file", path);
-	if (st.st_size > CARVE_PROFILE_MAX_BYTES)
-		return carve_error_set(err, -E2BIG, ID, "%s: larger than %d bytes", path, CARVE_PROFILE_MAX_BYTES);
-	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
-	size_t len = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return carve_error_set(err, -errno, "PROFILE_UNREADABLE", "cannot read %s: %s", path,
-					       strerror(errno));
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > (size_t)st.st_size) /* grew while reading */
-			return carve_error_set(err, -EAGAIN, "PROFILE_UNREADABLE", "%s changed while being read", path);
-	}
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = carve_file_read(path, CARVE_PROFILE_MAX_BYTES, false, "PROFILE_UNREADABLE", &buf, &len, err);
+	if (r < 0)
+		return r;
 	_cleanup_(carve_profile_freep) struct carve_profile *p = NULL;
-	int r = carve_profile_parse(buf, len, path, &p, err);
+	r = carve_profile_parse(buf, len, path, &p, err);
 	if (r < 0)
 		return r;
 	if ((r = carve_profile_validate(p, err)) < 0)

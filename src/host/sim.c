@@ -1210,27 +1210,15 @@ static int sim_set_mixed_size(struct carve_host *h, const char *pci_in, bool on,
 	struct carve_hw_gpu *g = carve_pci_normalize(pci_in, pci) == 0 ? find_gpu(s, pci, &gi) : NULL;
 	if (!g)
 		return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "sim: no GPU %.16s", pci_in);
-	if (g->mechanism != CARVE_IMPL_NVIDIA_SRIOV && g->mechanism != CARVE_IMPL_NVIDIA_MDEV)
-		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
-				       "%s: mixed-size mode is NVIDIA's (this GPU is %s)", g->pci,
-				       carve_impl_name(g->mechanism));
-	if (!g->mixed_size_supported)
-		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
-				       "%s: %s has no mixed-size (heterogeneous) mode", g->pci, g->board);
-	if (g->mixed_size == on && g->mixed_size_source == CARVE_HW_SOURCE_DRIVER)
-		return 0;
-	/* The driver answers "in use" (rc 19) once any vGPU exists. */
-	if (g->n_devs > 0)
-		return carve_error_set(err, -EBUSY, "MIXED_SIZE_BUSY",
-				       "%s: cannot turn mixed-size mode %s: vGPU %s exists on the GPU", g->pci,
-				       on ? "on" : "off", g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	int r = carve_mixed_size_changeable(g, on, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	bool before = g->mixed_size, set_before = s->extra[gi].mixed_set;
 	enum carve_hw_source src_before = g->mixed_size_source;
 	g->mixed_size = on;
 	g->mixed_size_source = CARVE_HW_SOURCE_DRIVER;
 	s->extra[gi].mixed_set = true;
-	int r = persist(s, err);
-	if (r < 0) {
+	if ((r = persist(s, err)) < 0) {
 		g->mixed_size = before;
 		g->mixed_size_source = src_before;
 		s->extra[gi].mixed_set = set_before;
@@ -1245,14 +1233,8 @@ static int mig_gpu(struct sim *s, const char *pci_in, struct carve_hw_gpu **out,
 	struct carve_hw_gpu *g = carve_pci_normalize(pci_in, pci) == 0 ? find_gpu(s, pci, NULL) : NULL;
 	if (!g)
 		return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "sim: no GPU %.16s", pci_in);
-	if (!carve_board_has_mig(carve_board_by_name(g->board)))
-		return carve_error_set(err, -EOPNOTSUPP, "MIG_UNSUPPORTED", "%s: %s has no MIG", g->pci,
-				       g->board[0] ? g->board : "this GPU");
-	if (g->n_devs > 0)
-		return carve_error_set(err, -EBUSY, "MIG_BUSY", "%s: cannot change MIG: vGPU %s exists on the GPU", g->pci,
-				       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
 	*out = g;
-	return 0;
+	return carve_mig_changeable(g, carve_board_by_name(g->board), err);
 }
 
 static int sim_set_mig_mode(struct carve_host *h, const char *pci, bool on, struct carve_error *err)

@@ -1054,14 +1054,7 @@ static int mig_gpu(struct sysfs_host *h, const char *pci, struct carve_hw_invent
 	int r = carve_sysfs_discover_one(h, pci, inv, ctx, err);
 	if (r < 0)
 		return r;
-	const struct carve_hw_gpu *g = &inv->gpus[0];
-	if (!carve_board_has_mig(ctx->board))
-		return carve_error_set(err, -EOPNOTSUPP, "MIG_UNSUPPORTED", "%s: %s has no MIG", g->pci,
-				       g->board[0] ? g->board : "this GPU");
-	if (g->n_devs > 0)
-		return carve_error_set(err, -EBUSY, "MIG_BUSY", "%s: cannot change MIG: vGPU %s exists on the GPU", g->pci,
-				       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
-	return 0;
+	return carve_mig_changeable(&inv->gpus[0], ctx->board, err);
 }
 
 static int sysfs_set_mig_mode(struct carve_host *hh, const char *pci, bool on, struct carve_error *err)
@@ -1107,22 +1100,8 @@ static int sysfs_set_mixed_size(struct carve_host *hh, const char *pci, bool on,
 	if (r < 0)
 		return r;
 	const struct carve_hw_gpu *g = &inv.gpus[0];
-	if (g->mechanism != CARVE_IMPL_NVIDIA_SRIOV && g->mechanism != CARVE_IMPL_NVIDIA_MDEV)
-		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
-				       "%s: mixed-size mode is NVIDIA's (this GPU is %s)", g->pci,
-				       carve_impl_name(g->mechanism));
-	if (!g->mixed_size_supported)
-		return carve_error_set(err, -EOPNOTSUPP, "MIXED_SIZE_UNSUPPORTED",
-				       "%s: %s has no mixed-size (heterogeneous) mode", g->pci,
-				       g->board[0] ? g->board : "this GPU");
-	bool known = g->mixed_size_source == CARVE_HW_SOURCE_DRIVER || g->mixed_size_source == CARVE_HW_SOURCE_NVML;
-	if (known && g->mixed_size == on)
-		return 0;
-	/* The driver refuses it with "in use" once a vGPU exists: say which. */
-	if (g->n_devs > 0)
-		return carve_error_set(err, -EBUSY, "MIXED_SIZE_BUSY",
-				       "%s: cannot turn mixed-size mode %s: vGPU %s exists on the GPU", g->pci,
-				       on ? "on" : "off", g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	if ((r = carve_mixed_size_changeable(g, on, err)) != 0)
+		return r < 0 ? r : 0;
 	return write_mixed_size(h, &ctx, g->pci, on, err);
 }
 

@@ -51,24 +51,27 @@ int carve_file_write_atomic(const char *path, const char *data, size_t len, cons
 	return 0;
 }
 
-int carve_file_read(const char *path, size_t max, bool missing_ok, char **out, size_t *len, struct carve_error *err)
+int carve_file_read(const char *path, size_t max, bool missing_ok, const char *id, char **out, size_t *len,
+		    struct carve_error *err)
 {
+	if (!id)
+		id = "FILE_READ_FAILED";
 	*out = NULL;
 	if (len)
 		*len = 0;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT && missing_ok)
 			return -ENOENT;
-		return carve_error_set(err, -errno, "FILE_READ_FAILED", "cannot open %s: %s", path, strerror(errno));
+		return carve_error_set(err, -errno, id, "cannot open %s: %s", path, strerror(errno));
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return carve_error_set(err, -errno, "FILE_READ_FAILED", "cannot stat %s: %s", path, strerror(errno));
+		return carve_error_set(err, -errno, id, "cannot stat %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return carve_error_set(err, -EINVAL, "FILE_READ_FAILED", "%s is not a regular file", path);
+		return carve_error_set(err, -EINVAL, id, "%s is not a regular file", path);
 	if ((size_t)st.st_size > max)
-		return carve_error_set(err, -EFBIG, "FILE_READ_FAILED", "%s: %lld bytes, more than %zu", path,
+		return carve_error_set(err, -EFBIG, id, "%s: %lld bytes, more than %zu", path,
 				       (long long)st.st_size, max);
 	_cleanup_free_ char *buf = malloc(max + 1);
 	if (!buf)
@@ -79,14 +82,14 @@ int carve_file_read(const char *path, size_t max, bool missing_ok, char **out, s
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return carve_error_set(err, -errno, "FILE_READ_FAILED", "cannot read %s: %s", path,
+			return carve_error_set(err, -errno, id, "cannot read %s: %s", path,
 					       strerror(errno));
 		if (n == 0)
 			break;
 		off += (size_t)n;
 		/* The file may have grown since fstat. */
 		if (off > max)
-			return carve_error_set(err, -EFBIG, "FILE_READ_FAILED", "%s: more than %zu bytes", path, max);
+			return carve_error_set(err, -EFBIG, id, "%s: more than %zu bytes", path, max);
 	}
 	buf[off] = '\0';
 	if (len)

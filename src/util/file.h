@@ -5,7 +5,8 @@
  * renames it over path and fsyncs the directory: a reader (or a crash)
  * sees the old content or the new, never a mix.  On failure path is as it
  * was and the temporary is gone.  carve_file_read() reads a regular file
- * of at most max bytes (-EFBIG beyond), not following a final symlink;
+ * (an operator's path: links are followed; a FIFO does not block it) of at
+ * most max bytes (-EFBIG beyond);
  * *out is NUL-terminated and the caller's.  Errors: negative errno with
  * err set (id FILE_WRITE_FAILED / FILE_READ_FAILED naming the path, or the
  * caller's id where given). */
@@ -17,5 +18,7 @@
 #include "error.h"
 
 int carve_file_write_atomic(const char *path, const char *data, size_t len, const char *id, struct carve_error *err);
-/* -ENOENT is returned without setting err when missing_ok. */
-int carve_file_read(const char *path, size_t max, bool missing_ok, char **out, size_t *len, struct carve_error *err);
+/* id names the errors (NULL: FILE_READ_FAILED); -EFBIG beyond max; -ENOENT
+ * is returned without setting err when missing_ok. */
+int carve_file_read(const char *path, size_t max, bool missing_ok, const char *id, char **out, size_t *len,
+		    struct carve_error *err);

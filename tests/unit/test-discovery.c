@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,37 +51,6 @@ static const char *mkfixture(void)
 	return s ? s : "build/tools/carve-mkfixture";
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Trees have thousands of entries: prefer a tmpfs, as sysfs is in memory
- * too (on some disks creating them takes seconds). */
-static char *make_tmpdir(void)
-{
-	const char *env = getenv("CARVE_TEST_TMPDIR");
-	const char *bases[] = {env, "/dev/shm", getenv("TMPDIR"), "/tmp"};
-	for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
-		if (!bases[i] || access(bases[i], W_OK) != 0)
-			continue;
-		char *t = carve_strdupf("%s/carve-test-discovery-XXXXXX", bases[i]);
-		assert_non_null(t);
-		if (mkdtemp(t))
-			return t;
-		free(t);
-	}
-	fail_msg("no writable temporary directory");
-	return NULL;
-}
 
 /* carve-mkfixture PROFILE OUTDIR, without a shell. */
 static int run_mkfixture(const char *profile, const char *outdir)
@@ -168,7 +139,7 @@ static void yaml_names(const char *dir, struct carve_strv *names)
 static void test_profiles(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	_cleanup_free_ char *dir = carve_strdupf("%s/examples/hosts", srcdir());
 	struct carve_strv names = {0};
 	yaml_names(dir, &names);
@@ -201,7 +172,7 @@ static void test_profiles(void **state)
 		carve_host_free(hm);
 	}
 	carve_strv_clear(&names);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 /* ---- real hosts: listings operators published (tests/fixtures/real) ---- */
@@ -223,7 +194,7 @@ static json_t *discover_listing(const char *tmp, const char *name)
 {
 	_cleanup_free_ char *listing = carve_strdupf("%s/tests/fixtures/real/%s.yaml", srcdir(), name);
 	_cleanup_free_ char *root = carve_strdupf("%s/%s", tmp, name);
-	rm_rf(root);
+	test_rm_rf(root);
 	assert_int_equal(run_mkfixture_listing(listing, root), 0);
 	struct carve_error err = {0};
 	struct carve_host *h = NULL;
@@ -251,7 +222,7 @@ static json_t *type_json(json_t *inv, size_t gpu, const char *id)
 static void test_real_hosts(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	_cleanup_free_ char *dir = carve_strdupf("%s/tests/fixtures/real", srcdir());
 	struct carve_strv names = {0};
 	yaml_names(dir, &names);
@@ -310,7 +281,7 @@ static void test_real_hosts(void **state)
 	assert_string_equal(JSTR(g, "mixed_size_source"), "default");
 	assert_true(json_is_true(json_object_get(g, "mixed_size_supported")));
 	assert_int_equal(JINT(type_json(l40s, 0, "1155"), "available"), 1);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 /* ---- malformed, unreadable and hostile trees ---- */
@@ -390,7 +361,7 @@ static char *expect_problem(const char *root, const char *pci, const char *type,
 static void test_malformed(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	_cleanup_free_ char *root = gen_tree(tmp, "p40x2");
 	struct carve_error err = {0};
 	char rel[256];
@@ -448,7 +419,7 @@ static void test_malformed(void **state)
 	assert_int_equal(t->max_instances_source, CARVE_HW_SOURCE_CATALOG);
 	carve_hw_inventory_clear(&inv);
 	carve_host_free(h);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 static void test_unreadable_root(void **state)
@@ -459,19 +430,19 @@ static void test_unreadable_root(void **state)
 	assert_int_equal(carve_host_open_sysfs("/nonexistent/carve-sysfs", NULL, &h, &err), -ENOENT);
 	assert_non_null(strstr(err.message, "/nonexistent/carve-sysfs"));
 	assert_null(h);
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	carve_error_clear(&err);
 	assert_int_equal(carve_host_open_sysfs(tmp, NULL, &h, &err), -ENOTDIR);
 	assert_non_null(strstr(err.message, "does not look like sysfs"));
 	carve_error_clear(&err);
 	assert_true(carve_host_open_sysfs("/etc/hostname", NULL, &h, &err) < 0);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 static void test_hostile(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	_cleanup_free_ char *root = gen_tree(tmp, "p40x2");
 	_cleanup_free_ char *prof = profile_path("p40x2");
 	struct carve_error err = {0};
@@ -551,7 +522,7 @@ static void test_hostile(void **state)
 	snprintf(spec.params, sizeof(spec.params), "a=b\necho");
 	assert_int_equal(hs->ops->vgpu_create(hs, NULL, &spec, &where, &err), -EINVAL);
 	carve_host_free(hs);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 static void put_file(const char *root, const char *rel, const char *content)
@@ -573,7 +544,7 @@ static void put_file(const char *root, const char *rel, const char *content)
 static void test_nonpci_parent(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *root = make_tmpdir();
+	_cleanup_free_ char *root = test_tmpdir_make("discovery");
 	const char *d = "devices/virtual/carve_vgpu_emu/0000:c0:00.0";
 	char rel[256];
 	put_file(root, "bus/pci/devices/.keep", "");
@@ -619,7 +590,7 @@ static void test_nonpci_parent(void **state)
 	assert_non_null(carve_hw_gpu_find_type(g, "passthrough"));
 	carve_hw_inventory_clear(&inv);
 	carve_host_free(h);
-	rm_rf(root);
+	test_rm_rf(root);
 }
 
 /* ---- the sim's rules ---- */
@@ -871,7 +842,7 @@ static void test_sim_gvt_rules(void **state)
 static void test_sim_persistence(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	_cleanup_free_ char *st = carve_strdupf("%s/sim-state.json", tmp);
 	struct carve_error err = {0};
 	const char *gpu = "0000:04:00.0";
@@ -950,7 +921,7 @@ static void test_sim_persistence(void **state)
 	assert_int_equal(carve_host_open_sim(demo, st, &h, &err), -EINVAL);
 	assert_non_null(strstr(err.message, "sim-state.json"));
 	carve_hw_inventory_clear(&inv);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 static void test_sim_fail_injection(void **state)
@@ -987,7 +958,7 @@ static void test_sim_fail_injection(void **state)
 static void test_mixed_override_roundtrip(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	_cleanup_free_ char *prof = carve_strdupf("%s/mixed.yaml", tmp);
 	overwrite(tmp, "mixed.yaml",
 		  "name: mixed\ngpus:\n"
@@ -1006,7 +977,7 @@ static void test_mixed_override_roundtrip(void **state)
 	assert_int_equal(avail(hm, "0000:af:00.0", "nvidia-233"), 1); /* 16 - 4 - 2 = 10 GiB: one 8Q */
 	carve_host_free(hs);
 	carve_host_free(hm);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 /* ---- profiles: strict validation with file, line and key ---- */
@@ -1134,7 +1105,7 @@ static char *slurp(const char *root, const char *rel)
 static void test_sysfs_realize(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	struct carve_error err = {0};
 	struct carve_vgpu_placement w;
 
@@ -1211,7 +1182,7 @@ static void test_sysfs_realize(void **state)
 	_cleanup_free_ char *probe = slurp(root3, "bus/pci/drivers_probe");
 	assert_string_equal(probe, "0000:04:02.1");
 	carve_host_free(h);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 /* ---- SR-IOV: VFs that a reboot lost ---- */
@@ -1328,7 +1299,7 @@ static void test_sim_sriov_enable(void **state)
 static void test_sim_sriov_persistence(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	_cleanup_free_ char *st = carve_strdupf("%s/sim-state.json", tmp);
 	struct carve_error err = {0};
 	const char *gpu = "0000:04:00.0";
@@ -1367,7 +1338,7 @@ static void test_sim_sriov_persistence(void **state)
 	h = open_example("amd-s7150-cold", st);
 	assert_int_equal(numvfs_of(h, gpu, NULL), 0);
 	carve_host_free(h);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 /* A write hook that plays the kernel and the vendor drivers on a fixture
@@ -1452,7 +1423,7 @@ static const char *A100_TMPL = "name: a100\ngpus:\n  - {board: NVIDIA A100 PCIe 
 static void test_sysfs_sriov_enable(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	struct carve_error err = {0};
 	struct carve_vgpu_placement w;
 	struct carve_host *h = NULL;
@@ -1541,14 +1512,14 @@ static void test_sysfs_sriov_enable(void **state)
 	carve_host_free(hm);
 	carve_host_free(h);
 	carve_sysfs_set_write_fault(NULL, NULL);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 /* Vendor VFIO release: the driver refuses (EBUSY) for a while at cleanup. */
 static void test_sysfs_release_retries(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *tmp = make_tmpdir();
+	_cleanup_free_ char *tmp = test_tmpdir_make("discovery");
 	_cleanup_free_ char *root = gen_tree(tmp, "l40s-sriov");
 	struct carve_error err = {0};
 	struct carve_host *h = NULL;
@@ -1587,7 +1558,7 @@ static void test_sysfs_release_retries(void **state)
 	assert_non_null(strstr(err.message, "after 1 attempt"));
 	carve_sysfs_set_write_fault(NULL, NULL);
 	carve_host_free(h);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 }
 
 int main(void)

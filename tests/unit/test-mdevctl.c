@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -35,35 +37,6 @@
 #define NV_AUTO "{\"mdev_type\": \"nvidia-46\", \"start\": \"auto\", \"attrs\": [{\"nvidia/vgpu_params\": \"" NV_PARAMS "\"}]}"
 #define GVT_MANUAL "{\n    \"mdev_type\": \"i915-GVTg_V5_4\",\n    \"start\": \"manual\"\n}\n"
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Thousands of files for the limits: a tmpfs if there is one. */
-static char *make_tmpdir(void)
-{
-	const char *bases[] = {getenv("CARVE_TEST_TMPDIR"), "/dev/shm", getenv("TMPDIR"), "/tmp"};
-	for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
-		if (!bases[i] || access(bases[i], W_OK) != 0)
-			continue;
-		char *t = carve_strdupf("%s/carve-test-mdevctl-XXXXXX", bases[i]);
-		assert_non_null(t);
-		if (mkdtemp(t))
-			return t;
-		free(t);
-	}
-	fail_msg("no writable temporary directory");
-	return NULL;
-}
 
 static void mkd(const char *root, const char *rel)
 {
@@ -339,7 +312,7 @@ static void test_parse_args(void **state)
 static void test_read_good(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *root = make_tmpdir();
+	_cleanup_free_ char *root = test_tmpdir_make("mdevctl");
 	mkd(root, P41);
 	mkd(root, P21);
 	put(root, P41 "/" U2, GVT_MANUAL);
@@ -377,19 +350,19 @@ static void test_read_good(void **state)
 
 	/* an empty directory is no definitions, not an error */
 	_cleanup_free_ char *empty = carve_strdupf("%s/%s", root, P21);
-	rm_rf(empty);
+	test_rm_rf(empty);
 	mkd(root, P21);
 	assert_int_equal(carve_mdevctl_defs_read(empty, &d, &err), 0);
 	assert_int_equal(d.n, 0);
 	assert_int_equal(d.skipped.n, 0);
 	carve_mdevctl_defs_clear(&d);
-	rm_rf(root);
+	test_rm_rf(root);
 }
 
 static void test_read_skips(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *root = make_tmpdir();
+	_cleanup_free_ char *root = test_tmpdir_make("mdevctl");
 	mkd(root, P41);
 	mkd(root, P21);
 	put(root, P41 "/" U1, NV_AUTO);
@@ -480,13 +453,13 @@ static void test_read_skips(void **state)
 		carve_mdevctl_defs_clear(&d);
 	}
 	assert_false(carve_error_isset(&err));
-	rm_rf(root);
+	test_rm_rf(root);
 }
 
 static void test_read_errors(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *root = make_tmpdir();
+	_cleanup_free_ char *root = test_tmpdir_make("mdevctl");
 	_cleanup_free_ char *missing = carve_strdupf("%s/mdevctl.d", root);
 	struct carve_mdevctl_defs d = {.n = 7};
 	struct carve_error err = {0};
@@ -509,13 +482,13 @@ static void test_read_errors(void **state)
 	assert_int_equal(carve_mdevctl_defs_read(link, &d, &err), -ENOTDIR); /* O_DIRECTORY|O_NOFOLLOW's answer */
 	assert_non_null(strstr(err.message, "a symbolic link, not followed"));
 	assert_int_equal(carve_mdevctl_defs_read(root, NULL, NULL), -EINVAL);
-	rm_rf(root);
+	test_rm_rf(root);
 }
 
 static void test_read_limits(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *root = make_tmpdir();
+	_cleanup_free_ char *root = test_tmpdir_make("mdevctl");
 	mkd(root, P41);
 	mkd(root, P21);
 	char uuid[CARVE_UUID_STRLEN + 1];
@@ -538,11 +511,11 @@ static void test_read_limits(void **state)
 	assert_non_null(strstr(err.message, "more than 4096 mdevctl definitions"));
 	assert_null(d.v);
 	assert_int_equal(d.skipped.n, 0);
-	rm_rf(root);
+	test_rm_rf(root);
 	free(root);
 
 	/* skipped lines stop at their limit; one more line counts the rest */
-	root = make_tmpdir();
+	root = test_tmpdir_make("mdevctl");
 	mkd(root, P41);
 	for (size_t i = 0; i < CARVE_MDEVCTL_MAX_SKIPPED + 5; i++) {
 		_cleanup_free_ char *rel = carve_strdupf("%s/junk%zu", P41, i);
@@ -554,7 +527,7 @@ static void test_read_limits(void **state)
 	assert_int_equal(d.skipped.n, CARVE_MDEVCTL_MAX_SKIPPED + 1);
 	assert_string_equal(d.skipped.v[CARVE_MDEVCTL_MAX_SKIPPED], "(5 more entries not read, not listed)");
 	carve_mdevctl_defs_clear(&d);
-	rm_rf(root);
+	test_rm_rf(root);
 	free(root);
 	root = NULL;
 }
@@ -569,7 +542,7 @@ static void test_export_roundtrip(void **state)
 	assert_int_equal(carve_emit_mdevctl_json(&v, "nvidia-47", NV_PARAMS, &j, NULL), 0);
 	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	assert_non_null(text);
-	_cleanup_free_ char *root = make_tmpdir();
+	_cleanup_free_ char *root = test_tmpdir_make("mdevctl");
 	mkd(root, P41);
 	put(root, P41 "/" U1, text);
 	struct carve_mdevctl_defs d;
@@ -581,7 +554,7 @@ static void test_export_roundtrip(void **state)
 	assert_string_equal(d.v[0].attrs[0].key, "nvidia/vgpu_params");
 	assert_string_equal(d.v[0].attrs[0].value, NV_PARAMS);
 	carve_mdevctl_defs_clear(&d);
-	rm_rf(root);
+	test_rm_rf(root);
 }
 
 int main(void)
