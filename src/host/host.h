@@ -65,9 +65,11 @@ struct carve_host_ops {
 	 * kernel's rules: at most sriov_totalvfs (-ERANGE), one non-zero
 	 * count becomes another through 0, never while a VF is in use
 	 * (-EBUSY SRIOV_VF_IN_USE, naming it); the new VFs are waited for
-	 * (bounded) as a create that enables them does.  The same count
-	 * changes nothing. */
-	int (*sriov_set_numvfs)(struct carve_host *h, const char *pf_pci, uint32_t n, struct carve_error *err);
+	 * (bounded) as a create that enables them does, and *waited_ms (may
+	 * be NULL) says how long they took to appear.  The same count changes
+	 * nothing. */
+	int (*sriov_set_numvfs)(struct carve_host *h, const char *pf_pci, uint32_t n, unsigned *waited_ms,
+				struct carve_error *err);
 	/* NVIDIA mixed-size (heterogeneous) mode of a GPU (host-apply), under
 	 * the driver's rules: only where the board has it (-EOPNOTSUPP
 	 * MIXED_SIZE_UNSUPPORTED), never while a vGPU exists on the GPU

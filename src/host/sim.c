@@ -1180,8 +1180,11 @@ static void sim_free(struct carve_host *h)
 	free(s);
 }
 
-static int sim_set_numvfs(struct carve_host *h, const char *pf_pci, uint32_t n, struct carve_error *err)
+static int sim_set_numvfs(struct carve_host *h, const char *pf_pci, uint32_t n, unsigned *waited_ms,
+			  struct carve_error *err)
 {
+	if (waited_ms)
+		*waited_ms = 0; /* the sim's VFs are there at once */
 	struct sim *s = to_sim(h);
 	char pci[13];
 	size_t gi;

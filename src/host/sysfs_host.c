@@ -666,7 +666,7 @@ static bool amd_type_possible(const struct sysfs_gpu_ctx *ctx, const struct carv
  * rediscover the PF into inv/ctx.  The PF's driver creates the VFs' vendor
  * files as it probes them, so look a bounded while for all of them. */
 static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, int tries, struct carve_hw_inventory *inv,
-			   struct sysfs_gpu_ctx *ctx, struct carve_error *err);
+			   struct sysfs_gpu_ctx *ctx, unsigned *waited_ms, struct carve_error *err);
 
 static int ensure_vfs(struct sysfs_host *h, const struct carve_vgpu_spec *spec, struct carve_hw_inventory *inv,
 		      struct sysfs_gpu_ctx *ctx, struct carve_error *err)
@@ -682,14 +682,14 @@ static int ensure_vfs(struct sysfs_host *h, const struct carve_vgpu_spec *spec, 
 	}
 	if (want == g->sriov_numvfs)
 		return 0;
-	return set_numvfs_wait(h, want, CARVE_SYSFS_VF_WAIT_TRIES, inv, ctx, err);
+	return set_numvfs_wait(h, want, CARVE_SYSFS_VF_WAIT_TRIES, inv, ctx, NULL, err);
 }
 
 /* Set the PF of inv/ctx (discovered) to want VFs, then look up to tries
  * times, CARVE_SYSFS_VF_WAIT_DELAY_MS apart, for all of them with their
  * vendor files, rediscovering the PF into inv/ctx. */
 static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, int tries, struct carve_hw_inventory *inv,
-			   struct sysfs_gpu_ctx *ctx, struct carve_error *err)
+			   struct sysfs_gpu_ctx *ctx, unsigned *waited_ms, struct carve_error *err)
 {
 	const struct carve_hw_gpu *g = &inv->gpus[0];
 	char pf[13];
@@ -706,6 +706,8 @@ static int set_numvfs_wait(struct sysfs_host *h, uint32_t want, int tries, struc
 			return r;
 		g = &inv->gpus[0];
 		seen = g->n_vfs;
+		if (waited_ms)
+			*waited_ms = (unsigned)(attempt - 1) * CARVE_SYSFS_VF_WAIT_DELAY_MS;
 		/* Until the vendor files exist detection says passthrough. */
 		if (g->n_vfs == want && g->mechanism == mech)
 			return 0;
@@ -995,8 +997,11 @@ static void sysfs_free(struct carve_host *hh)
 	free(h);
 }
 
-static int sysfs_set_numvfs(struct carve_host *hh, const char *pf_pci, uint32_t n, struct carve_error *err)
+static int sysfs_set_numvfs(struct carve_host *hh, const char *pf_pci, uint32_t n, unsigned *waited_ms,
+			    struct carve_error *err)
 {
+	if (waited_ms)
+		*waited_ms = 0;
 	struct sysfs_host *h = to_sh(hh);
 	struct carve_hw_inventory inv = {0};
 	struct sysfs_gpu_ctx ctx = {0};
@@ -1011,7 +1016,7 @@ static int sysfs_set_numvfs(struct carve_host *hh, const char *pf_pci, uint32_t 
 	if (r >= 0 && inv.gpus[0].sriov_totalvfs == 0)
 		r = carve_error_set(err, -EINVAL, "SRIOV_NOT_SUPPORTED", "%s: not an SR-IOV GPU", inv.gpus[0].pci);
 	if (r >= 0 && n != inv.gpus[0].sriov_numvfs)
-		r = set_numvfs_wait(h, n, CARVE_SYSFS_VF_APPLY_WAIT_TRIES, &inv, &ctx, err);
+		r = set_numvfs_wait(h, n, CARVE_SYSFS_VF_APPLY_WAIT_TRIES, &inv, &ctx, waited_ms, err);
 	carve_hw_inventory_clear(&inv);
 	return r;
 }

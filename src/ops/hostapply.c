@@ -47,6 +47,7 @@ struct step {
 	enum step_kind kind;
 	char pgpu[37], pci[13];
 	uint32_t from_vfs, to_vfs;
+	unsigned waited_ms; /* how long the new VFs took to appear */
 	bool from_mixed, to_mixed;
 	int8_t from_mig; /* -1: not known (not undone) */
 	bool to_mig;
@@ -720,12 +721,12 @@ static int set_mig_gis(struct carve_ctx *ctx, const struct step *s, const struct
 	return rediscover(ctx, s, r, err);
 }
 
-static int set_vfs(struct carve_ctx *ctx, const struct step *s, uint32_t n, struct carve_error *err)
+static int set_vfs(struct carve_ctx *ctx, struct step *s, uint32_t n, struct carve_error *err)
 {
 	if (!ctx->host->ops->sriov_set_numvfs)
 		return carve_error_set(err, -EOPNOTSUPP, "SRIOV_NOT_SUPPORTED", "this host backend cannot set VF counts");
 	carve_model_unlock(ctx->model);
-	int r = ctx->host->ops->sriov_set_numvfs(ctx->host, s->pci, n, err);
+	int r = ctx->host->ops->sriov_set_numvfs(ctx->host, s->pci, n, &s->waited_ms, err);
 	carve_model_wrlock(ctx->model);
 	return rediscover(ctx, s, r, err);
 }
@@ -803,7 +804,10 @@ static json_t *plan_json(struct carve_ctx *ctx, const struct plan *p)
 		const struct step *s = &p->v[i];
 		char change[1024];
 		if (s->kind == STEP_VFS) {
-			snprintf(change, sizeof(change), "%u -> %u VFs", s->from_vfs, s->to_vfs);
+			int n = snprintf(change, sizeof(change), "%u -> %u VFs", s->from_vfs, s->to_vfs);
+			/* Real drivers are slow to publish their VFs: say it. */
+			if (s->waited_ms > 0 && n > 0 && (size_t)n < sizeof(change))
+				snprintf(change + n, sizeof(change) - (size_t)n, " (they appeared after %u ms)", s->waited_ms);
 		} else if (s->kind == STEP_MIXED) {
 			snprintf(change, sizeof(change), "%s -> %s", s->from_mixed ? "on" : "off", s->to_mixed ? "on" : "off");
 		} else if (s->kind == STEP_MIG_MODE) {

@@ -92,6 +92,7 @@ gpus:
 CFG
 echo "mixed-size before: $(mixed 0000:41:00.0)"
 carve host-apply config=l40m.yaml dry-run=true | U
+echo "after the dry-run: VFs $(numvfs 0000:41:00.0), mixed-size $(mixed 0000:41:00.0)"
 carve host-apply config=l40m.yaml | U
 echo "VFs: $(numvfs 0000:41:00.0), mixed-size: $(mixed 0000:41:00.0)"
 echo "== two sizes side by side on one GPU"

@@ -76,6 +76,20 @@ expect_write_ok "VF2 release" $V2/nvidia/current_vgpu_type 0
 expect_eq "idle PF lists every type again" "$(cat $V3/nvidia/creatable_vgpu_types | wc -l)" "$(($(csv_sriov | wc -l) + 1))"
 expect_write_ok "VF3 takes 1156 (48Q) after release" $V3/nvidia/current_vgpu_type 1156
 
+# 4b. mixed-size mode: NVML's switch (nvmlDeviceSetVgpuHeterogeneousMode),
+# the carve_vf_emu driver's attribute here; only while no vGPU exists
+D=/sys/bus/pci/drivers/carve_vf_emu
+expect_eq "mixed-size off by default" "$(grep "^$PF " $D/mixed)" "$PF 0"
+expect_write_err "mixed-size on under a vGPU" $D/mixed "$PF 1" "Device or resource busy"
+expect_write_err "MIG on a board without it" $D/mig_mode "$PF 1" "Operation not supported"
+sysfs_write $V3/nvidia/current_vgpu_type 0
+expect_write_ok "mixed-size on with no vGPU" $D/mixed "$PF 1"
+expect_write_ok "VF1 takes 1155 (24Q)" $V1/nvidia/current_vgpu_type 1155
+expect_write_ok "VF2 takes 1150 (4Q) beside it" $V2/nvidia/current_vgpu_type 1150
+sysfs_write $V1/nvidia/current_vgpu_type 0
+sysfs_write $V2/nvidia/current_vgpu_type 0
+expect_write_ok "VF3 takes 1156 again" $V3/nvidia/current_vgpu_type 1156
+
 # 5. disabling VFs under a vGPU: the kernel removes the VFs, the driver lets go
 expect_write_ok "sriov_numvfs=0" $P/sriov_numvfs 0
 expect_eq "VFs gone" "$(ls -d $P/virtfn* 2>/dev/null | wc -l)" 0
@@ -85,6 +99,7 @@ check "release logged" sh -c 'dmesg | grep -q "unbound with vGPU NVIDIA L40S-48Q
 check "reload with vf_pfs=$PF" emu_load vf_pfs=$PF
 sysfs_write $P/sriov_drivers_autoprobe 1
 expect_write_ok "sriov_numvfs=4 again" $P/sriov_numvfs 4
+expect_eq "enabling VFs reset mixed-size mode" "$(grep "^$PF " $D/mixed)" "$PF 0"
 expect_eq "every VF bound to carve_vf_emu by itself" \
 	"$(for v in $P/virtfn*; do basename "$(readlink "$v/driver")"; done | tr '\n' ' ')" \
 	"carve_vf_emu carve_vf_emu carve_vf_emu carve_vf_emu "
