@@ -11,10 +11,10 @@
 #   big    the same agent hosts (up to 8, each a simulated DGX) plus 992
 #          hosts that exist as rows only (copied from a template host, their
 #          heartbeats kept fresh by this script, every PGPU holding a running
-#          V100-16Q vGPU, so they are live candidates that placement must look
+#          V100X-16Q vGPU, so they are live candidates that placement must look
 #          at and pass over): 8,000 PGPUs in one GPU group.
 # The clients speak HTTP to the agents' unix sockets (POST /v1/vms/{uuid}/start)
-# from Python threads, 4 per agent; every VM has one V100-2Q vGPU.
+# from Python threads, 4 per agent; every VM has one V100X-2Q vGPU.
 #   placements/s  N agents (1, 4, 8), 48 starts per agent at once, after which
 #                 they are shut down again (not timed);
 #   pgbench       -N (simple update), 8 clients, same server, same run;
@@ -60,7 +60,7 @@ DGX=$REPO/examples/hosts/dgx8.yaml
 "$CARVE" --local --db "$CI dbname=big" --hostname template --host-profile "$DGX" --sim-state "$W/template.sim.json" \
 	pgpu-list --minimal >/dev/null
 T=$(q big "SELECT uuid FROM host WHERE hostname='template'")
-FULL=$(q big "SELECT uuid FROM vgpu_type WHERE model_name='GRID V100-16Q'")
+FULL=$(q big "SELECT uuid FROM vgpu_type WHERE model_name='GRID V100X-16Q'")
 NROWS=992
 t0=$(date +%s)
 q big "
@@ -128,8 +128,8 @@ def sock(db, i):
 
 def setup(db, i, n):
     c = UConn(sock(db, i))
-    _, groups = call(c, "POST", "/v1/call/gpu-group-list", {"name-label": "Group of NVIDIA Corporation Tesla V100 PCIe 16GB GPUs"})
-    _, types = call(c, "POST", "/v1/call/vgpu-type-list", {"model-name": "GRID V100-2Q"})
+    _, groups = call(c, "POST", "/v1/call/gpu-group-list", {"name-label": "Group of NVIDIA Corporation Tesla V100 SXM2 16GB GPUs"})
+    _, types = call(c, "POST", "/v1/call/vgpu-type-list", {"model-name": "GRID V100X-2Q"})
     g, t = groups["records"][0]["uuid"], types["records"][0]["uuid"]
     vms = []
     for k in range(n):

@@ -117,7 +117,7 @@ MECHANISMS = [
 
 # Marketing prefixes dropped to get the short name that type CSVs use.
 VENDOR_WORDS = {"GRID", "Tesla", "NVIDIA", "AMD", "FirePro", "Intel", "Matrox", "ASPEED"}
-SHORT_NAME_OVERRIDES = {"Intel HD Graphics 630": "HD630"}
+SHORT_NAME_OVERRIDES = {"Intel HD Graphics 630": "HD630", "Tesla V100 SXM2 16GB": "V100X"}
 
 
 def mechanism(where, text):

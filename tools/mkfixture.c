@@ -254,12 +254,19 @@ static int write_tree(const char *profile, const char *outdir)
 	return r < 0;
 }
 
-static int print_inventory(struct carve_host *h, struct carve_error *err)
+/* nvml: keep what NVML would say (NVLink, ECC).  A sysfs tree carries none
+ * of it, so the sim's inventory drops it to compare with the tree's. */
+static int print_inventory(struct carve_host *h, bool nvml, struct carve_error *err)
 {
 	struct carve_hw_inventory inv = {0};
 	int r = carve_host_discover(h, &inv, err);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; !nvml && i < inv.n_gpus; i++) {
+		inv.gpus[i].nvlink_known = false;
+		inv.gpus[i].n_nvlinks = 0;
+		inv.gpus[i].ecc = (struct carve_hw_ecc){0};
+	}
 	_cleanup_json_ json_t *j = carve_hw_inventory_to_json(&inv);
 	carve_hw_inventory_clear(&inv);
 	if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
@@ -290,7 +297,7 @@ int main(int argc, char **argv)
 		int r = argv[1][2] == 's' ? carve_host_open_sim(argv[2], NULL, &h, &err)
 					  : carve_host_open_sysfs(argv[2], getenv("CARVE_NVIDIA_VGPU_PFS"), &h, &err);
 		if (r == 0)
-			r = print_inventory(h, &err);
+			r = print_inventory(h, argv[1][2] != 's', &err);
 		carve_host_free(h);
 		if (r < 0) {
 			fprintf(stderr, "carve-mkfixture: %s\n", err.message[0] ? err.message : strerror(-r));

@@ -58,6 +58,7 @@ void carve_hw_inventory_clear(struct carve_hw_inventory *inv)
 	inv->n_gpus = 0;
 	inv->problems = NULL;
 	inv->n_problems = 0;
+	inv->driver_version[0] = '\0';
 }
 
 void carve_hw_inventory_free(struct carve_hw_inventory *inv)
@@ -745,6 +746,16 @@ static json_t *problems_to_json(const struct carve_hw_problem *p, size_t n)
 	return a;
 }
 
+json_t *carve_hw_ecc_to_json(const struct carve_hw_ecc *e)
+{
+	return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:i, s:i, s:b, s:b, s:b}", "enabled", e->enabled, "pending",
+			 e->pending, "volatile-corrected", (json_int_t)e->volatile_corrected, "volatile-uncorrected",
+			 (json_int_t)e->volatile_uncorrected, "aggregate-corrected", (json_int_t)e->aggregate_corrected,
+			 "aggregate-uncorrected", (json_int_t)e->aggregate_uncorrected, "retired-sbe", (int)e->retired_sbe,
+			 "retired-dbe", (int)e->retired_dbe, "retired-pending", e->retired_pending, "remap-pending",
+			 e->remap_pending, "remap-failure", e->remap_failure);
+}
+
 static json_t *gpu_to_json(const struct carve_hw_gpu *g)
 {
 	_cleanup_json_ json_t *vfs = json_array(), *types = json_array(), *devs = json_array(),
@@ -780,6 +791,14 @@ static json_t *gpu_to_json(const struct carve_hw_gpu *g)
 			      "mixed_size_supported", (int)g->mixed_size_supported, "sriov_totalvfs",
 			      (json_int_t)g->sriov_totalvfs, "sriov_numvfs", (json_int_t)g->sriov_numvfs, "vfs", vfs,
 			      "types", types, "devices", devs);
+	if (o && g->nvlink_known) {
+		json_t *links = json_object();
+		for (size_t i = 0; links && i < g->n_nvlinks; i++)
+			json_object_set_new(links, g->nvlinks[i].peer, json_integer(g->nvlinks[i].links));
+		json_object_set_new(o, "nvlink", links ? links : json_null());
+	}
+	if (o && g->ecc.known)
+		json_object_set_new(o, "ecc", carve_hw_ecc_to_json(&g->ecc));
 	if (o && g->mig_mode >= 0) {
 		json_t *gis = json_array();
 		for (size_t i = 0; gis && i < g->n_gis; i++)

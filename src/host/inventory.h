@@ -91,6 +91,23 @@ struct carve_hw_gi {
 	uint8_t slices;   /* compute slices */
 };
 
+/* What NVML says of a GPU and sysfs does not (src/host/nvml.h). */
+#define CARVE_HW_MAX_NVLINK 16
+struct carve_hw_nvlink {
+	char peer[13];  /* the GPU at the other end (PCI address) */
+	uint8_t links;  /* active links to it */
+};
+
+struct carve_hw_ecc {
+	bool known;            /* NVML answered; the rest is meaningless otherwise */
+	bool enabled, pending; /* ECC mode now, and after the next reboot/reset */
+	uint64_t volatile_corrected, volatile_uncorrected;   /* since the driver loaded */
+	uint64_t aggregate_corrected, aggregate_uncorrected; /* over the GPU's life */
+	uint32_t retired_sbe, retired_dbe; /* pages retired: multiple single-bit, double-bit errors */
+	bool retired_pending;  /* a page waits to be retired at the next reset */
+	bool remap_pending, remap_failure; /* Ampere+ row remapping */
+};
+
 struct carve_hw_gpu {
 	char pci[13];
 	uint32_t vendor_id, device_id, subsys_vendor_id, subsys_device_id, class_code;
@@ -111,6 +128,10 @@ struct carve_hw_gpu {
 	int8_t mig_mode;
 	struct carve_hw_gi gis[CARVE_HW_MAX_GIS];
 	uint8_t n_gis;
+	bool nvlink_known;     /* NVML answered for its links (none is an answer) */
+	struct carve_hw_nvlink nvlinks[CARVE_HW_MAX_NVLINK];
+	uint8_t n_nvlinks;
+	struct carve_hw_ecc ecc;
 	/* GPU-level problems make the GPU broken: its vGPU state could not be
 	 * read, so it offers nothing (types and devices as far as read are
 	 * dropped), placement skips it and reconcile leaves it alone. */
@@ -130,10 +151,15 @@ struct carve_hw_gpu {
 struct carve_hw_inventory {
 	struct carve_hw_gpu *gpus;
 	size_t n_gpus;
+	char driver_version[32]; /* NVIDIA's driver, from NVML; "" when not known */
 	/* Devices that could not even be told to be GPUs (an unreadable class). */
 	struct carve_hw_problem *problems;
 	size_t n_problems;
 };
+
+/* The ECC facts as JSON ("enabled", "pending", "volatile-corrected", ...,
+ * "remap-failure"): in the inventory and in the store alike. */
+json_t *carve_hw_ecc_to_json(const struct carve_hw_ecc *e);
 
 void carve_hw_inventory_free(struct carve_hw_inventory *inv);
 /* Shrink every array to its length (what a long-lived copy, carved's last

@@ -8,6 +8,7 @@
 #include "profile.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,7 +170,62 @@ static const char *const gpu_keys[CARVE_PGK__MAX] = {
 	[CARVE_PGK_SUBSYSTEM] = "subsystem",
 	[CARVE_PGK_CLASS] = "class",
 	[CARVE_PGK_VGPUS] = "vgpus",
+	[CARVE_PGK_NVLINK] = "nvlink",
+	[CARVE_PGK_ECC] = "ecc",
 };
+
+static int nvlink_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn,
+		       const char *kpath)
+{
+	struct carve_profile_gpu *g = obj;
+	if (g->n_nvlink == CARVE_PROFILE_MAX_NVLINK)
+		return carve_yaml_err_code(y, -E2BIG, kn, kpath, "more than %d NVLink peers", CARVE_PROFILE_MAX_NVLINK);
+	struct carve_profile_nvlink *l = &g->nvlink[g->n_nvlink];
+	if (carve_pci_normalize(key, l->peer) < 0)
+		return carve_yaml_err(y, kn, kpath, "'%.64s' is not a PCI address", key);
+	l->line = carve_yaml_line(kn);
+	int r = carve_yaml_u32(y, vn, kpath, 18, &l->links);
+	if (r >= 0 && l->links == 0)
+		r = carve_yaml_err(y, vn, kpath, "at least 1 link");
+	if (r >= 0)
+		g->n_nvlink++;
+	return r;
+}
+
+static int ecc_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn,
+		    const char *kpath)
+{
+	struct carve_profile_ecc *e = obj;
+	static const struct {
+		const char *key;
+		size_t off;
+	} bools[] = {{"mode", offsetof(struct carve_profile_ecc, mode)},
+		     {"pending", offsetof(struct carve_profile_ecc, pending)},
+		     {"retired_pending", offsetof(struct carve_profile_ecc, retired_pending)},
+		     {"remap_pending", offsetof(struct carve_profile_ecc, remap_pending)},
+		     {"remap_failure", offsetof(struct carve_profile_ecc, remap_failure)}},
+	  counts[] = {{"volatile_corrected", offsetof(struct carve_profile_ecc, volatile_corrected)},
+		      {"volatile_uncorrected", offsetof(struct carve_profile_ecc, volatile_uncorrected)},
+		      {"aggregate_corrected", offsetof(struct carve_profile_ecc, aggregate_corrected)},
+		      {"aggregate_uncorrected", offsetof(struct carve_profile_ecc, aggregate_uncorrected)}},
+	  pages[] = {{"retired_sbe", offsetof(struct carve_profile_ecc, retired_sbe)},
+		     {"retired_dbe", offsetof(struct carve_profile_ecc, retired_dbe)}};
+	e->pending_given |= strcmp(key, "pending") == 0;
+	for (size_t i = 0; i < ARRAY_SIZE(bools); i++)
+		if (strcmp(key, bools[i].key) == 0)
+			return carve_yaml_bool(y, vn, kpath, (bool *)((char *)e + bools[i].off));
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++)
+		if (strcmp(key, counts[i].key) == 0) {
+			uint32_t v;
+			int r = carve_yaml_u32(y, vn, kpath, UINT32_MAX, &v);
+			*(uint64_t *)((char *)e + counts[i].off) = v;
+			return r;
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(pages); i++)
+		if (strcmp(key, pages[i].key) == 0)
+			return carve_yaml_u32(y, vn, kpath, 4096, (uint32_t *)((char *)e + pages[i].off));
+	return carve_yaml_unknown_key(y, kn, kpath);
+}
 
 static int gpu_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_t *kn, yaml_node_t *vn, const char *kpath)
 {
@@ -237,6 +293,10 @@ static int gpu_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_
 		return 0;
 	case CARVE_PGK_VGPUS:
 		return parse_vgpus(c, g, vn, kpath);
+	case CARVE_PGK_NVLINK:
+		return carve_yaml_walk(&c->y, vn, kpath, g, nvlink_pair);
+	case CARVE_PGK_ECC:
+		return carve_yaml_walk(&c->y, vn, kpath, &g->ecc, ecc_pair);
 	case CARVE_PGK__MAX:
 		break;
 	}
@@ -297,6 +357,14 @@ static int top_pair(struct carve_yaml *y, void *obj, const char *key, yaml_node_
 	}
 	if (strcmp(key, "description") == 0)
 		return carve_yaml_str(&c->y, vn, kpath, p->description, sizeof(p->description));
+	if (strcmp(key, "driver_version") == 0) {
+		if ((r = carve_yaml_str(&c->y, vn, kpath, p->driver_version, sizeof(p->driver_version))) < 0)
+			return r;
+		if (!p->driver_version[0] || strspn(p->driver_version, "0123456789.") != strlen(p->driver_version))
+			return carve_yaml_err(&c->y, vn, kpath, "'%s' is not a driver version (like 440.33.01)",
+					      p->driver_version);
+		return 0;
+	}
 	if (strcmp(key, "fail_create_after") == 0) {
 		p->has_fail_create_after = true;
 		p->line_fail_create_after = carve_yaml_line(kn);
@@ -541,12 +609,58 @@ static int validate_gpu(const struct carve_profile *p, size_t gi, struct carve_s
 	return 0;
 }
 
+/* The entry of a single-GPU NVIDIA board at pci, or NULL. */
+static const struct carve_profile_gpu *nvidia_gpu_at(const struct carve_profile *p, const char *pci)
+{
+	for (size_t i = 0; i < p->n_gpus; i++) {
+		const struct carve_profile_gpu *g = &p->gpus[i];
+		const struct carve_board *b = carve_board_by_name(g->board);
+		if (strcmp(g->pci, pci) == 0 && b && b->vendor_id == 0x10de && b->gpus_per_board == 1)
+			return g;
+	}
+	return NULL;
+}
+
+/* NVML's facts: NVIDIA GPUs only; NVLink both ways with the same count. */
+static int validate_nvml_facts(const struct carve_profile *p, size_t gi, struct carve_error *err)
+{
+	const struct carve_profile_gpu *g = &p->gpus[gi];
+	char key[64];
+	bool nvidia = nvidia_gpu_at(p, g->pci) == g;
+	snprintf(key, sizeof(key), "gpus[%zu].ecc", gi);
+	if (g->key_line[CARVE_PGK_ECC] && !nvidia)
+		return carve_profile_error(p, err, -EINVAL, g->key_line[CARVE_PGK_ECC], key,
+					   "ECC facts are NVML's: single-GPU NVIDIA boards only");
+	snprintf(key, sizeof(key), "gpus[%zu].nvlink", gi);
+	for (size_t k = 0; k < g->n_nvlink; k++) {
+		const struct carve_profile_nvlink *l = &g->nvlink[k];
+		const struct carve_profile_gpu *peer = nvidia_gpu_at(p, l->peer);
+		if (!nvidia || !peer || peer == g)
+			return carve_profile_error(p, err, -EINVAL, l->line, key,
+						   "%s: NVLink joins two different single-GPU NVIDIA boards of the profile",
+						   l->peer);
+		size_t j = 0;
+		while (j < peer->n_nvlink && strcmp(peer->nvlink[j].peer, g->pci) != 0)
+			j++;
+		if (j == peer->n_nvlink || peer->nvlink[j].links != l->links)
+			return carve_profile_error(p, err, -EINVAL, l->line, key,
+						   "%s lists %u link(s) to %s, but %s lists %s", g->pci, l->links, l->peer,
+						   l->peer, j == peer->n_nvlink ? "none back" : "another count back");
+		for (size_t m = 0; m < k; m++)
+			if (strcmp(g->nvlink[m].peer, l->peer) == 0)
+				return carve_profile_error(p, err, -EINVAL, l->line, key, "%s listed twice", l->peer);
+	}
+	return 0;
+}
+
 int carve_profile_validate(const struct carve_profile *p, struct carve_error *err)
 {
 	struct carve_strv uuids = {0};
 	int r = 0;
 	for (size_t i = 0; i < p->n_gpus && r == 0; i++)
 		r = validate_gpu(p, i, &uuids, err);
+	for (size_t i = 0; i < p->n_gpus && r == 0; i++)
+		r = validate_nvml_facts(p, i, err);
 	carve_strv_clear(&uuids);
 	if (r == 0 && p->n_gpus == 0)
 		r = carve_error_set(err, -EINVAL, ID, "%s: no GPUs", p->origin);
@@ -569,4 +683,24 @@ int carve_profile_load(const char *path, struct carve_profile **out, struct carv
 		return r;
 	*out = TAKE_PTR(p);
 	return 0;
+}
+
+void carve_hw_gpu_profile_facts(struct carve_hw_gpu *g, const struct carve_profile_gpu *e)
+{
+	g->nvlink_known = e->n_nvlink > 0;
+	g->n_nvlinks = 0;
+	for (size_t i = 0; i < e->n_nvlink && i < CARVE_HW_MAX_NVLINK; i++, g->n_nvlinks++) {
+		snprintf(g->nvlinks[i].peer, sizeof(g->nvlinks[i].peer), "%s", e->nvlink[i].peer);
+		g->nvlinks[i].links = (uint8_t)e->nvlink[i].links;
+	}
+	const struct carve_profile_ecc *x = &e->ecc;
+	g->ecc = (struct carve_hw_ecc){0};
+	if (!e->key_line[CARVE_PGK_ECC])
+		return;
+	g->ecc = (struct carve_hw_ecc){
+		.known = true, .enabled = x->mode, .pending = x->pending_given ? x->pending : x->mode,
+		.volatile_corrected = x->volatile_corrected, .volatile_uncorrected = x->volatile_uncorrected,
+		.aggregate_corrected = x->aggregate_corrected, .aggregate_uncorrected = x->aggregate_uncorrected,
+		.retired_sbe = x->retired_sbe, .retired_dbe = x->retired_dbe, .retired_pending = x->retired_pending,
+		.remap_pending = x->remap_pending, .remap_failure = x->remap_failure};
 }

@@ -21,6 +21,12 @@
  *       class: "0x030200"         # PCI class (default: 3D controller for NVIDIA, VGA otherwise)
  *       vgpus:                    # vGPUs that exist at boot
  *         - {uuid: 070bcb42-18fc-4971-9aa9-67f5ee1281c3, type: nvidia-46, params: "frame_rate_limiter=0", gpu: 0}
+ *       # What NVML says and sysfs does not (single-GPU boards, NVIDIA):
+ *       nvlink: {"0000:07:00.0": 1, "0000:0b:00.0": 2}   # peer -> links (both ends list each other)
+ *       ecc: {mode: true, pending: true, volatile_corrected: 0, volatile_uncorrected: 0,
+ *             aggregate_corrected: 12, aggregate_uncorrected: 1, retired_sbe: 2, retired_dbe: 1,
+ *             retired_pending: false, remap_pending: false, remap_failure: false}
+ *   driver_version: "440.33.01"   # NVIDIA's driver (nvmlSystemGetDriverVersion)
  *
  * Two stages, kept apart so that a fuzz target can drive the first alone:
  * carve_profile_parse() checks YAML syntax, the schema (unknown or repeated
@@ -68,6 +74,8 @@ enum carve_profile_gpu_key {
 	CARVE_PGK_SUBSYSTEM,
 	CARVE_PGK_CLASS,
 	CARVE_PGK_VGPUS,
+	CARVE_PGK_NVLINK,
+	CARVE_PGK_ECC,
 	CARVE_PGK__MAX,
 };
 
@@ -77,6 +85,22 @@ struct carve_profile_vgpu {
 	char params[256];    /* "" when none */
 	uint32_t gpu;        /* GPU index within a multi-GPU board */
 	int line, line_type, line_uuid;
+};
+
+#define CARVE_PROFILE_MAX_NVLINK 16   /* peers per GPU */
+
+struct carve_profile_nvlink {
+	char peer[13];
+	uint32_t links;
+	int line;
+};
+
+/* ECC facts, NVML's counters (nvmlDeviceGetTotalEccErrors, ...). */
+struct carve_profile_ecc {
+	bool mode, pending, pending_given; /* pending: the mode after the next reset (default: mode) */
+	uint64_t volatile_corrected, volatile_uncorrected, aggregate_corrected, aggregate_uncorrected;
+	uint32_t retired_sbe, retired_dbe;
+	bool retired_pending, remap_pending, remap_failure;
 };
 
 struct carve_profile_gpu {
@@ -94,6 +118,9 @@ struct carve_profile_gpu {
 	uint32_t class_code;
 	struct carve_profile_vgpu *vgpus;
 	size_t n_vgpus;
+	struct carve_profile_nvlink nvlink[CARVE_PROFILE_MAX_NVLINK];
+	size_t n_nvlink;
+	struct carve_profile_ecc ecc;  /* valid when key_line[CARVE_PGK_ECC] */
 	int line;                      /* line of the entry */
 	int key_line[CARVE_PGK__MAX];  /* 0 = key absent */
 };
@@ -102,6 +129,7 @@ struct carve_profile {
 	char *origin;                  /* file name used in messages */
 	char name[64];
 	char description[256];
+	char driver_version[32];       /* "" when not given */
 	bool has_fail_create_after;
 	uint32_t fail_create_after;
 	int line_fail_create_after;
@@ -126,6 +154,11 @@ struct carve_profile_resolved {
 	uint32_t totalvfs, numvfs;     /* 0 unless sriov; default: the largest max_instance */
 };
 int carve_profile_gpu_resolve(const struct carve_profile_gpu *g, struct carve_profile_resolved *out);
+
+struct carve_hw_gpu;
+/* The NVML facts of entry e (NVLink peers, ECC) into g, as NVML would
+ * report them: none when the entry gives none. */
+void carve_hw_gpu_profile_facts(struct carve_hw_gpu *g, const struct carve_profile_gpu *e);
 
 /* Report a problem at a line of the profile in the common format
  * "origin:line: key: message"; returns code. */

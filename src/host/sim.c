@@ -276,6 +276,7 @@ static int build_gpu(struct sim *s, const struct carve_profile *p, size_t ei, un
 	}
 	if (addr_push(addrs, g->pci, e->line, ei) < 0)
 		return oom(err);
+	carve_hw_gpu_profile_facts(g, e);
 
 	if (r.sriov) {
 		g->sriov_totalvfs = r.totalvfs;
@@ -330,6 +331,7 @@ static int build_model(struct sim *s, const struct carve_profile *p, struct carv
 				used[p->gpus[i].iommu_group + (int32_t)k] = true;
 	}
 
+	snprintf(s->model.driver_version, sizeof(s->model.driver_version), "%s", p->driver_version);
 	struct addr_list addrs = {0};
 	int32_t next_group = 1;
 	int r = 0;
@@ -965,6 +967,7 @@ static int apply_boot_vgpus(struct sim *s, const struct carve_profile *p, struct
 static int sim_report(struct sim *s, const char *only_pci, struct carve_hw_inventory *out, struct carve_error *err)
 {
 	memset(out, 0, sizeof(*out));
+	memcpy(out->driver_version, s->model.driver_version, sizeof(out->driver_version));
 	for (size_t i = 0; i < s->model.n_gpus; i++) {
 		const struct carve_hw_gpu *src = &s->model.gpus[i];
 		if (only_pci && strcmp(src->pci, only_pci) != 0)

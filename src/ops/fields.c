@@ -22,6 +22,7 @@ static const struct carve_field host_fields[] = {
 	F("last-discovery", "RO", false, CARVE_F_HOST_LAST_DISCOVERY),
 	F("PGPU-uuids", "SRO", false, CARVE_F_HOST_PGPU_UUIDS),
 	F("discovery-problems", "SRO", false, CARVE_F_HOST_DISCOVERY_PROBLEMS),
+	F("driver-version", "RO", false, CARVE_F_HOST_DRIVER_VERSION),
 };
 
 static const struct carve_field pgpu_fields[] = {
@@ -50,6 +51,14 @@ static const struct carve_field pgpu_fields[] = {
 	F("default-vgpu-params", "RO", false, CARVE_F_PGPU_DEFAULT_VGPU_PARAMS),
 	F("mig-mode", "RO", false, CARVE_F_PGPU_MIG_MODE),
 	F("mig-instances", "SRO", false, CARVE_F_PGPU_MIG_INSTANCES),
+	F("nvlink-peers", "SRO", false, CARVE_F_PGPU_NVLINK_PEERS),
+	F("nvlink-links", "MRO", false, CARVE_F_PGPU_NVLINK_LINKS),
+	F("ecc-mode", "RO", false, CARVE_F_PGPU_ECC_MODE),
+	F("ecc-errors", "MRO", false, CARVE_F_PGPU_ECC_ERRORS),
+	F("retired-pages", "RO", false, CARVE_F_PGPU_RETIRED_PAGES),
+	F("retired-pages-pending", "RO", false, CARVE_F_PGPU_RETIRED_PAGES_PENDING),
+	F("health", "RO", false, CARVE_F_PGPU_HEALTH),
+	F("health-reason", "RO", false, CARVE_F_PGPU_HEALTH_REASON),
 	F("is-system-display-device", "RO", false, CARVE_F_PGPU_IS_SYSTEM_DISPLAY_DEVICE),
 	F("dom0-access", "RO", false, CARVE_F_PGPU_DOM0_ACCESS),
 	F("present", "RO", false, CARVE_F_PGPU_PRESENT),
@@ -97,6 +106,7 @@ static const struct carve_field gpu_group_fields[] = {
 	F("VGPU-uuids", "SRO", false, CARVE_F_GROUP_VGPU_UUIDS),
 	F("GPU-types", "SRO", false, CARVE_F_GROUP_GPU_TYPES),
 	F("allocation-algorithm", "RW", false, CARVE_F_GROUP_ALLOCATION_ALGORITHM),
+	F("degraded-pgpus", "RW", false, CARVE_F_GROUP_DEGRADED_PGPUS),
 	F("supported-VGPU-types", "SRO", false, CARVE_F_GROUP_SUPPORTED_VGPU_TYPES),
 	F("enabled-VGPU-types", "SRO", false, CARVE_F_GROUP_ENABLED_VGPU_TYPES),
 };
@@ -110,6 +120,7 @@ static const struct carve_field vm_fields[] = {
 	F("resident-on", "RO", false, CARVE_F_VM_RESIDENT_ON),
 	F("VGPUs", "SRO", false, CARVE_F_VM_VGPUS),
 	F("last-error", "RO", false, CARVE_F_VM_LAST_ERROR),
+	F("p2p", "RW", false, CARVE_F_VM_P2P),
 };
 
 static const struct carve_field vgpu_fields[] = {

@@ -166,6 +166,7 @@ static const char *reason_text(enum carve_place_reason r)
 	case CARVE_PLACE_NO_CAPACITY: return "insufficient capacity";
 	case CARVE_PLACE_INCOMPATIBLE: return "incompatible with the type already running";
 	case CARVE_PLACE_DISCOVERY_PROBLEM: return "discovery could not read it";
+	case CARVE_PLACE_UNHEALTHY: return "its health keeps vGPUs off it";
 	case CARVE_PLACE_NOT_ENABLED: return "type not enabled";
 	default: return "type not supported";
 	}
@@ -193,11 +194,21 @@ static int no_place(struct carve_ctx *ctx, const struct carve_obj_group *g, cons
 		qsort(ps, n, sizeof(*ps), cmp_pgpu_pci);
 	int64_t total = 0;
 	const char *problem = NULL, *pci = "";
+	const struct carve_obj_pgpu *sick = NULL;
 	for (size_t i = 0; t && i < n; i++) {
-		total += carve_place_capacity(carve_pgpu_place(ps[i]), &t->place, NULL);
-		if (!problem && (problem = carve_place_problem(carve_pgpu_place(ps[i]), &t->place)))
-			pci = carve_pgpu_place(ps[i])->pci;
+		const struct carve_place_pgpu *pl = carve_pgpu_place(ps[i]);
+		total += carve_place_capacity(pl, &t->place, NULL);
+		if (!problem && (problem = carve_place_problem(pl, &t->place)))
+			pci = pl->pci;
+		if (!sick && pl->unhealthy)
+			sick = ps[i];
 	}
+	if (why == CARVE_PLACE_UNHEALTHY && sick) /* name the health that keeps it off */
+		return carve_error_set(err, -EIO, carve_place_reason_id(why),
+				       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: %s is %s: %s "
+				       "(a group takes degraded PGPUs with degraded-pgpus=allow)",
+				       it->group_label, n, it->vgpu, it->model, carve_pgpu_place(sick)->pci,
+				       carve_health_name(sick->health), carve_pgpu_place(sick)->unhealthy);
 	if (why == CARVE_PLACE_DISCOVERY_PROBLEM) /* the problem is the reason: name it */
 		return carve_error_set(err, -EIO, carve_place_reason_id(why),
 				       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: "

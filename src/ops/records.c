@@ -164,6 +164,7 @@ static json_t *host_value(struct carve_model *m, const void *obj, int id)
 	case CARVE_F_HOST_LAST_DISCOVERY: return jstr(h->last_discovery);
 	case CARVE_F_HOST_PGPU_UUIDS: return set_where(&m->pgpus, pgpu_on_host, h, cmp_pgpu_pci);
 	case CARVE_F_HOST_DISCOVERY_PROBLEMS: return jlines(h->discovery_problems);
+	case CARVE_F_HOST_DRIVER_VERSION: return jstr(h->driver_version);
 	}
 	return NULL;
 }
@@ -211,6 +212,55 @@ static json_t *pgpu_map(struct carve_model *m, const struct carve_obj_pgpu *p, e
 	return o;
 }
 
+/* The NVLink peers as PGPUs of the same host: their UUIDs, or with links
+ * a map UUID -> link count; peers carve does not know are left out. */
+static json_t *pgpu_nvlink(struct carve_model *m, const struct carve_obj_pgpu *p, bool links)
+{
+	json_t *o = links ? json_object() : json_array();
+	for (size_t i = 0; o && p->host && i < p->n_nvlink; i++) {
+		const struct carve_obj_pgpu *q = carve_model_pgpu_at(m, p->host->uuid, p->nvlink[i].peer);
+		if (!q)
+			continue;
+		if (links)
+			json_object_set_new(o, q->uuid, json_integer(p->nvlink[i].links));
+		else
+			json_array_append_new(o, json_string(q->uuid));
+	}
+	return o;
+}
+
+/* ECC facts from the stored JSON (host/inventory.h's keys): "mode" is
+ * on/off/unknown ("on, off after a reset" when a change is pending);
+ * "errors" the four counters; "retired" the pages; "pending" whether a
+ * retirement or remapping waits for a reset. */
+static json_t *pgpu_ecc(const struct carve_obj_pgpu *p, const char *what)
+{
+	_cleanup_json_ json_t *e = p->ecc && *p->ecc ? json_loads(p->ecc, 0, NULL) : NULL;
+	bool known = e != NULL;
+	bool on = json_is_true(json_object_get(e, "enabled")), pending = json_is_true(json_object_get(e, "pending"));
+	if (strcmp(what, "mode") == 0) {
+		if (!known)
+			return jstr("unknown");
+		char buf[48];
+		snprintf(buf, sizeof(buf), "%s%s", on ? "on" : "off",
+			 on != pending ? (pending ? ", on after a reset" : ", off after a reset") : "");
+		return jstr(buf);
+	}
+	if (strcmp(what, "errors") == 0) {
+		json_t *o = json_object();
+		static const char *const keys[] = {"volatile-corrected", "volatile-uncorrected", "aggregate-corrected",
+						   "aggregate-uncorrected"};
+		for (size_t i = 0; o && known && i < ARRAY_SIZE(keys); i++)
+			json_object_set(o, keys[i], json_object_get(e, keys[i]));
+		return o;
+	}
+	if (strcmp(what, "retired") == 0)
+		return json_integer(json_integer_value(json_object_get(e, "retired-sbe")) +
+				    json_integer_value(json_object_get(e, "retired-dbe")));
+	return json_boolean(json_is_true(json_object_get(e, "retired-pending")) ||
+			    json_is_true(json_object_get(e, "remap-pending")));
+}
+
 static json_t *pgpu_value(struct carve_model *m, const void *obj, int id)
 {
 	const struct carve_obj_pgpu *p = obj;
@@ -241,6 +291,14 @@ static json_t *pgpu_value(struct carve_model *m, const void *obj, int id)
 	case CARVE_F_PGPU_DEFAULT_VGPU_PARAMS: return jstr(p->vgpu_params);
 	case CARVE_F_PGPU_MIG_MODE: return jstr(p->mig_mode[0] ? p->mig_mode : "unknown");
 	case CARVE_F_PGPU_MIG_INSTANCES: return jlines(p->mig_instances);
+	case CARVE_F_PGPU_NVLINK_PEERS: return pgpu_nvlink(m, p, false);
+	case CARVE_F_PGPU_NVLINK_LINKS: return pgpu_nvlink(m, p, true);
+	case CARVE_F_PGPU_ECC_MODE: return pgpu_ecc(p, "mode");
+	case CARVE_F_PGPU_ECC_ERRORS: return pgpu_ecc(p, "errors");
+	case CARVE_F_PGPU_RETIRED_PAGES: return pgpu_ecc(p, "retired");
+	case CARVE_F_PGPU_RETIRED_PAGES_PENDING: return pgpu_ecc(p, "pending");
+	case CARVE_F_PGPU_HEALTH: return jstr(carve_health_name(p->health));
+	case CARVE_F_PGPU_HEALTH_REASON: return jstr(p->health_reason);
 	case CARVE_F_PGPU_IS_SYSTEM_DISPLAY_DEVICE: return json_boolean(p->is_system_display);
 	case CARVE_F_PGPU_DOM0_ACCESS: return jstr(p->dom0_access);
 	case CARVE_F_PGPU_PRESENT: return json_boolean(pl->present);
@@ -464,6 +522,7 @@ static json_t *group_value(struct carve_model *m, const void *obj, int id)
 	case CARVE_F_GROUP_VGPU_UUIDS: return set_where(&m->vgpus, vgpu_in_group, g, cmp_uuid);
 	case CARVE_F_GROUP_GPU_TYPES: return group_gpu_types(m, g);
 	case CARVE_F_GROUP_ALLOCATION_ALGORITHM: return jstr(carve_place_algo_name(g->algo));
+	case CARVE_F_GROUP_DEGRADED_PGPUS: return jstr(carve_degraded_policy_name(g->degraded));
 	case CARVE_F_GROUP_SUPPORTED_VGPU_TYPES: return group_types(m, g, false);
 	case CARVE_F_GROUP_ENABLED_VGPU_TYPES: return group_types(m, g, true);
 	}
@@ -483,6 +542,7 @@ static json_t *vm_value(struct carve_model *m, const void *obj, int id)
 	case CARVE_F_VM_RESIDENT_ON: return jstr(vm->resident_on ? vm->resident_on->uuid : "");
 	case CARVE_F_VM_VGPUS: return juuids((void *const *)vm->vgpus, vm->n_vgpus); /* by slot */
 	case CARVE_F_VM_LAST_ERROR: return jstr(vm->last_error);
+	case CARVE_F_VM_P2P: return jstr(carve_p2p_name(vm->p2p));
 	}
 	return NULL;
 }

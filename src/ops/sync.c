@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "model/catalog.h"
+#include "host/health.h"
 #include "model/model.h"
 #include "ops.h"
 #include "state/model.h"
@@ -79,7 +80,24 @@ static int sync_type(struct carve_ctx *ctx, const char *pgpu_uuid, const struct 
 					   problem, t->max_instances_source, err);
 }
 
-static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, struct carve_error *err)
+/* NVML's facts as the store keeps them: NVLink peers one per line, the
+ * ECC counters as JSON ("" where NVML said nothing). */
+static int facts_text(const struct carve_hw_gpu *g, char *nvlink, size_t size, char **ecc)
+{
+	size_t off = 0;
+	nvlink[0] = '\0';
+	for (size_t i = 0; i < g->n_nvlinks && off < size; i++)
+		off += (size_t)snprintf(nvlink + off, size - off, "%s%s %u", i ? "\n" : "", g->nvlinks[i].peer,
+					(unsigned)g->nvlinks[i].links);
+	*ecc = NULL;
+	if (!g->ecc.known)
+		return (*ecc = strdup("")) ? 0 : -ENOMEM;
+	_cleanup_json_ json_t *j = carve_hw_ecc_to_json(&g->ecc);
+	*ecc = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	return *ecc ? 0 : -ENOMEM;
+}
+
+static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, const char *driver, struct carve_error *err)
 {
 	char uuid[37], group[37];
 	carve_pgpu_uuid(ctx->host_uuid, g->pci, uuid);
@@ -108,6 +126,11 @@ static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, struct 
 	char gis[CARVE_HW_MAX_GIS * 17] = "";
 	for (size_t i = 0, off = 0; i < g->n_gis && off < sizeof(gis); i++)
 		off += (size_t)snprintf(gis + off, sizeof(gis) - off, "%s%s", i ? "\n" : "", g->gis[i].profile);
+	char nvlink[CARVE_HW_MAX_NVLINK * 20], why[256];
+	_cleanup_free_ char *ecc = NULL;
+	if (facts_text(g, nvlink, sizeof(nvlink), &ecc) < 0)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	enum carve_health health = carve_hw_gpu_health(g, driver, why, sizeof(why));
 	struct carve_repo_pgpu rp = {
 		.uuid = uuid, .host = ctx->host_uuid, .pci = g->pci, .vendor_id = vid, .device_id = did,
 		.subsystem_vendor_id = svid, .subsystem_device_id = sdid, .vendor_name = vendor_name,
@@ -117,6 +140,7 @@ static int sync_gpu(struct carve_ctx *ctx, const struct carve_hw_gpu *g, struct 
 		.mixed_size_source = g->mixed_size_source, .sriov_totalvfs = g->sriov_totalvfs,
 		.sriov_numvfs = g->sriov_numvfs, .size = CARVE_PGPU_SIZE, .group = group, .problems = problems,
 		.mig_mode = g->mig_mode < 0 ? "" : g->mig_mode ? "on" : "off", .mig_instances = gis,
+		.nvlink = nvlink, .ecc = ecc, .health = carve_health_name(health), .health_reason = why,
 	};
 	if ((r = carve_repo_pgpu_upsert(ctx->db, &rp, err)) < 0)
 		return r;
@@ -139,6 +163,9 @@ static int inventory_hash(struct carve_hw_inventory *inv, const char *backend, c
 	uint64_t h = carve_hw_inventory_hash(inv);
 	for (const char *p = backend ? backend : ""; *p; p++)
 		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	/* A new driver changes health (seed 003's ECC rule), not the GPUs. */
+	for (const char *p = inv->driver_version; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
 	return 0;
 }
@@ -150,11 +177,12 @@ static int sync_all(struct carve_ctx *ctx, const struct carve_hw_inventory *inv,
 	_cleanup_free_ char *problems = problems_text(inv->problems, inv->n_problems);
 	if (!problems)
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
-	int r = carve_repo_host_upsert(ctx->db, ctx->host_uuid, ctx->hostname, ctx->backend_desc, problems, err);
+	int r = carve_repo_host_upsert(ctx->db, ctx->host_uuid, ctx->hostname, ctx->backend_desc, inv->driver_version,
+				       problems, err);
 	if (r >= 0)
 		r = carve_repo_host_pgpus_absent(ctx->db, ctx->host_uuid, err);
 	for (size_t i = 0; r >= 0 && i < inv->n_gpus; i++)
-		r = sync_gpu(ctx, &inv->gpus[i], err);
+		r = sync_gpu(ctx, &inv->gpus[i], inv->driver_version, err);
 	if (r >= 0)
 		r = carve_repo_host_set_inventory_hash(ctx->db, ctx->host_uuid, hash, err);
 	return r;
@@ -291,7 +319,7 @@ int carve_ops_sync_gpus(struct carve_ctx *ctx, const char *const *pci, size_t n,
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		const struct carve_hw_gpu *g = carve_hw_inventory_find(ctx->inv, pci[i]);
 		if (g) {
-			r = sync_gpu(ctx, g, err);
+			r = sync_gpu(ctx, g, ctx->inv->driver_version, err);
 		} else {
 			const struct carve_obj_pgpu *p = carve_model_pgpu_at(ctx->model, ctx->host_uuid, pci[i]);
 			if (p)

@@ -265,26 +265,38 @@ int carve_op_gpu_group_destroy(struct carve_ctx *ctx, json_t *args, json_t **res
 int carve_op_gpu_group_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
 	char uuid[37];
-	const char *label, *desc, *algo;
+	const char *label, *desc, *algo, *degraded;
 	int r;
 	if ((r = carve_arg_uuid(args, "uuid", true, uuid, err)) < 0 ||
 	    (r = carve_arg_str(args, "name-label", false, &label, err)) < 0 ||
 	    (r = carve_arg_str(args, "name-description", false, &desc, err)) < 0 ||
 	    (r = carve_arg_str(args, "allocation-algorithm", false, &algo, err)) < 0 ||
+	    (r = carve_arg_str(args, "degraded-pgpus", false, &degraded, err)) < 0 ||
 	    (r = check_algorithm(algo, err)) < 0 || (r = check_label("name-label", label, err)) < 0 ||
 	    (r = check_label("name-description", desc, err)) < 0)
 		return r;
+	if (degraded && carve_degraded_policy_from_name(degraded) < 0)
+		return carve_error_set(err, -EINVAL, "INVALID_VALUE", "invalid degraded-pgpus '%.64s' (expected avoid or allow)",
+				       degraded);
 	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
 	if (!carve_model_group(ctx->model, uuid))
 		r = carve_ops_not_found("gpu-group", uuid, err);
-	else if (!label && !desc && !algo)
+	else if (!label && !desc && !algo && !degraded)
 		r = carve_error_set(err, -EINVAL, "MISSING_PARAMETER",
-				    "gpu-group-param-set needs name-label=, name-description= or allocation-algorithm=");
+				    "gpu-group-param-set needs name-label=, name-description=, allocation-algorithm= or "
+				    "degraded-pgpus=");
 	else
-		r = carve_repo_group_update(ctx->db, uuid, label, desc, algo ? carve_place_algo_from_name(algo) : -1, err);
+		r = carve_repo_group_update(ctx->db, uuid, label, desc, algo ? carve_place_algo_from_name(algo) : -1,
+					    degraded, err);
 	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_group(ctx->model, ctx->db, uuid, err)) < 0)
 		return r;
+	/* The policy decides which of the group's PGPUs placement may use. */
+	if (degraded)
+		carve_model_each(ctx->model, pgpus, struct carve_obj_pgpu, p)
+			if (p->group && strcmp(p->group->uuid, uuid) == 0 &&
+			    (r = carve_model_reload_pgpu(ctx->model, ctx->db, p->uuid, err)) < 0)
+				return r;
 	*result = json_object();
 	return 0;
 }

@@ -133,7 +133,7 @@ int carve_op_vm_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, st
 int carve_op_vm_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
 {
 	char uuid[37];
-	const char *label, *desc, *numa_s;
+	const char *label, *desc, *numa_s, *p2p;
 	int64_t numa = -1;
 	struct carve_obj_vm *vm;
 	int r;
@@ -141,15 +141,19 @@ int carve_op_vm_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, 
 	    (r = carve_arg_str(args, "name-label", false, &label, err)) < 0 ||
 	    (r = carve_arg_str(args, "name-description", false, &desc, err)) < 0 ||
 	    (r = carve_arg_str(args, "numa-node", false, &numa_s, err)) < 0 ||
-	    (r = carve_arg_int(args, "numa-node", false, -1, 1023, &numa, err)) < 0)
+	    (r = carve_arg_int(args, "numa-node", false, -1, 1023, &numa, err)) < 0 ||
+	    (r = carve_arg_str(args, "p2p", false, &p2p, err)) < 0)
 		return r;
+	if (p2p && carve_p2p_from_name(p2p) < 0)
+		return carve_error_set(err, -EINVAL, "INVALID_VALUE", "invalid p2p '%.64s' (expected none, preferred or required)",
+				       p2p);
 	if ((label && strlen(label) > 255) || (desc && strlen(desc) > 255))
 		return carve_error_set(err, -EINVAL, "INVALID_VALUE", "name-label/name-description longer than 255 characters");
 	int32_t n32 = (int32_t)numa;
 	if ((r = carve_ops_begin(ctx, err)) < 0)
 		return r;
 	if ((r = vm_of(ctx, uuid, &vm, err)) >= 0)
-		r = carve_repo_vm_update(ctx->db, uuid, label, desc, numa_s ? &n32 : NULL, err);
+		r = carve_repo_vm_update(ctx->db, uuid, label, desc, numa_s ? &n32 : NULL, p2p, err);
 	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, uuid, err)) < 0)
 		return r;
 	*result = json_object();

@@ -8,6 +8,7 @@ const char *carve_place_reason_id(enum carve_place_reason r)
 	case CARVE_PLACE_NOT_SUPPORTED: return "VGPU_TYPE_NOT_SUPPORTED";
 	case CARVE_PLACE_NOT_ENABLED: return "VGPU_TYPE_NOT_ENABLED";
 	case CARVE_PLACE_DISCOVERY_PROBLEM: return "DISCOVERY_PROBLEM";
+	case CARVE_PLACE_UNHEALTHY: return "PGPU_UNHEALTHY";
 	case CARVE_PLACE_INCOMPATIBLE: return "VGPU_TYPE_NOT_COMPATIBLE_WITH_RUNNING_TYPE";
 	case CARVE_PLACE_NO_CAPACITY: return "PGPU_INSUFFICIENT_CAPACITY_FOR_VGPU";
 	default: return "OK";
@@ -77,6 +78,8 @@ int64_t carve_place_capacity(const struct carve_place_pgpu *p, const struct carv
 		return *why = CARVE_PLACE_DISCOVERY_PROBLEM, 0;
 	if (!slot->enabled)
 		return *why = CARVE_PLACE_NOT_ENABLED, 0;
+	if (p->unhealthy)
+		return *why = CARVE_PLACE_UNHEALTHY, 0;
 	int64_t used = 0;
 	for (size_t i = 0; i < p->n_used; i++) {
 		if (!carve_place_types_compatible(p, p->used[i], t))

@@ -4,6 +4,8 @@
  *
  * Checks, in XAPI's order: the type is supported on the PGPU; discovery could
  * read it (neither the PGPU nor the type has a discovery problem); enabled;
+ * healthy enough (carve's addition: not failed, not degraded where its group
+ * avoids degraded PGPUs);
  * compatible with every vGPU already resident or scheduled there (one type
  * per PGPU unless the hardware mixes sizes - then same board, implementation
  * and series; passthrough excludes everything); then capacity.
@@ -28,8 +30,9 @@ enum carve_place_reason {
 	CARVE_PLACE_NOT_SUPPORTED = 1,
 	CARVE_PLACE_NOT_ENABLED = 2,
 	CARVE_PLACE_DISCOVERY_PROBLEM = 3,
-	CARVE_PLACE_INCOMPATIBLE = 4,
-	CARVE_PLACE_NO_CAPACITY = 5,
+	CARVE_PLACE_UNHEALTHY = 4,
+	CARVE_PLACE_INCOMPATIBLE = 5,
+	CARVE_PLACE_NO_CAPACITY = 6,
 };
 
 /* Which budget decided a capacity (carve_place_capacity_source). */
@@ -73,6 +76,8 @@ struct carve_place_pgpu {
 	bool mixed_size;
 	bool present;
 	const char *problem;      /* why discovery could not read the PGPU itself; NULL when healthy */
+	const char *unhealthy;    /* why its health keeps vGPUs off it (failed, or degraded where its group
+				     avoids that; host/health.h); NULL when none */
 	int64_t size;
 	struct carve_place_slot *slots;
 	size_t n_slots;

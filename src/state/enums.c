@@ -19,6 +19,14 @@ static const char *const origin_names[CARVE_ORIGIN__MAX] = {
 	[CARVE_ORIGIN_CARVE] = "carve", [CARVE_ORIGIN_ADOPTED] = "adopted",
 };
 
+static const char *const p2p_names[CARVE_P2P__MAX] = {
+	[CARVE_P2P_NONE] = "none", [CARVE_P2P_PREFERRED] = "preferred", [CARVE_P2P_REQUIRED] = "required",
+};
+
+static const char *const degraded_names[CARVE_DEGRADED__MAX] = {
+	[CARVE_DEGRADED_AVOID] = "avoid", [CARVE_DEGRADED_ALLOW] = "allow",
+};
+
 static int from_name(const char *const *names, size_t n, const char *name)
 {
 	for (size_t i = 0; name && i < n; i++)
@@ -38,3 +46,10 @@ int carve_vgpu_state_from_name(const char *name)
 }
 const char *carve_vgpu_origin_name(enum carve_vgpu_origin o) { return NAME_OF(origin_names, o); }
 int carve_vgpu_origin_from_name(const char *name) { return from_name(origin_names, ARRAY_SIZE(origin_names), name); }
+const char *carve_p2p_name(enum carve_p2p p) { return NAME_OF(p2p_names, p); }
+int carve_p2p_from_name(const char *name) { return from_name(p2p_names, ARRAY_SIZE(p2p_names), name); }
+const char *carve_degraded_policy_name(enum carve_degraded_policy p) { return NAME_OF(degraded_names, p); }
+int carve_degraded_policy_from_name(const char *name)
+{
+	return from_name(degraded_names, ARRAY_SIZE(degraded_names), name);
+}

@@ -447,6 +447,23 @@ size_t carve_model_vm_vgpus(const struct carve_model *m, const struct carve_obj_
 	return vm->n_vgpus;
 }
 
+/* "<pci> <links>" lines into p->nvlink (the rest ignored past the array). */
+static void pgpu_set_nvlink(struct carve_obj_pgpu *p, const char *text)
+{
+	p->n_nvlink = 0;
+	while (text && *text && p->n_nvlink < ARRAY_SIZE(p->nvlink)) {
+		struct carve_obj_nvlink *l = &p->nvlink[p->n_nvlink];
+		unsigned links = 0;
+		int n = 0;
+		if (sscanf(text, "%12s %u%n", l->peer, &links, &n) == 2 && links > 0 && links < 256) {
+			l->links = (uint8_t)links;
+			p->n_nvlink++;
+		}
+		text += strcspn(text, "\n");
+		text += *text == '\n';
+	}
+}
+
 static void pgpu_free(struct carve_obj_pgpu *p)
 {
 	if (!p)
@@ -460,6 +477,8 @@ static void pgpu_free(struct carve_obj_pgpu *p)
 	free(p->broken_reason);
 	free(p->vgpu_params);
 	free(p->mig_instances);
+	free(p->ecc);
+	free(p->health_reason);
 	free(p->vgpus);
 	free(p);
 }
@@ -739,6 +758,7 @@ static int upsert_host(struct carve_model *m, const struct carve_rows *rows, siz
 	    set_str(&h->discovery_problems, rows, i, "discovery_problems") < 0 ||
 	    set_str(&h->config, rows, i, "config") < 0)
 		r = -ENOMEM;
+	set_fixed(h->driver_version, sizeof(h->driver_version), rows, i, "driver_version");
 	if (fresh && (r < 0 || objs_add(&m->hosts, h) < 0)) {
 		host_free(h);
 		return -ENOMEM;
@@ -757,6 +777,8 @@ static int upsert_group(struct carve_model *m, const struct carve_rows *rows, si
 	int algo = carve_place_algo_from_name(cell(rows, i, "allocation_algorithm"));
 	enum carve_place_algo was = g->algo;
 	g->algo = algo < 0 ? CARVE_PLACE_DEPTH_FIRST : (enum carve_place_algo)algo;
+	int deg = carve_degraded_policy_from_name(cell(rows, i, "degraded_pgpus"));
+	g->degraded = deg < 0 ? CARVE_DEGRADED_AVOID : (enum carve_degraded_policy)deg;
 	int r = 0;
 	if (set_str(&g->name_label, rows, i, "name_label") < 0 ||
 	    set_str(&g->name_description, rows, i, "name_description") < 0 ||
@@ -961,6 +983,13 @@ static int upsert_pgpu(struct carve_model *m, const struct carve_rows *rows, siz
 		r = set_str(&p->vgpu_params, rows, i, "vgpu_params");
 	if (r == 0)
 		r = set_str(&p->mig_instances, rows, i, "mig_instances");
+	if (r == 0)
+		r = set_str(&p->ecc, rows, i, "ecc");
+	if (r == 0)
+		r = set_str(&p->health_reason, rows, i, "health_reason");
+	int health = carve_health_from_name(cell(rows, i, "health"));
+	p->health = health < 0 ? CARVE_HEALTH_OK : (enum carve_health)health;
+	pgpu_set_nvlink(p, cell(rows, i, "nvlink"));
 	set_fixed(p->mig_mode, sizeof(p->mig_mode), rows, i, "mig_mode");
 	free(p->broken_reason);
 	p->broken_reason = NULL;
@@ -976,6 +1005,9 @@ static int upsert_pgpu(struct carve_model *m, const struct carve_rows *rows, siz
 	pl.present = cell_bool(rows, i, "present");
 	pl.size = cell_i64(rows, i, "size");
 	pl.problem = p->broken_reason;
+	bool avoid = p->health == CARVE_HEALTH_FAILED ||
+		     (p->health == CARVE_HEALTH_DEGRADED && (!group || group->degraded == CARVE_DEGRADED_AVOID));
+	pl.unhealthy = avoid ? (*p->health_reason ? p->health_reason : carve_health_name(p->health)) : NULL;
 	/* The driver's figure means nothing on an SR-IOV PF without VFs yet. */
 	bool host_limited = p->sriov_totalvfs == 0 || p->sriov_numvfs > 0;
 	if (r == 0 && slot_rows) {
@@ -1024,6 +1056,8 @@ static int upsert_vm(struct carve_model *m, const struct carve_rows *rows, size_
 	vm->power = ps < 0 ? CARVE_POWER_HALTED : (enum carve_power_state)ps;
 	vm->resident_on = cell_null(rows, i, "resident_on") ? NULL : carve_model_host(m, cell(rows, i, "resident_on"));
 	set_fixed(vm->claimed_by, sizeof(vm->claimed_by), rows, i, "claimed_by");
+	int p2p = carve_p2p_from_name(cell(rows, i, "p2p"));
+	vm->p2p = p2p < 0 ? CARVE_P2P_NONE : (enum carve_p2p)p2p;
 	int r = 0;
 	if (set_str(&vm->last_error, rows, i, "last_error") < 0 || set_str(&vm->name_label, rows, i, "name_label") < 0 ||
 	    set_str(&vm->name_description, rows, i, "name_description") < 0)
@@ -1427,7 +1461,8 @@ size_t carve_model_bytes(const struct carve_model *m)
 		const struct carve_obj_pgpu *p = m->pgpus.v[i];
 		const struct carve_place_pgpu *pl = carve_pgpu_place(p);
 		b += sizeof(*p) + sizeof(*pl) + sizeof(void *) + str_bytes(p->discovery_problems) +
-		     str_bytes(p->vgpu_params) + str_bytes(p->mig_instances) + pl->n_slots * (sizeof(*pl->slots) + sizeof(*p->ext)) + p->cap_vgpus * sizeof(void *) +
+		     str_bytes(p->vgpu_params) + str_bytes(p->mig_instances) + str_bytes(p->ecc) +
+		     str_bytes(p->health_reason) + pl->n_slots * (sizeof(*pl->slots) + sizeof(*p->ext)) + p->cap_vgpus * sizeof(void *) +
 		     pl->n_used * sizeof(void *);
 	}
 	for (size_t i = 0; i < m->vms.n; i++) {

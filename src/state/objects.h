@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "host/inventory.h"
+#include "host/health.h"
 #include "model/impl.h"
 #include "place/capacity.h"
 #include "place/place.h"
@@ -46,6 +47,21 @@ enum carve_vgpu_origin {
 	CARVE_ORIGIN__MAX,
 };
 
+/* A VM's wish for peer-to-peer between its vGPUs over NVLink. */
+enum carve_p2p {
+	CARVE_P2P_NONE = 0,
+	CARVE_P2P_PREFERRED,
+	CARVE_P2P_REQUIRED,
+	CARVE_P2P__MAX,
+};
+
+/* Whether placement may use a group's degraded PGPUs (host/health.h). */
+enum carve_degraded_policy {
+	CARVE_DEGRADED_AVOID = 0,
+	CARVE_DEGRADED_ALLOW,
+	CARVE_DEGRADED__MAX,
+};
+
 /* Each returns the stored name ("halted"), or "" for an out-of-range value;
  * _from_name returns the value or -EINVAL. */
 const char *carve_power_state_name(enum carve_power_state s);
@@ -54,6 +70,10 @@ const char *carve_vgpu_state_name(enum carve_vgpu_state s);
 int carve_vgpu_state_from_name(const char *name);
 const char *carve_vgpu_origin_name(enum carve_vgpu_origin o);
 int carve_vgpu_origin_from_name(const char *name);
+const char *carve_p2p_name(enum carve_p2p p);
+int carve_p2p_from_name(const char *name);
+const char *carve_degraded_policy_name(enum carve_degraded_policy p);
+int carve_degraded_policy_from_name(const char *name);
 
 struct carve_obj_host {
 	char uuid[37];
@@ -61,6 +81,7 @@ struct carve_obj_host {
 	char last_discovery[24];
 	char *discovery_problems; /* "ID: message" lines, "" when none */
 	char *config;             /* the host configuration in force (YAML, docs/host-config.md), "" when none */
+	char driver_version[32];  /* NVIDIA's driver (NVML), "" when not known */
 	char inventory_hash[17];
 	/* The pool: an operator's host-disable keeps it out of placement; its
 	 * carved's heartbeat, as an age on the store server's clock when last
@@ -75,6 +96,7 @@ struct carve_obj_group {
 	char uuid[37];
 	char *name_label, *name_description;
 	enum carve_place_algo algo;
+	enum carve_degraded_policy degraded;
 	char *gpu_types;
 	char *auto_key; /* NULL for groups an operator created */
 };
@@ -118,6 +140,16 @@ struct carve_obj_pgpu {
 	char *vgpu_params;        /* defaults for vGPUs created here (host-apply), "" when none */
 	char mig_mode[4];         /* "", "off", "on" (discovery) */
 	char *mig_instances;      /* GPU instance profiles, one per line */
+	/* NVML's facts: NVLink peers (PCI addresses on the same host), the
+	 * ECC counters (JSON, "" when not known), health and why. */
+	struct carve_obj_nvlink {
+		char peer[13];
+		uint8_t links;
+	} nvlink[16];
+	uint8_t n_nvlink;
+	char *ecc;
+	enum carve_health health;
+	char *health_reason;
 	struct carve_obj_slot_ext *ext;  /* parallel to the placement slots */
 	struct carve_obj_vgpu **vgpus;   /* resident or scheduled here, by UUID */
 	uint32_t n_vgpus, cap_vgpus;
@@ -131,6 +163,7 @@ struct carve_obj_vm {
 	struct carve_obj_host *resident_on;
 	char claimed_by[37];            /* the agent acting on it between states, "" when none */
 	char *last_error;               /* its last failed start or shutdown, "" when none */
+	enum carve_p2p p2p;
 	struct carve_obj_vgpu **vgpus;   /* by slot */
 	uint32_t n_vgpus, cap_vgpus;
 };

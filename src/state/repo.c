@@ -80,15 +80,15 @@ int carve_repo_vm_insert(struct carve_db *db, const char *uuid, const char *labe
 }
 
 int carve_repo_vm_update(struct carve_db *db, const char *uuid, const char *label, const char *desc,
-			 const int32_t *numa, struct carve_error *err)
+			 const int32_t *numa, const char *p2p, struct carve_error *err)
 {
 	char n[16];
 	if (numa)
 		snprintf(n, sizeof(n), "%d", *numa);
 	return EXEC(db, err,
 		    "UPDATE vm SET name_label=COALESCE($2, name_label), name_description=COALESCE($3, name_description), "
-		    "numa_node=COALESCE($4, numa_node) WHERE uuid=$1",
-		    4, uuid, label, desc, numa ? n : NULL);
+		    "numa_node=COALESCE($4, numa_node), p2p=COALESCE($5, p2p) WHERE uuid=$1",
+		    5, uuid, label, desc, numa ? n : NULL, p2p);
 }
 
 int carve_repo_vm_reread_delete(struct carve_db *db, const char *uuid, struct carve_rows **vm,
@@ -249,13 +249,14 @@ int carve_repo_group_insert(struct carve_db *db, const char *uuid, const char *l
 }
 
 int carve_repo_group_update(struct carve_db *db, const char *uuid, const char *label, const char *desc, int algo,
-			    struct carve_error *err)
+			    const char *degraded, struct carve_error *err)
 {
 	return EXEC(db, err,
 		    "UPDATE gpu_group SET name_label=COALESCE($2, name_label), "
 		    "name_description=COALESCE($3, name_description), "
-		    "allocation_algorithm=COALESCE($4, allocation_algorithm) WHERE uuid=$1",
-		    4, uuid, label, desc, algo < 0 ? NULL : carve_place_algo_name((enum carve_place_algo)algo));
+		    "allocation_algorithm=COALESCE($4, allocation_algorithm), degraded_pgpus=COALESCE($5, degraded_pgpus) "
+		    "WHERE uuid=$1",
+		    5, uuid, label, desc, algo < 0 ? NULL : carve_place_algo_name((enum carve_place_algo)algo), degraded);
 }
 
 int carve_repo_group_delete(struct carve_db *db, const char *uuid, struct carve_error *err)
@@ -287,13 +288,13 @@ int carve_repo_pgpu_type_set_enabled(struct carve_db *db, const char *pgpu, cons
 /* ---- folding an inventory in ---- */
 
 int carve_repo_host_upsert(struct carve_db *db, const char *uuid, const char *name, const char *backend,
-			   const char *problems, struct carve_error *err)
+			   const char *driver_version, const char *problems, struct carve_error *err)
 {
 	return EXEC(db, err,
-		    "INSERT INTO host (uuid, name_label, hostname, backend, last_discovery, discovery_problems) "
-		    "VALUES ($1, $2, $2, $3, CURRENT_TIMESTAMP, $4) ON CONFLICT (uuid) DO UPDATE SET backend=$3, "
-		    "last_discovery=CURRENT_TIMESTAMP, discovery_problems=$4",
-		    4, uuid, name, backend ? backend : "", problems ? problems : "");
+		    "INSERT INTO host (uuid, name_label, hostname, backend, last_discovery, discovery_problems, "
+		    "driver_version) VALUES ($1, $2, $2, $3, CURRENT_TIMESTAMP, $4, $5) ON CONFLICT (uuid) DO UPDATE "
+		    "SET backend=$3, last_discovery=CURRENT_TIMESTAMP, discovery_problems=$4, driver_version=$5",
+		    5, uuid, name, backend ? backend : "", problems ? problems : "", driver_version ? driver_version : "");
 }
 
 int carve_repo_host_set_inventory_hash(struct carve_db *db, const char *uuid, const char *hash,
@@ -345,20 +346,23 @@ int carve_repo_pgpu_upsert(struct carve_db *db, const struct carve_repo_pgpu *p,
 		    "subsystem_device_id, vendor_name, device_name, board, driver, numa_node, iommu_group, "
 		    "is_system_display_device, implementation, mixed_size, sriov_totalvfs, sriov_numvfs, size, "
 		    "gpu_group_uuid, present, discovery_problems, broken, mixed_size_source, mixed_size_supported, "
-		    "mig_mode, mig_instances) "
-		    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,1,$21,$22,$23,$24,$25,$26) "
+		    "mig_mode, mig_instances, nvlink, ecc, health, health_reason) "
+		    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,1,$21,$22,$23,$24,$25,$26,"
+		    "$27,$28,$29,$30) "
 		    "ON CONFLICT (uuid) DO UPDATE SET vendor_id=$4, device_id=$5, subsystem_vendor_id=$6, "
 		    "subsystem_device_id=$7, vendor_name=$8, device_name=$9, board=$10, driver=$11, numa_node=$12, "
 		    "iommu_group=$13, is_system_display_device=$14, implementation=$15, mixed_size=$16, "
 		    "sriov_totalvfs=$17, sriov_numvfs=$18, present=1, "
 		    "gpu_group_uuid=COALESCE(pgpu.gpu_group_uuid, $20), discovery_problems=$21, broken=$22, "
-		    "mixed_size_source=$23, mixed_size_supported=$24, mig_mode=$25, mig_instances=$26",
-		    26, p->uuid, p->host, p->pci, p->vendor_id, p->device_id, p->subsystem_vendor_id,
+		    "mixed_size_source=$23, mixed_size_supported=$24, mig_mode=$25, mig_instances=$26, nvlink=$27, "
+		    "ecc=$28, health=$29, health_reason=$30",
+		    30, p->uuid, p->host, p->pci, p->vendor_id, p->device_id, p->subsystem_vendor_id,
 		    p->subsystem_device_id, p->vendor_name, p->device_name, p->board, p->driver, numa, iommu,
 		    p->is_system_display ? "1" : "0", carve_impl_name(p->impl), p->mixed_size ? "1" : "0", tvf, nvf, size,
 		    p->group, p->problems ? p->problems : "", p->broken ? "1" : "0",
 		    carve_hw_source_name(p->mixed_size_source), p->mixed_size_supported ? "1" : "0",
-		    p->mig_mode ? p->mig_mode : "", p->mig_instances ? p->mig_instances : "");
+		    p->mig_mode ? p->mig_mode : "", p->mig_instances ? p->mig_instances : "", p->nvlink ? p->nvlink : "",
+		    p->ecc ? p->ecc : "", p->health ? p->health : "ok", p->health_reason ? p->health_reason : "");
 }
 
 int carve_repo_pgpu_types_reset(struct carve_db *db, const char *pgpu, bool unsupported, struct carve_error *err)

@@ -52,7 +52,7 @@ int carve_repo_vm_insert(struct carve_db *db, const char *uuid, const char *labe
 			 struct carve_rows **row, struct carve_error *err);
 /* NULL leaves a field as it is. */
 int carve_repo_vm_update(struct carve_db *db, const char *uuid, const char *label, const char *desc,
-			 const int32_t *numa, struct carve_error *err);
+			 const int32_t *numa, const char *p2p, struct carve_error *err);
 /* The VM and its vGPUs. */
 /* The VM and its vGPUs as the store has them (SELECT *), then deleted - in
  * one round trip where the store pipelines.  The caller decides on the rows
@@ -118,7 +118,7 @@ int carve_repo_group_insert(struct carve_db *db, const char *uuid, const char *l
 			    enum carve_place_algo algo, struct carve_error *err);
 /* NULL / algo < 0 leave a field as it is. */
 int carve_repo_group_update(struct carve_db *db, const char *uuid, const char *label, const char *desc, int algo,
-			    struct carve_error *err);
+			    const char *degraded, struct carve_error *err);
 int carve_repo_group_delete(struct carve_db *db, const char *uuid, struct carve_error *err);
 int carve_repo_pgpu_set_group(struct carve_db *db, const char *pgpu, const char *group, struct carve_error *err);
 /* The driver's count of free instances of the type on the PGPU, as carve's
@@ -138,6 +138,7 @@ int carve_repo_host_liveness(struct carve_db *db, struct carve_rows **out, struc
 
 /* ---- folding an inventory in (ops/sync.c) ---- */
 int carve_repo_host_upsert(struct carve_db *db, const char *uuid, const char *name, const char *backend,
+			   const char *driver_version,
 			   const char *problems, struct carve_error *err);
 int carve_repo_host_set_inventory_hash(struct carve_db *db, const char *uuid, const char *hash,
 				       struct carve_error *err);
@@ -164,6 +165,9 @@ struct carve_repo_pgpu {
 	const char *problems;
 	const char *mig_mode;      /* "", "off", "on" */
 	const char *mig_instances; /* profiles, one per line */
+	const char *nvlink;        /* "<peer pci> <links>" lines, "" when not known */
+	const char *ecc;           /* JSON of the ECC counters, "" when not known */
+	const char *health, *health_reason;
 };
 int carve_repo_pgpu_upsert(struct carve_db *db, const struct carve_repo_pgpu *p, struct carve_error *err);
 /* All of a PGPU's types unavailable; with unsupported, unsupported too
