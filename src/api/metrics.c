@@ -291,6 +291,44 @@ static int model_gauges(FILE *f, struct carve_model *m, struct carve_error *err)
 		}
 	}
 
+	/* Health (host/health.h) and the ECC counters behind it, where NVML
+	 * gave them: one series per PGPU and state, 1 for the current one. */
+	header(f, "carve_pgpu_health", "gauge", "A PGPU's health (ok, degraded, failed): 1 for the state it is in.");
+	for (size_t i = 0; i < m->pgpus.n; i++)
+		for (int h = 0; h < CARVE_HEALTH__MAX; h++) {
+			const struct carve_obj_pgpu *p = pgpus[i];
+			fputs("carve_pgpu_health{", f);
+			label(f, "pgpu", p->uuid, false);
+			label(f, "pci", carve_pgpu_place(p)->pci, false);
+			label(f, "health", carve_health_name((enum carve_health)h), true);
+			fprintf(f, "} %d\n", p->health == (enum carve_health)h);
+		}
+	static const char *const kinds[] = {"volatile-corrected", "volatile-uncorrected", "aggregate-corrected",
+					    "aggregate-uncorrected", "retired"};
+	for (int fam = 0; fam < 2; fam++) { /* one family after the other, as the format wants */
+		if (fam == 0)
+			header(f, "carve_pgpu_ecc_errors", "gauge",
+			       "ECC errors NVML counts on a PGPU (volatile: since the driver loaded; aggregate: over its "
+			       "life).");
+		else
+			header(f, "carve_pgpu_retired_pages", "gauge", "Framebuffer pages the driver retired on a PGPU.");
+		for (size_t i = 0; i < m->pgpus.n; i++) {
+			const struct carve_obj_pgpu *p = pgpus[i];
+			_cleanup_json_ json_t *e = p->ecc && *p->ecc ? json_loads(p->ecc, 0, NULL) : NULL;
+			for (size_t k = fam ? 4 : 0; e && k < (fam ? 5u : 4u); k++) {
+				fputs(fam ? "carve_pgpu_retired_pages{" : "carve_pgpu_ecc_errors{", f);
+				label(f, "pgpu", p->uuid, false);
+				label(f, "pci", carve_pgpu_place(p)->pci, fam == 1);
+				if (!fam)
+					label(f, "kind", kinds[k], true);
+				long long v = fam ? json_integer_value(json_object_get(e, "retired-sbe")) +
+							    json_integer_value(json_object_get(e, "retired-dbe"))
+						  : json_integer_value(json_object_get(e, kinds[k]));
+				fprintf(f, "} %lld\n", v);
+			}
+		}
+	}
+
 	/* Capacity units per PGPU (XAPI's size) and what resident/scheduled vGPUs use. */
 	header(f, "carve_pgpu_capacity_units", "gauge", "Capacity of a PGPU in XAPI size units.");
 	for (size_t i = 0; i < m->pgpus.n; i++) {

@@ -53,6 +53,11 @@ struct carve_emit_vm {
 	const char *cpuset;         /* host CPUs of the node, e.g. "0-19,40-59"; NULL: no pinning */
 	bool hyperv;                /* Windows guest: Hyper-V enlightenments + hypervclock */
 	bool emulated;              /* libvirt domain type 'qemu' (TCG, no KVM), else 'kvm' */
+	/* Peer-to-peer between its vGPUs over NVLink (vm p2p=, placed on
+	 * pairwise-connected GPUs): every vGPU joins NVIDIA GPUDirect clique 0,
+	 * QEMU's vfio-pci x-nv-gpudirect-clique, which tells the guest driver
+	 * which devices may talk directly (docs/emit.md). */
+	bool p2p;
 };
 
 /* Set display on the first mdev-backed vGPU and clear it on all others.

@@ -31,7 +31,7 @@ static void indent(struct emit_buf *b, int level)
 		emit_buf_add(b, "  ");
 }
 
-static void add_hostdev(struct emit_buf *b, const struct emit_dev *e, size_t idx, int level)
+static void add_hostdev(struct emit_buf *b, const struct emit_dev *e, size_t idx, int level, bool alias)
 {
 	indent(b, level);
 	emit_buf_addf(b, "<!-- vGPU %zu: %s, %s %s on %s -->\n", idx, e->label, carve_impl_name(e->impl), e->uuid,
@@ -56,6 +56,10 @@ static void add_hostdev(struct emit_buf *b, const struct emit_dev *e, size_t idx
 	}
 	indent(b, level + 1);
 	emit_buf_add(b, "</source>\n");
+	if (alias) { /* for <qemu:override> to name it (libvirt's user aliases start with ua-) */
+		indent(b, level + 1);
+		emit_buf_addf(b, "<alias name='ua-carve-vgpu%zu'/>\n", idx);
+	}
 	indent(b, level);
 	emit_buf_add(b, "</hostdev>\n");
 }
@@ -71,7 +75,7 @@ int carve_emit_libvirt_hostdevs(const struct carve_emit_vgpu *v, size_t n, char 
 		return r;
 	_cleanup_(emit_buf_free) struct emit_buf b = {0};
 	for (size_t i = 0; i < n; i++)
-		add_hostdev(&b, &d[i], i, 0);
+		add_hostdev(&b, &d[i], i, 0, false);
 	return emit_buf_finish(&b, xml, err);
 }
 
@@ -107,7 +111,8 @@ int carve_emit_libvirt_domain(const struct carve_emit_vm *vm, const struct carve
 			display = &d[i];
 
 	_cleanup_(emit_buf_free) struct emit_buf b = {0};
-	emit_buf_addf(&b, "<domain type='%s'>\n", vm->emulated ? "qemu" : "kvm");
+	emit_buf_addf(&b, "<domain type='%s'%s>\n", vm->emulated ? "qemu" : "kvm",
+		      vm->p2p ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
 	emit_buf_addf(&b, "  <!-- written by carve for VM %s: %zu vGPU(s) -->\n", uuid, n);
 	emit_buf_add(&b, "  <name>");
 	emit_buf_add_xml(&b, vm->name);
@@ -154,7 +159,7 @@ int carve_emit_libvirt_domain(const struct carve_emit_vm *vm, const struct carve
 		emit_buf_add(&b, "  <clock offset='utc'/>\n");
 	emit_buf_add(&b, "  <devices>\n");
 	for (size_t i = 0; i < n; i++)
-		add_hostdev(&b, &d[i], i, 2);
+		add_hostdev(&b, &d[i], i, 2, vm->p2p);
 	if (display) {
 		emit_buf_add(&b, "    <graphics type='vnc' autoport='yes'>\n"
 		                 "      <listen type='address' address='127.0.0.1'/>\n"
@@ -165,6 +170,20 @@ int carve_emit_libvirt_domain(const struct carve_emit_vm *vm, const struct carve
 	}
 	emit_buf_add(&b, "    <memballoon model='none'/>\n");
 	emit_buf_add(&b, "  </devices>\n");
+	if (vm->p2p) {
+		/* libvirt has no element for QEMU's GPUDirect clique: set the
+		 * vfio-pci property on each hostdev (libvirt >= 8.2). */
+		emit_buf_add(&b, "  <qemu:override>\n");
+		for (size_t i = 0; i < n; i++)
+			emit_buf_addf(&b,
+				      "    <qemu:device alias='ua-carve-vgpu%zu'>\n"
+				      "      <qemu:frontend>\n"
+				      "        <qemu:property name='x-nv-gpudirect-clique' type='unsigned' value='0'/>\n"
+				      "      </qemu:frontend>\n"
+				      "    </qemu:device>\n",
+				      i);
+		emit_buf_add(&b, "  </qemu:override>\n");
+	}
 	emit_buf_add(&b, "</domain>\n");
 	return emit_buf_finish(&b, xml, err);
 }

@@ -85,12 +85,13 @@ int carve_emit_qemu_args(const struct carve_emit_vm *vm, const struct carve_emit
 	}
 
 	for (size_t i = 0; i < n; i++) {
+		const char *clique = vm->p2p ? ",x-nv-gpudirect-clique=0" : "";
 		_cleanup_free_ char *dev =
-		        !d[i].mdev     ? carve_strdupf("vfio-pci,host=%s", d[i].pci)
+		        !d[i].mdev     ? carve_strdupf("vfio-pci,host=%s%s", d[i].pci, clique)
 		        : d[i].display ? carve_strdupf("vfio-pci-nohotplug,sysfsdev=/sys/bus/mdev/devices/%s,"
-		                                       "display=on,ramfb=on",
-		                                       d[i].uuid)
-		                       : carve_strdupf("vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s", d[i].uuid);
+		                                       "display=on,ramfb=on%s",
+		                                       d[i].uuid, clique)
+		                       : carve_strdupf("vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s%s", d[i].uuid, clique);
 		if ((r = push_pair(argv, "-device", dev, err)) < 0)
 			return r;
 	}

@@ -90,6 +90,11 @@ struct carve_host_ops {
 	int (*set_mig_mode)(struct carve_host *h, const char *pci, bool on, struct carve_error *err);
 	int (*set_mig_instances)(struct carve_host *h, const char *pci, const struct carve_strv *profiles,
 				 struct carve_error *err);
+	/* Reset the GPU (pgpu-reset): what waits for a reset takes effect (a
+	 * pending page retirement or row remapping, an ECC mode change) and
+	 * the volatile ECC counters start again.  Never with a vGPU on it
+	 * (-EBUSY PGPU_IN_USE).  sysfs: the PCI function reset (<dev>/reset). */
+	int (*gpu_reset)(struct carve_host *h, const char *pci, struct carve_error *err);
 	/* The directory of the host's modprobe.d files (driver options that
 	 * persist across reboots: nvsched.h), created if it is carve's own;
 	 * -ENOTSUP MODPROBE_DIR_UNKNOWN when this host has none (a fixture

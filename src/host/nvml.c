@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,31 @@ enum {
 	NVML_ERROR_NOT_SUPPORTED = 3,
 	NVML_ERROR_NO_PERMISSION = 4,
 	NVML_ERROR_NOT_FOUND = 6,
+	NVML_ERROR_INSUFFICIENT_SIZE = 7,
 	NVML_ERROR_IN_USE = 19,
 };
+/* nvmlEnableState_t, nvmlMemoryErrorType_t, nvmlEccCounterType_t and
+ * nvmlPageRetirementCause_t are C enums: int-sized. */
+typedef int nvml_enable_state;
+enum { NVML_FEATURE_DISABLED = 0, NVML_FEATURE_ENABLED = 1 };
+enum { NVML_MEMORY_ERROR_TYPE_CORRECTED = 0, NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1 };
+enum { NVML_VOLATILE_ECC = 0, NVML_AGGREGATE_ECC = 1 };
+enum {
+	NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS = 0,
+	NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR = 1,
+};
+/* nvmlPciInfo_t as nvmlDeviceGetNvLinkRemotePciInfo_v2 fills it; busId is
+ * "%08X:%02X:%02X.0" (an eight-digit domain), busIdLegacy the same with four. */
+struct nvml_pci_info {
+	char bus_id_legacy[16]; /* NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE */
+	unsigned int domain, bus, device, pci_device_id, pci_subsystem_id;
+	char bus_id[32];        /* NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE */
+};
+_Static_assert(sizeof(struct nvml_pci_info) == 68, "nvmlPciInfo_t is 68 bytes");
+/* NVML_NVLINK_MAX_LINKS: 12 in NVML 11.0's nvml.h, 18 from 11.8, 36 from
+ * CUDA 13.3's; a link beyond a device's own count is answered
+ * INVALID_ARGUMENT, so asking up to the newest maximum misses none. */
+#define NVML_NVLINK_MAX_LINKS 36
 struct nvml_vgpu_heterogeneous_mode {
 	unsigned int version, mode;
 };
@@ -50,6 +74,14 @@ static struct {
 	nvml_return (*gis_of)(nvml_device, unsigned int, nvml_gpu_instance *, unsigned int *);
 	nvml_return (*gi_create)(nvml_device, unsigned int, nvml_gpu_instance *);
 	nvml_return (*gi_destroy)(nvml_gpu_instance);
+	nvml_return (*driver_version)(char *, unsigned int);
+	nvml_return (*link_state)(nvml_device, unsigned int, nvml_enable_state *);
+	nvml_return (*link_remote)(nvml_device, unsigned int, struct nvml_pci_info *);
+	nvml_return (*ecc_mode)(nvml_device, nvml_enable_state *, nvml_enable_state *);
+	nvml_return (*ecc_total)(nvml_device, int, int, unsigned long long *);
+	nvml_return (*retired_pages)(nvml_device, int, unsigned int *, unsigned long long *);
+	nvml_return (*retired_pending)(nvml_device, nvml_enable_state *);
+	nvml_return (*remapped_rows)(nvml_device, unsigned int *, unsigned int *, unsigned int *, unsigned int *);
 } nv;
 static pthread_once_t nv_once = PTHREAD_ONCE_INIT;
 
@@ -83,6 +115,14 @@ static void nv_load(void)
 	*(void **)&nv.gis_of = sym("nvmlDeviceGetGpuInstances");
 	*(void **)&nv.gi_create = sym("nvmlDeviceCreateGpuInstance");
 	*(void **)&nv.gi_destroy = sym("nvmlGpuInstanceDestroy");
+	*(void **)&nv.driver_version = sym("nvmlSystemGetDriverVersion");
+	*(void **)&nv.link_state = sym("nvmlDeviceGetNvLinkState");
+	*(void **)&nv.link_remote = sym("nvmlDeviceGetNvLinkRemotePciInfo_v2");
+	*(void **)&nv.ecc_mode = sym("nvmlDeviceGetEccMode");
+	*(void **)&nv.ecc_total = sym("nvmlDeviceGetTotalEccErrors");
+	*(void **)&nv.retired_pages = sym("nvmlDeviceGetRetiredPages");
+	*(void **)&nv.retired_pending = sym("nvmlDeviceGetRetiredPagesPendingStatus");
+	*(void **)&nv.remapped_rows = sym("nvmlDeviceGetRemappedRows");
 	nvml_return r = nv.init && nv.by_pci ? nv.init() : -1;
 	if (r != NVML_SUCCESS) {
 		snprintf(nv.why, sizeof(nv.why), "%s: %s", path,
@@ -111,6 +151,7 @@ static int nv_errno(nvml_return r)
 	case NVML_ERROR_NOT_SUPPORTED: return -EOPNOTSUPP;
 	case NVML_ERROR_NO_PERMISSION: return -EPERM;
 	case NVML_ERROR_NOT_FOUND: return -ENOENT;
+	case NVML_ERROR_INSUFFICIENT_SIZE: return -ERANGE;
 	case NVML_ERROR_IN_USE: return -EBUSY;
 	default: return -EIO;
 	}
@@ -313,4 +354,191 @@ int carve_nvml_set_mig_instances(const char *pci, const struct carve_strv *profi
 			return nv_fail(nr, "nvmlDeviceCreateGpuInstance", pci, err);
 	}
 	return 0;
+}
+
+/* An optional fact's call: 1 when NVML answered, 0 when it does not know
+ * the fact on this GPU (NOT_SUPPORTED), else the error. */
+static int answered(nvml_return nr, const char *call, const char *pci, struct carve_error *err)
+{
+	if (nr == NVML_SUCCESS)
+		return 1;
+	if (nr == NVML_ERROR_NOT_SUPPORTED)
+		return 0;
+	return nv_fail(nr, call, pci, err);
+}
+
+/* The GPU at the far end of a link, named as carve names it: NVML's busId
+ * has an eight-digit domain ("00000000:07:00.0"), carve's four, and
+ * carve_pci_normalize takes only those.  -EINVAL for a domain above 0xffff
+ * or anything else. */
+static int remote_pci(const struct nvml_pci_info *info, char out[CARVE_PCI_STRLEN + 1])
+{
+	char id[sizeof(info->bus_id) + 1];
+	snprintf(id, sizeof(id), "%.*s", (int)sizeof(info->bus_id), info->bus_id);
+	const char *s = id;
+	if (strlen(id) == 16 && id[8] == ':' && strspn(id, "0") >= 4)
+		s += 4;
+	return carve_pci_normalize(s, out);
+}
+
+/* One more active link to peer. */
+static int add_link(struct carve_hw_gpu *g, const char *peer)
+{
+	for (uint8_t i = 0; i < g->n_nvlinks; i++)
+		if (strcmp(g->nvlinks[i].peer, peer) == 0) {
+			g->nvlinks[i].links++;
+			return 0;
+		}
+	if (g->n_nvlinks == CARVE_HW_MAX_NVLINK)
+		return -E2BIG;
+	struct carve_hw_nvlink *l = &g->nvlinks[g->n_nvlinks++];
+	snprintf(l->peer, sizeof(l->peer), "%s", peer);
+	l->links = 1;
+	return 0;
+}
+
+/* Active links per peer, in link order.  A link the device does not have
+ * answers INVALID_ARGUMENT (beyond its count) or NOT_SUPPORTED (a GPU
+ * without NVLink): skipped.  The links are known once one link answered,
+ * and unknown again when NVML cannot say where an active one leads. */
+static int read_nvlinks(nvml_device d, const char *pci, struct carve_hw_gpu *g, struct carve_error *err)
+{
+	if (!nv.link_state || !nv.link_remote)
+		return 0;
+	for (unsigned link = 0; link < NVML_NVLINK_MAX_LINKS; link++) {
+		nvml_enable_state on = NVML_FEATURE_DISABLED;
+		nvml_return nr = nv.link_state(d, link, &on);
+		if (nr == NVML_ERROR_INVALID_ARGUMENT || nr == NVML_ERROR_NOT_SUPPORTED)
+			continue;
+		if (nr != NVML_SUCCESS)
+			return nv_fail(nr, "nvmlDeviceGetNvLinkState", pci, err);
+		g->nvlink_known = true;
+		if (on != NVML_FEATURE_ENABLED)
+			continue;
+		struct nvml_pci_info info = {0};
+		int r = answered(nv.link_remote(d, link, &info), "nvmlDeviceGetNvLinkRemotePciInfo_v2", pci, err);
+		if (r <= 0) {
+			g->nvlink_known = false;
+			g->n_nvlinks = 0;
+			return r;
+		}
+		char peer[CARVE_PCI_STRLEN + 1];
+		if (remote_pci(&info, peer) < 0)
+			return carve_error_set(err, -EIO, "NVML_CALL_FAILED",
+					       "%s: NVLink %u leads to '%.32s', not a PCI address carve can name", pci,
+					       link, info.bus_id);
+		if (add_link(g, peer) < 0)
+			return carve_error_set(err, -E2BIG, "NVML_CALL_FAILED", "%s: NVLink to more than %d GPUs", pci,
+					       CARVE_HW_MAX_NVLINK);
+	}
+	return 0;
+}
+
+/* The four ECC counters; one NVML does not give (ECC off) stays 0. */
+static int read_ecc_counts(nvml_device d, const char *pci, struct carve_hw_ecc *e, struct carve_error *err)
+{
+	const struct {
+		int type, counter;
+		uint64_t *out;
+	} counts[] = {
+		{NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_VOLATILE_ECC, &e->volatile_corrected},
+		{NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, &e->volatile_uncorrected},
+		{NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_AGGREGATE_ECC, &e->aggregate_corrected},
+		{NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_AGGREGATE_ECC, &e->aggregate_uncorrected},
+	};
+	for (size_t i = 0; nv.ecc_total && i < sizeof(counts) / sizeof(counts[0]); i++) {
+		unsigned long long v = 0;
+		int r = answered(nv.ecc_total(d, counts[i].type, counts[i].counter, &v), "nvmlDeviceGetTotalEccErrors",
+				 pci, err);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			*counts[i].out = v;
+	}
+	return 0;
+}
+
+/* Pages retired for cause into *out.  A count query (*count 0, no buffer)
+ * answers SUCCESS when there are none, INSUFFICIENT_SIZE with the count
+ * when there are some. */
+static int retired_count(nvml_device d, int cause, const char *pci, uint32_t *out, struct carve_error *err)
+{
+	unsigned int count = 0;
+	nvml_return nr = nv.retired_pages(d, cause, &count, NULL);
+	int r = answered(nr == NVML_ERROR_INSUFFICIENT_SIZE ? NVML_SUCCESS : nr, "nvmlDeviceGetRetiredPages", pci,
+			 err);
+	if (r > 0)
+		*out = count;
+	return r;
+}
+
+/* Page retirement (before Ampere) and row remapping (Ampere on); a GPU
+ * answers NOT_SUPPORTED for the one it does not do. */
+static int read_retirement(nvml_device d, const char *pci, struct carve_hw_ecc *e, struct carve_error *err)
+{
+	int r = 0;
+	if (nv.retired_pages &&
+	    ((r = retired_count(d, NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS, pci, &e->retired_sbe,
+				err)) < 0 ||
+	     (r = retired_count(d, NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR, pci, &e->retired_dbe, err)) < 0))
+		return r;
+	nvml_enable_state pending = NVML_FEATURE_DISABLED;
+	if (nv.retired_pending &&
+	    (r = answered(nv.retired_pending(d, &pending), "nvmlDeviceGetRetiredPagesPendingStatus", pci, err)) < 0)
+		return r;
+	e->retired_pending = pending == NVML_FEATURE_ENABLED;
+	unsigned int corrected = 0, uncorrected = 0, remap_pending = 0, failure = 0;
+	if (nv.remapped_rows &&
+	    (r = answered(nv.remapped_rows(d, &corrected, &uncorrected, &remap_pending, &failure),
+			  "nvmlDeviceGetRemappedRows", pci, err)) < 0)
+		return r;
+	e->remap_pending = remap_pending != 0;
+	e->remap_failure = failure != 0;
+	return 0;
+}
+
+/* ECC: nothing is known unless NVML answers the mode. */
+static int read_ecc(nvml_device d, const char *pci, struct carve_hw_ecc *e, struct carve_error *err)
+{
+	nvml_enable_state current = NVML_FEATURE_DISABLED, pending = NVML_FEATURE_DISABLED;
+	int r = nv.ecc_mode ? answered(nv.ecc_mode(d, &current, &pending), "nvmlDeviceGetEccMode", pci, err) : 0;
+	if (r <= 0)
+		return r;
+	e->known = true;
+	e->enabled = current == NVML_FEATURE_ENABLED;
+	e->pending = pending == NVML_FEATURE_ENABLED;
+	if ((r = read_ecc_counts(d, pci, e, err)) < 0)
+		return r;
+	return read_retirement(d, pci, e, err);
+}
+
+static void forget_facts(struct carve_hw_gpu *g)
+{
+	g->nvlink_known = false;
+	g->n_nvlinks = 0;
+	g->ecc = (struct carve_hw_ecc){0};
+}
+
+int carve_nvml_get_facts(const char *pci, struct carve_hw_gpu *g, struct carve_error *err)
+{
+	forget_facts(g);
+	nvml_device d;
+	int r = device(pci, &d, err);
+	if (r == 0 && (r = read_nvlinks(d, pci, g, err)) == 0)
+		r = read_ecc(d, pci, &g->ecc, err);
+	if (r < 0)
+		forget_facts(g);
+	return r;
+}
+
+int carve_nvml_driver_version(char *buf, size_t size, struct carve_error *err)
+{
+	if (size)
+		buf[0] = '\0';
+	if (!carve_nvml_available())
+		return unavailable(err);
+	if (!nv.driver_version)
+		return no_call("driver", "nvmlSystemGetDriverVersion", err);
+	nvml_return nr = nv.driver_version(buf, size > UINT_MAX ? UINT_MAX : (unsigned int)size);
+	return nr == NVML_SUCCESS ? 0 : nv_fail(nr, "nvmlSystemGetDriverVersion", "driver", err);
 }

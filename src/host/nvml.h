@@ -15,6 +15,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "inventory.h"
 #include "util/error.h"
@@ -40,3 +41,23 @@ int carve_nvml_get_mig(const char *pci, bool *on, struct carve_hw_gi gis[CARVE_H
 int carve_nvml_set_mig_mode(const char *pci, bool on, struct carve_error *err);
 /* Destroy the GPU's GPU instances, then create profiles in order. */
 int carve_nvml_set_mig_instances(const char *pci, const struct carve_strv *profiles, struct carve_error *err);
+
+/* NVLink peers and ECC facts of the GPU at pci into g's nvlink_known,
+ * nvlinks/n_nvlinks (active links per device at the other end, in NVML's
+ * link order; on NVSwitch systems that end is a switch) and ecc (ecc.known
+ * set when NVML answered the ECC mode).  A call NVML answers NOT_SUPPORTED,
+ * or that this NVML lacks, leaves its fact unknown and is no error: no
+ * NVLink on the GPU leaves nvlink_known false; a GPU without ECC leaves
+ * ecc.known false; counters NVML keeps only with ECC on, retired pages
+ * (before Ampere) and remapped rows (Ampere on) stay 0 or false where it
+ * does not give them.  Only g's facts are written, and left unknown on
+ * error: -ENOTSUP NVML_UNAVAILABLE when NVML cannot be loaded; -ENOENT when
+ * NVML has no such device (not an NVIDIA GPU, or one bound to another
+ * driver); -E2BIG beyond CARVE_HW_MAX_NVLINK peers; -EIO and others
+ * (NVML_CALL_FAILED) when a call fails. */
+int carve_nvml_get_facts(const char *pci, struct carve_hw_gpu *g, struct carve_error *err);
+
+/* NVIDIA's driver version ("550.54.14", nvmlSystemGetDriverVersion) into
+ * buf ("" on error); NVML's own limit is 80 bytes with the NUL.  -ERANGE
+ * when size is too small. */
+int carve_nvml_driver_version(char *buf, size_t size, struct carve_error *err);

@@ -40,6 +40,8 @@ struct sim_extra {
 	int32_t *vf_groups;
 	/* The mixed-size mode changed since boot: kept in the state file. */
 	bool mixed_set;
+	/* A GPU reset changed its ECC facts: kept in the state file. */
+	bool ecc_set;
 };
 
 struct sim {
@@ -806,8 +808,17 @@ static json_t *state_to_json(const struct sim *s)
 								      "instances", gis)) < 0)
 			return NULL;
 	}
-	return json_pack("{s:s, s:i, s:s, s:O, s:O, s:O, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION,
-			 "profile", s->profile_name, "numvfs", numvfs, "mixed", mixed, "mig", mig, "devices", devs);
+	/* And the ECC facts a reset changed (the GPU's memory remembers). */
+	_cleanup_json_ json_t *ecc = json_object();
+	for (size_t i = 0; ecc && i < s->model.n_gpus; i++)
+		if (s->extra[i].ecc_set &&
+		    json_object_set_new(ecc, s->model.gpus[i].pci, carve_hw_ecc_to_json(&s->model.gpus[i].ecc)) < 0)
+			return NULL;
+	if (!ecc)
+		return NULL;
+	return json_pack("{s:s, s:i, s:s, s:O, s:O, s:O, s:O, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION,
+			 "profile", s->profile_name, "numvfs", numvfs, "mixed", mixed, "mig", mig, "ecc", ecc, "devices",
+			 devs);
 }
 
 static int persist(struct sim *s, struct carve_error *err)
@@ -834,11 +845,11 @@ static int load_state(struct sim *s, json_t *root, struct carve_error *err)
 {
 	const char *format = NULL, *profile = NULL;
 	int version = 0;
-	json_t *devs = NULL, *numvfs = NULL, *mixed = NULL, *mig = NULL;
+	json_t *devs = NULL, *numvfs = NULL, *mixed = NULL, *mig = NULL, *ecc = NULL;
 	json_error_t je;
-	if (json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:i, s:s, s?o, s?o, s?o, s:o}", "format", &format, "version",
-			   &version, "profile", &profile, "numvfs", &numvfs, "mixed", &mixed, "mig", &mig, "devices",
-			   &devs) < 0 ||
+	if (json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:i, s:s, s?o, s?o, s?o, s?o, s:o}", "format", &format,
+			   "version", &version, "profile", &profile, "numvfs", &numvfs, "mixed", &mixed, "mig", &mig,
+			   "ecc", &ecc, "devices", &devs) < 0 ||
 	    strcmp(format, STATE_FORMAT) != 0 || version < 1 || version > STATE_VERSION ||
 	    (version == 1) != (numvfs == NULL) || (version == 3) != (mixed != NULL) || (version == 3) != (mig != NULL) ||
 	    (numvfs && !json_is_object(numvfs)) || (mixed && !json_is_object(mixed)) || (mig && !json_is_object(mig)) ||
@@ -904,6 +915,27 @@ static int load_state(struct sim *s, json_t *root, struct carve_error *err)
 			return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID", "%s: mig.%.16s: %s", s->state_path, pf,
 					       ok ? inner.message : "not a MIG GPU of the profile, or not {mode, instances}");
 		g->mig_mode = json_is_true(mode) ? 1 : 0;
+	}
+	json_object_foreach(ecc, pf, v) {
+		size_t gi;
+		struct carve_hw_gpu *g = find_gpu(s, pf, &gi);
+		struct carve_hw_ecc e = {.known = true};
+		json_int_t vc, vu, ac, au;
+		int sbe, dbe, en, pe, rp, mp, mf;
+		if (!g || json_unpack_ex(v, &je, JSON_STRICT, "{s:b, s:b, s:I, s:I, s:I, s:I, s:i, s:i, s:b, s:b, s:b}",
+					 "enabled", &en, "pending", &pe, "volatile-corrected", &vc, "volatile-uncorrected",
+					 &vu, "aggregate-corrected", &ac, "aggregate-uncorrected", &au, "retired-sbe", &sbe,
+					 "retired-dbe", &dbe, "retired-pending", &rp, "remap-pending", &mp, "remap-failure",
+					 &mf) < 0 ||
+		    vc < 0 || vu < 0 || ac < 0 || au < 0 || sbe < 0 || dbe < 0)
+			return carve_error_set(err, -EINVAL, "SIM_STATE_INVALID", "%s: ecc.%.16s: not ECC facts of a GPU of "
+					       "the profile", s->state_path, pf);
+		e.enabled = en, e.pending = pe, e.retired_pending = rp, e.remap_pending = mp, e.remap_failure = mf;
+		e.volatile_corrected = (uint64_t)vc, e.volatile_uncorrected = (uint64_t)vu;
+		e.aggregate_corrected = (uint64_t)ac, e.aggregate_uncorrected = (uint64_t)au;
+		e.retired_sbe = (uint32_t)sbe, e.retired_dbe = (uint32_t)dbe;
+		g->ecc = e;
+		s->extra[gi].ecc_set = true;
 	}
 	size_t i;
 	json_t *d;
@@ -1284,6 +1316,28 @@ static int sim_set_mig_instances(struct carve_host *h, const char *pci, const st
 	return r;
 }
 
+static int sim_gpu_reset(struct carve_host *h, const char *pci_in, struct carve_error *err)
+{
+	struct sim *s = to_sim(h);
+	char pci[13];
+	struct carve_hw_gpu *g = carve_pci_normalize(pci_in, pci) == 0 ? find_gpu(s, pci, NULL) : NULL;
+	if (!g)
+		return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "sim: no GPU %.16s", pci_in);
+	if (g->n_devs > 0)
+		return carve_error_set(err, -EBUSY, "PGPU_IN_USE", "%s: cannot reset: vGPU %s exists on the GPU", g->pci,
+				       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	struct carve_hw_ecc *e = &g->ecc;
+	/* A pending retirement maps the page out; a double-bit error's page is
+	 * among the DBE pages from now on. */
+	if (e->retired_pending && e->volatile_uncorrected > 0)
+		e->retired_dbe++;
+	e->retired_pending = e->remap_pending = false;
+	e->enabled = e->pending;
+	e->volatile_corrected = e->volatile_uncorrected = 0;
+	s->extra[g - s->model.gpus].ecc_set = true;
+	return persist(s, err);
+}
+
 /* Files on the simulated host's disk outlive its kernel state: beside the
  * state file, which a simulated reboot removes. */
 static int sim_modprobe_dir(struct carve_host *h, char *buf, size_t size, struct carve_error *err)
@@ -1314,6 +1368,7 @@ static const struct carve_host_ops sim_ops = {
 	.sriov_set_numvfs = sim_set_numvfs,
 	.set_mixed_size = sim_set_mixed_size,
 	.modprobe_dir = sim_modprobe_dir,
+	.gpu_reset = sim_gpu_reset,
 	.set_mig_mode = sim_set_mig_mode,
 	.set_mig_instances = sim_set_mig_instances,
 	.free = sim_free,

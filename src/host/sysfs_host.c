@@ -328,6 +328,14 @@ static void discover_nvml_facts(struct sysfs_host *h, const struct sysfs_gpu_ctx
 		g->mig_mode = on ? 1 : 0;
 }
 
+/* NVLink and ECC (NVML only): unknown without it, never an error. */
+static void discover_nvml_health(struct carve_hw_gpu *g)
+{
+	struct carve_error ignore = {0};
+	if (g->vendor_id == 0x10de && carve_nvml_available())
+		(void)carve_nvml_get_facts(g->pci, g, &ignore);
+}
+
 static int discover_gpu_files(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, struct carve_hw_gpu *g, bool pci_dev,
 			struct carve_error *err)
 {
@@ -395,8 +403,10 @@ static int discover_gpu_files(struct sysfs_host *h, struct sysfs_gpu_ctx *ctx, s
 			}
 		}
 		g->mixed_size_supported = ctx->board && ctx->board->mixed_size;
-		if (pci_dev)
+		if (pci_dev) {
 			discover_nvml_facts(h, ctx, g);
+			discover_nvml_health(g);
+		}
 		r = g->mechanism == CARVE_IMPL_NVIDIA_MDEV ? carve_sysfs_mdev_discover(fs, ctx, g, err)
 							   : carve_sysfs_nvsriov_discover(fs, ctx, g, err);
 		if (r == 0 && g->mechanism == CARVE_IMPL_NVIDIA_MDEV && ctx->board && !declared &&
@@ -526,6 +536,11 @@ static int sysfs_discover(struct carve_host *hh, struct carve_hw_inventory *out,
 				r = consider_pci(h, names.v[i], out, NULL, false, err);
 		}
 	carve_strv_clear(&names);
+
+	struct carve_error ignore = {0};
+	for (size_t i = 0; r == 0 && i < out->n_gpus && !out->driver_version[0]; i++)
+		if (out->gpus[i].vendor_id == 0x10de && carve_nvml_available())
+			(void)carve_nvml_driver_version(out->driver_version, sizeof(out->driver_version), &ignore);
 
 	/* mdev parents that are not PCI devices (the testbed's emulated GPUs
 	 * are plain devices named like PCI addresses). */
@@ -1124,6 +1139,21 @@ static int sysfs_modprobe_dir(struct carve_host *hh, char *buf, size_t size, str
 	return 0;
 }
 
+static int sysfs_gpu_reset(struct carve_host *hh, const char *pci, struct carve_error *err)
+{
+	struct sysfs_host *h = to_sh(hh);
+	_cleanup_(carve_hw_inventory_clear) struct carve_hw_inventory inv = {0};
+	struct sysfs_gpu_ctx ctx = {0};
+	int r = carve_sysfs_discover_one(h, pci, &inv, &ctx, err);
+	if (r < 0)
+		return r;
+	const struct carve_hw_gpu *g = &inv.gpus[0];
+	if (g->n_devs > 0)
+		return carve_error_set(err, -EBUSY, "PGPU_IN_USE", "%s: cannot reset: vGPU %s exists on the GPU", g->pci,
+				       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	return carve_sysfs_write(h->fs, ctx.dir, "reset", "1", err);
+}
+
 static const struct carve_host_ops sysfs_ops = {
 	.name = "sysfs",
 	.discover = sysfs_discover,
@@ -1134,6 +1164,7 @@ static const struct carve_host_ops sysfs_ops = {
 	.sriov_set_numvfs = sysfs_set_numvfs,
 	.set_mixed_size = sysfs_set_mixed_size,
 	.modprobe_dir = sysfs_modprobe_dir,
+	.gpu_reset = sysfs_gpu_reset,
 	.set_mig_mode = sysfs_set_mig_mode,
 	.set_mig_instances = sysfs_set_mig_instances,
 	.free = sysfs_free,

@@ -31,6 +31,7 @@
 #include "verbs.h"
 #include "vm.h"
 #include "pool.h"
+#include "place/p2p.h"
 
 /* What an act needs of one vGPU, copied out of the model (whose objects
  * are replaced when reloaded). */
@@ -160,6 +161,16 @@ static void choose_vf(struct carve_ctx *ctx, const struct items *it, size_t i, c
 	}
 }
 
+/* NVLink links from a to b (both of one host). */
+static uint8_t nvlinks_between(const struct carve_obj_pgpu *a, const struct carve_obj_pgpu *b)
+{
+	const char *pci = carve_pgpu_place(b)->pci;
+	for (uint8_t i = 0; i < a->n_nvlink; i++)
+		if (strcmp(a->nvlink[i].peer, pci) == 0)
+			return a->nvlink[i].links;
+	return 0;
+}
+
 static const char *reason_text(enum carve_place_reason r)
 {
 	switch (r) {
@@ -182,7 +193,7 @@ static int cmp_pgpu_pci(const void *a, const void *b)
  * telling reason, the group's remaining capacity here and, when discovery
  * could not read the type, that problem. */
 static int no_place(struct carve_ctx *ctx, const struct carve_obj_group *g, const struct carve_obj_host *host,
-		    const struct carve_obj_type *t, const struct item *it, enum carve_place_reason why,
+		    const struct carve_obj_type *t, const struct item *it, size_t vm_vgpus, enum carve_place_reason why,
 		    struct carve_error *err)
 {
 	_cleanup_free_ struct carve_obj_pgpu **ps = malloc((ctx->model->pgpus.n + 1) * sizeof(*ps));
@@ -203,12 +214,44 @@ static int no_place(struct carve_ctx *ctx, const struct carve_obj_group *g, cons
 		if (!sick && pl->unhealthy)
 			sick = ps[i];
 	}
+	if (why == CARVE_PLACE_NO_P2P) { /* the free PGPUs and how they are joined */
+		char free_list[1024] = "";
+		size_t off = 0;
+		for (size_t i = 0; t && i < n && off < sizeof(free_list); i++) {
+			if (carve_place_capacity(carve_pgpu_place(ps[i]), &t->place, NULL) <= 0)
+				continue;
+			off += (size_t)snprintf(free_list + off, sizeof(free_list) - off, "%s%s (NVLink to", off ? "; " : "",
+						carve_pgpu_place(ps[i])->pci);
+			bool any = false;
+			for (size_t j = 0; j < n && off < sizeof(free_list); j++)
+				if (j != i && carve_place_capacity(carve_pgpu_place(ps[j]), &t->place, NULL) > 0 &&
+				    nvlinks_between(ps[i], ps[j]) > 0) {
+					off += (size_t)snprintf(free_list + off, sizeof(free_list) - off, " %s",
+								carve_pgpu_place(ps[j])->pci);
+					any = true;
+				}
+			if (off < sizeof(free_list))
+				off += (size_t)snprintf(free_list + off, sizeof(free_list) - off, "%s)", any ? "" : " none");
+		}
+		return carve_error_set(err, -ENOSPC, carve_place_reason_id(why),
+				       "VM needs its %zu vGPUs of type %s on PGPUs pairwise joined by NVLink (p2p=required), "
+				       "and no such set of group '%s' is free on host %s: free are %s",
+				       vm_vgpus, it->model, it->group_label, host ? host->name_label : "?",
+				       free_list[0] ? free_list : "none");
+	}
+	bool degraded = sick && sick->health == CARVE_HEALTH_DEGRADED;
 	if (why == CARVE_PLACE_UNHEALTHY && sick) /* name the health that keeps it off */
 		return carve_error_set(err, -EIO, carve_place_reason_id(why),
-				       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: %s is %s: %s "
-				       "(a group takes degraded PGPUs with degraded-pgpus=allow)",
+				       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: %s is %s: %s%s",
 				       it->group_label, n, it->vgpu, it->model, carve_pgpu_place(sick)->pci,
-				       carve_health_name(sick->health), carve_pgpu_place(sick)->unhealthy);
+				       carve_health_name(sick->health), carve_pgpu_place(sick)->unhealthy,
+				       degraded ? " (a group takes degraded PGPUs with degraded-pgpus=allow)" : "");
+	/* Full elsewhere: the PGPUs health keeps out are part of why. */
+	char skipped[768] = "";
+	for (size_t i = 0, off = 0; sick && i < n && off < sizeof(skipped); i++)
+		if (carve_pgpu_place(ps[i])->unhealthy)
+			off += (size_t)snprintf(skipped + off, sizeof(skipped) - off, "%s %s (%s)", off ? "," : "",
+						carve_pgpu_place(ps[i])->pci, carve_health_name(ps[i]->health));
 	if (why == CARVE_PLACE_DISCOVERY_PROBLEM) /* the problem is the reason: name it */
 		return carve_error_set(err, -EIO, carve_place_reason_id(why),
 				       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: "
@@ -220,9 +263,10 @@ static int no_place(struct carve_ctx *ctx, const struct carve_obj_group *g, cons
 	int hl = (int)strcspn(hp, "\n");
 	return carve_error_set(err, why == CARVE_PLACE_NO_CAPACITY ? -ENOSPC : -EINVAL, carve_place_reason_id(why),
 			       "no PGPU of GPU group '%s' (%zu PGPUs) can take vGPU %s of type %s: %s "
-			       "(remaining capacity for the type: %lld)%s%.*s",
+			       "(remaining capacity for the type: %lld)%s%s%s%.*s",
 			       it->group_label, n, it->vgpu, it->model, reason_text(why), (long long)total,
-			       hl ? "; the host's last discovery could not read everything: " : "", hl, hp);
+			       skipped[0] ? "; kept out by their health (pgpu-param-get param-name=health-reason):" : "",
+			       skipped, hl ? "; the host's last discovery could not read everything: " : "", hl, hp);
 }
 
 /* Make the model's picture of PGPU p exactly the store's, with p's row
@@ -265,6 +309,89 @@ static int pin_pgpu(struct carve_ctx *ctx, struct carve_obj_pgpu *p, bool *chang
 	return r;
 }
 
+/* P2P over NVLink (seed 003) is for VMs of several 1:1 vGPUs: full GPUs
+ * (passthrough, or a type of one instance per GPU). */
+static bool p2p_vm(const struct carve_obj_vm *vm, const struct items *it, struct carve_model *m)
+{
+	if (vm->p2p == CARVE_P2P_NONE || it->n < 2)
+		return false;
+	for (size_t i = 0; i < it->n; i++) {
+		const struct carve_obj_type *t = carve_model_type(m, it->v[i].type);
+		if (!t || !(t->place.passthrough || t->place.max_instances == 1))
+			return false;
+	}
+	return true;
+}
+
+/* The candidates on host for a P2P VM's vGPUs: PGPUs of the first vGPU's
+ * group that take its type now, in the order the group's algorithm prefers
+ * (fuller first depth-first, emptier first breadth-first; then PCI). */
+struct cand {
+	struct carve_obj_pgpu *p;
+	int64_t left;
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->left != y->left)
+		return x->left < y->left ? -1 : 1;
+	return strcmp(carve_pgpu_place(x->p)->pci, carve_pgpu_place(y->p)->pci);
+}
+
+/* Every vGPU of a P2P VM on one host's PGPUs, pairwise NVLink-connected
+ * (p2p.h ranks the sets): 1 with chosen[], 0 with *why when none (NO_P2P
+ * when enough PGPUs are free but no connected set of them), or an error. */
+static int place_p2p(struct carve_ctx *ctx, const struct carve_obj_vm *vm, const struct items *it,
+		     const struct carve_obj_host *host, struct carve_obj_pgpu **chosen, enum carve_place_reason *why,
+		     struct carve_error *err)
+{
+	const struct carve_obj_group *g = carve_model_group(ctx->model, it->v[0].group);
+	const struct carve_obj_type *t = carve_model_type(ctx->model, it->v[0].type);
+	struct cand c[CARVE_P2P_MAX_CANDIDATES];
+	size_t n = 0;
+	*why = CARVE_PLACE_NOT_SUPPORTED;
+	carve_model_each(ctx->model, pgpus, struct carve_obj_pgpu, p) {
+		if (!g || !t || p->host != host || p->group != g || n == CARVE_P2P_MAX_CANDIDATES)
+			continue;
+		int64_t left = 0;
+		enum carve_place_reason w = CARVE_PLACE_NOT_SUPPORTED;
+		int r = carve_model_capacity(ctx->model, p, t, &left, &w, err);
+		if (r < 0)
+			return r;
+		if (left <= 0) {
+			if (w > *why)
+				*why = w;
+			continue;
+		}
+		c[n++] = (struct cand){p, g->algo == CARVE_PLACE_BREADTH_FIRST ? -left : left};
+	}
+	/* The others must be of the first's group and type: one set serves all. */
+	for (size_t i = 1; i < it->n; i++)
+		if (strcmp(it->v[i].group, it->v[0].group) != 0 || strcmp(it->v[i].type, it->v[0].type) != 0)
+			return *why = CARVE_PLACE_NO_P2P, 0;
+	if (n < it->n) {
+		if (n > 0 || *why < CARVE_PLACE_NO_CAPACITY)
+			*why = n > 0 ? CARVE_PLACE_NO_CAPACITY : *why;
+		return 0;
+	}
+	qsort(c, n, sizeof(*c), cmp_cand);
+	struct carve_p2p_graph graph = {.n = n};
+	for (size_t i = 0; i < n; i++) {
+		graph.numa[i] = carve_pgpu_place(c[i].p)->numa_node;
+		for (size_t j = 0; j < n; j++)
+			graph.links[i][j] = i == j ? 0 : nvlinks_between(c[i].p, c[j].p);
+	}
+	size_t set[CARVE_P2P_MAX_SET];
+	if (!carve_p2p_choose(&graph, it->n, vm->numa_node, set, NULL))
+		return *why = CARVE_PLACE_NO_P2P, 0;
+	memset(chosen, 0, (CARVE_MAX_VGPUS_PER_VM + 1) * sizeof(*chosen));
+	for (size_t i = 0; i < it->n; i++)
+		chosen[i] = c[set[i]].p;
+	*why = CARVE_PLACE_OK;
+	return 1;
+}
+
 /* Place every vGPU of the VM on one host's PGPUs (chosen[], in item order),
  * or say why not.  *score: how full the first one's PGPU is for its type (its
  * remaining capacity), which ranks hosts. */
@@ -272,6 +399,17 @@ static int place_on_host(struct carve_ctx *ctx, const struct carve_obj_vm *vm, c
 			 const struct carve_obj_host *host, struct carve_obj_pgpu **chosen, int64_t *score,
 			 enum carve_place_reason *why, struct carve_error *err)
 {
+	if (p2p_vm(vm, it, ctx->model)) {
+		int r = place_p2p(ctx, vm, it, host, chosen, why, err);
+		if (r > 0)
+			r = carve_model_capacity(ctx->model, chosen[0], carve_model_type(ctx->model, it->v[0].type), score,
+						 NULL, err) < 0
+				    ? err->code
+				    : 1;
+		/* preferred: GPUs that are not connected are better than none */
+		if (r != 0 || vm->p2p == CARVE_P2P_REQUIRED || *why != CARVE_PLACE_NO_P2P)
+			return r;
+	}
 	memset(chosen, 0, (CARVE_MAX_VGPUS_PER_VM + 1) * sizeof(*chosen));
 	for (size_t i = 0; i < it->n; i++) {
 		const struct carve_obj_group *g = carve_model_group(ctx->model, it->v[i].group);
@@ -396,7 +534,7 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 			return carve_error_set(err, -ENOSPC, "NO_HOSTS_AVAILABLE",
 					       "no enabled, live host can take VM %s (host-list shows enabled and live)",
 					       vm->uuid);
-		return no_place(ctx, g, why_host, t, &it->v[i], best_why ? best_why : why, err);
+		return no_place(ctx, g, why_host, t, &it->v[i], it->n, best_why ? best_why : why, err);
 	}
 	carve_strlcpy(target, best_host->uuid, 37);
 	for (size_t i = 0; i < it->n; i++) {

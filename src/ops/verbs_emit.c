@@ -15,6 +15,22 @@
 #define MAX_VGPUS CARVE_MAX_VGPUS_PER_VM
 
 /* The realized vGPUs of a running VM, in slot order, display assigned. */
+/* Are the VM's vGPUs on pairwise NVLink-connected GPUs (as placement
+ * puts a P2P VM's, where it can)? */
+static bool vgpus_nvlinked(const struct carve_obj_vm *o)
+{
+	for (uint32_t i = 0; i < o->n_vgpus; i++)
+		for (uint32_t j = i + 1; j < o->n_vgpus; j++) {
+			const struct carve_obj_pgpu *a = o->vgpus[i]->resident, *b = o->vgpus[j]->resident;
+			bool joined = false;
+			for (uint8_t k = 0; a && b && k < a->n_nvlink && !joined; k++)
+				joined = strcmp(a->nvlink[k].peer, carve_pgpu_place(b)->pci) == 0;
+			if (!joined)
+				return false;
+		}
+	return true;
+}
+
 static int load_vm(struct carve_ctx *ctx, json_t *args, struct carve_emit_vm *vm, struct carve_emit_vgpu *v, size_t *n,
 		   struct carve_error *err)
 {
@@ -54,6 +70,7 @@ static int load_vm(struct carve_ctx *ctx, json_t *args, struct carve_emit_vm *vm
 	vm->hyperv = hyperv;
 	vm->cpuset = cpuset;
 	vm->emulated = dtype && strcmp(dtype, "qemu") == 0;
+	vm->p2p = o->p2p != CARVE_P2P_NONE && o->n_vgpus > 1 && vgpus_nvlinked(o);
 	*n = 0;
 	for (uint32_t i = 0; i < o->n_vgpus; i++) { /* by slot */
 		const struct carve_obj_vgpu *g = o->vgpus[i];

@@ -33,6 +33,7 @@ enum carve_place_reason {
 	CARVE_PLACE_UNHEALTHY = 4,
 	CARVE_PLACE_INCOMPATIBLE = 5,
 	CARVE_PLACE_NO_CAPACITY = 6,
+	CARVE_PLACE_NO_P2P = 7, /* enough free GPUs, but no set of them pairwise NVLink-connected */
 };
 
 /* Which budget decided a capacity (carve_place_capacity_source). */

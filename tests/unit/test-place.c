@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "place/p2p.h"
 #include "place/place.h"
 
 static struct carve_place_type mk_type(const char *uuid, uint32_t max, const char *board, const char *series)
@@ -214,12 +215,93 @@ static void test_mixed_and_passthrough(void **state)
 	assert_int_equal(why, CARVE_PLACE_INCOMPATIBLE);
 }
 
+/* Seed 003's DGX-1V `nvidia-smi topo -m` (examples/hosts/dgx8.yaml). */
+static const char *const dgx1v[8] = {
+	"X NV1 NV1 NV2 NV2 SYS SYS SYS", "NV1 X NV2 NV1 SYS NV2 SYS SYS", "NV1 NV2 X NV2 SYS SYS NV1 SYS",
+	"NV2 NV1 NV2 X SYS SYS SYS NV1", "NV2 SYS SYS SYS X NV1 NV1 NV2", "SYS NV2 SYS SYS NV1 X NV2 NV1",
+	"SYS SYS NV1 SYS NV1 NV2 X NV2", "SYS SYS SYS NV1 NV2 NV1 NV2 X",
+};
+
+/* The graph of the DGX-1V's GPUs listed in gpus[0..n) (those free). */
+static void dgx_graph(struct carve_p2p_graph *g, const size_t *gpus, size_t n)
+{
+	memset(g, 0, sizeof(*g));
+	g->n = n;
+	for (size_t i = 0; i < n; i++) {
+		g->numa[i] = gpus[i] < 4 ? 0 : 1;
+		for (size_t j = 0; j < n; j++) {
+			char row[64];
+			snprintf(row, sizeof(row), "%s", dgx1v[gpus[i]]);
+			char *tok = strtok(row, " ");
+			for (size_t k = 0; k < gpus[j]; k++)
+				tok = strtok(NULL, " ");
+			g->links[i][j] = tok[0] == 'N' && tok[1] == 'V' ? (uint8_t)(tok[2] - '0') : 0;
+		}
+	}
+}
+
+static void test_p2p_dgx1v(void **state)
+{
+	(void)state;
+	struct carve_p2p_graph g;
+	size_t out[8];
+	unsigned total;
+	size_t all[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+	dgx_graph(&g, all, 8);
+	/* four: each quad is fully connected with 9 links; the first by index,
+	 * or the one on the VM's node */
+	assert_true(carve_p2p_choose(&g, 4, -1, out, &total));
+	assert_int_equal(total, 9);
+	assert_int_equal(out[0], 0), assert_int_equal(out[1], 1), assert_int_equal(out[2], 2), assert_int_equal(out[3], 3);
+	assert_true(carve_p2p_choose(&g, 4, 1, out, NULL));
+	assert_int_equal(out[0], 4), assert_int_equal(out[3], 7);
+	/* two: an NV2 pair beats an NV1 pair; on one node before across */
+	assert_true(carve_p2p_choose(&g, 2, -1, out, &total));
+	assert_int_equal(total, 2);
+	assert_int_equal(out[0], 0), assert_int_equal(out[1], 3);
+	assert_true(carve_p2p_choose(&g, 2, 1, out, &total));
+	assert_int_equal(total, 2);
+	assert_int_equal(out[0], 4), assert_int_equal(out[1], 7);
+	/* GPU0 taken: the PCI-order choice 1,2,3,4 is not connected (1-4 SYS);
+	 * the connected quad is 4..7 */
+	size_t free7[7] = {1, 2, 3, 4, 5, 6, 7};
+	dgx_graph(&g, free7, 7);
+	assert_true(carve_p2p_choose(&g, 4, 0, out, NULL));
+	assert_int_equal(free7[out[0]], 4), assert_int_equal(free7[out[3]], 7);
+	/* no connected set: 0, 5, 6 (0-5 and 0-6 are SYS); five of eight */
+	size_t apart[3] = {0, 5, 6};
+	dgx_graph(&g, apart, 3);
+	assert_false(carve_p2p_choose(&g, 3, -1, out, NULL));
+	assert_true(carve_p2p_choose(&g, 2, -1, out, NULL)); /* 5-6 */
+	assert_int_equal(apart[out[0]], 5), assert_int_equal(apart[out[1]], 6);
+	dgx_graph(&g, all, 8);
+	assert_false(carve_p2p_choose(&g, 5, -1, out, NULL));
+	assert_false(carve_p2p_choose(&g, 0, -1, out, NULL));
+	assert_false(carve_p2p_choose(&g, 9, -1, out, NULL));
+}
+
+/* A fabric where every GPU reaches every other stays bounded and correct. */
+static void test_p2p_full_fabric(void **state)
+{
+	(void)state;
+	struct carve_p2p_graph g = {.n = CARVE_P2P_MAX_CANDIDATES};
+	for (size_t i = 0; i < g.n; i++)
+		for (size_t j = 0; j < g.n; j++)
+			g.links[i][j] = i == j ? 0 : 12;
+	size_t out[16];
+	assert_true(carve_p2p_choose(&g, 16, -1, out, NULL));
+	for (size_t i = 0; i < 16; i++)
+		for (size_t j = i + 1; j < 16; j++)
+			assert_true(g.links[out[i]][out[j]] > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_k2_capacity),     cmocka_unit_test(test_p40_partial),
 		cmocka_unit_test(test_ranked_reasons),  cmocka_unit_test(test_depth_breadth),
 		cmocka_unit_test(test_numa_and_exclude), cmocka_unit_test(test_mixed_and_passthrough),
+		cmocka_unit_test(test_p2p_dgx1v),       cmocka_unit_test(test_p2p_full_fabric),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
