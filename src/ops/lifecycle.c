@@ -317,7 +317,7 @@ static bool p2p_vm(const struct carve_obj_vm *vm, const struct items *it, struct
 		return false;
 	for (size_t i = 0; i < it->n; i++) {
 		const struct carve_obj_type *t = carve_model_type(m, it->v[i].type);
-		if (!t || !(t->place.passthrough || t->place.max_instances == 1))
+		if (!t || t->place.mig_slices || !(t->place.passthrough || t->place.max_instances == 1))
 			return false;
 	}
 	return true;
