@@ -94,10 +94,15 @@ int carve_mig_changeable(const struct carve_hw_gpu *g, const struct carve_board 
 	if (!carve_board_has_mig(b))
 		return carve_error_set(err, -EOPNOTSUPP, "MIG_UNSUPPORTED", "%s: %s has no MIG", g->pci,
 				       g->board[0] ? g->board : "this GPU");
-	if (g->n_devs > 0)
-		return carve_error_set(err, -EBUSY, "MIG_BUSY", "%s: cannot change MIG: vGPU %s exists on the GPU", g->pci,
-				       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
-	return 0;
+	return carve_hw_gpu_refuse_busy(g, "MIG_BUSY", "change MIG", err);
+}
+
+int carve_hw_gpu_refuse_busy(const struct carve_hw_gpu *g, const char *id, const char *what, struct carve_error *err)
+{
+	if (g->n_devs == 0)
+		return 0;
+	return carve_error_set(err, -EBUSY, id, "%s: cannot %s: vGPU %s exists on the GPU", g->pci, what,
+			       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
 }
 
 int carve_mixed_size_changeable(const struct carve_hw_gpu *g, bool on, struct carve_error *err)
@@ -114,9 +119,6 @@ int carve_mixed_size_changeable(const struct carve_hw_gpu *g, bool on, struct ca
 	if (known && g->mixed_size == on)
 		return 1;
 	/* The driver answers "in use" (NVML's rc 19) once any vGPU exists. */
-	if (g->n_devs > 0)
-		return carve_error_set(err, -EBUSY, "MIXED_SIZE_BUSY",
-				       "%s: cannot turn mixed-size mode %s: vGPU %s exists on the GPU", g->pci,
-				       on ? "on" : "off", g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
-	return 0;
+	return carve_hw_gpu_refuse_busy(g, "MIXED_SIZE_BUSY", on ? "turn mixed-size mode on" : "turn mixed-size mode off",
+					err);
 }

@@ -127,6 +127,9 @@ bool carve_vgpu_params_valid(const char *params);
  * naming pci). */
 int carve_mig_layout(const struct carve_board *b, const char *pci, const struct carve_strv *profiles,
 		     struct carve_hw_gi gis[CARVE_HW_MAX_GIS], uint8_t *n, struct carve_error *err);
+/* -EBUSY with id, "<pci>: cannot <what>: vGPU <uuid or VF> exists on the
+ * GPU", when a vGPU exists on g (the drivers' "in use"); else 0. */
+int carve_hw_gpu_refuse_busy(const struct carve_hw_gpu *g, const char *id, const char *what, struct carve_error *err);
 /* The driver's preconditions for turning g's mixed-size mode on or off:
  * MIXED_SIZE_UNSUPPORTED, MIXED_SIZE_BUSY (a vGPU exists); 1 when the mode
  * is known to be that already (nothing to do), else 0. */

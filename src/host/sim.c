@@ -1323,9 +1323,9 @@ static int sim_gpu_reset(struct carve_host *h, const char *pci_in, struct carve_
 	struct carve_hw_gpu *g = carve_pci_normalize(pci_in, pci) == 0 ? find_gpu(s, pci, NULL) : NULL;
 	if (!g)
 		return carve_error_set(err, -ENOENT, "PGPU_NOT_FOUND", "sim: no GPU %.16s", pci_in);
-	if (g->n_devs > 0)
-		return carve_error_set(err, -EBUSY, "PGPU_IN_USE", "%s: cannot reset: vGPU %s exists on the GPU", g->pci,
-				       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	int r = carve_hw_gpu_refuse_busy(g, "PGPU_IN_USE", "reset", err);
+	if (r < 0)
+		return r;
 	struct carve_hw_ecc *e = &g->ecc;
 	/* A pending retirement maps the page out; a double-bit error's page is
 	 * among the DBE pages from now on. */

@@ -1148,9 +1148,8 @@ static int sysfs_gpu_reset(struct carve_host *hh, const char *pci, struct carve_
 	if (r < 0)
 		return r;
 	const struct carve_hw_gpu *g = &inv.gpus[0];
-	if (g->n_devs > 0)
-		return carve_error_set(err, -EBUSY, "PGPU_IN_USE", "%s: cannot reset: vGPU %s exists on the GPU", g->pci,
-				       g->devs[0].uuid[0] ? g->devs[0].uuid : g->devs[0].parent);
+	if ((r = carve_hw_gpu_refuse_busy(g, "PGPU_IN_USE", "reset", err)) < 0)
+		return r;
 	return carve_sysfs_write(h->fs, ctx.dir, "reset", "1", err);
 }
 
