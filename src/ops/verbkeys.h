@@ -20,6 +20,7 @@ static const char *const k_start[] = {"uuid", "on", "params", NULL};
 static const char *const k_host[] = {"uuid", NULL};
 static const char *const k_host_apply[] = {"config", "dry-run", "format", "selector", NULL};
 static const char *const k_mdevctl_import[] = {"dir", "vm", "dry-run", NULL};
+static const char *const k_vm_migrate[] = {"uuid", "host", NULL};
 static const char *const k_vm_create[] = {"name-label", "name-description", "uuid", "numa-node", NULL};
 static const char *const k_vm_set[] = {"uuid", "name-label", "name-description", "numa-node", "p2p", NULL};
 static const char *const k_vgpu_create[] = {"vm-uuid", "gpu-group-uuid", "vgpu-type-uuid", "device", "extra-args", NULL};

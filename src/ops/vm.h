@@ -35,6 +35,7 @@ int carve_op_host_disable(struct carve_ctx *ctx, json_t *args, json_t **result, 
 int carve_op_host_enable(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_config_get(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vm_migration_check(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_pgpu_reset(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_mdevctl_import(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_declare_dead(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);

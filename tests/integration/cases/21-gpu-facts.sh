@@ -118,3 +118,18 @@ CARVE_NVML_LIBRARY=$stub CARVE_NVML_STUB_PROFILE=$T/sick.yaml carve --sysfs-root
 echo "== without NVML the facts are unknown, not an error"
 export CARVE_DB=$T/nonvml.db
 CARVE_NVML_LIBRARY=none carve --sysfs-root $dgx pgpu-list pci-id=0000:07:00.0 params=health,ecc-mode,nvlink-peers
+
+echo "==== vm-migration-check: every reason a move would fail for (with live agents: tests/pool/run)"
+unset CARVE_HOST_PROFILE CARVE_SIM_STATE
+export CARVE_DB=$T/mig.db
+A="--hostname a --host-profile $(profile dgx8) --sim-state $T/a.json"
+B="--hostname b --host-profile $T/old.yaml --sim-state $T/b.json"
+carve $B host-list --minimal >/dev/null
+G=$(carve $A pgpu-param-get uuid=$(carve $A pgpu-list --minimal pci-id=0000:06:00.0 host-name-label=a) param-name=gpu-group-uuid)
+vm=$(carve $A vm-create name-label=mover)
+carve $A vgpu-create vm-uuid=$vm gpu-group-uuid=$G vgpu-type-uuid=$(carve $A vgpu-type-list --minimal model-name="GRID V100X-8Q") >/dev/null
+carve $A vm-migration-check uuid=$vm host=b | U
+carve $A vm-start uuid=$vm on=a >/dev/null
+carve $A vm-migration-check uuid=$vm host=b | U
+carve $A vm-migration-check uuid=$vm host=a | U | grep SAME_HOST
+carve $A vm-migration-check uuid=$vm host=nosuch 2>&1 | U
