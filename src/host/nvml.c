@@ -8,80 +8,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nvml_abi.h"
 #include "util/pci.h"
 
-/* The subset of nvml.h carve uses, declared here (ABI-stable since the
- * calls appeared; versioned structs carry their version). */
-typedef int nvml_return;
-typedef struct nvml_device *nvml_device;
-enum {
-	NVML_SUCCESS = 0,
-	NVML_ERROR_INVALID_ARGUMENT = 2,
-	NVML_ERROR_NOT_SUPPORTED = 3,
-	NVML_ERROR_NO_PERMISSION = 4,
-	NVML_ERROR_NOT_FOUND = 6,
-	NVML_ERROR_INSUFFICIENT_SIZE = 7,
-	NVML_ERROR_IN_USE = 19,
-};
-/* nvmlEnableState_t, nvmlMemoryErrorType_t, nvmlEccCounterType_t and
- * nvmlPageRetirementCause_t are C enums: int-sized. */
-typedef int nvml_enable_state;
-enum { NVML_FEATURE_DISABLED = 0, NVML_FEATURE_ENABLED = 1 };
-enum { NVML_MEMORY_ERROR_TYPE_CORRECTED = 0, NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1 };
-enum { NVML_VOLATILE_ECC = 0, NVML_AGGREGATE_ECC = 1 };
-enum {
-	NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS = 0,
-	NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR = 1,
-};
-/* nvmlPciInfo_t as nvmlDeviceGetNvLinkRemotePciInfo_v2 fills it; busId is
- * "%08X:%02X:%02X.0" (an eight-digit domain), busIdLegacy the same with four. */
-struct nvml_pci_info {
-	char bus_id_legacy[16]; /* NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE */
-	unsigned int domain, bus, device, pci_device_id, pci_subsystem_id;
-	char bus_id[32];        /* NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE */
-};
-_Static_assert(sizeof(struct nvml_pci_info) == 68, "nvmlPciInfo_t is 68 bytes");
 /* NVML_NVLINK_MAX_LINKS: 12 in NVML 11.0's nvml.h, 18 from 11.8, 36 from
  * CUDA 13.3's; a link beyond a device's own count is answered
  * INVALID_ARGUMENT, so asking up to the newest maximum misses none. */
 #define NVML_NVLINK_MAX_LINKS 36
-struct nvml_vgpu_heterogeneous_mode {
-	unsigned int version, mode;
-};
-typedef struct nvml_gpu_instance *nvml_gpu_instance;
-struct nvml_gi_profile_info {
-	unsigned int id, is_p2p_supported, slice_count, instance_count, multiprocessor_count, copy_engine_count,
-		decoder_count, encoder_count, jpeg_count, ofa_count;
-	unsigned long long memory_size_mb;
-};
 /* NVML_GPU_INSTANCE_PROFILE_1_SLICE (0) to _6_SLICE (6); the _REV variants
  * after them name the same sizes with other engines ("+me"). */
 #define NVML_GI_PROFILES 7
 #define NVML_MAX_GIS_PER_PROFILE 8
-#define NVML_STRUCT_VERSION(s, v) ((unsigned int)(sizeof(s) | ((v) << 24U)))
 
 static struct {
 	void *lib;
 	char why[256];
-	nvml_return (*init)(void);
-	const char *(*error_string)(nvml_return);
-	nvml_return (*by_pci)(const char *, nvml_device *);
-	nvml_return (*set_hetero)(nvml_device, const struct nvml_vgpu_heterogeneous_mode *);
-	nvml_return (*get_hetero)(nvml_device, struct nvml_vgpu_heterogeneous_mode *);
-	nvml_return (*get_mig)(nvml_device, unsigned int *, unsigned int *);
-	nvml_return (*set_mig)(nvml_device, unsigned int, nvml_return *);
-	nvml_return (*gi_profile)(nvml_device, unsigned int, struct nvml_gi_profile_info *);
-	nvml_return (*gis_of)(nvml_device, unsigned int, nvml_gpu_instance *, unsigned int *);
-	nvml_return (*gi_create)(nvml_device, unsigned int, nvml_gpu_instance *);
-	nvml_return (*gi_destroy)(nvml_gpu_instance);
-	nvml_return (*driver_version)(char *, unsigned int);
-	nvml_return (*link_state)(nvml_device, unsigned int, nvml_enable_state *);
-	nvml_return (*link_remote)(nvml_device, unsigned int, struct nvml_pci_info *);
-	nvml_return (*ecc_mode)(nvml_device, nvml_enable_state *, nvml_enable_state *);
-	nvml_return (*ecc_total)(nvml_device, int, int, unsigned long long *);
-	nvml_return (*retired_pages)(nvml_device, int, unsigned int *, unsigned long long *);
-	nvml_return (*retired_pending)(nvml_device, nvml_enable_state *);
-	nvml_return (*remapped_rows)(nvml_device, unsigned int *, unsigned int *, unsigned int *, unsigned int *);
+	nvmlReturn_t (*init)(void);
+	const char *(*error_string)(nvmlReturn_t);
+	nvmlReturn_t (*by_pci)(const char *, nvmlDevice_t *);
+	nvmlReturn_t (*set_hetero)(nvmlDevice_t, const nvmlVgpuHeterogeneousMode_t *);
+	nvmlReturn_t (*get_hetero)(nvmlDevice_t, nvmlVgpuHeterogeneousMode_t *);
+	nvmlReturn_t (*get_mig)(nvmlDevice_t, unsigned int *, unsigned int *);
+	nvmlReturn_t (*set_mig)(nvmlDevice_t, unsigned int, nvmlReturn_t *);
+	nvmlReturn_t (*gi_profile)(nvmlDevice_t, unsigned int, nvmlGpuInstanceProfileInfo_t *);
+	nvmlReturn_t (*gis_of)(nvmlDevice_t, unsigned int, nvmlGpuInstance_t *, unsigned int *);
+	nvmlReturn_t (*gi_create)(nvmlDevice_t, unsigned int, nvmlGpuInstance_t *);
+	nvmlReturn_t (*gi_destroy)(nvmlGpuInstance_t);
+	nvmlReturn_t (*driver_version)(char *, unsigned int);
+	nvmlReturn_t (*link_state)(nvmlDevice_t, unsigned int, nvmlEnableState_t *);
+	nvmlReturn_t (*link_remote)(nvmlDevice_t, unsigned int, nvmlPciInfo_t *);
+	nvmlReturn_t (*ecc_mode)(nvmlDevice_t, nvmlEnableState_t *, nvmlEnableState_t *);
+	nvmlReturn_t (*ecc_total)(nvmlDevice_t, int, int, unsigned long long *);
+	nvmlReturn_t (*retired_pages)(nvmlDevice_t, int, unsigned int *, unsigned long long *);
+	nvmlReturn_t (*retired_pending)(nvmlDevice_t, nvmlEnableState_t *);
+	nvmlReturn_t (*remapped_rows)(nvmlDevice_t, unsigned int *, unsigned int *, unsigned int *, unsigned int *);
 } nv;
 static pthread_once_t nv_once = PTHREAD_ONCE_INIT;
 
@@ -123,10 +83,11 @@ static void nv_load(void)
 	*(void **)&nv.retired_pages = sym("nvmlDeviceGetRetiredPages");
 	*(void **)&nv.retired_pending = sym("nvmlDeviceGetRetiredPagesPendingStatus");
 	*(void **)&nv.remapped_rows = sym("nvmlDeviceGetRemappedRows");
-	nvml_return r = nv.init && nv.by_pci ? nv.init() : -1;
+	bool usable = nv.init && nv.by_pci;
+	nvmlReturn_t r = usable ? nv.init() : NVML_ERROR_UNKNOWN;
 	if (r != NVML_SUCCESS) {
 		snprintf(nv.why, sizeof(nv.why), "%s: %s", path,
-			 r == -1 ? "not NVML (nvmlInit_v2 or nvmlDeviceGetHandleByPciBusId_v2 missing)"
+			 !usable ? "not NVML (nvmlInit_v2 or nvmlDeviceGetHandleByPciBusId_v2 missing)"
 				 : "nvmlInit_v2 failed");
 		dlclose(nv.lib);
 		nv.lib = NULL;
@@ -144,7 +105,7 @@ static int unavailable(struct carve_error *err)
 	return carve_error_set(err, -ENOTSUP, "NVML_UNAVAILABLE", "NVIDIA's NVML is not available: %s", nv.why);
 }
 
-static int nv_errno(nvml_return r)
+static int nv_errno(nvmlReturn_t r)
 {
 	switch (r) {
 	case NVML_ERROR_INVALID_ARGUMENT: return -EINVAL;
@@ -157,7 +118,7 @@ static int nv_errno(nvml_return r)
 	}
 }
 
-static int nv_fail(nvml_return r, const char *call, const char *pci, struct carve_error *err)
+static int nv_fail(nvmlReturn_t r, const char *call, const char *pci, struct carve_error *err)
 {
 	const char *text = nv.error_string ? nv.error_string(r) : NULL;
 	return carve_error_set(err, nv_errno(r), "NVML_CALL_FAILED", "%s: %s: NVML error %d (%s)", pci, call, r,
@@ -165,19 +126,19 @@ static int nv_fail(nvml_return r, const char *call, const char *pci, struct carv
 }
 
 /* The device at pci, or an error (NVML not loaded, no such device). */
-static int device(const char *pci, nvml_device *out, struct carve_error *err)
+static int device(const char *pci, nvmlDevice_t *out, struct carve_error *err)
 {
 	if (!carve_nvml_available())
 		return unavailable(err);
 	if (!carve_pci_valid(pci))
 		return carve_error_set(err, -EINVAL, "PCI_INVALID", "invalid PCI address '%.16s'", pci);
-	nvml_return r = nv.by_pci(pci, out);
+	nvmlReturn_t r = nv.by_pci(pci, out);
 	return r == NVML_SUCCESS ? 0 : nv_fail(r, "nvmlDeviceGetHandleByPciBusId_v2", pci, err);
 }
 
 int carve_nvml_set_mixed_size(const char *pci, bool on, struct carve_error *err)
 {
-	nvml_device d;
+	nvmlDevice_t d;
 	int r = device(pci, &d, err);
 	if (r < 0)
 		return r;
@@ -185,24 +146,24 @@ int carve_nvml_set_mixed_size(const char *pci, bool on, struct carve_error *err)
 		return carve_error_set(err, -EOPNOTSUPP, "NVML_CALL_FAILED",
 				       "%s: this NVML has no nvmlDeviceSetVgpuHeterogeneousMode (driver before vGPU 17)",
 				       pci);
-	struct nvml_vgpu_heterogeneous_mode m = {
-		.version = NVML_STRUCT_VERSION(struct nvml_vgpu_heterogeneous_mode, 1), .mode = on ? 1 : 0};
-	nvml_return nr = nv.set_hetero(d, &m);
+	nvmlVgpuHeterogeneousMode_t m = {
+		.version = NVML_STRUCT_VERSION(nvmlVgpuHeterogeneousMode_t, 1), .mode = on ? 1 : 0};
+	nvmlReturn_t nr = nv.set_hetero(d, &m);
 	return nr == NVML_SUCCESS ? 0 : nv_fail(nr, "nvmlDeviceSetVgpuHeterogeneousMode", pci, err);
 }
 
 int carve_nvml_get_mixed_size(const char *pci, bool *on, struct carve_error *err)
 {
-	nvml_device d;
+	nvmlDevice_t d;
 	int r = device(pci, &d, err);
 	if (r < 0)
 		return r;
 	if (!nv.get_hetero)
 		return carve_error_set(err, -EOPNOTSUPP, "NVML_CALL_FAILED",
 				       "%s: this NVML has no nvmlDeviceGetVgpuHeterogeneousMode", pci);
-	struct nvml_vgpu_heterogeneous_mode m = {.version =
-							 NVML_STRUCT_VERSION(struct nvml_vgpu_heterogeneous_mode, 1)};
-	nvml_return nr = nv.get_hetero(d, &m);
+	nvmlVgpuHeterogeneousMode_t m = {.version =
+							 NVML_STRUCT_VERSION(nvmlVgpuHeterogeneousMode_t, 1)};
+	nvmlReturn_t nr = nv.get_hetero(d, &m);
 	if (nr != NVML_SUCCESS)
 		return nv_fail(nr, "nvmlDeviceGetVgpuHeterogeneousMode", pci, err);
 	*on = m.mode != 0;
@@ -216,28 +177,28 @@ static int no_call(const char *pci, const char *call, struct carve_error *err)
 
 /* The GPU's GPU instance profiles that exist on it, with their names. */
 struct gi_profiles {
-	struct nvml_gi_profile_info info[NVML_GI_PROFILES];
+	nvmlGpuInstanceProfileInfo_t info[NVML_GI_PROFILES];
 	char name[NVML_GI_PROFILES][40];
 	bool ok[NVML_GI_PROFILES];
 };
 
-static void load_profiles(nvml_device d, struct gi_profiles *p)
+static void load_profiles(nvmlDevice_t d, struct gi_profiles *p)
 {
 	for (unsigned i = 0; i < NVML_GI_PROFILES; i++) {
 		p->ok[i] = nv.gi_profile(d, i, &p->info[i]) == NVML_SUCCESS;
 		if (p->ok[i])
-			snprintf(p->name[i], sizeof(p->name[i]), "%ug.%llugb", p->info[i].slice_count,
-				 (p->info[i].memory_size_mb + 1023) / 1024);
+			snprintf(p->name[i], sizeof(p->name[i]), "%ug.%llugb", p->info[i].sliceCount,
+				 (p->info[i].memorySizeMB + 1023) / 1024);
 	}
 }
 
 /* fn for each GPU instance of d (of the base profiles p), until it fails. */
-static int each_gi(nvml_device d, const struct gi_profiles *p, int (*fn)(const struct gi_profiles *p, unsigned i,
-									      nvml_gpu_instance gi, void *arg),
+static int each_gi(nvmlDevice_t d, const struct gi_profiles *p, int (*fn)(const struct gi_profiles *p, unsigned i,
+									      nvmlGpuInstance_t gi, void *arg),
 		   void *arg)
 {
 	for (unsigned i = 0; i < NVML_GI_PROFILES; i++) {
-		nvml_gpu_instance list[NVML_MAX_GIS_PER_PROFILE];
+		nvmlGpuInstance_t list[NVML_MAX_GIS_PER_PROFILE];
 		unsigned int count = 0;
 		if (!p->ok[i] || nv.gis_of(d, p->info[i].id, list, &count) != NVML_SUCCESS)
 			continue;
@@ -250,7 +211,7 @@ static int each_gi(nvml_device d, const struct gi_profiles *p, int (*fn)(const s
 	return 0;
 }
 
-static int mig_device(const char *pci, nvml_device *d, struct carve_error *err)
+static int mig_device(const char *pci, nvmlDevice_t *d, struct carve_error *err)
 {
 	int r = device(pci, d, err);
 	if (r < 0)
@@ -265,14 +226,14 @@ struct listing {
 	uint8_t *n;
 };
 
-static int list_gi(const struct gi_profiles *p, unsigned i, nvml_gpu_instance gi, void *arg)
+static int list_gi(const struct gi_profiles *p, unsigned i, nvmlGpuInstance_t gi, void *arg)
 {
 	(void)gi;
 	struct listing *l = arg;
 	if (*l->n == CARVE_HW_MAX_GIS)
 		return 0;
 	snprintf(l->gis[*l->n].profile, sizeof(l->gis[*l->n].profile), "%.15s", p->name[i]);
-	l->gis[*l->n].slices = (uint8_t)p->info[i].slice_count;
+	l->gis[*l->n].slices = (uint8_t)p->info[i].sliceCount;
 	(*l->n)++;
 	return 0;
 }
@@ -282,25 +243,25 @@ struct destroying {
 	struct carve_error *err;
 };
 
-static int destroy_gi(const struct gi_profiles *p, unsigned i, nvml_gpu_instance gi, void *arg)
+static int destroy_gi(const struct gi_profiles *p, unsigned i, nvmlGpuInstance_t gi, void *arg)
 {
 	(void)p;
 	(void)i;
 	const struct destroying *x = arg;
-	nvml_return nr = nv.gi_destroy(gi);
+	nvmlReturn_t nr = nv.gi_destroy(gi);
 	return nr == NVML_SUCCESS ? 0 : nv_fail(nr, "nvmlGpuInstanceDestroy", x->pci, x->err);
 }
 
 int carve_nvml_get_mig(const char *pci, bool *on, struct carve_hw_gi gis[CARVE_HW_MAX_GIS], uint8_t *n,
 		       struct carve_error *err)
 {
-	nvml_device d;
+	nvmlDevice_t d;
 	*n = 0;
 	int r = mig_device(pci, &d, err);
 	if (r < 0)
 		return r;
 	unsigned int cur = 0, pending = 0;
-	nvml_return nr = nv.get_mig(d, &cur, &pending);
+	nvmlReturn_t nr = nv.get_mig(d, &cur, &pending);
 	if (nr != NVML_SUCCESS)
 		return nv_fail(nr, "nvmlDeviceGetMigMode", pci, err);
 	*on = cur == 1;
@@ -314,12 +275,12 @@ int carve_nvml_get_mig(const char *pci, bool *on, struct carve_hw_gi gis[CARVE_H
 
 int carve_nvml_set_mig_mode(const char *pci, bool on, struct carve_error *err)
 {
-	nvml_device d;
+	nvmlDevice_t d;
 	int r = mig_device(pci, &d, err);
 	if (r < 0)
 		return r;
-	nvml_return activation = NVML_SUCCESS;
-	nvml_return nr = nv.set_mig(d, on ? 1 : 0, &activation);
+	nvmlReturn_t activation = NVML_SUCCESS;
+	nvmlReturn_t nr = nv.set_mig(d, on ? 1 : 0, &activation);
 	if (nr != NVML_SUCCESS)
 		return nv_fail(nr, "nvmlDeviceSetMigMode", pci, err);
 	if (activation != NVML_SUCCESS)
@@ -332,7 +293,7 @@ int carve_nvml_set_mig_mode(const char *pci, bool on, struct carve_error *err)
 
 int carve_nvml_set_mig_instances(const char *pci, const struct carve_strv *profiles, struct carve_error *err)
 {
-	nvml_device d;
+	nvmlDevice_t d;
 	int r = mig_device(pci, &d, err);
 	if (r < 0)
 		return r;
@@ -348,8 +309,8 @@ int carve_nvml_set_mig_instances(const char *pci, const struct carve_strv *profi
 		if (i == NVML_GI_PROFILES)
 			return carve_error_set(err, -EINVAL, "MIG_PROFILE_INVALID",
 					       "%s: NVML lists no GPU instance profile '%.32s'", pci, profiles->v[k]);
-		nvml_gpu_instance gi;
-		nvml_return nr = nv.gi_create(d, p.info[i].id, &gi);
+		nvmlGpuInstance_t gi;
+		nvmlReturn_t nr = nv.gi_create(d, p.info[i].id, &gi);
 		if (nr != NVML_SUCCESS)
 			return nv_fail(nr, "nvmlDeviceCreateGpuInstance", pci, err);
 	}
@@ -358,7 +319,7 @@ int carve_nvml_set_mig_instances(const char *pci, const struct carve_strv *profi
 
 /* An optional fact's call: 1 when NVML answered, 0 when it does not know
  * the fact on this GPU (NOT_SUPPORTED), else the error. */
-static int answered(nvml_return nr, const char *call, const char *pci, struct carve_error *err)
+static int answered(nvmlReturn_t nr, const char *call, const char *pci, struct carve_error *err)
 {
 	if (nr == NVML_SUCCESS)
 		return 1;
@@ -371,10 +332,10 @@ static int answered(nvml_return nr, const char *call, const char *pci, struct ca
  * has an eight-digit domain ("00000000:07:00.0"), carve's four, and
  * carve_pci_normalize takes only those.  -EINVAL for a domain above 0xffff
  * or anything else. */
-static int remote_pci(const struct nvml_pci_info *info, char out[CARVE_PCI_STRLEN + 1])
+static int remote_pci(const nvmlPciInfo_t *info, char out[CARVE_PCI_STRLEN + 1])
 {
-	char id[sizeof(info->bus_id) + 1];
-	snprintf(id, sizeof(id), "%.*s", (int)sizeof(info->bus_id), info->bus_id);
+	char id[sizeof(info->busId) + 1];
+	snprintf(id, sizeof(id), "%.*s", (int)sizeof(info->busId), info->busId);
 	const char *s = id;
 	if (strlen(id) == 16 && id[8] == ':' && strspn(id, "0") >= 4)
 		s += 4;
@@ -401,13 +362,13 @@ static int add_link(struct carve_hw_gpu *g, const char *peer)
  * answers INVALID_ARGUMENT (beyond its count) or NOT_SUPPORTED (a GPU
  * without NVLink): skipped.  The links are known once one link answered,
  * and unknown again when NVML cannot say where an active one leads. */
-static int read_nvlinks(nvml_device d, const char *pci, struct carve_hw_gpu *g, struct carve_error *err)
+static int read_nvlinks(nvmlDevice_t d, const char *pci, struct carve_hw_gpu *g, struct carve_error *err)
 {
 	if (!nv.link_state || !nv.link_remote)
 		return 0;
 	for (unsigned link = 0; link < NVML_NVLINK_MAX_LINKS; link++) {
-		nvml_enable_state on = NVML_FEATURE_DISABLED;
-		nvml_return nr = nv.link_state(d, link, &on);
+		nvmlEnableState_t on = NVML_FEATURE_DISABLED;
+		nvmlReturn_t nr = nv.link_state(d, link, &on);
 		if (nr == NVML_ERROR_INVALID_ARGUMENT || nr == NVML_ERROR_NOT_SUPPORTED)
 			continue;
 		if (nr != NVML_SUCCESS)
@@ -415,7 +376,7 @@ static int read_nvlinks(nvml_device d, const char *pci, struct carve_hw_gpu *g, 
 		g->nvlink_known = true;
 		if (on != NVML_FEATURE_ENABLED)
 			continue;
-		struct nvml_pci_info info = {0};
+		nvmlPciInfo_t info = {0};
 		int r = answered(nv.link_remote(d, link, &info), "nvmlDeviceGetNvLinkRemotePciInfo_v2", pci, err);
 		if (r <= 0) {
 			g->nvlink_known = false;
@@ -426,7 +387,7 @@ static int read_nvlinks(nvml_device d, const char *pci, struct carve_hw_gpu *g, 
 		if (remote_pci(&info, peer) < 0)
 			return carve_error_set(err, -EIO, "NVML_CALL_FAILED",
 					       "%s: NVLink %u leads to '%.32s', not a PCI address carve can name", pci,
-					       link, info.bus_id);
+					       link, info.busId);
 		if (add_link(g, peer) < 0)
 			return carve_error_set(err, -E2BIG, "NVML_CALL_FAILED", "%s: NVLink to more than %d GPUs", pci,
 					       CARVE_HW_MAX_NVLINK);
@@ -435,7 +396,7 @@ static int read_nvlinks(nvml_device d, const char *pci, struct carve_hw_gpu *g, 
 }
 
 /* The four ECC counters; one NVML does not give (ECC off) stays 0. */
-static int read_ecc_counts(nvml_device d, const char *pci, struct carve_hw_ecc *e, struct carve_error *err)
+static int read_ecc_counts(nvmlDevice_t d, const char *pci, struct carve_hw_ecc *e, struct carve_error *err)
 {
 	const struct {
 		int type, counter;
@@ -461,10 +422,10 @@ static int read_ecc_counts(nvml_device d, const char *pci, struct carve_hw_ecc *
 /* Pages retired for cause into *out.  A count query (*count 0, no buffer)
  * answers SUCCESS when there are none, INSUFFICIENT_SIZE with the count
  * when there are some. */
-static int retired_count(nvml_device d, int cause, const char *pci, uint32_t *out, struct carve_error *err)
+static int retired_count(nvmlDevice_t d, int cause, const char *pci, uint32_t *out, struct carve_error *err)
 {
 	unsigned int count = 0;
-	nvml_return nr = nv.retired_pages(d, cause, &count, NULL);
+	nvmlReturn_t nr = nv.retired_pages(d, cause, &count, NULL);
 	int r = answered(nr == NVML_ERROR_INSUFFICIENT_SIZE ? NVML_SUCCESS : nr, "nvmlDeviceGetRetiredPages", pci,
 			 err);
 	if (r > 0)
@@ -474,7 +435,7 @@ static int retired_count(nvml_device d, int cause, const char *pci, uint32_t *ou
 
 /* Page retirement (before Ampere) and row remapping (Ampere on); a GPU
  * answers NOT_SUPPORTED for the one it does not do. */
-static int read_retirement(nvml_device d, const char *pci, struct carve_hw_ecc *e, struct carve_error *err)
+static int read_retirement(nvmlDevice_t d, const char *pci, struct carve_hw_ecc *e, struct carve_error *err)
 {
 	int r = 0;
 	if (nv.retired_pages &&
@@ -482,7 +443,7 @@ static int read_retirement(nvml_device d, const char *pci, struct carve_hw_ecc *
 				err)) < 0 ||
 	     (r = retired_count(d, NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR, pci, &e->retired_dbe, err)) < 0))
 		return r;
-	nvml_enable_state pending = NVML_FEATURE_DISABLED;
+	nvmlEnableState_t pending = NVML_FEATURE_DISABLED;
 	if (nv.retired_pending &&
 	    (r = answered(nv.retired_pending(d, &pending), "nvmlDeviceGetRetiredPagesPendingStatus", pci, err)) < 0)
 		return r;
@@ -498,9 +459,9 @@ static int read_retirement(nvml_device d, const char *pci, struct carve_hw_ecc *
 }
 
 /* ECC: nothing is known unless NVML answers the mode. */
-static int read_ecc(nvml_device d, const char *pci, struct carve_hw_ecc *e, struct carve_error *err)
+static int read_ecc(nvmlDevice_t d, const char *pci, struct carve_hw_ecc *e, struct carve_error *err)
 {
-	nvml_enable_state current = NVML_FEATURE_DISABLED, pending = NVML_FEATURE_DISABLED;
+	nvmlEnableState_t current = NVML_FEATURE_DISABLED, pending = NVML_FEATURE_DISABLED;
 	int r = nv.ecc_mode ? answered(nv.ecc_mode(d, &current, &pending), "nvmlDeviceGetEccMode", pci, err) : 0;
 	if (r <= 0)
 		return r;
@@ -522,7 +483,7 @@ static void forget_facts(struct carve_hw_gpu *g)
 int carve_nvml_get_facts(const char *pci, struct carve_hw_gpu *g, struct carve_error *err)
 {
 	forget_facts(g);
-	nvml_device d;
+	nvmlDevice_t d;
 	int r = device(pci, &d, err);
 	if (r == 0 && (r = read_nvlinks(d, pci, g, err)) == 0)
 		r = read_ecc(d, pci, &g->ecc, err);
@@ -539,6 +500,6 @@ int carve_nvml_driver_version(char *buf, size_t size, struct carve_error *err)
 		return unavailable(err);
 	if (!nv.driver_version)
 		return no_call("driver", "nvmlSystemGetDriverVersion", err);
-	nvml_return nr = nv.driver_version(buf, size > UINT_MAX ? UINT_MAX : (unsigned int)size);
+	nvmlReturn_t nr = nv.driver_version(buf, size > UINT_MAX ? UINT_MAX : (unsigned int)size);
 	return nr == NVML_SUCCESS ? 0 : nv_fail(nr, "nvmlSystemGetDriverVersion", "driver", err);
 }

@@ -44,46 +44,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/nvml_abi.h"
 #include "host/profile.h"
 #include "model/catalog.h"
 #include "util/pci.h"
 
-/* The ABI, as nvml.h declares it. */
-typedef enum nvmlReturn_enum {
-	NVML_SUCCESS = 0,
-	NVML_ERROR_UNINITIALIZED = 1,
-	NVML_ERROR_INVALID_ARGUMENT = 2,
-	NVML_ERROR_NOT_SUPPORTED = 3,
-	NVML_ERROR_NOT_FOUND = 6,
-	NVML_ERROR_INSUFFICIENT_SIZE = 7,
-	NVML_ERROR_DRIVER_NOT_LOADED = 9,
-	NVML_ERROR_ARGUMENT_VERSION_MISMATCH = 25,
-	NVML_ERROR_UNKNOWN = 999,
-} nvmlReturn_t;
-typedef enum nvmlEnableState_enum { NVML_FEATURE_DISABLED = 0, NVML_FEATURE_ENABLED = 1 } nvmlEnableState_t;
-typedef enum nvmlMemoryErrorType_enum {
-	NVML_MEMORY_ERROR_TYPE_CORRECTED = 0,
-	NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1,
-} nvmlMemoryErrorType_t;
-typedef enum nvmlEccCounterType_enum { NVML_VOLATILE_ECC = 0, NVML_AGGREGATE_ECC = 1 } nvmlEccCounterType_t;
-typedef enum nvmlPageRetirementCause_enum {
-	NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS = 0,
-	NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR = 1,
-} nvmlPageRetirementCause_t;
-typedef struct nvmlPciInfo_st {
-	char busIdLegacy[16]; /* NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE, "%04X:%02X:%02X.0" */
-	unsigned int domain, bus, device;
-	unsigned int pciDeviceId;    /* device id << 16 | vendor id */
-	unsigned int pciSubSystemId; /* not filled by nvmlDeviceGetNvLinkRemotePciInfo_v2 */
-	char busId[32];       /* NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE, "%08X:%02X:%02X.0" */
-} nvmlPciInfo_t;
-_Static_assert(sizeof(nvmlPciInfo_t) == 68, "nvmlPciInfo_t is 68 bytes");
-typedef struct {
-	unsigned int version, mode;
-} nvmlVgpuHeterogeneousMode_t;
-/* NVML_STRUCT_VERSION(VgpuHeterogeneousMode, 1) */
-#define HETERO_MODE_V1 ((unsigned int)(sizeof(nvmlVgpuHeterogeneousMode_t) | (1U << 24)))
-typedef struct nvmlDevice_st *nvmlDevice_t;
+/* The ABI: src/host/nvml_abi.h. */
+#define HETERO_MODE_V1 NVML_STRUCT_VERSION(nvmlVgpuHeterogeneousMode_t, 1)
 
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);
