@@ -85,6 +85,7 @@ struct carve_service {
 	_Atomic unsigned writers_waiting;
 	_Atomic unsigned write_queue, write_wait_ms;
 	_Atomic unsigned pool_wait_ms; /* ctx.wait_ms of writers */
+	char *migrate_command;         /* ctx.migrate_command; set before serving */
 
 	pthread_mutex_t pool_lock; /* guards the fields below */
 	struct carve_ctx **free_ctx;
@@ -260,6 +261,7 @@ static void ctx_prepare(struct carve_service *s, struct carve_ctx *c, bool with_
 	c->owns_inv = false;
 	c->defer_reread = true;
 	c->wait_ms = atomic_load(&s->pool_wait_ms);
+	c->migrate_command = s->migrate_command;
 	c->writers_release = writers_release;
 	c->writers_reacquire = writers_reacquire;
 	c->writers_data = s;
@@ -532,6 +534,7 @@ void carve_service_free(struct carve_service *s)
 	free(s->db_path);
 	free(s->hostname);
 	free(s->backend_desc);
+	free(s->migrate_command);
 	free(s);
 }
 CARVE_DEFINE_CLEANUP(struct carve_service, carve_service_free)
@@ -1014,6 +1017,16 @@ void carve_service_set_pool(struct carve_service *s, unsigned host_timeout_ms, u
 	s->model->host_timeout_ms = host_timeout_ms;
 	s->model->version++;
 	carve_model_unlock(s->model);
+}
+
+int carve_service_set_migrate_command(struct carve_service *s, const char *path)
+{
+	char *copy = path && path[0] ? strdup(path) : NULL;
+	if (path && path[0] && !copy)
+		return -ENOMEM;
+	free(s->migrate_command);
+	s->migrate_command = copy;
+	return 0;
 }
 
 const char *carve_service_db_path(struct carve_service *s)

@@ -121,6 +121,9 @@ int carve_service_call_body(struct carve_service *s, const struct carve_op *op, 
 /* The pool (agent.c, docs/pool.md): how long a host may be silent and still
  * be live, and how long a writer waits for another host's agent. */
 void carve_service_set_pool(struct carve_service *s, unsigned host_timeout_ms, unsigned wait_ms);
+/* vm-migrate's libvirt step (ops.h, migrate_command), copied; NULL or ""
+ * none.  Set before the service takes calls (not thread-safe). */
+int carve_service_set_migrate_command(struct carve_service *s, const char *path);
 const char *carve_service_db_path(struct carve_service *s);
 const char *carve_service_host_uuid(struct carve_service *s);
 struct carve_model *carve_service_model(struct carve_service *s);

@@ -116,6 +116,7 @@ static int local_open(const struct carve_cli *cli, struct local *l, struct carve
 	l->ctx.host = l->host;
 	l->ctx.hostname = l->hostname;
 	l->ctx.backend_desc = l->backend_desc;
+	l->ctx.migrate_command = getenv("CARVE_MIGRATE_COMMAND");
 	l->open = true;
 	return 0;
 }

@@ -37,7 +37,7 @@ void carved_config_clear(struct carved_config *c)
 {
 	char **strs[] = {&c->store, &c->hostname, &c->sysfs_root, &c->host_profile, &c->sim_state, &c->nvidia_vgpu_pfs,
 			 &c->unix_path,
-			 &c->unix_group, &c->tcp, &c->tls_cert, &c->tls_key, &c->token_file};
+			 &c->unix_group, &c->tcp, &c->tls_cert, &c->tls_key, &c->token_file, &c->migrate_command};
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -276,6 +276,12 @@ static int pool_key(struct parse *p, const char *full, const char *k, yaml_node_
 		UINT_FIELD(p->c->host_timeout_s, 1, 3600);
 	else if (strcmp(k, "wait-s") == 0)
 		UINT_FIELD(p->c->pool_wait_s, 1, 3600);
+	else if (strcmp(k, "migrate-command") == 0) {
+		if ((r = get_str(p, full, v, &p->c->migrate_command)) < 0)
+			return r;
+		if (p->c->migrate_command[0] != '/')
+			return bad(p, full, "an absolute path", p->c->migrate_command);
+	}
 	else
 		return unknown(p, full);
 	return 0;

@@ -21,7 +21,8 @@
  *               uevents: true}           # rediscover on kernel uevents
  *   pool: {heartbeat-ms: 1000,          # this agent's heartbeat into the store
  *          host-timeout-s: 10,          # a host silent this long is not live
- *          wait-s: 20}                  # a hand-over to another host's agent (< limits.connection-timeout-s)
+ *          wait-s: 20,                  # a hand-over to another host's agent (< limits.connection-timeout-s)
+ *          migrate-command: PROGRAM}    # vm-migrate's libvirt step (docs/emit.md); absolute path
  *   drain-timeout-s: 30
  *   log-level: info                     # debug, info, notice, warning, err
  *
@@ -54,6 +55,7 @@ struct carved_config {
 	struct carve_api_limits limits;
 	unsigned refresh_interval_s, reconcile_interval_s, drain_timeout_s;
 	unsigned heartbeat_ms, host_timeout_s, pool_wait_s; /* pool.* (docs/pool.md) */
+	char *migrate_command;                              /* pool.migrate-command */
 	bool uevents; /* reconcile.uevents: listen to kernel uevents (sysfs host at /sys) */
 	int log_level; /* syslog priority */
 };

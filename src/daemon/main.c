@@ -374,6 +374,10 @@ int main(int argc, char **argv)
 					.wait_ms = cfg.pool_wait_s * 1000};
 	if ((r = carve_agent_start(svc, &ac, &agent, &err)) < 0)
 		goto fail;
+	if (carve_service_set_migrate_command(svc, cfg.migrate_command) < 0) {
+		r = carve_error_set(&err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+		goto fail;
+	}
 
 	struct carve_server_config scfg = {
 		.svc = svc, .auth = auth, .limits = cfg.limits, .unix_path = cfg.unix_path, .unix_mode = cfg.unix_mode,

@@ -121,6 +121,8 @@ static const struct carve_field vm_fields[] = {
 	F("VGPUs", "SRO", false, CARVE_F_VM_VGPUS),
 	F("last-error", "RO", false, CARVE_F_VM_LAST_ERROR),
 	F("p2p", "RW", false, CARVE_F_VM_P2P),
+	F("migration", "RO", false, CARVE_F_VM_MIGRATION),
+	F("migration-peer", "RO", false, CARVE_F_VM_MIGRATION_PEER),
 };
 
 static const struct carve_field vgpu_fields[] = {

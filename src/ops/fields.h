@@ -134,6 +134,8 @@ enum carve_vm_field {
 	CARVE_F_VM_VGPUS,
 	CARVE_F_VM_LAST_ERROR,
 	CARVE_F_VM_P2P,
+	CARVE_F_VM_MIGRATION,
+	CARVE_F_VM_MIGRATION_PEER,
 };
 
 enum carve_vgpu_field {

@@ -32,6 +32,7 @@
 #include "vm.h"
 #include "pool.h"
 #include "place/p2p.h"
+#include "util/crashpoint.h"
 
 /* What an act needs of one vGPU, copied out of the model (whose objects
  * are replaced when reloaded). */
@@ -64,9 +65,11 @@ static int item_params(struct item *x, const struct carve_obj_pgpu *p, struct ca
 	return 0;
 }
 
-/* The vGPUs of a VM, by slot.  More than CARVE_MAX_VGPUS_PER_VM is an error
- * (the store was written by something else), never a silent truncation. */
-static int load_items(const struct carve_obj_vm *vm, struct items *it, struct carve_error *err)
+/* The vGPUs of a VM, by slot: where they run (or are placed), or with peer
+ * a migration's other side (the scheduled PGPU and the device there).  More
+ * than CARVE_MAX_VGPUS_PER_VM is an error (the store was written by
+ * something else), never a silent truncation. */
+static int load_side(const struct carve_obj_vm *vm, bool peer, struct items *it, struct carve_error *err)
 {
 	it->n = 0;
 	if (vm->n_vgpus > CARVE_MAX_VGPUS_PER_VM)
@@ -84,7 +87,7 @@ static int load_items(const struct carve_obj_vm *vm, struct items *it, struct ca
 		carve_strlcpy(x->model, v->type->model_name, sizeof(x->model));
 		x->impl = v->type->impl;
 		carve_strlcpy(x->own, v->extra_args, sizeof(x->own));
-		const struct carve_obj_pgpu *p = v->resident ? v->resident : v->scheduled;
+		const struct carve_obj_pgpu *p = peer ? v->scheduled : v->resident ? v->resident : v->scheduled;
 		int r = item_params(x, p, err);
 		if (r < 0)
 			return r;
@@ -93,9 +96,14 @@ static int load_items(const struct carve_obj_vm *vm, struct items *it, struct ca
 			carve_strlcpy(x->pgpu_pci, carve_pgpu_place(p)->pci, sizeof(x->pgpu_pci));
 		}
 		carve_strlcpy(x->where.uuid, x->vgpu, sizeof(x->where.uuid));
-		carve_strlcpy(x->where.device_pci, v->device_pci, sizeof(x->where.device_pci));
+		carve_strlcpy(x->where.device_pci, peer ? v->peer_device_pci : v->device_pci, sizeof(x->where.device_pci));
 	}
 	return 0;
+}
+
+static int load_items(const struct carve_obj_vm *vm, struct items *it, struct carve_error *err)
+{
+	return load_side(vm, false, it, err);
 }
 
 static bool vf_impl(enum carve_impl impl)
@@ -120,6 +128,12 @@ static void spec_of(const struct item *it, struct carve_vgpu_spec *s)
 		carve_strlcpy(s->vf_pci, it->where.device_pci, sizeof(s->vf_pci));
 }
 
+/* The device vGPU v holds on PGPU p: its own, or a migration's other side. */
+static const char *device_on(const struct carve_obj_vgpu *v, const struct carve_obj_pgpu *p)
+{
+	return v->resident && v->resident != p ? v->peer_device_pci : v->device_pci;
+}
+
 /* Is a VF of this host named by a vGPU (other than `except`)?  A vGPU names
  * a VF only while it is reserved or running on a PGPU, and PCI addresses
  * are per host: another pool host's vGPU on the same address claims nothing
@@ -127,10 +141,12 @@ static void spec_of(const struct item *it, struct carve_vgpu_spec *s)
 static bool vf_claimed(const struct carve_ctx *ctx, const char *pci, const char *except)
 {
 	carve_model_each(ctx->model, vgpus, struct carve_obj_vgpu, v) {
-		const struct carve_obj_pgpu *p = v->resident ? v->resident : v->scheduled;
-		if (p && strcmp(p->host->uuid, ctx->host_uuid) == 0 && strcmp(v->device_pci, pci) == 0 &&
-		    (!except || strcmp(v->uuid, except) != 0))
-			return true;
+		const struct carve_obj_pgpu *on[2] = {v->resident ? v->resident : v->scheduled,
+						      v->resident ? v->scheduled : NULL};
+		for (size_t k = 0; k < 2; k++)
+			if (on[k] && strcmp(on[k]->host->uuid, ctx->host_uuid) == 0 &&
+			    strcmp(device_on(v, on[k]), pci) == 0 && (!except || strcmp(v->uuid, except) != 0))
+				return true;
 	}
 	return false;
 }
@@ -151,7 +167,7 @@ static void choose_vf(struct carve_ctx *ctx, const struct items *it, size_t i, c
 		const struct carve_hw_vf *vf = &g->vfs[v];
 		bool taken = vf->in_use;
 		for (uint32_t k = 0; k < p->n_vgpus && !taken; k++)
-			taken = strcmp(p->vgpus[k]->device_pci, vf->pci) == 0;
+			taken = strcmp(device_on(p->vgpus[k], p), vf->pci) == 0;
 		for (size_t k = 0; k < i && !taken; k++) /* earlier vGPUs of this start */
 			taken = strcmp(it->v[k].where.device_pci, vf->pci) == 0;
 		if (!taken) {
@@ -274,7 +290,7 @@ static int no_place(struct carve_ctx *ctx, const struct carve_obj_group *g, cons
  * lock before it counts, so what p holds cannot change until the commit.
  * *changed: the model had it wrong (another agent placed or released on it
  * since the model last heard), so the choice must be made again. */
-static int pin_pgpu(struct carve_ctx *ctx, struct carve_obj_pgpu *p, bool *changed, struct carve_error *err)
+int carve_ops_pgpu_pin(struct carve_ctx *ctx, struct carve_obj_pgpu *p, bool *changed, struct carve_error *err)
 {
 	*changed = false;
 	char uuid[37];
@@ -481,7 +497,7 @@ static int set_between(struct carve_ctx *ctx, const char *vm, enum carve_power_s
  * transaction), as XAPI does: of the candidate hosts, the one whose best
  * PGPU for the first vGPU is fullest (depth-first) or emptiest
  * (breadth-first), within it the index's choice.  Each chosen PGPU is
- * pinned (pin_pgpu); where the model was behind, the choice is made again
+ * pinned (carve_ops_pgpu_pin); where the model was behind, the choice is made again
  * on the corrected model.  target: the chosen host's UUID. */
 static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct items *it, const char *on,
 		   char target[37], struct carve_error *err)
@@ -519,7 +535,7 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 			break;
 		bool changed = false;
 		for (size_t i = 0; i < it->n && !changed && r >= 0; i++)
-			r = pin_pgpu(ctx, best[i], &changed, err);
+			r = carve_ops_pgpu_pin(ctx, best[i], &changed, err);
 		if (r < 0)
 			return r;
 		if (!changed)
@@ -557,6 +573,8 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 int carve_ops_vm_release(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
 {
 	int r = carve_repo_vm_vgpus_release(ctx->db, vm, err);
+	if (r >= 0)
+		r = carve_repo_vm_set_migration(ctx->db, vm, CARVE_MIGRATION_NONE, NULL, NULL, err);
 	return r < 0 ? r : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_HALTED, NULL, err);
 }
 
@@ -716,16 +734,11 @@ static void failed(struct carve_ctx *ctx, const char *vm, bool release, bool rec
 		carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
 }
 
-/* Steps 2 and 3 of a start whose reservation is committed and taken up by
- * this host (claimed_by): create the devices, the model open to readers
- * meanwhile, then confirm - or remove what was made and release, with the
- * error recorded on the VM when a requester on another host waits for it
- * (handed: a failed verb of this host's own changes nothing else). */
-static int realize_start(struct carve_ctx *ctx, const char *vm, struct items *it, bool handed,
-			 struct carve_error *err)
+/* Create each item's device with its vgpu_params (the model unlocked by
+ * the caller); item.created says which exist. */
+static int create_devices(struct carve_ctx *ctx, struct items *it, struct carve_error *err)
 {
 	int r = 0;
-	carve_model_unlock(ctx->model);
 	for (size_t i = 0; i < it->n && r >= 0; i++) {
 		struct carve_vgpu_spec spec;
 		spec_of(&it->v[i], &spec);
@@ -736,6 +749,19 @@ static int realize_start(struct carve_ctx *ctx, const char *vm, struct items *it
 		if (r >= 0 && it->v[i].extra[0] && ctx->host->ops->vgpu_set_params)
 			r = ctx->host->ops->vgpu_set_params(ctx->host, &it->v[i].where, it->v[i].extra, err);
 	}
+	return r;
+}
+
+/* Steps 2 and 3 of a start whose reservation is committed and taken up by
+ * this host (claimed_by): create the devices, the model open to readers
+ * meanwhile, then confirm - or remove what was made and release, with the
+ * error recorded on the VM when a requester on another host waits for it
+ * (handed: a failed verb of this host's own changes nothing else). */
+static int realize_start(struct carve_ctx *ctx, const char *vm, struct items *it, bool handed,
+			 struct carve_error *err)
+{
+	carve_model_unlock(ctx->model);
+	int r = create_devices(ctx, it, err);
 	if (r < 0)
 		remove_created(ctx, it); /* devices first, then the reservation */
 	relock(ctx);
@@ -778,8 +804,8 @@ static int vm_verb_args(struct carve_ctx *ctx, json_t *args, const char *verb, c
 /* Open a shared transaction with the VM's row locked and the model's copy
  * of it read again (another agent may have moved it), and check its power
  * state is one of `allowed`.  On success the transaction is open. */
-static int begin_vm_locked(struct carve_ctx *ctx, const char *vm, const char *verb, unsigned allowed,
-			   struct carve_obj_vm **out, struct carve_error *err)
+int carve_ops_vm_lock_begin(struct carve_ctx *ctx, const char *vm, const char *verb, unsigned allowed,
+			    struct carve_obj_vm **out, struct carve_error *err)
 {
 	bool found = false;
 	int r = carve_ops_begin_shared(ctx, err);
@@ -826,7 +852,7 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 
 	/* 1. intent, retried when two placements deadlock on their row locks */
 	for (int attempt = 0;; attempt++) {
-		if ((r = begin_vm_locked(ctx, vm, "vm-start", 1u << CARVE_POWER_HALTED, &obj, err)) < 0)
+		if ((r = carve_ops_vm_lock_begin(ctx, vm, "vm-start", 1u << CARVE_POWER_HALTED, &obj, err)) < 0)
 			return r;
 		r = load_items(obj, &it, err);
 		if (r >= 0)
@@ -903,9 +929,14 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 	int r = vm_verb_args(ctx, args, "vm-shutdown", vm, err);
 	if (r < 0)
 		return r;
-	if ((r = begin_vm_locked(ctx, vm, "vm-shutdown", 1u << CARVE_POWER_RUNNING | 1u << CARVE_POWER_STOPPING, &obj,
+	if ((r = carve_ops_vm_lock_begin(ctx, vm, "vm-shutdown", 1u << CARVE_POWER_RUNNING | 1u << CARVE_POWER_STOPPING, &obj,
 				 err)) < 0)
 		return r;
+	if (obj->migration != CARVE_MIGRATION_NONE) {
+		r = carve_ops_vm_migrating(ctx, obj, "vm-shutdown", err);
+		carve_db_rollback(ctx->db);
+		return r;
+	}
 	if (obj->resident_on)
 		carve_strlcpy(host, obj->resident_on->uuid, sizeof(host));
 	bool here = !host[0] || strcmp(host, ctx->host_uuid) == 0;
@@ -932,12 +963,111 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 	return 0;
 }
 
-/* Take up a start or shutdown that another host's placement left to this
- * one: claim it (and, for a start, record the VFs it will use, which only
+int carve_ops_vm_migrating(struct carve_ctx *ctx, const struct carve_obj_vm *vm, const char *verb,
+			   struct carve_error *err)
+{
+	const struct carve_obj_host *peer = carve_model_host(ctx->model, vm->migration_peer);
+	return carve_error_set(err, -EBUSY, "VM_MIGRATING",
+			       "VM %s is migrating (%s, on host %s): %s waits until vm-migrate-confirm or "
+			       "vm-migrate-abort uuid=%s ends it",
+			       vm->uuid, carve_migration_name(vm->migration), peer ? peer->name_label : "?", verb, vm->uuid);
+}
+
+/* ---- a migration's acts on the host named migration_peer ----
+ *
+ * preparing (the destination): create the devices with the same UUIDs and
+ *   vgpu_params, then confirm 'prepared' - or remove what was made and
+ *   forget the migration, the error recorded for the requester;
+ * releasing (the source, the VM now runs on the destination) and aborting
+ *   (the destination, the move given up): remove this side's devices, then
+ *   forget the other side.  A removal that fails leaves the phase claimed
+ *   by this host with the error recorded; host-reconcile retries it.
+ * The VM runs where resident_on says throughout: nothing here touches it. */
+
+/* Forget the migration, the error recorded on the VM (best effort: the
+ * act's own error is what the caller returns). */
+static void migration_failed(struct carve_ctx *ctx, const char *vm, const struct carve_error *err)
+{
+	_cleanup_free_ char *why = carve_strdupf("%s: %s", err->id, err->message);
+	if (carve_ops_begin_shared(ctx, NULL) < 0)
+		return;
+	int r = carve_repo_vm_migration_clear(ctx->db, vm, NULL);
+	if (r >= 0)
+		r = carve_repo_vm_set_error(ctx->db, vm, why, NULL);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, NULL);
+	if (carve_ops_end(ctx, r, NULL) >= 0)
+		carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
+}
+
+static int realize_prepare(struct carve_ctx *ctx, const char *vm, struct items *it, struct carve_error *err)
+{
+	carve_model_unlock(ctx->model);
+	int r = create_devices(ctx, it, err);
+	if (r >= 0)
+		carve_crash_point("migrate-prepare-created");
+	else
+		remove_created(ctx, it);
+	relock(ctx);
+	if (r < 0) {
+		migration_failed(ctx, vm, err);
+		return r;
+	}
+	for (int attempt = 0;; attempt++) {
+		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
+			return r;
+		for (size_t i = 0; i < it->n && r >= 0; i++)
+			r = carve_repo_vgpu_schedule_peer(ctx->db, it->v[i].vgpu, it->v[i].pgpu, it->v[i].where.device_pci,
+							  err);
+		if (r >= 0)
+			r = carve_repo_vm_set_migration(ctx->db, vm, CARVE_MIGRATION_PREPARED, ctx->host_uuid, NULL, err);
+		if (r >= 0)
+			r = note_store(ctx, it, -1, err);
+		if (r >= 0)
+			r = carve_pool_note_vm(ctx, vm, err);
+		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
+			break;
+		carve_error_clear(err);
+	}
+	if (r < 0)
+		return r; /* still preparing, claimed here: host-reconcile rolls it back */
+	carve_crash_point("migrate-prepared");
+	return acted(ctx, vm, it, true, err);
+}
+
+static int realize_drop(struct carve_ctx *ctx, const char *vm, struct items *it, enum carve_migration phase,
+			struct carve_error *err)
+{
+	carve_model_unlock(ctx->model);
+	int r = remove_devices(ctx, it, err);
+	if (r >= 0)
+		carve_crash_point(phase == CARVE_MIGRATION_RELEASING ? "migrate-release-removed" : "migrate-abort-removed");
+	relock(ctx);
+	if (r < 0) {
+		_cleanup_free_ char *why = carve_strdupf("%s: %s", err->id, err->message);
+		if (carve_ops_begin_shared(ctx, NULL) >= 0)
+			carve_ops_end(ctx, carve_repo_vm_set_error(ctx->db, vm, why, NULL), NULL);
+		return r;
+	}
+	if ((r = carve_ops_begin_shared(ctx, err)) < 0)
+		return r;
+	r = carve_repo_vm_migration_clear(ctx->db, vm, err);
+	if (r >= 0)
+		r = note_store(ctx, it, +1, err);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
+		return r;
+	return acted(ctx, vm, it, false, err);
+}
+
+/* Take up what another host left to this one: a start or shutdown placed
+ * here, or a migration's phase this host acts in.  Claim it (for a start,
+ * or a migration's destination, recording the VFs it will use, which only
  * this host can choose), then act and confirm as a local one would. */
 int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
 {
-	bool claimed = false;
+	bool claimed = false, peer = false;
 	struct items it;
 	const struct carve_obj_vm *obj = NULL;
 	int r = carve_ops_begin_shared(ctx, err);
@@ -945,23 +1075,32 @@ int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error 
 		return r;
 	r = carve_repo_vm_claim(ctx->db, vm, ctx->host_uuid, &claimed, err);
 	if (r >= 0 && claimed && (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) >= 0 &&
-	    (obj = carve_model_vm(ctx->model, vm)) && (r = load_items(obj, &it, err)) >= 0 &&
-	    obj->power == CARVE_POWER_STARTING)
-		for (size_t i = 0; i < it.n && r >= 0; i++)
+	    (obj = carve_model_vm(ctx->model, vm))) {
+		peer = obj->migration != CARVE_MIGRATION_NONE && strcmp(obj->migration_peer, ctx->host_uuid) == 0;
+		bool making = peer ? obj->migration == CARVE_MIGRATION_PREPARING : obj->power == CARVE_POWER_STARTING;
+		r = load_side(obj, peer, &it, err);
+		for (size_t i = 0; r >= 0 && making && i < it.n; i++)
 			if (vf_impl(it.v[i].impl) && !it.v[i].where.device_pci[0]) {
 				choose_vf(ctx, &it, i, it.v[i].where.device_pci);
-				r = carve_repo_vgpu_reserve(ctx->db, it.v[i].vgpu, it.v[i].pgpu, it.v[i].where.device_pci,
-							    err);
+				r = peer ? carve_repo_vgpu_schedule_peer(ctx->db, it.v[i].vgpu, it.v[i].pgpu,
+									 it.v[i].where.device_pci, err)
+					 : carve_repo_vgpu_reserve(ctx->db, it.v[i].vgpu, it.v[i].pgpu,
+								   it.v[i].where.device_pci, err);
 			}
+	}
 	if ((r = carve_ops_end(ctx, r, err)) < 0) {
 		carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
 		return r;
 	}
 	if (!claimed || !obj)
 		return 0; /* not this host's to do, or taken up already */
+	enum carve_migration phase = obj->migration;
 	bool starting = obj->power == CARVE_POWER_STARTING;
 	if ((r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
+	if (peer)
+		return phase == CARVE_MIGRATION_PREPARING ? realize_prepare(ctx, vm, &it, err)
+							  : realize_drop(ctx, vm, &it, phase, err);
 	return starting ? realize_start(ctx, vm, &it, true, err) : realize_stop(ctx, vm, &it, true, err);
 }
 
@@ -1115,6 +1254,68 @@ static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, 
 	return 0;
 }
 
+/* A migration this host acts in, after a restart: what was taken up and
+ * not finished is rolled back (preparing: the devices made are removed) or
+ * finished (releasing, aborting); what no one took up is taken up now; a
+ * prepared one whose devices are gone (a reboot) is given up - the VM
+ * still runs on its source. */
+static int reconcile_migration(struct carve_ctx *ctx, const char *vm, json_t *actions, struct carve_error *err)
+{
+	const struct carve_obj_vm *obj = carve_model_vm(ctx->model, vm);
+	if (!obj || obj->migration == CARVE_MIGRATION_NONE || strcmp(obj->migration_peer, ctx->host_uuid) != 0)
+		return 0;
+	enum carve_migration phase = obj->migration;
+	struct items it;
+	int r = load_side(obj, true, &it, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < it.n; i++)
+		if (it.v[i].pgpu_pci[0] && !carve_hw_inventory_find(ctx->inv, it.v[i].pgpu_pci)) {
+			act(actions, "deferred", vm, it.v[i].vgpu, "a PGPU of the migration is not seen by this discovery");
+			return 0;
+		}
+	if (!obj->claimed_by[0] && phase != CARVE_MIGRATION_PREPARED) {
+		struct carve_error e2 = {0};
+		r = carve_ops_realize(ctx, vm, &e2);
+		act(actions, r < 0 ? "hand-over-failed" : "realized-migration", vm, NULL,
+		    r < 0 ? e2.message : carve_migration_name(phase));
+		return 0;
+	}
+	bool lost = false;
+	for (size_t i = 0; i < it.n; i++)
+		if (!item_present(ctx->inv, &it.v[i]))
+			lost = true;
+	if (phase == CARVE_MIGRATION_PREPARED && !lost)
+		return 0;
+	if (phase == CARVE_MIGRATION_RELEASING || phase == CARVE_MIGRATION_ABORTING) {
+		carve_model_unlock(ctx->model);
+		r = remove_devices(ctx, &it, err);
+		relock(ctx);
+		if (r < 0)
+			return r;
+		if ((r = carve_ops_begin(ctx, err)) < 0 ||
+		    (r = carve_ops_end(ctx, carve_repo_vm_migration_clear(ctx->db, vm, err), err)) < 0 ||
+		    (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
+			return r;
+		act(actions, "finished-migration", vm, NULL, carve_migration_name(phase));
+		return 0;
+	}
+	/* preparing, taken up here and cut short; or prepared and lost */
+	for (size_t i = 0; i < it.n; i++)
+		if (item_present(ctx->inv, &it.v[i]) && it.v[i].impl != CARVE_IMPL_PASSTHROUGH)
+			it.v[i].created = !vf_impl(it.v[i].impl) || vf_is_ours(ctx, &it.v[i]);
+	remove_created(ctx, &it);
+	struct carve_error why = {0};
+	carve_error_set(&why, -EIO, "MIGRATION_FAILED",
+			phase == CARVE_MIGRATION_PREPARING
+				? "host %s restarted while it prepared the migration; the VM still runs on its source"
+				: "host %s lost the devices it prepared (a restart); the VM still runs on its source",
+			ctx->hostname ? ctx->hostname : ctx->host_uuid);
+	migration_failed(ctx, vm, &why);
+	act(actions, "rolled-back-migration", vm, NULL, why.message);
+	return 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -1161,6 +1362,23 @@ int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result
 	}
 	for (size_t i = 0; i < n; i++)
 		free(vms[i]);
+	/* The migrations this host acts in (their VMs run elsewhere). */
+	n = 0;
+	carve_model_each(ctx->model, vms, struct carve_obj_vm, vm)
+		if (r >= 0 && vm->migration != CARVE_MIGRATION_NONE && strcmp(vm->migration_peer, ctx->host_uuid) == 0)
+			if (!(vms[n++] = strdup(vm->uuid)))
+				r = -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct carve_obj_vm *vm = carve_model_vm(ctx->model, vms[i]);
+		for (uint32_t k = 0; r >= 0 && vm && k < vm->n_vgpus; k++) {
+			const struct carve_obj_pgpu *p = vm->vgpus[k]->scheduled;
+			if (p && n_pci < ARRAY_SIZE(pci))
+				pci[n_pci++] = strdup(carve_pgpu_place(p)->pci);
+		}
+		if (r >= 0)
+			r = reconcile_migration(ctx, vms[i], actions, err);
+		free(vms[i]);
+	}
 	if (r >= 0 && n_pci > 0)
 		r = carve_ops_rediscover_gpus(ctx, pci, n_pci, err);
 	for (size_t i = 0; i < n_pci; i++)

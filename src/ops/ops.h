@@ -77,6 +77,10 @@ struct carve_ctx {
 	 * how to let this process's other writers on meanwhile (carved's write
 	 * lock; NULL: nothing to release). */
 	unsigned wait_ms;
+	/* vm-migrate's step 3 (migrate.c): the program that moves the VM with
+	 * libvirt, run as `PROGRAM VM-UUID VM-NAME DESTINATION HOSTDEV-XML`;
+	 * NULL or "": vm-migrate stops once the destination is prepared. */
+	const char *migrate_command;
 	void (*writers_release)(void *data);
 	void (*writers_reacquire)(void *data);
 	void *writers_data;

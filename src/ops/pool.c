@@ -162,41 +162,43 @@ static int timed_out(struct carve_ctx *ctx, const char *vm, const char *target, 
 			       wait_ms / 1000);
 }
 
-int carve_pool_wait(struct carve_ctx *ctx, const char *vm, const char *target, enum carve_power_state from,
-		    struct carve_error *err)
+/* Poll the VM's row, the model and the writers' lock released, until
+ * column (power_state or migration) leaves `from`, or the row carries an
+ * error while it has not (the target failed and recorded why; with
+ * error_ends), or wait_ms pass.  *settled: the column's new value ("" when
+ * it did not settle); *failure: the error recorded, or why the VM went
+ * (NULL when none).  The model is write-locked again on return. */
+static void poll_vm(struct carve_ctx *ctx, const char *vm, const char *column, const char *from, bool error_ends,
+		    unsigned wait_ms, char settled[16], char **failure)
 {
-	const struct carve_obj_host *h = carve_model_host(ctx->model, target);
-	char label[256];
-	carve_strlcpy(label, h ? h->name_label : target, sizeof(label));
-	unsigned wait_ms = ctx->wait_ms ? ctx->wait_ms : CARVE_POOL_WAIT_MS;
-	enum carve_power_state want = from == CARVE_POWER_STARTING ? CARVE_POWER_RUNNING : CARVE_POWER_HALTED;
+	settled[0] = '\0';
+	*failure = NULL;
 	carve_model_unlock(ctx->model);
 	if (ctx->writers_release)
 		ctx->writers_release(ctx->writers_data);
 	long long until = carve_mono_ms() + wait_ms;
 	long sleep_us = 200;
-	int r = 0;
-	_cleanup_free_ char *failure = NULL;
-	bool done = false;
-	while (!done) {
+	for (;;) {
 		/* The VM's row, outside any transaction; a store that is away
 		 * (restarting) is asked again until the wait is over. */
 		_cleanup_rows_ struct carve_rows *rows = NULL;
 		if (carve_repo_vm_status(ctx->db, vm, &rows, NULL) >= 0 && rows->nrows == 1) {
-			const char *power = carve_rows_get(rows, 0, "power_state"), *e = carve_rows_get(rows, 0, "last_error");
-			if (strcmp(power, carve_power_state_name(from)) != 0) {
-				done = true;
-				if (strcmp(power, carve_power_state_name(want)) != 0 || (e && e[0]))
-					failure = strdup(e && e[0] ? e : "VM_BAD_POWER_STATE: the VM changed state meanwhile");
-			} else if (e && e[0]) {
-				done = true;
-				failure = strdup(e);
+			const char *now = carve_rows_get(rows, 0, column), *e = carve_rows_get(rows, 0, "last_error");
+			if (strcmp(now, from) != 0) {
+				carve_strlcpy(settled, now, 16);
+				*failure = e && e[0] ? strdup(e) : NULL;
+				break;
+			}
+			if (error_ends && e && e[0]) {
+				*failure = strdup(e);
+				break;
 			}
 		} else if (rows && rows->nrows == 0) {
-			done = true;
-			failure = strdup("UUID_NOT_FOUND: the VM was destroyed meanwhile");
+			carve_strlcpy(settled, "gone", 16);
+			*failure = strdup("UUID_NOT_FOUND: the VM was destroyed meanwhile");
+			break;
 		}
-		if (done || carve_mono_ms() >= until)
+		if (carve_mono_ms() >= until)
 			break;
 		struct timespec ts = {0, sleep_us * 1000};
 		nanosleep(&ts, NULL);
@@ -206,7 +208,71 @@ int carve_pool_wait(struct carve_ctx *ctx, const char *vm, const char *target, e
 	if (ctx->writers_reacquire)
 		ctx->writers_reacquire(ctx->writers_data);
 	carve_model_wrlock(ctx->model);
-	if (!done) {
+}
+
+static unsigned pool_wait_ms(const struct carve_ctx *ctx)
+{
+	return ctx->wait_ms ? ctx->wait_ms : CARVE_POOL_WAIT_MS;
+}
+
+/* A destination that did not finish preparing in time: given up when it
+ * did not take it up (nothing was made), else reported as going on. */
+static int migration_timed_out(struct carve_ctx *ctx, const char *vm, const char *label, unsigned wait_ms,
+			       struct carve_error *err)
+{
+	bool found = false;
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	int r = carve_ops_begin_shared(ctx, err);
+	if (r < 0)
+		return r;
+	if ((r = carve_repo_vm_lock(ctx->db, vm, &found, err)) >= 0 && found)
+		r = carve_repo_vm_status(ctx->db, vm, &rows, err);
+	if (r < 0 || !found || rows->nrows != 1) {
+		carve_db_rollback(ctx->db);
+		return r < 0 ? r : carve_ops_not_found("vm", vm, err);
+	}
+	const char *phase = carve_rows_get(rows, 0, "migration"), *claim = carve_rows_get(rows, 0, "claimed_by");
+	if (strcmp(phase, "preparing") != 0) {
+		carve_db_rollback(ctx->db);
+		return strcmp(phase, "prepared") == 0 ? 0 : carve_error_set(err, -EIO, "MIGRATION_FAILED",
+			"the migration of VM %s to %s was given up meanwhile (vm-param-get uuid=%s param-name=last-error)",
+			vm, label, vm);
+	}
+	if (claim) {
+		carve_db_rollback(ctx->db);
+		return carve_error_set(err, -ETIMEDOUT, "OPERATION_PENDING",
+				       "host %s took up the migration of VM %s but did not prepare it within %u s; it goes "
+				       "on there (vm-param-get uuid=%s param-name=migration)",
+				       label, vm, wait_ms / 1000, vm);
+	}
+	_cleanup_free_ char *why = carve_strdupf("HOST_NOT_RESPONDING: host %s did not take up the migration within %u s",
+						 label, wait_ms / 1000);
+	r = carve_repo_vm_migration_clear(ctx->db, vm, err);
+	if (r >= 0)
+		r = carve_repo_vm_set_error(ctx->db, vm, why, err);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
+		return r;
+	return carve_error_set(err, -ETIMEDOUT, "HOST_NOT_RESPONDING",
+			       "host %s did not take up the migration of VM %s within %u s; nothing was done", label, vm,
+			       wait_ms / 1000);
+}
+
+int carve_pool_wait(struct carve_ctx *ctx, const char *vm, const char *target, enum carve_power_state from,
+		    struct carve_error *err)
+{
+	const struct carve_obj_host *h = carve_model_host(ctx->model, target);
+	char label[256], settled[16];
+	carve_strlcpy(label, h ? h->name_label : target, sizeof(label));
+	unsigned wait_ms = pool_wait_ms(ctx);
+	enum carve_power_state want = from == CARVE_POWER_STARTING ? CARVE_POWER_RUNNING : CARVE_POWER_HALTED;
+	_cleanup_free_ char *failure = NULL;
+	poll_vm(ctx, vm, "power_state", carve_power_state_name(from), true, wait_ms, settled, &failure);
+	int r = 0;
+	if (settled[0] && strcmp(settled, carve_power_state_name(want)) != 0 && !failure)
+		failure = strdup("VM_BAD_POWER_STATE: the VM changed state meanwhile");
+	if (!settled[0] && !failure) {
 		r = timed_out(ctx, vm, target, label, from, wait_ms, err);
 		if (r == 1) /* settled at the last moment */
 			r = 0;
@@ -215,6 +281,35 @@ int carve_pool_wait(struct carve_ctx *ctx, const char *vm, const char *target, e
 	}
 	int r2 = carve_model_reload_vm(ctx->model, ctx->db, vm, r < 0 ? NULL : err);
 	return r < 0 ? r : r2;
+}
+
+int carve_pool_wait_migration(struct carve_ctx *ctx, const char *vm, const char *target, enum carve_migration from,
+			      struct carve_error *err)
+{
+	const struct carve_obj_host *h = carve_model_host(ctx->model, target);
+	char label[256], settled[16];
+	carve_strlcpy(label, h ? h->name_label : target, sizeof(label));
+	unsigned wait_ms = pool_wait_ms(ctx);
+	bool preparing = from == CARVE_MIGRATION_PREPARING;
+	_cleanup_free_ char *failure = NULL;
+	/* An abort carries its reason as the VM's error from the start. */
+	poll_vm(ctx, vm, "migration", carve_migration_name(from), from != CARVE_MIGRATION_ABORTING, wait_ms, settled,
+		&failure);
+	int r = 0;
+	if (preparing && settled[0] && strcmp(settled, "prepared") == 0)
+		r = 0;
+	else if (preparing && (settled[0] || failure))
+		r = remote_error(label, failure ? failure : "MIGRATION_FAILED: the migration was given up meanwhile", err);
+	else if (preparing)
+		r = migration_timed_out(ctx, vm, label, wait_ms, err);
+	else if (settled[0])
+		r = 0;
+	else if (failure) /* the release or abort failed there: it is retried there */
+		r = remote_error(label, failure, err);
+	else
+		r = 1; /* going on there */
+	int r2 = carve_model_reload_vm(ctx->model, ctx->db, vm, r < 0 ? NULL : err);
+	return r < 0 ? r : r2 < 0 ? r2 : r;
 }
 
 int carve_ops_realize_pending(struct carve_ctx *ctx, size_t *done, struct carve_error *err)
@@ -293,6 +388,17 @@ int carve_op_host_declare_dead(struct carve_ctx *ctx, json_t *args, json_t **res
 					    "host-disable keeps it out of placement",
 					    h->name_label);
 	}
+	/* Migrations it acts in: what it held is gone with it; the VMs run
+	 * where they are resident. */
+	_cleanup_rows_ struct carve_rows *moving = NULL;
+	if (r >= 0)
+		r = carve_repo_host_migrations(ctx->db, uuid, &moving, err);
+	for (size_t i = 0; r >= 0 && i < moving->nrows; i++) {
+		r = carve_repo_vm_migration_clear(ctx->db, carve_rows_get(moving, i, "uuid"), err);
+		if (r >= 0)
+			r = carve_repo_vm_set_error(ctx->db, carve_rows_get(moving, i, "uuid"),
+						    "MIGRATION_FAILED: the other host of its migration was declared dead", err);
+	}
 	if (r >= 0)
 		r = carve_repo_host_vms(ctx->db, uuid, &vms, err);
 	for (size_t i = 0; r >= 0 && i < vms->nrows; i++) {
@@ -303,6 +409,8 @@ int carve_op_host_declare_dead(struct carve_ctx *ctx, json_t *args, json_t **res
 	}
 	if ((r = carve_ops_end(ctx, r, err)) < 0)
 		return r;
+	for (size_t i = 0; moving && i < moving->nrows; i++)
+		carve_model_reload_vm(ctx->model, ctx->db, carve_rows_get(moving, i, "uuid"), NULL);
 	json_t *halted = json_array();
 	for (size_t i = 0; i < vms->nrows; i++) {
 		carve_model_reload_vm(ctx->model, ctx->db, carve_rows_get(vms, i, "uuid"), NULL);

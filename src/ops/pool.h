@@ -44,3 +44,11 @@ int carve_pool_note_pgpu(struct carve_ctx *ctx, const char *pgpu, struct carve_e
  * as above.  The model is write-locked again and the VM reloaded. */
 int carve_pool_wait(struct carve_ctx *ctx, const char *vm, const char *target, enum carve_power_state from,
 		    struct carve_error *err);
+/* The same for a migration's phase handed to target (vm-migrate):
+ * preparing: 0 when prepared; the target's error; past the wait, an intent
+ * no one took up is forgotten (HOST_NOT_RESPONDING), one taken up is
+ * OPERATION_PENDING.  releasing, aborting: 0 when done, 1 when still going
+ * on there after the wait (it finishes there: nothing is undone), the
+ * target's error when it recorded one. */
+int carve_pool_wait_migration(struct carve_ctx *ctx, const char *vm, const char *target, enum carve_migration from,
+			      struct carve_error *err);

@@ -543,6 +543,8 @@ static json_t *vm_value(struct carve_model *m, const void *obj, int id)
 	case CARVE_F_VM_VGPUS: return juuids((void *const *)vm->vgpus, vm->n_vgpus); /* by slot */
 	case CARVE_F_VM_LAST_ERROR: return jstr(vm->last_error);
 	case CARVE_F_VM_P2P: return jstr(carve_p2p_name(vm->p2p));
+	case CARVE_F_VM_MIGRATION: return jstr(carve_migration_name(vm->migration));
+	case CARVE_F_VM_MIGRATION_PEER: return jstr(vm->migration_peer);
 	}
 	return NULL;
 }

@@ -40,6 +40,24 @@ int carve_ops_pgpu_enable_types(struct carve_ctx *ctx, const struct carve_obj_pg
  * device, defined) and the VM halted, resident nowhere, claimed by no one. */
 int carve_ops_vm_release(struct carve_ctx *ctx, const char *vm, struct carve_error *err);
 
+struct carve_obj_vm;
+/* Open a shared transaction with the VM's row locked and the model's copy
+ * of it read again (another agent may have moved it), and check its power
+ * state is one of `allowed` (bits of enum carve_power_state;
+ * VM_BAD_POWER_STATE).  On success the transaction is open and *out is the
+ * model's VM; on failure it is rolled back. */
+int carve_ops_vm_lock_begin(struct carve_ctx *ctx, const char *vm, const char *verb, unsigned allowed,
+			    struct carve_obj_vm **out, struct carve_error *err);
+/* In the caller's transaction: make the model's picture of PGPU p exactly
+ * the store's, p's row locked until the commit (every placement on p takes
+ * that lock before it counts).  *changed: the model was behind (another
+ * agent placed or released on p), so a choice made on it must be made
+ * again. */
+int carve_ops_pgpu_pin(struct carve_ctx *ctx, struct carve_obj_pgpu *p, bool *changed, struct carve_error *err);
+/* VM_MIGRATING (-EBUSY): verb waits for the VM's migration to end. */
+int carve_ops_vm_migrating(struct carve_ctx *ctx, const struct carve_obj_vm *vm, const char *verb,
+			   struct carve_error *err);
+
 /* UUID_NOT_FOUND (-ENOENT) naming the class ("vm", "gpu-group"...) and uuid. */
 int carve_ops_not_found(const char *cls, const char *uuid, struct carve_error *err);
 struct carve_obj_group;

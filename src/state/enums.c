@@ -23,6 +23,12 @@ static const char *const p2p_names[CARVE_P2P__MAX] = {
 	[CARVE_P2P_NONE] = "none", [CARVE_P2P_PREFERRED] = "preferred", [CARVE_P2P_REQUIRED] = "required",
 };
 
+static const char *const migration_names[CARVE_MIGRATION__MAX] = {
+	[CARVE_MIGRATION_NONE] = "none", [CARVE_MIGRATION_PREPARING] = "preparing",
+	[CARVE_MIGRATION_PREPARED] = "prepared", [CARVE_MIGRATION_RELEASING] = "releasing",
+	[CARVE_MIGRATION_ABORTING] = "aborting",
+};
+
 static const char *const degraded_names[CARVE_DEGRADED__MAX] = {
 	[CARVE_DEGRADED_AVOID] = "avoid", [CARVE_DEGRADED_ALLOW] = "allow",
 };
@@ -48,6 +54,11 @@ const char *carve_vgpu_origin_name(enum carve_vgpu_origin o) { return NAME_OF(or
 int carve_vgpu_origin_from_name(const char *name) { return from_name(origin_names, ARRAY_SIZE(origin_names), name); }
 const char *carve_p2p_name(enum carve_p2p p) { return NAME_OF(p2p_names, p); }
 int carve_p2p_from_name(const char *name) { return from_name(p2p_names, ARRAY_SIZE(p2p_names), name); }
+const char *carve_migration_name(enum carve_migration m) { return NAME_OF(migration_names, m); }
+int carve_migration_from_name(const char *name)
+{
+	return from_name(migration_names, ARRAY_SIZE(migration_names), name);
+}
 const char *carve_degraded_policy_name(enum carve_degraded_policy p) { return NAME_OF(degraded_names, p); }
 int carve_degraded_policy_from_name(const char *name)
 {

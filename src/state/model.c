@@ -368,7 +368,9 @@ static int pgpu_derive(struct carve_obj_pgpu *p)
 	for (uint32_t i = 0; i < p->n_vgpus; i++) {
 		struct carve_obj_vgpu *v = p->vgpus[i];
 		used[pl->n_used++] = &v->type->place;
-		if (v->resident)
+		/* Pending: placed here, the device not made yet - a start's
+		 * reservation, or a migration's destination while it prepares. */
+		if (v->resident == p || (v->resident && v->vm->migration != CARVE_MIGRATION_PREPARING))
 			continue;
 		for (size_t s = 0; s < pl->n_slots; s++)
 			if (pl->slots[s].type == &v->type->place)
@@ -402,9 +404,16 @@ static void ptr_del(struct carve_obj_vgpu **arr, uint32_t *n, const struct carve
 		}
 }
 
+/* The PGPUs a vGPU holds capacity on: where it runs or is placed, and
+ * during a migration the other host's too (second, NULL when none). */
 static struct carve_obj_pgpu *vgpu_where(const struct carve_obj_vgpu *v)
 {
 	return v->resident ? v->resident : v->scheduled;
+}
+
+static struct carve_obj_pgpu *vgpu_also(const struct carve_obj_vgpu *v)
+{
+	return v->resident && v->scheduled && v->scheduled != v->resident ? v->scheduled : NULL;
 }
 
 static int vgpu_attach(struct carve_obj_vgpu *v)
@@ -413,22 +422,25 @@ static int vgpu_attach(struct carve_obj_vgpu *v)
 	if (r < 0)
 		return r;
 	qsort(v->vm->vgpus, v->vm->n_vgpus, sizeof(*v->vm->vgpus), cmp_vgpu_device);
-	struct carve_obj_pgpu *p = vgpu_where(v);
-	if (!p)
-		return 0;
-	if ((r = ptr_push(&p->vgpus, &p->n_vgpus, &p->cap_vgpus, v)) < 0)
-		return r;
-	qsort(p->vgpus, p->n_vgpus, sizeof(*p->vgpus), cmp_vgpu_uuid);
-	return pgpu_derive(p);
+	struct carve_obj_pgpu *on[2] = {vgpu_where(v), vgpu_also(v)};
+	for (size_t k = 0; k < 2 && on[k]; k++) {
+		struct carve_obj_pgpu *p = on[k];
+		if ((r = ptr_push(&p->vgpus, &p->n_vgpus, &p->cap_vgpus, v)) < 0)
+			return r;
+		qsort(p->vgpus, p->n_vgpus, sizeof(*p->vgpus), cmp_vgpu_uuid);
+		if ((r = pgpu_derive(p)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 static void vgpu_detach(struct carve_obj_vgpu *v)
 {
 	ptr_del(v->vm->vgpus, &v->vm->n_vgpus, v);
-	struct carve_obj_pgpu *p = vgpu_where(v);
-	if (p) {
-		ptr_del(p->vgpus, &p->n_vgpus, v);
-		pgpu_derive(p); /* shrinking cannot fail */
+	struct carve_obj_pgpu *on[2] = {vgpu_where(v), vgpu_also(v)};
+	for (size_t k = 0; k < 2 && on[k]; k++) {
+		ptr_del(on[k]->vgpus, &on[k]->n_vgpus, v);
+		pgpu_derive(on[k]); /* shrinking cannot fail */
 	}
 }
 
@@ -1058,6 +1070,9 @@ static int upsert_vm(struct carve_model *m, const struct carve_rows *rows, size_
 	set_fixed(vm->claimed_by, sizeof(vm->claimed_by), rows, i, "claimed_by");
 	int p2p = carve_p2p_from_name(cell(rows, i, "p2p"));
 	vm->p2p = p2p < 0 ? CARVE_P2P_NONE : (enum carve_p2p)p2p;
+	int mig = carve_migration_from_name(cell(rows, i, "migration"));
+	vm->migration = mig < 0 ? CARVE_MIGRATION_NONE : (enum carve_migration)mig;
+	set_fixed(vm->migration_peer, sizeof(vm->migration_peer), rows, i, "migration_peer");
 	int r = 0;
 	if (set_str(&vm->last_error, rows, i, "last_error") < 0 || set_str(&vm->name_label, rows, i, "name_label") < 0 ||
 	    set_str(&vm->name_description, rows, i, "name_description") < 0)
@@ -1084,6 +1099,7 @@ static int add_vgpu(struct carve_model *m, const struct carve_rows *rows, size_t
 	v->scheduled = cell_null(rows, i, "scheduled_pgpu") ? NULL : carve_model_pgpu(m, cell(rows, i, "scheduled_pgpu"));
 	v->resident = cell_null(rows, i, "resident_on") ? NULL : carve_model_pgpu(m, cell(rows, i, "resident_on"));
 	set_fixed(v->device_pci, sizeof(v->device_pci), rows, i, "device_pci");
+	set_fixed(v->peer_device_pci, sizeof(v->peer_device_pci), rows, i, "peer_device_pci");
 	int st = carve_vgpu_state_from_name(cell(rows, i, "state"));
 	v->state = st < 0 ? CARVE_VGPU_DEFINED : (enum carve_vgpu_state)st;
 	int o = carve_vgpu_origin_from_name(cell(rows, i, "origin"));

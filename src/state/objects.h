@@ -55,6 +55,17 @@ enum carve_p2p {
 	CARVE_P2P__MAX,
 };
 
+/* A VM's live migration to another host of the pool (vm-migrate; the
+ * phases are described in src/store/schema/009_migration.sql). */
+enum carve_migration {
+	CARVE_MIGRATION_NONE = 0,
+	CARVE_MIGRATION_PREPARING,
+	CARVE_MIGRATION_PREPARED,
+	CARVE_MIGRATION_RELEASING,
+	CARVE_MIGRATION_ABORTING,
+	CARVE_MIGRATION__MAX,
+};
+
 /* Whether placement may use a group's degraded PGPUs (host/health.h). */
 enum carve_degraded_policy {
 	CARVE_DEGRADED_AVOID = 0,
@@ -72,6 +83,8 @@ const char *carve_vgpu_origin_name(enum carve_vgpu_origin o);
 int carve_vgpu_origin_from_name(const char *name);
 const char *carve_p2p_name(enum carve_p2p p);
 int carve_p2p_from_name(const char *name);
+const char *carve_migration_name(enum carve_migration m);
+int carve_migration_from_name(const char *name);
 const char *carve_degraded_policy_name(enum carve_degraded_policy p);
 int carve_degraded_policy_from_name(const char *name);
 
@@ -164,6 +177,8 @@ struct carve_obj_vm {
 	char claimed_by[37];            /* the agent acting on it between states, "" when none */
 	char *last_error;               /* its last failed start or shutdown, "" when none */
 	enum carve_p2p p2p;
+	enum carve_migration migration;  /* CARVE_MIGRATION_NONE unless it moves to another host */
+	char migration_peer[37];         /* the host that acts in the migration's phase, "" when none */
 	struct carve_obj_vgpu **vgpus;   /* by slot */
 	uint32_t n_vgpus, cap_vgpus;
 };
@@ -174,9 +189,10 @@ struct carve_obj_vgpu {
 	struct carve_obj_type *type;
 	struct carve_obj_group *group;
 	uint32_t device;                  /* slot in the VM, 0..CARVE_MAX_VGPUS_PER_VM-1 */
-	struct carve_obj_pgpu *scheduled; /* placed, not realized yet */
+	struct carve_obj_pgpu *scheduled; /* placed, not realized yet; a migration's other side */
 	struct carve_obj_pgpu *resident;  /* realized */
 	char device_pci[13];              /* the VF or GPU that carries it; "" for an mdev not running */
+	char peer_device_pci[13];         /* a migration's: the device on the scheduled PGPU's host */
 	char *extra_args;                 /* vgpu_params, "" when none */
 	enum carve_vgpu_state state;
 	enum carve_vgpu_origin origin;

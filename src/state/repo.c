@@ -130,14 +130,19 @@ int carve_repo_vm_set_claim(struct carve_db *db, const char *uuid, const char *h
 	return EXEC(db, err, "UPDATE vm SET claimed_by=$2 WHERE uuid=$1", 2, uuid, host);
 }
 
+/* Work another host's agent left to host: a start or shutdown of a VM
+ * placed there, or a migration's phase that host acts in. */
+#define PENDING_FOR(host)                                                                                      \
+	"claimed_by IS NULL AND ((resident_on=" host " AND power_state IN ('starting', 'stopping')) OR "       \
+	"(migration_peer=" host " AND migration IN ('preparing', 'releasing', 'aborting')))"
+
 int carve_repo_vm_claim(struct carve_db *db, const char *uuid, const char *host, bool *claimed,
 			struct carve_error *err)
 {
 	_cleanup_rows_ struct carve_rows *rows = NULL;
 	int r = carve_db_execf(db, &rows, err,
-			       "UPDATE vm SET claimed_by=$2 WHERE uuid=$1 AND resident_on=$2 AND claimed_by IS NULL "
-			       "AND power_state IN ('starting', 'stopping') RETURNING uuid",
-			       2, uuid, host);
+			       "UPDATE vm SET claimed_by=$2 WHERE uuid=$1 AND " PENDING_FOR("$2") " RETURNING uuid", 2, uuid,
+			       host);
 	if (r >= 0)
 		*claimed = rows->nrows == 1;
 	return r;
@@ -150,15 +155,50 @@ int carve_repo_vm_set_error(struct carve_db *db, const char *uuid, const char *e
 
 int carve_repo_vm_pending(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err)
 {
-	return carve_db_execf(db, out, err,
-			      "SELECT uuid FROM vm WHERE resident_on=$1 AND claimed_by IS NULL "
-			      "AND power_state IN ('starting', 'stopping') ORDER BY uuid",
-			      1, host);
+	return carve_db_execf(db, out, err, "SELECT uuid FROM vm WHERE " PENDING_FOR("$1") " ORDER BY uuid", 1, host);
 }
 
 int carve_repo_vm_status(struct carve_db *db, const char *uuid, struct carve_rows **out, struct carve_error *err)
 {
-	return carve_db_execf(db, out, err, "SELECT power_state, claimed_by, last_error FROM vm WHERE uuid=$1", 1, uuid);
+	return carve_db_execf(db, out, err, "SELECT power_state, claimed_by, last_error, migration FROM vm WHERE uuid=$1", 1, uuid);
+}
+
+int carve_repo_vm_set_migration(struct carve_db *db, const char *uuid, enum carve_migration m, const char *peer,
+				const char *claim, struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE vm SET migration=$2, migration_peer=$3, claimed_by=$4 WHERE uuid=$1", 4, uuid,
+		    carve_migration_name(m), m == CARVE_MIGRATION_NONE ? NULL : peer, claim);
+}
+
+int carve_repo_vm_migration_switch(struct carve_db *db, const char *uuid, const char *dest, const char *source,
+				   const char *claim, struct carve_error *err)
+{
+	/* Both sides of each SET read the row as it was: the columns swap. */
+	int r = EXEC(db, err,
+		     "UPDATE vgpu SET resident_on=scheduled_pgpu, scheduled_pgpu=resident_on, "
+		     "device_pci=peer_device_pci, peer_device_pci=device_pci WHERE vm_uuid=$1",
+		     1, uuid);
+	if (r >= 0)
+		r = EXEC(db, err, "UPDATE vm SET resident_on=$2 WHERE uuid=$1", 2, uuid, dest);
+	return r < 0 ? r : carve_repo_vm_set_migration(db, uuid, CARVE_MIGRATION_RELEASING, source, claim, err);
+}
+
+int carve_repo_vm_migration_clear(struct carve_db *db, const char *uuid, struct carve_error *err)
+{
+	int r = EXEC(db, err, "UPDATE vgpu SET scheduled_pgpu=NULL, peer_device_pci='' WHERE vm_uuid=$1", 1, uuid);
+	return r < 0 ? r : carve_repo_vm_set_migration(db, uuid, CARVE_MIGRATION_NONE, NULL, NULL, err);
+}
+
+int carve_repo_vgpu_schedule_peer(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
+				  struct carve_error *err)
+{
+	return EXEC(db, err, "UPDATE vgpu SET scheduled_pgpu=$2, peer_device_pci=$3 WHERE uuid=$1", 3, uuid, pgpu,
+		    device_pci ? device_pci : "");
+}
+
+int carve_repo_host_migrations(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err)
+{
+	return carve_db_execf(db, out, err, "SELECT uuid FROM vm WHERE migration_peer=$1 ORDER BY uuid", 1, host);
 }
 
 int carve_repo_host_vms(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err)
@@ -228,7 +268,8 @@ int carve_repo_vgpu_set_device_pci(struct carve_db *db, const char *uuid, const 
 int carve_repo_vm_vgpus_release(struct carve_db *db, const char *vm, struct carve_error *err)
 {
 	return EXEC(db, err,
-		    "UPDATE vgpu SET scheduled_pgpu=NULL, resident_on=NULL, device_pci='', state='defined' WHERE vm_uuid=$1",
+		    "UPDATE vgpu SET scheduled_pgpu=NULL, resident_on=NULL, device_pci='', peer_device_pci='', state='defined' "
+		    "WHERE vm_uuid=$1",
 		    1, vm);
 }
 

@@ -68,18 +68,35 @@ int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_po
 int carve_repo_vm_lock(struct carve_db *db, const char *uuid, bool *found, struct carve_error *err);
 /* The agent acting on a VM between states (host NULL: none yet). */
 int carve_repo_vm_set_claim(struct carve_db *db, const char *uuid, const char *host, struct carve_error *err);
-/* Take up a VM that another host's placement left to this one: it must be
- * resident on host, starting or stopping, and claimed by no one; *claimed
- * says whether this call took it. */
+/* Take up a VM that another host's placement left to this one: claimed by
+ * no one, and resident on host starting or stopping, or in a migration's
+ * phase host acts in (preparing, releasing, aborting with migration_peer
+ * host); *claimed says whether this call took it. */
 int carve_repo_vm_claim(struct carve_db *db, const char *uuid, const char *host, bool *claimed,
 			struct carve_error *err);
 /* The error ("ID: message") of the VM's last failed start or shutdown; ""
  * or NULL clears it. */
 int carve_repo_vm_set_error(struct carve_db *db, const char *uuid, const char *error, struct carve_error *err);
-/* Rows (uuid) of the VMs starting or stopping on host that no agent took up. */
+/* Rows (uuid) of what carve_repo_vm_claim would let host take up. */
 int carve_repo_vm_pending(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err);
-/* One row: power_state, claimed_by, last_error. */
+/* One row: power_state, claimed_by, last_error, migration. */
 int carve_repo_vm_status(struct carve_db *db, const char *uuid, struct carve_rows **out, struct carve_error *err);
+/* A migration's phase, the host acting in it and the agent that took it
+ * up (claim NULL: none yet); CARVE_MIGRATION_NONE clears the peer. */
+int carve_repo_vm_set_migration(struct carve_db *db, const char *uuid, enum carve_migration m, const char *peer,
+				const char *claim, struct carve_error *err);
+/* A prepared migration done: the VM and its vGPUs resident on dest, the
+ * source's PGPUs and devices kept as the other side (scheduled_pgpu,
+ * peer_device_pci) for the source to release (phase releasing). */
+int carve_repo_vm_migration_switch(struct carve_db *db, const char *uuid, const char *dest, const char *source,
+				   const char *claim, struct carve_error *err);
+/* No migration: the other side of each vGPU forgotten. */
+int carve_repo_vm_migration_clear(struct carve_db *db, const char *uuid, struct carve_error *err);
+/* A vGPU's other side in a migration: the PGPU and the device there. */
+int carve_repo_vgpu_schedule_peer(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
+				  struct carve_error *err);
+/* Rows (uuid) of the VMs whose migration host acts in. */
+int carve_repo_host_migrations(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err);
 /* Rows (uuid) of every VM resident on host, in any power state. */
 int carve_repo_host_vms(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err);
 
