@@ -816,10 +816,15 @@ int carve_ops_vm_lock_begin(struct carve_ctx *ctx, const char *vm, const char *v
 	*out = r >= 0 && found ? carve_model_vm(ctx->model, vm) : NULL;
 	if (r >= 0 && !*out)
 		r = carve_ops_not_found("vm", vm, err);
-	else if (r >= 0 && !(allowed & (1u << (*out)->power)))
+	else if (r >= 0 && !(allowed & (1u << (*out)->power))) {
+		char want[64] = "";
+		for (int p = 0, n = 0; p < CARVE_POWER__MAX; p++)
+			if (allowed & (1u << p) && p != CARVE_POWER_STOPPING) /* a retry's state, not one to ask for */
+				snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s", n++ ? " or " : "",
+					 carve_power_state_name((enum carve_power_state)p));
 		r = carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it %s", vm,
-				    carve_power_state_name((*out)->power), verb,
-				    allowed == (1u << CARVE_POWER_HALTED) ? "halted" : "running");
+				    carve_power_state_name((*out)->power), verb, want);
+	}
 	if (r < 0)
 		carve_db_rollback(ctx->db);
 	return r;
@@ -840,19 +845,22 @@ static int started(struct carve_ctx *ctx, const char *vm, json_t **result, struc
 	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
 }
 
-int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+/* vm-start, and vm-resume of a VM that lost its reservation: `from` the
+ * power state the VM must be in. */
+static int start_vm(struct carve_ctx *ctx, json_t *args, const char *verb, enum carve_power_state from,
+		    json_t **result, struct carve_error *err)
 {
 	char vm[37], target[37] = "";
 	const char *on = NULL;
 	struct carve_obj_vm *obj;
 	struct items it;
-	int r = vm_verb_args(ctx, args, "vm-start", vm, err);
+	int r = vm_verb_args(ctx, args, verb, vm, err);
 	if (r < 0 || (r = carve_arg_str(args, "on", false, &on, err)) < 0)
 		return r;
 
 	/* 1. intent, retried when two placements deadlock on their row locks */
 	for (int attempt = 0;; attempt++) {
-		if ((r = carve_ops_vm_lock_begin(ctx, vm, "vm-start", 1u << CARVE_POWER_HALTED, &obj, err)) < 0)
+		if ((r = carve_ops_vm_lock_begin(ctx, vm, verb, 1u << from, &obj, err)) < 0)
 			return r;
 		r = load_items(obj, &it, err);
 		if (r >= 0)
@@ -871,6 +879,72 @@ int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, stru
 		return started(ctx, vm, result, err);
 	}
 	if ((r = realize_start(ctx, vm, &it, false, err)) < 0)
+		return r;
+	*result = start_result(vm, &it, err);
+	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
+}
+
+int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+{
+	return start_vm(ctx, args, "vm-start", CARVE_POWER_HALTED, result, err);
+}
+
+/* vm-suspend: libvirt saved the VM (virsh managedsave); its vGPUs stay
+ * where they are, devices and capacity, so that it resumes there.  Only
+ * the store changes. */
+int carve_op_vm_suspend(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+{
+	char vm[37];
+	struct carve_obj_vm *obj;
+	int r = carve_arg_uuid(args, "uuid", true, vm, err);
+	if (r < 0 || (r = carve_ops_vm_lock_begin(ctx, vm, "vm-suspend", 1u << CARVE_POWER_RUNNING, &obj, err)) < 0)
+		return r;
+	if (obj->migration != CARVE_MIGRATION_NONE) {
+		r = carve_ops_vm_migrating(ctx, obj, "vm-suspend", err);
+		carve_db_rollback(ctx->db);
+		return r;
+	}
+	r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_SUSPENDED, obj->resident_on ? obj->resident_on->uuid : NULL,
+				    err);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
+		return r;
+	*result = json_pack("{s:s, s:s}", "vm", vm, "power-state", "suspended");
+	return *result ? 0 : -ENOMEM;
+}
+
+/* vm-resume: a suspended VM that kept its reservation runs again where its
+ * vGPUs are (the answer is vm-start's); one whose reservation was freed
+ * (its host declared dead) is placed again as vm-start places (on= pins a
+ * host).  A resume refused at placement leaves it suspended. */
+int carve_op_vm_resume(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
+{
+	char vm[37];
+	struct carve_obj_vm *obj;
+	struct items it;
+	int r = vm_verb_args(ctx, args, "vm-resume", vm, err);
+	if (r < 0 || (r = carve_ops_vm_lock_begin(ctx, vm, "vm-resume", 1u << CARVE_POWER_SUSPENDED, &obj, err)) < 0)
+		return r;
+	bool kept = obj->resident_on != NULL;
+	for (uint32_t i = 0; i < obj->n_vgpus; i++)
+		kept &= obj->vgpus[i]->resident != NULL;
+	if (!kept) {
+		carve_db_rollback(ctx->db);
+		return start_vm(ctx, args, "vm-resume", CARVE_POWER_SUSPENDED, result, err);
+	}
+	const struct carve_obj_host *h = obj->resident_on;
+	if (strcmp(h->uuid, ctx->host_uuid) != 0 && !carve_model_host_live(ctx->model, h)) {
+		r = carve_pool_host_offline(ctx, h, err);
+		carve_db_rollback(ctx->db);
+		return r;
+	}
+	r = load_items(obj, &it, err);
+	if (r >= 0)
+		r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, h->uuid, err);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
 	*result = start_result(vm, &it, err);
 	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
@@ -929,7 +1003,9 @@ int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, s
 	int r = vm_verb_args(ctx, args, "vm-shutdown", vm, err);
 	if (r < 0)
 		return r;
-	if ((r = carve_ops_vm_lock_begin(ctx, vm, "vm-shutdown", 1u << CARVE_POWER_RUNNING | 1u << CARVE_POWER_STOPPING, &obj,
+	if ((r = carve_ops_vm_lock_begin(ctx, vm, "vm-shutdown",
+					 1u << CARVE_POWER_RUNNING | 1u << CARVE_POWER_STOPPING | 1u << CARVE_POWER_SUSPENDED,
+					 &obj,
 				 err)) < 0)
 		return r;
 	if (obj->migration != CARVE_MIGRATION_NONE) {

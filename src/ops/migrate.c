@@ -20,7 +20,7 @@
  * UUID_NOT_FOUND, HOST_NOT_FOUND, HOST_NAME_AMBIGUOUS.
  *
  * vm-migrate moves it in the phases of schema 009 (src/store/schema/
- * 009_migration.sql), each its own commit, so that a kill anywhere leaves
+ * 009_migrate_suspend.sql), each its own commit, so that a kill anywhere leaves
  * a state that one side finishes or rolls back and the VM runs on exactly
  * one host throughout:
  *   1. intent (here): the check passes; the destination PGPUs are pinned

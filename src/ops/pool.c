@@ -403,7 +403,12 @@ int carve_op_host_declare_dead(struct carve_ctx *ctx, json_t *args, json_t **res
 		r = carve_repo_host_vms(ctx->db, uuid, &vms, err);
 	for (size_t i = 0; r >= 0 && i < vms->nrows; i++) {
 		const char *vm = carve_rows_get(vms, i, "uuid");
+		const struct carve_obj_vm *o = carve_model_vm(ctx->model, vm);
 		r = carve_ops_vm_release(ctx, vm, err);
+		/* A suspended VM's saved state outlives its host: it stays
+		 * suspended, and vm-resume places it again. */
+		if (r >= 0 && o && o->power == CARVE_POWER_SUSPENDED)
+			r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_SUSPENDED, NULL, err);
 		if (r >= 0)
 			r = carve_repo_vm_set_error(ctx->db, vm, "HOST_DECLARED_DEAD: its host was declared dead", err);
 	}

@@ -36,6 +36,8 @@ int carve_op_host_enable(struct carve_ctx *ctx, json_t *args, json_t **result, s
 int carve_op_host_apply(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_config_get(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vm_migration_check(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vm_suspend(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+int carve_op_vm_resume(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vm_migrate(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vm_migrate_confirm(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vm_migrate_abort(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);

@@ -8,6 +8,7 @@
 static const char *const power_names[CARVE_POWER__MAX] = {
 	[CARVE_POWER_HALTED] = "halted", [CARVE_POWER_STARTING] = "starting",
 	[CARVE_POWER_RUNNING] = "running", [CARVE_POWER_STOPPING] = "stopping",
+	[CARVE_POWER_SUSPENDED] = "suspended",
 };
 
 static const char *const vgpu_state_names[CARVE_VGPU__MAX] = {

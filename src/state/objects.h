@@ -27,6 +27,7 @@ enum carve_power_state {
 	CARVE_POWER_STARTING,
 	CARVE_POWER_RUNNING,
 	CARVE_POWER_STOPPING,
+	CARVE_POWER_SUSPENDED, /* saved by libvirt; its vGPUs kept where they are (vm-suspend) */
 	CARVE_POWER__MAX,
 };
 
@@ -56,7 +57,7 @@ enum carve_p2p {
 };
 
 /* A VM's live migration to another host of the pool (vm-migrate; the
- * phases are described in src/store/schema/009_migration.sql). */
+ * phases are described in src/store/schema/009_migrate_suspend.sql). */
 enum carve_migration {
 	CARVE_MIGRATION_NONE = 0,
 	CARVE_MIGRATION_PREPARING,

@@ -110,7 +110,7 @@ int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_po
 	/* A settled VM is no one's work any more. */
 	return EXEC(db, err,
 		    "UPDATE vm SET power_state=$2, resident_on=$3, "
-		    "claimed_by=CASE WHEN $2 IN ('halted', 'running') THEN NULL ELSE claimed_by END WHERE uuid=$1",
+		    "claimed_by=CASE WHEN $2 IN ('halted', 'running', 'suspended') THEN NULL ELSE claimed_by END WHERE uuid=$1",
 		    3, uuid, carve_power_state_name(s), host);
 }
 

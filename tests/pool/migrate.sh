@@ -134,3 +134,29 @@ crash_round migrate-command-done demo confirm dest
 crash_round migrate-switched demo none dest
 crash_round migrate-release-removed source none dest
 crash_round migrate-abort-removed dest none source
+
+# vm-suspend keeps the reservation and the device; when the suspended VM's
+# host is declared dead, the VM stays suspended with nothing reserved and
+# vm-resume places it again on a live host.
+src=$now_on dst=$(other "$now_on")
+check "vm-suspend: suspended" has "$(at demo vm-suspend uuid="$mig" 2>&1)" '^power-state: suspended'
+suspended_kept() {
+	[ "$(at demo vm-param-get uuid="$mig" param-name=power-state)" = suspended ] &&
+		[ -n "$(at demo vgpu-param-get uuid="$mv1" param-name=resident-on)" ] &&
+		grep -q "\"$mv1\"" "$W/agent-$1.sim.json"
+}
+check "a suspended VM keeps its vGPU's PGPU and device on $src" suspended_kept "$src"
+kill -9 "${APID[$src]}"
+{ wait "${APID[$src]}"; } 2>/dev/null
+sleep 3 # past host-timeout-s
+rm -f "$W/agent-$src.sim.json" # the host comes back rebooted, if at all
+dead_kept() {
+	at demo host-declare-dead uuid="$src" >/dev/null &&
+		[ "$(at demo vm-param-get uuid="$mig" param-name=power-state)" = suspended ] &&
+		[ -z "$(at demo vgpu-param-get uuid="$mv1" param-name=resident-on)" ]
+}
+check "host-declare-dead: the suspended VM stays suspended, its reservation freed" dead_kept
+check "vm-resume on=$dst places it again there" at demo vm-resume uuid="$mig" on="$dst"
+check "after the resume" settled_on "$dst"
+now_on=$dst
+start_agent "$src" || bad "carved $src restarted"

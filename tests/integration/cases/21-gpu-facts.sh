@@ -133,3 +133,27 @@ carve $A vm-start uuid=$vm on=a >/dev/null
 carve $A vm-migration-check uuid=$vm host=b | U
 carve $A vm-migration-check uuid=$vm host=a | U | grep SAME_HOST
 carve $A vm-migration-check uuid=$vm host=nosuch 2>&1 | U
+echo "== vm-migrate: refused before anything is reserved"
+carve $A vm-migrate uuid=$vm host=b 2>&1 | U
+carve $A vm-migrate uuid=$vm host=a 2>&1 | U
+carve $A vm-migrate-confirm uuid=$vm 2>&1 | U
+carve $A vm-migrate-abort uuid=$vm 2>&1 | U
+carve $A vm-list uuid=$vm params=power-state,migration,migration-peer | U
+carve $A vgpu-list vm-uuid=$vm params=scheduled-to-be-resident-on | U
+
+echo "==== vm-suspend and vm-resume: the reservation and the device are kept"
+dev=$(carve $A vgpu-list --minimal vm-uuid=$vm)
+carve $A vm-suspend uuid=$vm | U
+carve $A vm-list uuid=$vm params=power-state | U
+grep -c "\"$dev\"" $T/a.json
+carve $A vm-start uuid=$vm 2>&1 | U
+carve $A vm-suspend uuid=$vm 2>&1 | U
+carve $A vm-destroy uuid=$vm 2>&1 | U
+carve $A vm-resume uuid=$vm >/dev/null && echo "resumed where it was: $(grep -c "\"$dev\"" $T/a.json) device"
+carve $A vm-list uuid=$vm params=power-state | U
+carve $A vm-resume uuid=$vm 2>&1 | U
+echo "== a suspended VM shuts down: its device goes"
+carve $A vm-suspend uuid=$vm >/dev/null
+carve $A vm-shutdown uuid=$vm
+carve $A vm-list uuid=$vm params=power-state | U
+grep -c "\"$dev\"" $T/a.json
