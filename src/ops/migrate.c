@@ -30,7 +30,7 @@
  *      vgpu_params) and confirms 'prepared' (lifecycle.c);
  *   3. libvirt moves the VM: carve runs the configured migrate command
  *      (carved's pool.migrate-command, the CLI's CARVE_MIGRATE_COMMAND)
- *      with the destination's hostdev XML; without one, vm-migrate stops
+ *      with both sides' hostdev XML; without one, vm-migrate stops
  *      at 'prepared' and answers what to run, and the operator ends it
  *      with vm-migrate-confirm or vm-migrate-abort;
  *   4. confirm (here): the VM and its vGPUs are resident on the
@@ -262,37 +262,53 @@ static int hand_and_wait(struct carve_ctx *ctx, const char *vm, const char *peer
 	return carve_pool_wait_migration(ctx, vm, peer, phase, err);
 }
 
-/* Run `command VM-UUID VM-NAME DESTINATION HOSTDEV-XML-FILE` with the
- * model and the writers' lock released: 0 when it exits 0; else
- * MIGRATION_FAILED naming the exit and the last of its output. */
-static int run_command(struct carve_ctx *ctx, const char *command, const char *vm, const char *name,
-		       const char *dest, const char *xml, struct carve_error *err)
+/* text into a new temporary file (path: a mkstemp template); 0 or -errno. */
+static int temp_with(char *path, const char *text)
 {
-	char xml_path[] = "/tmp/carve-migrate-XXXXXX", out_path[] = "/tmp/carve-migrate-out-XXXXXX";
-	int xfd = mkstemp(xml_path), ofd = mkstemp(out_path);
-	if (xfd < 0 || ofd < 0) {
-		int e = errno;
-		if (xfd >= 0)
-			close(xfd), unlink(xml_path);
-		if (ofd >= 0)
-			close(ofd), unlink(out_path);
-		return carve_error_set(err, -e, "MIGRATION_FAILED", "cannot make a temporary file: %s", strerror(e));
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text);
+	bool wrote = write(fd, text, len) == (ssize_t)len;
+	close(fd);
+	if (!wrote) {
+		unlink(path);
+		return -EIO;
 	}
-	size_t len = strlen(xml);
-	bool wrote = write(xfd, xml, len) == (ssize_t)len;
-	close(xfd);
+	return 0;
+}
+
+/* Run `command VM-UUID VM-NAME DESTINATION DEST-HOSTDEVS SOURCE-HOSTDEVS`
+ * (the two XML lists in files) with the model and the writers' lock
+ * released: 0 when it exits 0; else MIGRATION_FAILED naming the exit and
+ * the last of its output. */
+static int run_command(struct carve_ctx *ctx, const char *command, const char *vm, const char *name,
+		       const char *dest, const char *xml, const char *src_xml, struct carve_error *err)
+{
+	char xml_path[] = "/tmp/carve-migrate-XXXXXX", src_path[] = "/tmp/carve-migrate-src-XXXXXX",
+	     out_path[] = "/tmp/carve-migrate-out-XXXXXX";
+	int r = temp_with(xml_path, xml), ofd = -1;
+	if (r >= 0 && (r = temp_with(src_path, src_xml)) < 0)
+		unlink(xml_path);
+	if (r >= 0 && (ofd = mkstemp(out_path)) < 0) {
+		r = -errno;
+		unlink(xml_path);
+		unlink(src_path);
+	}
+	if (r < 0)
+		return carve_error_set(err, r, "MIGRATION_FAILED", "cannot make a temporary file: %s", strerror(-r));
 	carve_model_unlock(ctx->model);
 	if (ctx->writers_release)
 		ctx->writers_release(ctx->writers_data);
 	int status = -1;
-	pid_t pid = wrote ? fork() : -1;
+	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(ofd, 1);
 		dup2(ofd, 2);
 		int nul = open("/dev/null", O_RDONLY);
 		if (nul >= 0)
 			dup2(nul, 0);
-		execl(command, command, vm, name, dest, xml_path, (char *)NULL);
+		execl(command, command, vm, name, dest, xml_path, src_path, (char *)NULL);
 		_exit(127);
 	}
 	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -309,6 +325,7 @@ static int run_command(struct carve_ctx *ctx, const char *command, const char *v
 	close(ofd);
 	unlink(out_path);
 	unlink(xml_path);
+	unlink(src_path);
 	if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (pid <= 0)
@@ -318,9 +335,10 @@ static int run_command(struct carve_ctx *ctx, const char *command, const char *v
 			       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), tail[0] ? tail : "(no output)");
 }
 
-/* The destination's hostdevs (its devices: the same UUIDs for mdevs, its
- * own VFs for VF-backed vGPUs). */
-static int destination_xml(const struct carve_obj_vm *vm, char **xml, struct carve_error *err)
+/* The hostdevs of one side: the destination's (peer: the same UUIDs for
+ * mdevs, its own VFs for VF-backed vGPUs) or the source's, which the
+ * domain has now. */
+static int side_xml(const struct carve_obj_vm *vm, bool peer, char **xml, struct carve_error *err)
 {
 	struct carve_emit_vgpu ev[CARVE_MAX_VGPUS_PER_VM];
 	bool display = false;
@@ -330,7 +348,7 @@ static int destination_xml(const struct carve_obj_vm *vm, char **xml, struct car
 		memset(&ev[n], 0, sizeof(ev[n]));
 		carve_strlcpy(ev[n].uuid, v->uuid, sizeof(ev[n].uuid));
 		ev[n].impl = v->type->impl;
-		carve_strlcpy(ev[n].device_pci, v->peer_device_pci, sizeof(ev[n].device_pci));
+		carve_strlcpy(ev[n].device_pci, peer ? v->peer_device_pci : v->device_pci, sizeof(ev[n].device_pci));
 		carve_strlcpy(ev[n].model_name, v->type->model_name, sizeof(ev[n].model_name));
 		ev[n].display = (v->type->impl == CARVE_IMPL_NVIDIA_MDEV || v->type->impl == CARVE_IMPL_GVT_G) && !display;
 		display |= ev[n].display;
@@ -481,8 +499,8 @@ int carve_op_vm_migrate(struct carve_ctx *ctx, json_t *args, json_t **result, st
 	h = carve_model_host(ctx->model, dst);
 	if (!vm || !h)
 		return carve_ops_not_found("vm", uuid, err);
-	_cleanup_free_ char *xml = NULL;
-	if ((r = destination_xml(vm, &xml, err)) < 0)
+	_cleanup_free_ char *xml = NULL, *src_xml = NULL;
+	if ((r = side_xml(vm, true, &xml, err)) < 0 || (r = side_xml(vm, false, &src_xml, err)) < 0)
 		return r;
 	char cmd[512], dest_label[256], name[256];
 	virsh_command(vm, h, cmd);
@@ -498,7 +516,7 @@ int carve_op_vm_migrate(struct carve_ctx *ctx, json_t *args, json_t **result, st
 	}
 	char dest_host[256];
 	carve_strlcpy(dest_host, dest_name, sizeof(dest_host));
-	r = run_command(ctx, ctx->migrate_command, uuid, name, dest_host, xml, err);
+	r = run_command(ctx, ctx->migrate_command, uuid, name, dest_host, xml, src_xml, err);
 	if (r < 0) {
 		_cleanup_free_ char *why = carve_strdupf("%s: %s", err->id, err->message);
 		bool removed;

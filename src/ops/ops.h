@@ -78,7 +78,8 @@ struct carve_ctx {
 	 * lock; NULL: nothing to release). */
 	unsigned wait_ms;
 	/* vm-migrate's step 3 (migrate.c): the program that moves the VM with
-	 * libvirt, run as `PROGRAM VM-UUID VM-NAME DESTINATION HOSTDEV-XML`;
+	 * libvirt, run as `PROGRAM VM-UUID VM-NAME DESTINATION DEST-HOSTDEVS
+	 * SOURCE-HOSTDEVS` (files of <hostdev> elements);
 	 * NULL or "": vm-migrate stops once the destination is prepared. */
 	const char *migrate_command;
 	void (*writers_release)(void *data);
