@@ -752,6 +752,33 @@ static int create_devices(struct carve_ctx *ctx, struct items *it, struct carve_
 	return r;
 }
 
+/* The devices of it exist: say so - a start's vGPUs running here, or a
+ * migration's destination (peer) prepared - with the driver's counts.
+ * Retried when the commit meets another placement's locks in a deadlock
+ * (PostgreSQL breaks it by failing one). */
+static int confirm_made(struct carve_ctx *ctx, const char *vm, struct items *it, bool peer, struct carve_error *err)
+{
+	int r;
+	for (int attempt = 0;; attempt++) {
+		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
+			return r;
+		for (size_t i = 0; i < it->n && r >= 0; i++)
+			r = peer ? carve_repo_vgpu_schedule_peer(ctx->db, it->v[i].vgpu, it->v[i].pgpu,
+								 it->v[i].where.device_pci, err)
+				 : carve_repo_vgpu_confirm(ctx->db, it->v[i].vgpu, it->v[i].where.device_pci, err);
+		if (r >= 0)
+			r = peer ? carve_repo_vm_set_migration(ctx->db, vm, CARVE_MIGRATION_PREPARED, ctx->host_uuid, NULL, err)
+				 : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
+		if (r >= 0)
+			r = note_store(ctx, it, -1, err);
+		if (r >= 0)
+			r = carve_pool_note_vm(ctx, vm, err);
+		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
+			return r;
+		carve_error_clear(err);
+	}
+}
+
 /* Steps 2 and 3 of a start whose reservation is committed and taken up by
  * this host (claimed_by): create the devices, the model open to readers
  * meanwhile, then confirm - or remove what was made and release, with the
@@ -770,24 +797,7 @@ static int realize_start(struct carve_ctx *ctx, const char *vm, struct items *it
 		failed(ctx, vm, true, handed, err);
 		return r;
 	}
-	/* The devices exist: the confirm is retried when it meets another
-	 * placement's locks in a deadlock (PostgreSQL breaks it by failing one). */
-	for (int attempt = 0;; attempt++) {
-		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
-			return r;
-		for (size_t i = 0; i < it->n && r >= 0; i++)
-			r = carve_repo_vgpu_confirm(ctx->db, it->v[i].vgpu, it->v[i].where.device_pci, err);
-		if (r >= 0)
-			r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
-		if (r >= 0)
-			r = note_store(ctx, it, -1, err);
-		if (r >= 0)
-			r = carve_pool_note_vm(ctx, vm, err);
-		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
-			break;
-		carve_error_clear(err);
-	}
-	if (r < 0)
+	if ((r = confirm_made(ctx, vm, it, false, err)) < 0)
 		return r; /* reconcile rolls the unconfirmed start back */
 	return acted(ctx, vm, it, true, err);
 }
@@ -968,6 +978,25 @@ static int remove_devices(struct carve_ctx *ctx, struct items *it, struct carve_
 	return ret;
 }
 
+/* The devices of it are gone: say so - a shutdown's VM released and
+ * halted, or a migration's other side (peer) forgotten - with the
+ * driver's counts. */
+static int confirm_removed(struct carve_ctx *ctx, const char *vm, struct items *it, bool peer,
+			   struct carve_error *err)
+{
+	int r = carve_ops_begin_shared(ctx, err);
+	if (r < 0)
+		return r;
+	r = peer ? carve_repo_vm_migration_clear(ctx->db, vm, err) : carve_ops_vm_release(ctx, vm, err);
+	if (r >= 0)
+		r = note_store(ctx, it, +1, err);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, err);
+	if ((r = carve_ops_end(ctx, r, err)) < 0)
+		return r;
+	return acted(ctx, vm, it, false, err);
+}
+
 /* The act and confirm of a shutdown this host took up: remove the devices,
  * then release.  A failed removal leaves the VM stopping (host-reconcile
  * retries) with the error recorded. */
@@ -983,16 +1012,7 @@ static int realize_stop(struct carve_ctx *ctx, const char *vm, struct items *it,
 		failed(ctx, vm, false, true, err);
 		return r; /* stays 'stopping'; host-reconcile retries */
 	}
-	if ((r = carve_ops_begin_shared(ctx, err)) < 0)
-		return r;
-	r = carve_ops_vm_release(ctx, vm, err);
-	if (r >= 0)
-		r = note_store(ctx, it, +1, err);
-	if (r >= 0)
-		r = carve_pool_note_vm(ctx, vm, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0)
-		return r;
-	return acted(ctx, vm, it, false, err);
+	return confirm_removed(ctx, vm, it, false, err);
 }
 
 int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
@@ -1089,23 +1109,7 @@ static int realize_prepare(struct carve_ctx *ctx, const char *vm, struct items *
 		migration_failed(ctx, vm, err);
 		return r;
 	}
-	for (int attempt = 0;; attempt++) {
-		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
-			return r;
-		for (size_t i = 0; i < it->n && r >= 0; i++)
-			r = carve_repo_vgpu_schedule_peer(ctx->db, it->v[i].vgpu, it->v[i].pgpu, it->v[i].where.device_pci,
-							  err);
-		if (r >= 0)
-			r = carve_repo_vm_set_migration(ctx->db, vm, CARVE_MIGRATION_PREPARED, ctx->host_uuid, NULL, err);
-		if (r >= 0)
-			r = note_store(ctx, it, -1, err);
-		if (r >= 0)
-			r = carve_pool_note_vm(ctx, vm, err);
-		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
-			break;
-		carve_error_clear(err);
-	}
-	if (r < 0)
+	if ((r = confirm_made(ctx, vm, it, true, err)) < 0)
 		return r; /* still preparing, claimed here: host-reconcile rolls it back */
 	carve_crash_point("migrate-prepared");
 	return acted(ctx, vm, it, true, err);
@@ -1125,16 +1129,7 @@ static int realize_drop(struct carve_ctx *ctx, const char *vm, struct items *it,
 			carve_ops_end(ctx, carve_repo_vm_set_error(ctx->db, vm, why, NULL), NULL);
 		return r;
 	}
-	if ((r = carve_ops_begin_shared(ctx, err)) < 0)
-		return r;
-	r = carve_repo_vm_migration_clear(ctx->db, vm, err);
-	if (r >= 0)
-		r = note_store(ctx, it, +1, err);
-	if (r >= 0)
-		r = carve_pool_note_vm(ctx, vm, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0)
-		return r;
-	return acted(ctx, vm, it, false, err);
+	return confirm_removed(ctx, vm, it, true, err);
 }
 
 /* Take up what another host left to this one: a start or shutdown placed

@@ -356,96 +356,108 @@ static int side_xml(const struct carve_obj_vm *vm, bool peer, char **xml, struct
 	return carve_emit_libvirt_hostdevs(ev, n, xml, err);
 }
 
-/* Step 4: the VM resident on the destination, the source's side handed to
- * the source to release.  *released: the source finished within the wait. */
+/* One write on a running VM, its row locked (carve_ops_vm_lock_begin),
+ * retried when the commit meets another placement's locks in a deadlock;
+ * the model's VM reloaded after the commit.  fn returns < 0 to refuse (the
+ * transaction is rolled back). */
+typedef int (*vm_write_fn)(struct carve_ctx *ctx, struct carve_obj_vm *vm, void *data, struct carve_error *err);
+
+static int write_vm(struct carve_ctx *ctx, const char *uuid, const char *verb, vm_write_fn fn, void *data,
+		    struct carve_error *err)
+{
+	struct carve_obj_vm *vm;
+	int r;
+	for (int attempt = 0;; attempt++) {
+		if ((r = carve_ops_vm_lock_begin(ctx, uuid, verb, 1u << CARVE_POWER_RUNNING, &vm, err)) < 0)
+			return r;
+		if ((r = carve_ops_end(ctx, fn(ctx, vm, data, err), err)) != -EAGAIN || attempt == 8)
+			break;
+		carve_error_clear(err);
+	}
+	return r < 0 ? r : carve_model_reload_vm(ctx->model, ctx->db, uuid, err);
+}
+
+static int not_migrating(const char *uuid, struct carve_error *err)
+{
+	return carve_error_set(err, -EINVAL, "VM_NOT_MIGRATING", "VM %s is not migrating", uuid);
+}
+
+struct sides {
+	char src[37], dst[37];
+	const char *why; /* abort: the reason recorded */
+	bool forgotten;  /* abort: nothing had been made, nothing to hand over */
+};
+
+/* Step 4's commit: the VM and its vGPUs resident on the destination, the
+ * source's side handed to the source to release. */
+static int switch_sides(struct carve_ctx *ctx, struct carve_obj_vm *vm, void *data, struct carve_error *err)
+{
+	struct sides *sd = data;
+	if (vm->migration != CARVE_MIGRATION_PREPARED || !vm->resident_on)
+		return vm->migration == CARVE_MIGRATION_NONE ? not_migrating(vm->uuid, err)
+							     : carve_ops_vm_migrating(ctx, vm, "vm-migrate-confirm", err);
+	carve_strlcpy(sd->src, vm->resident_on->uuid, sizeof(sd->src));
+	carve_strlcpy(sd->dst, vm->migration_peer, sizeof(sd->dst));
+	int r = carve_repo_vm_migration_switch(ctx->db, vm->uuid, sd->dst, sd->src, NULL, err);
+	if (r >= 0)
+		r = carve_repo_vm_set_error(ctx->db, vm->uuid, NULL, err);
+	if (r >= 0)
+		r = carve_pool_hand_over(ctx, sd->src, vm->uuid, err);
+	return r < 0 ? r : carve_pool_note_vm(ctx, vm->uuid, err);
+}
+
+/* Step 4.  *released: the source finished within the wait (else it
+ * finishes there: the VM runs on the destination either way). */
 static int confirm(struct carve_ctx *ctx, const char *uuid, bool *released, char dest_label[256],
 		   struct carve_error *err)
 {
-	struct carve_obj_vm *vm;
-	char src[37] = "", dst[37] = "";
-	int r;
-	for (int attempt = 0;; attempt++) {
-		if ((r = carve_ops_vm_lock_begin(ctx, uuid, "vm-migrate-confirm", 1u << CARVE_POWER_RUNNING, &vm, err)) < 0)
-			return r;
-		if (vm->migration != CARVE_MIGRATION_PREPARED || !vm->resident_on) {
-			r = vm->migration == CARVE_MIGRATION_NONE
-				    ? carve_error_set(err, -EINVAL, "VM_NOT_MIGRATING", "VM %s is not migrating", uuid)
-				    : carve_ops_vm_migrating(ctx, vm, "vm-migrate-confirm", err);
-			carve_db_rollback(ctx->db);
-			return r;
-		}
-		carve_strlcpy(src, vm->resident_on->uuid, sizeof(src));
-		carve_strlcpy(dst, vm->migration_peer, sizeof(dst));
-		r = carve_repo_vm_migration_switch(ctx->db, uuid, dst, src, NULL, err);
-		if (r >= 0)
-			r = carve_repo_vm_set_error(ctx->db, uuid, NULL, err);
-		if (r >= 0)
-			r = carve_pool_hand_over(ctx, src, uuid, err);
-		if (r >= 0)
-			r = carve_pool_note_vm(ctx, uuid, err);
-		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
-			break;
-		carve_error_clear(err);
-	}
-	if (r < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, uuid, err)) < 0)
+	struct sides sd = {0};
+	int r = write_vm(ctx, uuid, "vm-migrate-confirm", switch_sides, &sd, err);
+	if (r < 0)
 		return r;
 	carve_crash_point("migrate-switched");
-	const struct carve_obj_host *h = carve_model_host(ctx->model, dst);
-	carve_strlcpy(dest_label, h ? h->name_label : dst, 256);
+	const struct carve_obj_host *h = carve_model_host(ctx->model, sd.dst);
+	carve_strlcpy(dest_label, h ? h->name_label : sd.dst, 256);
 	struct carve_error e = {0};
-	r = hand_and_wait(ctx, uuid, src, CARVE_MIGRATION_RELEASING, &e);
-	*released = r == 0;
-	return 0; /* the VM runs on the destination: the source finishes its part */
+	*released = hand_and_wait(ctx, uuid, sd.src, CARVE_MIGRATION_RELEASING, &e) == 0;
+	return 0;
 }
 
-/* Give a migration up: 'aborting' handed to the destination, which removes
- * what it made; why is recorded on the VM.  One no one took up yet is
- * simply forgotten.  *removed: the destination finished within the wait. */
+/* An abort's commit: 'aborting' handed to the destination, which removes
+ * what it made; one no one took up yet is simply forgotten. */
+static int give_up(struct carve_ctx *ctx, struct carve_obj_vm *vm, void *data, struct carve_error *err)
+{
+	struct sides *sd = data;
+	enum carve_migration ph = vm->migration;
+	if (ph == CARVE_MIGRATION_NONE)
+		return not_migrating(vm->uuid, err);
+	if (ph == CARVE_MIGRATION_RELEASING)
+		return carve_error_set(err, -EBUSY, "MIGRATION_DONE",
+				       "VM %s runs on its destination already; its source releases what it held", vm->uuid);
+	if (ph == CARVE_MIGRATION_PREPARING && vm->claimed_by[0])
+		return carve_ops_vm_migrating(ctx, vm, "vm-migrate-abort", err);
+	carve_strlcpy(sd->dst, vm->migration_peer, sizeof(sd->dst));
+	sd->forgotten = ph == CARVE_MIGRATION_PREPARING; /* unclaimed: nothing was made */
+	int r = sd->forgotten ? carve_repo_vm_migration_clear(ctx->db, vm->uuid, err)
+			      : carve_repo_vm_set_migration(ctx->db, vm->uuid, CARVE_MIGRATION_ABORTING, sd->dst, NULL, err);
+	if (r >= 0)
+		r = carve_repo_vm_set_error(ctx->db, vm->uuid, sd->why, err);
+	if (r >= 0 && !sd->forgotten)
+		r = carve_pool_hand_over(ctx, sd->dst, vm->uuid, err);
+	return r < 0 ? r : carve_pool_note_vm(ctx, vm->uuid, err);
+}
+
+/* Give a migration up, why recorded on the VM.  *removed: the destination
+ * finished within the wait. */
 static int abort_move(struct carve_ctx *ctx, const char *uuid, const char *why, bool *removed, struct carve_error *err)
 {
-	struct carve_obj_vm *vm;
-	char dst[37] = "";
-	int r;
-	bool forgotten = false;
+	struct sides sd = {.why = why};
 	*removed = false;
-	for (int attempt = 0;; attempt++) {
-		if ((r = carve_ops_vm_lock_begin(ctx, uuid, "vm-migrate-abort", 1u << CARVE_POWER_RUNNING, &vm, err)) < 0)
-			return r;
-		enum carve_migration ph = vm->migration;
-		if (ph == CARVE_MIGRATION_NONE || ph == CARVE_MIGRATION_RELEASING ||
-		    (ph == CARVE_MIGRATION_PREPARING && vm->claimed_by[0])) {
-			r = ph == CARVE_MIGRATION_NONE
-				    ? carve_error_set(err, -EINVAL, "VM_NOT_MIGRATING", "VM %s is not migrating", uuid)
-			    : ph == CARVE_MIGRATION_RELEASING
-				    ? carve_error_set(err, -EBUSY, "MIGRATION_DONE",
-						      "VM %s runs on its destination already; its source releases what it held",
-						      uuid)
-				    : carve_ops_vm_migrating(ctx, vm, "vm-migrate-abort", err);
-			carve_db_rollback(ctx->db);
-			return r;
-		}
-		carve_strlcpy(dst, vm->migration_peer, sizeof(dst));
-		forgotten = ph == CARVE_MIGRATION_PREPARING; /* unclaimed: nothing was made */
-		r = forgotten ? carve_repo_vm_migration_clear(ctx->db, uuid, err)
-			      : carve_repo_vm_set_migration(ctx->db, uuid, CARVE_MIGRATION_ABORTING, dst, NULL, err);
-		if (r >= 0)
-			r = carve_repo_vm_set_error(ctx->db, uuid, why, err);
-		if (r >= 0 && !forgotten)
-			r = carve_pool_hand_over(ctx, dst, uuid, err);
-		if (r >= 0)
-			r = carve_pool_note_vm(ctx, uuid, err);
-		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
-			break;
-		carve_error_clear(err);
-	}
-	if (r < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, uuid, err)) < 0)
+	int r = write_vm(ctx, uuid, "vm-migrate-abort", give_up, &sd, err);
+	if (r < 0)
 		return r;
-	if (forgotten) {
-		*removed = true;
-		return 0;
-	}
 	struct carve_error e = {0};
-	*removed = hand_and_wait(ctx, uuid, dst, CARVE_MIGRATION_ABORTING, &e) == 0;
+	*removed = sd.forgotten || hand_and_wait(ctx, uuid, sd.dst, CARVE_MIGRATION_ABORTING, &e) == 0;
 	return 0;
 }
 

@@ -114,22 +114,43 @@ static int remote_error(const char *host_label, const char *text, struct carve_e
 	return carve_error_set(err, -EIO, id, "on host %s: %s", host_label, text);
 }
 
+/* A shared transaction with the VM's row locked and its status read
+ * (carve_repo_vm_status); on failure it is rolled back. */
+static int begin_status(struct carve_ctx *ctx, const char *vm, struct carve_rows **rows, struct carve_error *err)
+{
+	bool found = false;
+	int r = carve_ops_begin_shared(ctx, err);
+	if (r < 0)
+		return r;
+	if ((r = carve_repo_vm_lock(ctx->db, vm, &found, err)) >= 0 && found)
+		r = carve_repo_vm_status(ctx->db, vm, rows, err);
+	if (r < 0 || !found || (*rows)->nrows != 1) {
+		carve_db_rollback(ctx->db);
+		return r < 0 ? r : carve_ops_not_found("vm", vm, err);
+	}
+	return 0;
+}
+
+/* End the transaction of an undone hand-over (r: how the undoing went so
+ * far), why recorded on the VM: 0 when committed, else the error in err. */
+static int end_undone(struct carve_ctx *ctx, const char *vm, const char *why, int r, struct carve_error *err)
+{
+	if (r >= 0)
+		r = carve_repo_vm_set_error(ctx->db, vm, why, err);
+	if (r >= 0)
+		r = carve_pool_note_vm(ctx, vm, err);
+	return carve_ops_end(ctx, r, err);
+}
+
 /* Past the wait: undo an intent no one took up; report one that was. */
 static int timed_out(struct carve_ctx *ctx, const char *vm, const char *target, const char *label,
 		     enum carve_power_state from, unsigned wait_ms, struct carve_error *err)
 {
 	const char *what = from == CARVE_POWER_STARTING ? "start" : "shutdown";
-	bool found = false;
 	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_ops_begin_shared(ctx, err);
+	int r = begin_status(ctx, vm, &rows, err);
 	if (r < 0)
 		return r;
-	if ((r = carve_repo_vm_lock(ctx->db, vm, &found, err)) >= 0 && found)
-		r = carve_repo_vm_status(ctx->db, vm, &rows, err);
-	if (r < 0 || !found || rows->nrows != 1) {
-		carve_db_rollback(ctx->db);
-		return r < 0 ? r : carve_ops_not_found("vm", vm, err);
-	}
 	const char *power = carve_rows_get(rows, 0, "power_state"), *claim = carve_rows_get(rows, 0, "claimed_by");
 	if (strcmp(power, carve_power_state_name(from)) != 0) {
 		carve_db_rollback(ctx->db);
@@ -151,11 +172,7 @@ static int timed_out(struct carve_ctx *ctx, const char *vm, const char *target, 
 		if (r >= 0)
 			r = carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, target, err);
 	}
-	if (r >= 0)
-		r = carve_repo_vm_set_error(ctx->db, vm, why, err);
-	if (r >= 0)
-		r = carve_pool_note_vm(ctx, vm, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0)
+	if ((r = end_undone(ctx, vm, why, r, err)) < 0)
 		return r;
 	return carve_error_set(err, -ETIMEDOUT, "HOST_NOT_RESPONDING",
 			       "host %s did not take up the %s of VM %s within %u s; nothing was done", label, what, vm,
@@ -220,17 +237,10 @@ static unsigned pool_wait_ms(const struct carve_ctx *ctx)
 static int migration_timed_out(struct carve_ctx *ctx, const char *vm, const char *label, unsigned wait_ms,
 			       struct carve_error *err)
 {
-	bool found = false;
 	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_ops_begin_shared(ctx, err);
+	int r = begin_status(ctx, vm, &rows, err);
 	if (r < 0)
 		return r;
-	if ((r = carve_repo_vm_lock(ctx->db, vm, &found, err)) >= 0 && found)
-		r = carve_repo_vm_status(ctx->db, vm, &rows, err);
-	if (r < 0 || !found || rows->nrows != 1) {
-		carve_db_rollback(ctx->db);
-		return r < 0 ? r : carve_ops_not_found("vm", vm, err);
-	}
 	const char *phase = carve_rows_get(rows, 0, "migration"), *claim = carve_rows_get(rows, 0, "claimed_by");
 	if (strcmp(phase, "preparing") != 0) {
 		carve_db_rollback(ctx->db);
@@ -247,12 +257,7 @@ static int migration_timed_out(struct carve_ctx *ctx, const char *vm, const char
 	}
 	_cleanup_free_ char *why = carve_strdupf("HOST_NOT_RESPONDING: host %s did not take up the migration within %u s",
 						 label, wait_ms / 1000);
-	r = carve_repo_vm_migration_clear(ctx->db, vm, err);
-	if (r >= 0)
-		r = carve_repo_vm_set_error(ctx->db, vm, why, err);
-	if (r >= 0)
-		r = carve_pool_note_vm(ctx, vm, err);
-	if ((r = carve_ops_end(ctx, r, err)) < 0)
+	if ((r = end_undone(ctx, vm, why, carve_repo_vm_migration_clear(ctx->db, vm, err), err)) < 0)
 		return r;
 	return carve_error_set(err, -ETIMEDOUT, "HOST_NOT_RESPONDING",
 			       "host %s did not take up the migration of VM %s within %u s; nothing was done", label, vm,
