@@ -89,6 +89,17 @@ check "vm-migrate-abort of a prepared migration: the destination removes its dev
 	has "$(at miga vm-migrate-abort uuid="$mig" 2>&1)" '^destination-released: true'
 check "after the abort" settled_on miga
 
+# The destination cannot make the device (the simulated driver refuses the
+# create): its error comes back, the VM stays, nothing is held there.
+kill "${APID[migb]}" 2>/dev/null; wait "${APID[migb]}" 2>/dev/null
+CARVE_SIM_FAIL_CREATE=1 start_agent migb || bad "carved migb restarted to fail a create"
+sleep 0.5
+check "a destination whose create fails: its error comes back (SIM_INJECTED_FAILURE on host migb)" \
+	has "$(at demo vm-migrate uuid="$mig" host=migb 2>&1)" '^carve: SIM_INJECTED_FAILURE: on host migb: '
+check "after the failed create the VM still runs on miga, nothing held on migb" settled_on miga
+kill "${APID[migb]}" 2>/dev/null; wait "${APID[migb]}" 2>/dev/null
+start_agent migb || bad "carved migb restarted"
+
 # A kill at every step.  crash_round POINT WHO RECOVERY ENDS: WHO (requester
 # demo, dest or source) is started with CARVE_CRASH_AT=POINT, vm-migrate
 # runs through demo, WHO is started again once it died, RECOVERY is what
