@@ -95,6 +95,14 @@ int carve_pool_note_vm(struct carve_ctx *ctx, const char *vm, struct carve_error
 	return note(ctx, "vm", vm, err);
 }
 
+int carve_pool_announce_vm(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
+{
+	int r = carve_pool_note_vm(ctx, vm, err);
+	if (r >= 0 && carve_db_notifies(ctx->db))
+		carve_db_announced(ctx->db);
+	return r;
+}
+
 int carve_pool_note_pgpu(struct carve_ctx *ctx, const char *pgpu, struct carve_error *err)
 {
 	return note(ctx, "pgpu", pgpu, err);

@@ -35,6 +35,11 @@ int carve_pool_hand_over(struct carve_ctx *ctx, const char *target, const char *
 /* In the open transaction: tell every agent the VM (and what hangs on it)
  * changed. */
 int carve_pool_note_vm(struct carve_ctx *ctx, const char *vm, struct carve_error *err);
+/* The same, in an exclusive transaction that wrote nothing but the VM and
+ * its vGPUs (vm-create, vgpu-create, ...): the notification says all there
+ * is to read, so the commit leaves the store generation as it is
+ * (carve_db_announced) and no agent reloads the whole pool for it. */
+int carve_pool_announce_vm(struct carve_ctx *ctx, const char *vm, struct carve_error *err);
 /* In the open transaction: tell every agent the PGPU (its row and its
  * types' counts) changed. */
 int carve_pool_note_pgpu(struct carve_ctx *ctx, const char *pgpu, struct carve_error *err);

@@ -21,6 +21,7 @@
 #include "util/cleanup.h"
 #include "util/uuid.h"
 #include "verbs.h"
+#include "pool.h"
 #include "vm.h"
 
 static int require_halted(const struct carve_obj_vm *vm, const char *what, struct carve_error *err)
@@ -87,6 +88,8 @@ int carve_op_vm_create(struct carve_ctx *ctx, json_t *args, json_t **result, str
 		r = carve_repo_vm_insert(ctx->db, uuid, label, desc, (int32_t)numa, &row, err);
 	if (r == -EEXIST) /* another writer's, between the model and the store */
 		carve_error_reset(err, -EEXIST, "UUID_ALREADY_EXISTS", "a VM with uuid %s already exists", uuid);
+	if (r >= 0)
+		r = carve_pool_announce_vm(ctx, uuid, err);
 	/* The row as inserted is the VM as the store has it: no reading back. */
 	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_set_vm(ctx->model, ctx->db, uuid, row, NULL, err)) < 0)
 		return r;
@@ -123,6 +126,8 @@ int carve_op_vm_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, st
 	    (r = carve_model_set_vm(ctx->model, ctx->db, uuid, row, vgpus, err)) >= 0)
 		r = (vm = carve_model_vm(ctx->model, uuid)) ? require_halted(vm, "vm-destroy", err)
 							    : carve_ops_not_found("vm", uuid, err);
+	if (r >= 0)
+		r = carve_pool_announce_vm(ctx, uuid, err);
 	/* Deleted, with its vGPUs: gone from the model too, no reading back. */
 	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_set_vm(ctx->model, ctx->db, uuid, NULL, NULL, err)) < 0)
 		return r;
@@ -154,6 +159,8 @@ int carve_op_vm_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, 
 		return r;
 	if ((r = vm_of(ctx, uuid, &vm, err)) >= 0)
 		r = carve_repo_vm_update(ctx->db, uuid, label, desc, numa_s ? &n32 : NULL, p2p, err);
+	if (r >= 0)
+		r = carve_pool_announce_vm(ctx, uuid, err);
 	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, uuid, err)) < 0)
 		return r;
 	*result = json_object();
@@ -245,7 +252,7 @@ int carve_ops_vgpu_define(struct carve_ctx *ctx, json_t *args, const char *want_
 	if (r == -EEXIST)
 		return carve_error_reset(err, -EEXIST, "DEVICE_ALREADY_EXISTS", "VM %s already has a vGPU in slot %u",
 					 vm_uuid, dev);
-	return r;
+	return r < 0 ? r : carve_pool_announce_vm(ctx, vm_uuid, err);
 }
 
 int carve_op_vgpu_create(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
@@ -287,6 +294,8 @@ int carve_op_vgpu_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, 
 	if ((r = vgpu_of_halted(ctx, uuid, "vgpu-destroy", &v, err)) >= 0) {
 		snprintf(vm, sizeof(vm), "%s", v->vm->uuid);
 		r = carve_repo_vgpu_delete(ctx->db, uuid, err);
+		if (r >= 0)
+			r = carve_pool_announce_vm(ctx, vm, err);
 	}
 	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;
@@ -309,6 +318,8 @@ int carve_op_vgpu_param_set(struct carve_ctx *ctx, json_t *args, json_t **result
 	if ((r = vgpu_of_halted(ctx, uuid, "changing extra-args", &v, err)) >= 0) {
 		snprintf(vm, sizeof(vm), "%s", v->vm->uuid);
 		r = carve_repo_vgpu_set_extra_args(ctx->db, uuid, extra, err);
+		if (r >= 0)
+			r = carve_pool_announce_vm(ctx, vm, err);
 	}
 	if ((r = carve_ops_end(ctx, r, err)) < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 		return r;

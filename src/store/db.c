@@ -44,8 +44,8 @@ int carve_db_exec_all(struct carve_db *db, const struct carve_db_stmt *stmts, si
 	for (size_t i = 0; i < n; i++) {
 		if (stmts[i].out)
 			*stmts[i].out = NULL;
-		if (db->txn_depth > 0 && !db->wrote && may_write(stmts[i].sql))
-			db->wrote = true;
+		if (db->txn_depth > 0 && !db->member_wrote && may_write(stmts[i].sql))
+			db->wrote = db->member_wrote = true;
 	}
 	if (!db->ops->exec_all) {
 		int r = 0;
@@ -123,6 +123,7 @@ static int begin(struct carve_db *db, enum carve_db_mode mode, struct carve_erro
 		if (!member_level(db))
 			return 0;
 		db->member_failed = false;
+		db->member_wrote = db->member_announced = false;
 		int r = defer(db, member_savepoint, err);
 		if (r < 0)
 			db->txn_depth--;
@@ -132,6 +133,7 @@ static int begin(struct carve_db *db, enum carve_db_mode mode, struct carve_erro
 	db->n_pending = 0;
 	db->txn_failed = false;
 	db->wrote = false;
+	db->member_wrote = db->member_announced = db->unannounced = false;
 	db->shared = mode != CARVE_DB_EXCLUSIVE;
 	int r = db->ops->begin ? db->ops->begin(db, mode, err)
 			       : carve_db_exec(db, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
@@ -153,6 +155,12 @@ int carve_db_begin_shared(struct carve_db *db, struct carve_error *err)
 int carve_db_begin_snapshot(struct carve_db *db, struct carve_error *err)
 {
 	return begin(db, CARVE_DB_SNAPSHOT, err);
+}
+
+void carve_db_announced(struct carve_db *db)
+{
+	if (db->txn_depth > 0)
+		db->member_announced = true;
 }
 
 bool carve_db_notifies(const struct carve_db *db)
@@ -233,10 +241,14 @@ int carve_db_commit(struct carve_db *db, struct carve_error *err)
 					  : member_release(db, err);
 		if (r < 0)
 			member_undo(db);
+		else if (db->member_wrote && !db->member_announced)
+			db->unannounced = true;
 		return r;
 	}
 	if (--db->txn_depth > 0)
 		return 0;
+	if (!db->batching && db->member_wrote && !db->member_announced)
+		db->unannounced = true;
 	db->batching = false;
 	if (db->txn_failed) {
 		db->n_pending = 0;
@@ -245,8 +257,9 @@ int carve_db_commit(struct carve_db *db, struct carve_error *err)
 	}
 	int r = 0;
 	uint64_t gen = 0;
-	/* A shared transaction announces itself (carve_db_notify) instead. */
-	if (db->wrote && !(db->shared && carve_db_notifies(db))) {
+	/* A shared transaction announces itself (carve_db_notify) instead, and
+	 * so does one whose every write was announced (carve_db_announced). */
+	if (db->wrote && !((db->shared || !db->unannounced) && carve_db_notifies(db))) {
 		/* The bump and the commit in one round trip where the store
 		 * pipelines; a failed bump skips the commit. */
 		_cleanup_rows_ struct carve_rows *rows = NULL;

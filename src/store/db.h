@@ -91,6 +91,10 @@ struct carve_db {
 	 * with a savepoint of its own; member_failed is txn_failed for it. */
 	bool batching;
 	bool member_failed;
+	/* Announcements (carve_db_announced): member_wrote and
+	 * member_announced are the open member's (or the transaction's, outside
+	 * a batch); unannounced says a committed member wrote without. */
+	bool member_wrote, member_announced, unannounced;
 	/* Savepoint statements not sent yet: they go out with the next
 	 * statement, in its round trip (where exec_all pipelines). */
 	const char *pending[4];
@@ -142,6 +146,13 @@ int carve_db_begin_snapshot(struct carve_db *db, struct carve_error *err);
  * it rolls back); 0 and nothing sent where the backend has no NOTIFY.
  * payload: at most 7999 bytes. */
 int carve_db_notify(struct carve_db *db, const char *channel, const char *payload, struct carve_error *err);
+/* The open transaction (or, in a batch, the open member) announced every
+ * object it writes with carve_db_notify, so that readers reload those
+ * alone: on a store that notifies, a commit in which every writing member
+ * said so leaves the store generation as it is, as a shared transaction
+ * does.  Only for writes a notification fully describes (a VM and its
+ * vGPUs: docs/architecture.md, PostgreSQL). */
+void carve_db_announced(struct carve_db *db);
 /* Does the backend notify (PostgreSQL)? */
 bool carve_db_notifies(const struct carve_db *db);
 /* Receive notifications on this connection: listen once per channel
