@@ -811,9 +811,7 @@ static int vm_verb_args(struct carve_ctx *ctx, json_t *args, const char *verb, c
 	return r;
 }
 
-/* Open a shared transaction with the VM's row locked and the model's copy
- * of it read again (another agent may have moved it), and check its power
- * state is one of `allowed`.  On success the transaction is open. */
+/* verbs.h */
 int carve_ops_vm_lock_begin(struct carve_ctx *ctx, const char *vm, const char *verb, unsigned allowed,
 			    struct carve_obj_vm **out, struct carve_error *err)
 {
@@ -1124,10 +1122,8 @@ static int realize_drop(struct carve_ctx *ctx, const char *vm, struct items *it,
 		carve_crash_point(phase == CARVE_MIGRATION_RELEASING ? "migrate-release-removed" : "migrate-abort-removed");
 	relock(ctx);
 	if (r < 0) {
-		_cleanup_free_ char *why = carve_strdupf("%s: %s", err->id, err->message);
-		if (carve_ops_begin_shared(ctx, NULL) >= 0)
-			carve_ops_end(ctx, carve_repo_vm_set_error(ctx->db, vm, why, NULL), NULL);
-		return r;
+		failed(ctx, vm, false, true, err);
+		return r; /* the phase stays claimed here; host-reconcile retries */
 	}
 	return confirm_removed(ctx, vm, it, true, err);
 }
@@ -1212,6 +1208,16 @@ static bool item_present(const struct carve_hw_inventory *inv, const struct item
 	return vf && vf->in_use;
 }
 
+/* An interrupted act's devices, removed: those present that are its own
+ * (a VF only when vf_is_ours; never a whole passthrough GPU). */
+static void remove_interrupted(struct carve_ctx *ctx, struct items *it)
+{
+	for (size_t i = 0; i < it->n; i++)
+		if (item_present(ctx->inv, &it->v[i]) && it->v[i].impl != CARVE_IMPL_PASSTHROUGH)
+			it->v[i].created = !vf_impl(it->v[i].impl) || vf_is_ours(ctx, &it->v[i]);
+	remove_created(ctx, it);
+}
+
 /* The VF a lost VF-backed vGPU is made again on: its own when free (the
  * old one may not be), else a free one that no other vGPU names - another
  * lost vGPU's, which that one will take back; "" when there is none (no VF
@@ -1277,10 +1283,7 @@ static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, 
 	}
 	if (st == CARVE_POWER_STARTING || st == CARVE_POWER_STOPPING) {
 		/* An unacknowledged start is rolled back; a shutdown is finished. */
-		for (size_t i = 0; i < it.n; i++)
-			if (item_present(ctx->inv, &it.v[i]) && it.v[i].impl != CARVE_IMPL_PASSTHROUGH)
-				it.v[i].created = !vf_impl(it.v[i].impl) || vf_is_ours(ctx, &it.v[i]);
-		remove_created(ctx, &it);
+		remove_interrupted(ctx, &it);
 		if ((r = carve_ops_begin(ctx, err)) < 0 || (r = carve_ops_end(ctx, carve_ops_vm_release(ctx, vm, err), err)) < 0 ||
 		    (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
 			return r;
@@ -1362,20 +1365,13 @@ static int reconcile_migration(struct carve_ctx *ctx, const char *vm, json_t *ac
 		carve_model_unlock(ctx->model);
 		r = remove_devices(ctx, &it, err);
 		relock(ctx);
-		if (r < 0)
-			return r;
-		if ((r = carve_ops_begin(ctx, err)) < 0 ||
-		    (r = carve_ops_end(ctx, carve_repo_vm_migration_clear(ctx->db, vm, err), err)) < 0 ||
-		    (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
+		if (r < 0 || (r = confirm_removed(ctx, vm, &it, true, err)) < 0)
 			return r;
 		act(actions, "finished-migration", vm, NULL, carve_migration_name(phase));
 		return 0;
 	}
 	/* preparing, taken up here and cut short; or prepared and lost */
-	for (size_t i = 0; i < it.n; i++)
-		if (item_present(ctx->inv, &it.v[i]) && it.v[i].impl != CARVE_IMPL_PASSTHROUGH)
-			it.v[i].created = !vf_impl(it.v[i].impl) || vf_is_ours(ctx, &it.v[i]);
-	remove_created(ctx, &it);
+	remove_interrupted(ctx, &it);
 	struct carve_error why = {0};
 	carve_error_set(&why, -EIO, "MIGRATION_FAILED",
 			phase == CARVE_MIGRATION_PREPARING
@@ -1385,6 +1381,16 @@ static int reconcile_migration(struct carve_ctx *ctx, const char *vm, json_t *ac
 	migration_failed(ctx, vm, &why);
 	act(actions, "rolled-back-migration", vm, NULL, why.message);
 	return 0;
+}
+
+/* Add p's PCI address (copied) to the GPUs reconcile reads again, once. */
+static void note_pci(const char **pci, size_t *n, size_t max, const struct carve_obj_pgpu *p)
+{
+	bool seen = !p || *n == max;
+	for (size_t j = 0; j < *n && !seen; j++)
+		seen = strcmp(pci[j], carve_pgpu_place(p)->pci) == 0;
+	if (!seen)
+		pci[(*n)++] = strdup(carve_pgpu_place(p)->pci);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1421,14 +1427,9 @@ int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result
 	size_t n_pci = 0;
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		const struct carve_obj_vm *vm = carve_model_vm(ctx->model, vms[i]);
-		for (uint32_t k = 0; vm && k < vm->n_vgpus; k++) {
-			const struct carve_obj_pgpu *p = vm->vgpus[k]->resident ? vm->vgpus[k]->resident : vm->vgpus[k]->scheduled;
-			bool seen = !p || n_pci == ARRAY_SIZE(pci);
-			for (size_t j = 0; j < n_pci && !seen; j++)
-				seen = strcmp(pci[j], carve_pgpu_place(p)->pci) == 0;
-			if (!seen)
-				pci[n_pci++] = strdup(carve_pgpu_place(p)->pci);
-		}
+		for (uint32_t k = 0; vm && k < vm->n_vgpus; k++)
+			note_pci(pci, &n_pci, ARRAY_SIZE(pci),
+				 vm->vgpus[k]->resident ? vm->vgpus[k]->resident : vm->vgpus[k]->scheduled);
 		r = reconcile_vm(ctx, vms[i], actions, err);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -1441,11 +1442,8 @@ int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result
 				r = -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct carve_obj_vm *vm = carve_model_vm(ctx->model, vms[i]);
-		for (uint32_t k = 0; r >= 0 && vm && k < vm->n_vgpus; k++) {
-			const struct carve_obj_pgpu *p = vm->vgpus[k]->scheduled;
-			if (p && n_pci < ARRAY_SIZE(pci))
-				pci[n_pci++] = strdup(carve_pgpu_place(p)->pci);
-		}
+		for (uint32_t k = 0; r >= 0 && vm && k < vm->n_vgpus; k++)
+			note_pci(pci, &n_pci, ARRAY_SIZE(pci), vm->vgpus[k]->scheduled);
 		if (r >= 0)
 			r = reconcile_migration(ctx, vms[i], actions, err);
 		free(vms[i]);

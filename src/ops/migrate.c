@@ -316,8 +316,10 @@ static int run_command(struct carve_ctx *ctx, const char *command, const char *v
 	if (ctx->writers_reacquire)
 		ctx->writers_reacquire(ctx->writers_data);
 	carve_model_wrlock(ctx->model);
-	char tail[512] = "";
-	ssize_t n = pread(ofd, tail, sizeof(tail) - 1, 0);
+	char tail[512] = ""; /* the end of its output, where tools say why */
+	off_t size = lseek(ofd, 0, SEEK_END);
+	off_t from = size > (off_t)sizeof(tail) - 1 ? size - (off_t)sizeof(tail) + 1 : 0;
+	ssize_t n = pread(ofd, tail, sizeof(tail) - 1, from);
 	tail[n > 0 ? n : 0] = '\0';
 	for (char *c = tail; *c; c++)
 		if (*c == '\n' || *c == '\r')
