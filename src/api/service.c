@@ -118,6 +118,9 @@ struct carve_service {
 	char (*changed)[38];
 	size_t n_changed;
 	bool changed_all;
+	/* Requesters waiting for another agent to act on a VM (ops.h,
+	 * watch_begin): woken by that VM's notification.  Under changed_lock. */
+	struct carve_vm_watch *watches;
 	/* Group commit: the open batch of store-only writes (struct batch). */
 	struct batch batch;
 	carve_service_commit_hook commit_hook;
@@ -247,6 +250,53 @@ static void writers_reacquire(void *data)
 	pthread_mutex_lock(&((struct carve_service *)data)->write_lock);
 }
 
+static void watch_begin(void *data, struct carve_vm_watch *w, const char *vm)
+{
+	struct carve_service *s = data;
+	carve_strlcpy(w->vm, vm, sizeof(w->vm));
+	w->fired = false;
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &a);
+	pthread_condattr_destroy(&a);
+	pthread_mutex_lock(&s->changed_lock);
+	w->next = s->watches;
+	s->watches = w;
+	pthread_mutex_unlock(&s->changed_lock);
+}
+
+static void watch_wait(void *data, struct carve_vm_watch *w, unsigned ms)
+{
+	struct carve_service *s = data;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->changed_lock);
+	while (!w->fired && pthread_cond_timedwait(&w->cond, &s->changed_lock, &until) != ETIMEDOUT)
+		;
+	w->fired = false;
+	pthread_mutex_unlock(&s->changed_lock);
+}
+
+static void watch_end(void *data, struct carve_vm_watch *w)
+{
+	struct carve_service *s = data;
+	pthread_mutex_lock(&s->changed_lock);
+	for (struct carve_vm_watch **p = &s->watches; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	pthread_mutex_unlock(&s->changed_lock);
+	pthread_cond_destroy(&w->cond);
+}
+
 /* A connection as every call sees it: the shared model and inventory (kept
  * current by the service, not by the call), the host attached only for
  * lock holders. */
@@ -265,6 +315,11 @@ static void ctx_prepare(struct carve_service *s, struct carve_ctx *c, bool with_
 	c->writers_release = writers_release;
 	c->writers_reacquire = writers_reacquire;
 	c->writers_data = s;
+	/* only an agent's notifications wake a watcher (agent.h) */
+	bool agent = c->db && carve_db_notifies(c->db);
+	c->watch_begin = agent ? watch_begin : NULL;
+	c->watch_wait = agent ? watch_wait : NULL;
+	c->watch_end = agent ? watch_end : NULL;
 }
 
 static uint64_t model_generation(struct carve_service *s)
@@ -733,6 +788,11 @@ static int catch_up(struct carve_service *s, struct carve_ctx *c, bool in_batch,
 void carve_service_note_changed(struct carve_service *s, char kind, const char *uuid)
 {
 	pthread_mutex_lock(&s->changed_lock);
+	for (struct carve_vm_watch *w = s->watches; w; w = w->next)
+		if (kind == 'a' || (kind == 'v' && strcmp(w->vm, uuid) == 0)) {
+			w->fired = true;
+			pthread_cond_signal(&w->cond);
+		}
 	if (kind == 'a' || !s->changed) {
 		s->changed_all = true;
 	} else if (!s->changed_all) {

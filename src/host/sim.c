@@ -833,7 +833,8 @@ static int persist(struct sim *s, struct carve_error *err)
 	_cleanup_free_ char *withnl = carve_strdupf("%s\n", text);
 	if (!withnl)
 		return oom(err);
-	return carve_file_write_atomic(s->state_path, withnl, len + 1, "SIM_STATE_WRITE_FAILED", err);
+	/* Kernel state survives carve's death, not the machine's. */
+	return carve_file_replace(s->state_path, withnl, len + 1, "SIM_STATE_WRITE_FAILED", err);
 }
 
 static int state_error(const struct sim *s, struct carve_error *err, size_t i, const char *detail)

@@ -26,7 +26,8 @@
  *
  * Persistence: with a state path the sim writes its devices and the enabled
  * VF count of every SR-IOV GPU there as JSON after every change (temporary
- * file, fsync, rename, fsync of the directory) and reloads them on open
+ * file and rename: carve_file_replace, no fsync, since a reboot ends kernel
+ * state anyway) and reloads them on open
  * instead of the profile's boot state, so state survives a killed process as
  * kernel state survives carve - and removing the file is a reboot: the
  * profile's boot vGPUs and VF counts come back.  The state names its

@@ -483,11 +483,7 @@ static int set_between(struct carve_ctx *ctx, const char *vm, enum carve_power_s
 		       struct carve_error *err)
 {
 	bool here = !host || strcmp(host, ctx->host_uuid) == 0;
-	int r = carve_repo_vm_set_power(ctx->db, vm, power, host, err);
-	if (r >= 0)
-		r = carve_repo_vm_set_claim(ctx->db, vm, here ? ctx->host_uuid : NULL, err);
-	if (r >= 0)
-		r = carve_repo_vm_set_error(ctx->db, vm, NULL, err);
+	int r = carve_repo_vm_set_between(ctx->db, vm, power, host, here ? ctx->host_uuid : NULL, err);
 	if (r >= 0 && !here)
 		r = carve_pool_hand_over(ctx, host, vm, err);
 	return r < 0 ? r : carve_pool_note_vm(ctx, vm, err);
@@ -626,11 +622,16 @@ static void relock(struct carve_ctx *ctx)
 	carve_model_wrlock(ctx->model);
 }
 
+struct started_vm;
+static const struct item *prior_item(const struct started_vm *prior, size_t n_prior, const struct item *x);
+
 /* Note what the act did to each item's PGPU: in the store (inside the
  * caller's transaction) with delta (-1 made, +1 removed), then, after the
  * commit, in the model and the inventory (note_model, note_inventory).  Items
- * sharing a PGPU and type count one after the other. */
-static int note_store(struct carve_ctx *ctx, struct items *it, int delta, struct carve_error *err)
+ * sharing a PGPU and type count one after the other - within it, and after
+ * those of the n_prior VMs acted on before it in the same transaction. */
+static int note_store_after(struct carve_ctx *ctx, struct items *it, int delta, const struct started_vm *prior,
+			    size_t n_prior, struct carve_error *err)
 {
 	int r = 0;
 	for (size_t i = 0; i < it->n && r >= 0; i++) {
@@ -640,7 +641,8 @@ static int note_store(struct carve_ctx *ctx, struct items *it, int delta, struct
 		ssize_t s = p && t ? carve_pgpu_slot_of(p, t) : -1;
 		if (s < 0)
 			continue; /* no such slot (the type left the PGPU): nothing to count */
-		int64_t before = carve_pgpu_place(p)->slots[s].host_available;
+		const struct item *last = prior_item(prior, n_prior, x);
+		int64_t before = last ? last->available_after : carve_pgpu_place(p)->slots[s].host_available;
 		for (size_t k = i; k-- > 0;)
 			if (strcmp(it->v[k].pgpu, x->pgpu) == 0 && strcmp(it->v[k].type, x->type) == 0) {
 				before = it->v[k].available_after;
@@ -650,6 +652,11 @@ static int note_store(struct carve_ctx *ctx, struct items *it, int delta, struct
 		r = carve_repo_pgpu_type_set_available(ctx->db, x->pgpu, x->type, x->available_after, err);
 	}
 	return r;
+}
+
+static int note_store(struct carve_ctx *ctx, struct items *it, int delta, struct carve_error *err)
+{
+	return note_store_after(ctx, it, delta, NULL, 0, err);
 }
 
 static void note_model(struct carve_ctx *ctx, const struct items *it)
@@ -1169,6 +1176,113 @@ int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error 
 		return phase == CARVE_MIGRATION_PREPARING ? realize_prepare(ctx, vm, &it, err)
 							  : realize_drop(ctx, vm, &it, phase, err);
 	return starting ? realize_start(ctx, vm, &it, true, err) : realize_stop(ctx, vm, &it, true, err);
+}
+
+/* One start of carve_ops_realize_starts. */
+struct started_vm {
+	char vm[37];
+	struct items it;
+	bool ok;
+	struct carve_error err;
+};
+
+/* The last item of the acted VMs in prior on x's PGPU and type, if any. */
+static const struct item *prior_item(const struct started_vm *prior, size_t n_prior, const struct item *x)
+{
+	for (size_t i = n_prior; i-- > 0;)
+		for (size_t k = prior[i].ok ? prior[i].it.n : 0; k-- > 0;)
+			if (strcmp(prior[i].it.v[k].pgpu, x->pgpu) == 0 && strcmp(prior[i].it.v[k].type, x->type) == 0)
+				return &prior[i].it.v[k];
+	return NULL;
+}
+
+static int claim_starts(struct carve_ctx *ctx, struct started_vm *v, size_t *n, struct carve_error *err)
+{
+	*n = 0;
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	int r = carve_ops_begin_shared(ctx, err);
+	if (r < 0)
+		return r;
+	r = carve_repo_vm_claim_starts(ctx->db, ctx->host_uuid, CARVE_REALIZE_BATCH, &rows, err);
+	for (size_t i = 0; r >= 0 && i < rows->nrows && *n < CARVE_REALIZE_BATCH; i++) {
+		struct started_vm *x = &v[*n];
+		memset(x, 0, sizeof(*x));
+		carve_strlcpy(x->vm, carve_rows_get(rows, i, "uuid"), sizeof(x->vm));
+		if ((r = carve_model_reload_vm(ctx->model, ctx->db, x->vm, err)) < 0)
+			break;
+		const struct carve_obj_vm *obj = carve_model_vm(ctx->model, x->vm);
+		if (!obj)
+			continue;
+		(*n)++;
+		if ((r = load_items(obj, &x->it, err)) < 0)
+			break;
+		for (size_t k = 0; r >= 0 && k < x->it.n; k++)
+			if (vf_impl(x->it.v[k].impl) && !x->it.v[k].where.device_pci[0]) {
+				choose_vf(ctx, &x->it, k, x->it.v[k].where.device_pci);
+				r = carve_repo_vgpu_reserve(ctx->db, x->it.v[k].vgpu, x->it.v[k].pgpu,
+							    x->it.v[k].where.device_pci, err);
+			}
+	}
+	if ((r = carve_ops_end(ctx, r, err)) < 0) {
+		for (size_t i = 0; i < *n; i++)
+			carve_model_reload_vm(ctx->model, ctx->db, v[i].vm, NULL);
+		*n = 0;
+	}
+	return r;
+}
+
+/* The devices of every start that acted, in one transaction (retried as
+ * confirm_made is). */
+static int confirm_starts(struct carve_ctx *ctx, struct started_vm *v, size_t n, struct carve_error *err)
+{
+	int r;
+	for (int attempt = 0;; attempt++) {
+		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
+			return r;
+		for (size_t i = 0; i < n && r >= 0; i++) {
+			if (!v[i].ok)
+				continue;
+			for (size_t k = 0; k < v[i].it.n && r >= 0; k++)
+				r = carve_repo_vgpu_confirm(ctx->db, v[i].it.v[k].vgpu, v[i].it.v[k].where.device_pci, err);
+			if (r >= 0)
+				r = carve_repo_vm_set_power(ctx->db, v[i].vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
+			if (r >= 0)
+				r = note_store_after(ctx, &v[i].it, -1, v, i, err);
+			if (r >= 0)
+				r = carve_pool_note_vm(ctx, v[i].vm, err);
+		}
+		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
+			return r;
+		carve_error_clear(err);
+	}
+}
+
+int carve_ops_realize_starts(struct carve_ctx *ctx, size_t *done, struct carve_error *err)
+{
+	*done = 0;
+	_cleanup_free_ struct started_vm *v = calloc(CARVE_REALIZE_BATCH, sizeof(*v));
+	size_t n = 0;
+	if (!v)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	int r = claim_starts(ctx, v, &n, err);
+	if (r < 0 || n == 0)
+		return r;
+	carve_model_unlock(ctx->model);
+	for (size_t i = 0; i < n; i++) {
+		v[i].ok = create_devices(ctx, &v[i].it, &v[i].err) >= 0;
+		if (!v[i].ok)
+			remove_created(ctx, &v[i].it); /* devices first, then the reservation */
+	}
+	relock(ctx);
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].ok)
+			failed(ctx, v[i].vm, true, true, &v[i].err);
+	if ((r = confirm_starts(ctx, v, n, err)) < 0)
+		return r; /* reconcile rolls the unconfirmed starts back */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].ok && acted(ctx, v[i].vm, &v[i].it, true, NULL) >= 0)
+			(*done)++;
+	return 0;
 }
 
 /* ---- reconcile ---- */

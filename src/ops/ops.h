@@ -25,6 +25,7 @@
  */
 #pragma once
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include <jansson.h>
@@ -32,6 +33,8 @@
 #include "host/host.h"
 #include "store/db.h"
 #include "util/error.h"
+
+struct carve_vm_watch;
 
 enum carve_role {
 	CARVE_ROLE_READ_ONLY = 0,
@@ -85,6 +88,23 @@ struct carve_ctx {
 	void (*writers_release)(void *data);
 	void (*writers_reacquire)(void *data);
 	void *writers_data;
+	/* Waiting for another agent's change to a VM (carved: its pool
+	 * agent's notifications; NULL: sleep and ask again).  watch_begin
+	 * registers w for vm, before the first look, so that no change after
+	 * it is missed; watch_wait returns when one was noted since the last
+	 * wait (or the notifications were lost) or after ms; watch_end
+	 * unregisters.  w is the caller's, valid from begin to end. */
+	void (*watch_begin)(void *data, struct carve_vm_watch *w, const char *vm);
+	void (*watch_wait)(void *data, struct carve_vm_watch *w, unsigned ms);
+	void (*watch_end)(void *data, struct carve_vm_watch *w);
+};
+
+/* One waiter for a VM's change (above): the service's to fill. */
+struct carve_vm_watch {
+	char vm[37];
+	bool fired;
+	pthread_cond_t cond;
+	struct carve_vm_watch *next;
 };
 
 #define CARVE_POOL_WAIT_MS 20000
@@ -93,9 +113,17 @@ struct carve_ctx {
  * or a shutdown; pool.h): claim, act, confirm.  0 when done or when it was
  * not this host's to do.  The model write-locked, as a verb. */
 int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error *err);
-/* The pending hand-overs of this host (rows of uuid), realized one by one;
- * the errors of each are recorded on its VM, *done counts them. */
+/* The pending hand-overs of this host: the starts together
+ * (carve_ops_realize_starts), the rest one by one; the errors of each are
+ * recorded on its VM, *done counts them. */
 int carve_ops_realize_pending(struct carve_ctx *ctx, size_t *done, struct carve_error *err);
+/* Every start handed to this host (at most CARVE_REALIZE_BATCH) at once:
+ * claimed in one transaction, their devices created, confirmed in one
+ * transaction - two commits for the lot, not two each.  A VM whose act
+ * fails is undone and its error recorded alone; the others go on.  *done
+ * counts the confirmed.  The model write-locked, as a verb. */
+#define CARVE_REALIZE_BATCH 64
+int carve_ops_realize_starts(struct carve_ctx *ctx, size_t *done, struct carve_error *err);
 
 /* What a verb writes: nothing; the store only, so that its transaction may
  * share one commit with other requests' (api/service.h, group commit); or

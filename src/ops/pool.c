@@ -187,12 +187,17 @@ static int timed_out(struct carve_ctx *ctx, const char *vm, const char *target, 
 			       wait_ms / 1000);
 }
 
+/* How often a watching requester asks again without a notification. */
+#define WATCH_POLL_MS 100
+
 /* Poll the VM's row, the model and the writers' lock released, until
  * column (power_state or migration) leaves `from`, or the row carries an
  * error while it has not (the target failed and recorded why; with
  * error_ends), or wait_ms pass.  *settled: the column's new value ("" when
  * it did not settle); *failure: the error recorded, or why the VM went
- * (NULL when none).  The model is write-locked again on return. */
+ * (NULL when none).  Between looks it waits for the VM's change
+ * (ctx->watch_wait) where the caller can tell, else sleeps.  The model is
+ * write-locked again on return. */
 static void poll_vm(struct carve_ctx *ctx, const char *vm, const char *column, const char *from, bool error_ends,
 		    unsigned wait_ms, char settled[16], char **failure)
 {
@@ -203,6 +208,10 @@ static void poll_vm(struct carve_ctx *ctx, const char *vm, const char *column, c
 		ctx->writers_release(ctx->writers_data);
 	long long until = carve_mono_ms() + wait_ms;
 	long sleep_us = 200;
+	struct carve_vm_watch w;
+	bool watching = ctx->watch_begin != NULL;
+	if (watching)
+		ctx->watch_begin(ctx->writers_data, &w, vm);
 	for (;;) {
 		/* The VM's row, outside any transaction; a store that is away
 		 * (restarting) is asked again until the wait is over. */
@@ -223,13 +232,22 @@ static void poll_vm(struct carve_ctx *ctx, const char *vm, const char *column, c
 			*failure = strdup("UUID_NOT_FOUND: the VM was destroyed meanwhile");
 			break;
 		}
-		if (carve_mono_ms() >= until)
+		long long left = until - carve_mono_ms();
+		if (left <= 0)
 			break;
+		if (watching) {
+			/* woken by the target's commit; asked again now and
+			 * then in case a notification went missing */
+			ctx->watch_wait(ctx->writers_data, &w, (unsigned)(left < WATCH_POLL_MS ? left : WATCH_POLL_MS));
+			continue;
+		}
 		struct timespec ts = {0, sleep_us * 1000};
 		nanosleep(&ts, NULL);
 		if (sleep_us < 20000)
 			sleep_us *= 2;
 	}
+	if (watching)
+		ctx->watch_end(ctx->writers_data, &w);
 	if (ctx->writers_reacquire)
 		ctx->writers_reacquire(ctx->writers_data);
 	carve_model_wrlock(ctx->model);
@@ -328,9 +346,11 @@ int carve_pool_wait_migration(struct carve_ctx *ctx, const char *vm, const char 
 int carve_ops_realize_pending(struct carve_ctx *ctx, size_t *done, struct carve_error *err)
 {
 	*done = 0;
-	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_repo_vm_pending(ctx->db, ctx->host_uuid, &rows, err);
+	int r = carve_ops_realize_starts(ctx, done, err);
 	if (r < 0)
+		return r;
+	_cleanup_rows_ struct carve_rows *rows = NULL;
+	if ((r = carve_repo_vm_pending(ctx->db, ctx->host_uuid, &rows, err)) < 0)
 		return r;
 	for (size_t i = 0; i < rows->nrows; i++) {
 		struct carve_error e = {0};

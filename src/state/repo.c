@@ -9,6 +9,9 @@
 #include <string.h>
 
 #define EXEC(db, err, ...) carve_db_execf((db), NULL, (err), __VA_ARGS__)
+/* The hot path's writes of a VM's state and its counts: sent with the next
+ * statement (repo.h). */
+#define LATER(db, err, ...) carve_db_execf_later((db), (err), __VA_ARGS__)
 
 static const char *const tables[] = {
 	[CARVE_REPO_HOST] = "host", [CARVE_REPO_GROUP] = "gpu_group", [CARVE_REPO_TYPE] = "vgpu_type",
@@ -108,7 +111,7 @@ int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_po
 			    struct carve_error *err)
 {
 	/* A settled VM is no one's work any more. */
-	return EXEC(db, err,
+	return LATER(db, err,
 		    "UPDATE vm SET power_state=$2, resident_on=$3, "
 		    "claimed_by=CASE WHEN $2 IN ('halted', 'running', 'suspended') THEN NULL ELSE claimed_by END WHERE uuid=$1",
 		    3, uuid, carve_power_state_name(s), host);
@@ -125,9 +128,16 @@ int carve_repo_vm_lock(struct carve_db *db, const char *uuid, bool *found, struc
 	return r;
 }
 
+int carve_repo_vm_set_between(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,
+			      const char *claim, struct carve_error *err)
+{
+	return LATER(db, err, "UPDATE vm SET power_state=$2, resident_on=$3, claimed_by=$4, last_error='' WHERE uuid=$1", 4,
+		     uuid, carve_power_state_name(s), host, claim);
+}
+
 int carve_repo_vm_set_claim(struct carve_db *db, const char *uuid, const char *host, struct carve_error *err)
 {
-	return EXEC(db, err, "UPDATE vm SET claimed_by=$2 WHERE uuid=$1", 2, uuid, host);
+	return LATER(db, err, "UPDATE vm SET claimed_by=$2 WHERE uuid=$1", 2, uuid, host);
 }
 
 /* Work another host's agent left to host: a start or shutdown of a VM
@@ -148,9 +158,24 @@ int carve_repo_vm_claim(struct carve_db *db, const char *uuid, const char *host,
 	return r;
 }
 
+int carve_repo_vm_claim_starts(struct carve_db *db, const char *host, size_t max, struct carve_rows **out,
+			       struct carve_error *err)
+{
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", max);
+	/* the outer condition is checked again on the row as it is when
+	 * locked: a start taken up meanwhile is not taken twice */
+	return carve_db_execf(db, out, err,
+			      "UPDATE vm SET claimed_by=$1 WHERE uuid IN (SELECT uuid FROM vm WHERE claimed_by IS NULL AND "
+			      "resident_on=$1 AND power_state='starting' AND migration='none' ORDER BY uuid LIMIT $2) AND "
+			      "claimed_by IS NULL AND resident_on=$1 AND power_state='starting' AND migration='none' "
+			      "RETURNING uuid",
+			      2, host, n);
+}
+
 int carve_repo_vm_set_error(struct carve_db *db, const char *uuid, const char *error, struct carve_error *err)
 {
-	return EXEC(db, err, "UPDATE vm SET last_error=$2 WHERE uuid=$1", 2, uuid, error ? error : "");
+	return LATER(db, err, "UPDATE vm SET last_error=$2 WHERE uuid=$1", 2, uuid, error ? error : "");
 }
 
 int carve_repo_vm_pending(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err)
@@ -166,7 +191,7 @@ int carve_repo_vm_status(struct carve_db *db, const char *uuid, struct carve_row
 int carve_repo_vm_set_migration(struct carve_db *db, const char *uuid, enum carve_migration m, const char *peer,
 				const char *claim, struct carve_error *err)
 {
-	return EXEC(db, err, "UPDATE vm SET migration=$2, migration_peer=$3, claimed_by=$4 WHERE uuid=$1", 4, uuid,
+	return LATER(db, err, "UPDATE vm SET migration=$2, migration_peer=$3, claimed_by=$4 WHERE uuid=$1", 4, uuid,
 		    carve_migration_name(m), m == CARVE_MIGRATION_NONE ? NULL : peer, claim);
 }
 
@@ -192,7 +217,7 @@ int carve_repo_vm_migration_clear(struct carve_db *db, const char *uuid, struct 
 int carve_repo_vgpu_schedule_peer(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
 				  struct carve_error *err)
 {
-	return EXEC(db, err, "UPDATE vgpu SET scheduled_pgpu=$2, peer_device_pci=$3 WHERE uuid=$1", 3, uuid, pgpu,
+	return LATER(db, err, "UPDATE vgpu SET scheduled_pgpu=$2, peer_device_pci=$3 WHERE uuid=$1", 3, uuid, pgpu,
 		    device_pci ? device_pci : "");
 }
 
@@ -247,13 +272,13 @@ int carve_repo_pgpu_vms(struct carve_db *db, const char *pgpu, struct carve_rows
 int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
 			    struct carve_error *err)
 {
-	return EXEC(db, err, "UPDATE vgpu SET scheduled_pgpu=$2, device_pci=$3, state='reserved' WHERE uuid=$1", 3, uuid,
+	return LATER(db, err, "UPDATE vgpu SET scheduled_pgpu=$2, device_pci=$3, state='reserved' WHERE uuid=$1", 3, uuid,
 		    pgpu, device_pci ? device_pci : "");
 }
 
 int carve_repo_vgpu_confirm(struct carve_db *db, const char *uuid, const char *device_pci, struct carve_error *err)
 {
-	return EXEC(db, err,
+	return LATER(db, err,
 		    "UPDATE vgpu SET resident_on=scheduled_pgpu, scheduled_pgpu=NULL, device_pci=$2, state='running' "
 		    "WHERE uuid=$1",
 		    2, uuid, device_pci ? device_pci : "");
@@ -267,7 +292,7 @@ int carve_repo_vgpu_set_device_pci(struct carve_db *db, const char *uuid, const 
 
 int carve_repo_vm_vgpus_release(struct carve_db *db, const char *vm, struct carve_error *err)
 {
-	return EXEC(db, err,
+	return LATER(db, err,
 		    "UPDATE vgpu SET scheduled_pgpu=NULL, resident_on=NULL, device_pci='', peer_device_pci='', state='defined' "
 		    "WHERE vm_uuid=$1",
 		    1, vm);
@@ -315,7 +340,7 @@ int carve_repo_pgpu_type_set_available(struct carve_db *db, const char *pgpu, co
 {
 	char n[24];
 	snprintf(n, sizeof(n), "%" PRId64, available);
-	return EXEC(db, err, "UPDATE pgpu_type SET available=$3 WHERE pgpu_uuid=$1 AND vgpu_type_uuid=$2", 3, pgpu,
+	return LATER(db, err, "UPDATE pgpu_type SET available=$3 WHERE pgpu_uuid=$1 AND vgpu_type_uuid=$2", 3, pgpu,
 		    type, n);
 }
 

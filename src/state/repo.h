@@ -9,6 +9,12 @@
  * which notifies instead (db.h).  Errors: 0 or a negative errno
  * with err set (db.h's mapping: -EEXIST on a duplicate key, -EINVAL on a
  * constraint, ...).  Strings given may be NULL where the comment says so.
+ *
+ * The writes of the placement path (a VM's power state, claim, error and
+ * migration phase, a vGPU's reservation and confirmation, a PGPU's counts)
+ * are sent with the next statement where the store pipelines
+ * (carve_db_exec_later): their failure is reported by that statement, or
+ * by the commit, and fails the transaction all the same.
  */
 #pragma once
 
@@ -66,6 +72,10 @@ int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_po
 /* Lock the VM's row until the transaction ends (a shared transaction's
  * claim on it; db.h); *found says whether it exists. */
 int carve_repo_vm_lock(struct carve_db *db, const char *uuid, bool *found, struct carve_error *err);
+/* A VM goes between states (starting, stopping) on host, claimed by claim
+ * (NULL: left to that host's agent), its last error cleared: one write. */
+int carve_repo_vm_set_between(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,
+			      const char *claim, struct carve_error *err);
 /* The agent acting on a VM between states (host NULL: none yet). */
 int carve_repo_vm_set_claim(struct carve_db *db, const char *uuid, const char *host, struct carve_error *err);
 /* Take up a VM that another host's placement left to this one: claimed by
@@ -77,6 +87,10 @@ int carve_repo_vm_claim(struct carve_db *db, const char *uuid, const char *host,
 /* The error ("ID: message") of the VM's last failed start or shutdown; ""
  * or NULL clears it. */
 int carve_repo_vm_set_error(struct carve_db *db, const char *uuid, const char *error, struct carve_error *err);
+/* Take up at once the starts (of VMs in no migration) that other hosts'
+ * placements left to host, at most max: their rows (uuid). */
+int carve_repo_vm_claim_starts(struct carve_db *db, const char *host, size_t max, struct carve_rows **out,
+			       struct carve_error *err);
 /* Rows (uuid) of what carve_repo_vm_claim would let host take up. */
 int carve_repo_vm_pending(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err);
 /* One row: power_state, claimed_by, last_error, migration. */

@@ -21,8 +21,11 @@ int carve_db_open(const char *spec, struct carve_db **out, struct carve_error *e
 
 void carve_db_close(struct carve_db *db)
 {
-	if (db)
-		db->ops->close(db);
+	if (!db)
+		return;
+	for (size_t i = 0; i < db->n_pending; i++)
+		free(db->pending_owned[i]);
+	db->ops->close(db);
 }
 
 /* Reads, transaction control and PRAGMAs do not change the model. */
@@ -37,9 +40,20 @@ static bool may_write(const char *sql)
 	return true;
 }
 
+/* Forget the unsent statements from index `from` on. */
+static void pending_drop(struct carve_db *db, size_t from)
+{
+	for (size_t i = from; i < db->n_pending; i++) {
+		free(db->pending_owned[i]);
+		db->pending_owned[i] = NULL;
+	}
+	if (from < db->n_pending)
+		db->n_pending = from;
+}
+
 int carve_db_exec_all(struct carve_db *db, const struct carve_db_stmt *stmts, size_t n, struct carve_error *err)
 {
-	struct carve_db_stmt all[8];
+	struct carve_db_stmt all[16];
 	size_t np = db->n_pending;
 	for (size_t i = 0; i < n; i++) {
 		if (stmts[i].out)
@@ -55,16 +69,17 @@ int carve_db_exec_all(struct carve_db *db, const struct carve_db_stmt *stmts, si
 	}
 	if (np == 0)
 		return db->ops->exec_all(db, stmts, n, err);
-	if (np + n > ARRAY_SIZE(all)) { /* the savepoints first, then the rest */
+	if (np + n > ARRAY_SIZE(all)) { /* the unsent first, then the rest */
 		int r = carve_db_exec_all(db, NULL, 0, err);
 		return r < 0 ? r : db->ops->exec_all(db, stmts, n, err);
 	}
 	for (size_t i = 0; i < np; i++)
-		all[i] = (struct carve_db_stmt){.sql = db->pending[i]};
+		all[i] = db->pending[i];
 	for (size_t i = 0; i < n; i++)
 		all[np + i] = stmts[i];
-	db->n_pending = 0;
-	return db->ops->exec_all(db, all, np + n, err);
+	int r = db->ops->exec_all(db, all, np + n, err);
+	pending_drop(db, 0);
+	return r;
 }
 
 int carve_db_exec(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
@@ -85,7 +100,43 @@ static int defer(struct carve_db *db, const char *sql, struct carve_error *err)
 		if (r < 0)
 			return r;
 	}
-	db->pending[db->n_pending++] = sql;
+	db->pending[db->n_pending++] = (struct carve_db_stmt){.sql = sql};
+	return 0;
+}
+
+int carve_db_exec_later(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
+			struct carve_error *err)
+{
+	if (!db->ops->exec_all || db->txn_depth == 0)
+		return carve_db_exec(db, sql, params, nparams, NULL, err);
+	if (db->n_pending == ARRAY_SIZE(db->pending)) {
+		int r = carve_db_exec_all(db, NULL, 0, err);
+		if (r < 0)
+			return r;
+	}
+	/* one block: the parameter array, then the strings */
+	size_t len = nparams * sizeof(char *);
+	for (size_t i = 0; i < nparams; i++)
+		len += params[i] ? strlen(params[i]) + 1 : 0;
+	char *block = malloc(len ? len : 1);
+	if (!block)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	const char **copy = (const char **)(void *)block;
+	char *text = block + nparams * sizeof(char *);
+	for (size_t i = 0; i < nparams; i++) {
+		if (!params[i]) {
+			copy[i] = NULL;
+			continue;
+		}
+		size_t l = strlen(params[i]) + 1;
+		memcpy(text, params[i], l);
+		copy[i] = text;
+		text += l;
+	}
+	if (!db->member_wrote && may_write(sql))
+		db->wrote = db->member_wrote = true;
+	db->pending_owned[db->n_pending] = block;
+	db->pending[db->n_pending++] = (struct carve_db_stmt){.sql = sql, .params = copy, .nparams = nparams};
 	return 0;
 }
 
@@ -94,21 +145,39 @@ static const char member_savepoint[] = "SAVEPOINT carve_member";
 /* Is the member's savepoint still unsent - has the member run nothing? */
 static bool savepoint_unsent(struct carve_db *db)
 {
-	return db->n_pending && db->pending[db->n_pending - 1] == member_savepoint;
+	return db->n_pending && db->pending[db->n_pending - 1].sql == member_savepoint;
+}
+
+/* execf's parameters: now (out where wanted) or later. */
+static int execf(struct carve_db *db, bool later, struct carve_rows **out, struct carve_error *err, const char *sql,
+		 size_t nparams, va_list ap)
+{
+	const char *params[32];
+	if (nparams > 32)
+		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many SQL parameters");
+	for (size_t i = 0; i < nparams; i++)
+		params[i] = va_arg(ap, const char *);
+	return later ? carve_db_exec_later(db, sql, params, nparams, err)
+		     : carve_db_exec(db, sql, params, nparams, out, err);
 }
 
 int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_error *err, const char *sql,
 		   size_t nparams, ...)
 {
-	const char *params[32];
-	if (nparams > 32)
-		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many SQL parameters");
 	va_list ap;
 	va_start(ap, nparams);
-	for (size_t i = 0; i < nparams; i++)
-		params[i] = va_arg(ap, const char *);
+	int r = execf(db, false, out, err, sql, nparams, ap);
 	va_end(ap);
-	return carve_db_exec(db, sql, params, nparams, out, err);
+	return r;
+}
+
+int carve_db_execf_later(struct carve_db *db, struct carve_error *err, const char *sql, size_t nparams, ...)
+{
+	va_list ap;
+	va_start(ap, nparams);
+	int r = execf(db, true, NULL, err, sql, nparams, ap);
+	va_end(ap);
+	return r;
 }
 
 /* A batch's member level (carve_db_batch_begin). */
@@ -130,7 +199,7 @@ static int begin(struct carve_db *db, enum carve_db_mode mode, struct carve_erro
 		return r;
 	}
 	db->batching = false;
-	db->n_pending = 0;
+	pending_drop(db, 0);
 	db->txn_failed = false;
 	db->wrote = false;
 	db->member_wrote = db->member_announced = db->unannounced = false;
@@ -172,7 +241,7 @@ int carve_db_notify(struct carve_db *db, const char *channel, const char *payloa
 {
 	if (!carve_db_notifies(db))
 		return 0;
-	return carve_db_execf(db, NULL, err, "SELECT pg_notify($1, $2)", 2, channel, payload);
+	return carve_db_execf_later(db, err, "SELECT pg_notify($1, $2)", 2, channel, payload);
 }
 
 int carve_db_listen(struct carve_db *db, const char *channel, struct carve_error *err)
@@ -216,7 +285,7 @@ int carve_db_batch_begin(struct carve_db *db, struct carve_error *err)
 static void member_undo(struct carve_db *db)
 {
 	if (savepoint_unsent(db))
-		db->n_pending--; /* it did nothing */
+		pending_drop(db, db->n_pending - 1); /* it did nothing */
 	else if (carve_db_exec(db, "ROLLBACK TO SAVEPOINT carve_member", NULL, 0, NULL, NULL) < 0 ||
 		 defer(db, "RELEASE SAVEPOINT carve_member", NULL) < 0)
 		db->txn_failed = true;
@@ -225,7 +294,7 @@ static void member_undo(struct carve_db *db)
 static int member_release(struct carve_db *db, struct carve_error *err)
 {
 	if (savepoint_unsent(db)) {
-		db->n_pending--;
+		pending_drop(db, db->n_pending - 1);
 		return 0;
 	}
 	return defer(db, "RELEASE SAVEPOINT carve_member", err);
@@ -251,7 +320,7 @@ int carve_db_commit(struct carve_db *db, struct carve_error *err)
 		db->unannounced = true;
 	db->batching = false;
 	if (db->txn_failed) {
-		db->n_pending = 0;
+		pending_drop(db, 0);
 		carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
 		return carve_error_set(err, -EIO, "INTERNAL_ERROR", "transaction was rolled back");
 	}
@@ -274,7 +343,7 @@ int carve_db_commit(struct carve_db *db, struct carve_error *err)
 		r = carve_db_exec(db, "COMMIT", NULL, 0, NULL, err);
 	}
 	if (r < 0) {
-		db->n_pending = 0;
+		pending_drop(db, 0);
 		carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
 		return r;
 	}
@@ -301,7 +370,7 @@ void carve_db_rollback(struct carve_db *db)
 		return;
 	}
 	db->batching = false;
-	db->n_pending = 0; /* savepoints of what is being rolled back */
+	pending_drop(db, 0); /* what is being rolled back */
 	carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
 }
 
@@ -333,6 +402,19 @@ int carve_db_migrate(struct carve_db *db, struct carve_error *err)
 	 * otherwise both apply step 1 (or, on PostgreSQL, race in CREATE). */
 	int have, r;
 	bool applied = false;
+	/* A store at the newest version (every connection a pool agent opens
+	 * meets one) needs no lock: the write lock would hold up every other
+	 * writer of the pool for a look.  A version only grows, so what is
+	 * read outside a transaction stays true. */
+	int newest = 0;
+	for (size_t i = 0; i < carve_schema_count; i++)
+		if (carve_schema_steps[i].version > newest)
+			newest = carve_schema_steps[i].version;
+	_cleanup_rows_ struct carve_rows *has = NULL;
+	if (carve_db_exec(db, db->ops->has_versions_sql, NULL, 0, &has, NULL) >= 0 && has->nrows == 1 &&
+	    carve_rows_cell(has, 0, 0) && strcmp(carve_rows_cell(has, 0, 0), "1") == 0 &&
+	    carve_db_schema_version(db, &have, NULL) >= 0 && have >= newest)
+		return 0;
 	if ((r = carve_db_begin(db, err)) < 0)
 		return r;
 	if ((r = carve_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied TEXT)",

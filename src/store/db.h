@@ -77,6 +77,9 @@ struct carve_db_ops {
 	 * locks the rows a SELECT returns ("" where the transaction holds the
 	 * whole database already). */
 	const char *now_ms_sql, *for_update;
+	/* One row, one cell: 1 when the store has the table schema_version,
+	 * else 0. */
+	const char *has_versions_sql;
 };
 
 struct carve_db {
@@ -95,9 +98,12 @@ struct carve_db {
 	 * member_announced are the open member's (or the transaction's, outside
 	 * a batch); unannounced says a committed member wrote without. */
 	bool member_wrote, member_announced, unannounced;
-	/* Savepoint statements not sent yet: they go out with the next
-	 * statement, in its round trip (where exec_all pipelines). */
-	const char *pending[4];
+	/* Statements not sent yet - savepoints, and writes deferred with
+	 * carve_db_exec_later (their parameters copied into pending_owned):
+	 * they go out with the next statement, in its round trip (where
+	 * exec_all pipelines). */
+	struct carve_db_stmt pending[12];
+	char *pending_owned[12];
 	size_t n_pending;
 };
 
@@ -119,6 +125,16 @@ int carve_db_exec(struct carve_db *db, const char *sql, const char *const *param
  * stops at the first that fails and returns its error (inside a
  * transaction the rest are not run).  Each out, where not NULL, is set. */
 int carve_db_exec_all(struct carve_db *db, const struct carve_db_stmt *stmts, size_t n, struct carve_error *err);
+/* A write whose result is not wanted, inside a transaction: sent with the
+ * next statement (or the commit) in its round trip where the backend
+ * pipelines, at once where it does not or outside a transaction.  Its
+ * failure is then reported by that later statement's call, and fails the
+ * transaction as any failed statement does: only for writes whose failure
+ * the caller would not handle otherwise than by giving up.  sql must be a
+ * static string; params are copied. */
+int carve_db_exec_later(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
+			struct carve_error *err);
+int carve_db_execf_later(struct carve_db *db, struct carve_error *err, const char *sql, size_t nparams, ...);
 /* Convenience: up to 32 params given as a NULL-terminated-free vararg list of
  * const char *, count first. */
 int carve_db_execf(struct carve_db *db, struct carve_rows **out, struct carve_error *err, const char *sql,

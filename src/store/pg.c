@@ -493,6 +493,8 @@ static const struct carve_db_ops pg_ops = {
 	.fd = pg_fd,
 	.now_ms_sql = "(extract(epoch from clock_timestamp()) * 1000)::bigint",
 	.for_update = " FOR NO KEY UPDATE",
+	.has_versions_sql = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND "
+			    "tablename = 'schema_version'",
 };
 
 int carve_db_open_pg(const char *conninfo, struct carve_db **out, struct carve_error *err)

@@ -195,6 +195,7 @@ static const struct carve_db_ops sqlite_ops = {
 	.exec = sqlite_exec,
 	.close = sqlite_close,
 	.now_ms_sql = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+	.has_versions_sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
 };
 
 int carve_db_open_sqlite(const char *path, struct carve_db **out, struct carve_error *err)

@@ -12,7 +12,8 @@
 #include "cleanup.h"
 #include "str.h"
 
-int carve_file_write_atomic(const char *path, const char *data, size_t len, const char *id, struct carve_error *err)
+static int write_replace(const char *path, const char *data, size_t len, bool durable, const char *id,
+			 struct carve_error *err)
 {
 	if (!id)
 		id = "FILE_WRITE_FAILED";
@@ -34,7 +35,7 @@ int carve_file_write_atomic(const char *path, const char *data, size_t len, cons
 		else
 			off += (size_t)n;
 	}
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -44,11 +45,23 @@ int carve_file_write_atomic(const char *path, const char *data, size_t len, cons
 		unlink(tmp);
 		return carve_error_set(err, r, id, "cannot write %s: %s", path, strerror(-r));
 	}
+	if (!durable)
+		return 0;
 	/* Make the rename itself durable. */
 	_cleanup_close_ int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0)
 		(void)fsync(dfd);
 	return 0;
+}
+
+int carve_file_write_atomic(const char *path, const char *data, size_t len, const char *id, struct carve_error *err)
+{
+	return write_replace(path, data, len, true, id, err);
+}
+
+int carve_file_replace(const char *path, const char *data, size_t len, const char *id, struct carve_error *err)
+{
+	return write_replace(path, data, len, false, id, err);
 }
 
 int carve_file_read(const char *path, size_t max, bool missing_ok, const char *id, char **out, size_t *len,
