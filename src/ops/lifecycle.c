@@ -826,8 +826,7 @@ int carve_ops_vm_lock_begin(struct carve_ctx *ctx, const char *vm, const char *v
 	int r = carve_ops_begin_shared(ctx, err);
 	if (r < 0)
 		return r;
-	if ((r = carve_repo_vm_lock(ctx->db, vm, &found, err)) >= 0 && found)
-		r = carve_model_reload_vm(ctx->model, ctx->db, vm, err);
+	r = carve_model_lock_reload_vm(ctx->model, ctx->db, vm, &found, err);
 	*out = r >= 0 && found ? carve_model_vm(ctx->model, vm) : NULL;
 	if (r >= 0 && !*out)
 		r = carve_ops_not_found("vm", vm, err);

@@ -39,8 +39,10 @@ int carve_ops_load_model(struct carve_ctx *ctx, struct carve_error *err)
 		ctx->owns_model = true;
 		return carve_model_load(ctx->model, ctx->db, err);
 	}
-	uint64_t gen;
-	int r = carve_repo_generation(ctx->db, &gen, err);
+	uint64_t gen = ctx->db->begun_generation;
+	/* read by this transaction's begin (db.h), else now */
+	bool begun = ctx->db->begun_generation_valid && ctx->db->txn_depth > 0;
+	int r = begun ? 0 : carve_repo_generation(ctx->db, &gen, err);
 	if (r < 0)
 		return r;
 	return gen == ctx->model->generation ? 0 : carve_model_load(ctx->model, ctx->db, err);
@@ -96,6 +98,8 @@ int carve_ctx_open_store(struct carve_ctx *ctx, const char *path, struct carve_e
 	if (r < 0)
 		return r;
 	r = carve_db_migrate(ctx->db, err);
+	if (r >= 0)
+		ctx->db->begin_generation = true; /* the table exists now */
 	if (r < 0) {
 		carve_db_close(ctx->db);
 		ctx->db = NULL;

@@ -1327,16 +1327,34 @@ int carve_model_reload_host_pgpus(struct carve_model *m, struct carve_db *db, co
 	return r;
 }
 
-int carve_model_reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err)
+static int reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, bool lock, bool *found,
+		     struct carve_error *err)
 {
 	m->version++;
 	_cleanup_rows_ struct carve_rows *rows = NULL, *vgpus = NULL;
 	char sql[2][256];
 	struct carve_db_stmt st[2];
 	carve_repo_select_stmt(db, CARVE_REPO_VM, &uuid, sql[0], &rows, &st[0]);
+	if (lock)
+		strncat(sql[0], carve_db_for_update(db), sizeof(sql[0]) - strlen(sql[0]) - 1);
 	carve_repo_select_stmt(db, CARVE_REPO_VGPU, &uuid, sql[1], &vgpus, &st[1]);
 	int r = carve_db_exec_all(db, st, 2, err); /* one round trip where the store pipelines */
-	return r < 0 ? r : carve_model_set_vm(m, db, uuid, rows, vgpus, err);
+	if (r < 0)
+		return r;
+	if (found)
+		*found = rows->nrows > 0;
+	return carve_model_set_vm(m, db, uuid, rows, vgpus, err);
+}
+
+int carve_model_reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err)
+{
+	return reload_vm(m, db, uuid, false, NULL, err);
+}
+
+int carve_model_lock_reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, bool *found,
+			       struct carve_error *err)
+{
+	return reload_vm(m, db, uuid, true, found, err);
 }
 
 int carve_model_set_vm(struct carve_model *m, struct carve_db *db, const char *uuid, const struct carve_rows *rows,

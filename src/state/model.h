@@ -133,6 +133,10 @@ int carve_model_reload_group(struct carve_model *m, struct carve_db *db, const c
 int carve_model_reload_type(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
 int carve_model_reload_pgpu(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
 int carve_model_reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err);
+/* The same, the VM's row locked for the rest of the caller's transaction
+ * (as carve_repo_vm_lock) by the read itself; *found: it exists. */
+int carve_model_lock_reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, bool *found,
+			       struct carve_error *err);
 /* What reload_vm does with the rows it read, for a writer that has them
  * already (INSERT ... RETURNING, or a delete: rows NULL or empty = gone):
  * the VM row (rows row 0) and its vGPU rows (NULL: none), columns as

@@ -204,6 +204,7 @@ static int begin(struct carve_db *db, enum carve_db_mode mode, struct carve_erro
 	db->wrote = false;
 	db->member_wrote = db->member_announced = db->unannounced = false;
 	db->shared = mode != CARVE_DB_EXCLUSIVE;
+	db->begun_generation_valid = false;
 	int r = db->ops->begin ? db->ops->begin(db, mode, err)
 			       : carve_db_exec(db, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
 	if (r < 0)

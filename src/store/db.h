@@ -98,6 +98,11 @@ struct carve_db {
 	 * member_announced are the open member's (or the transaction's, outside
 	 * a batch); unannounced says a committed member wrote without. */
 	bool member_wrote, member_announced, unannounced;
+	/* The store generation as the top-level transaction just begun saw
+	 * it, read in begin's round trip where the backend can (begin_generation
+	 * set: the schema has the table); valid only until the next begin. */
+	bool begin_generation, begun_generation_valid;
+	uint64_t begun_generation;
 	/* Statements not sent yet - savepoints, and writes deferred with
 	 * carve_db_exec_later (their parameters copied into pending_owned):
 	 * they go out with the next statement, in its round trip (where

@@ -426,7 +426,14 @@ static int pg_begin(struct carve_db *base, enum carve_db_mode mode, struct carve
 		[CARVE_DB_SNAPSHOT] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
 				      "SELECT pg_advisory_xact_lock_shared(" CARVE_PG_LOCK_KEY ")",
 	};
+	/* and the generation, where the caller wants it, in the same trip: a
+	 * multi-statement query answers with its last statement's rows */
+	char with_gen[160];
 	const char *sql = sqls[mode];
+	if (base->begin_generation) {
+		snprintf(with_gen, sizeof(with_gen), "%s; SELECT n FROM store_generation", sqls[mode]);
+		sql = with_gen;
+	}
 	/* Called for the top level only: nothing of the transaction has
 	 * happened yet, so a dropped connection may be re-opened. */
 	revive(db, true);
@@ -438,6 +445,10 @@ static int pg_begin(struct carve_db *base, enum carve_db_mode mode, struct carve
 	int r = 0;
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
 		r = result_error(db, res, err);
+	else if (base->begin_generation && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+		base->begun_generation = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		base->begun_generation_valid = true;
+	}
 	PQclear(res);
 	if (r < 0 && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(db->conn, "ROLLBACK"));
