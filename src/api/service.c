@@ -255,11 +255,7 @@ static void watch_begin(void *data, struct carve_vm_watch *w, const char *vm)
 	struct carve_service *s = data;
 	carve_strlcpy(w->vm, vm, sizeof(w->vm));
 	w->fired = false;
-	pthread_condattr_t a;
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cond, &a);
-	pthread_condattr_destroy(&a);
+	pthread_cond_init(&w->cond, NULL);
 	pthread_mutex_lock(&s->changed_lock);
 	w->next = s->watches;
 	s->watches = w;
@@ -269,14 +265,7 @@ static void watch_begin(void *data, struct carve_vm_watch *w, const char *vm)
 static void watch_wait(void *data, struct carve_vm_watch *w, unsigned ms)
 {
 	struct carve_service *s = data;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	struct timespec until = carve_realtime_after_ms(ms);
 	pthread_mutex_lock(&s->changed_lock);
 	while (!w->fired && pthread_cond_timedwait(&w->cond, &s->changed_lock, &until) != ETIMEDOUT)
 		;

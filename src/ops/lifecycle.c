@@ -759,27 +759,35 @@ static int create_devices(struct carve_ctx *ctx, struct items *it, struct carve_
 	return r;
 }
 
-/* The devices of it exist: say so - a start's vGPUs running here, or a
- * migration's destination (peer) prepared - with the driver's counts.
- * Retried when the commit meets another placement's locks in a deadlock
- * (PostgreSQL breaks it by failing one). */
+/* In the open transaction: the devices of it exist - a start's vGPUs
+ * running here, or a migration's destination (peer) prepared - with the
+ * driver's counts (after those of the n_prior VMs confirmed before it in
+ * the transaction, note_store_after). */
+static int confirm_in(struct carve_ctx *ctx, const char *vm, struct items *it, bool peer,
+		      const struct started_vm *prior, size_t n_prior, struct carve_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; i < it->n && r >= 0; i++)
+		r = peer ? carve_repo_vgpu_schedule_peer(ctx->db, it->v[i].vgpu, it->v[i].pgpu, it->v[i].where.device_pci,
+							 err)
+			 : carve_repo_vgpu_confirm(ctx->db, it->v[i].vgpu, it->v[i].where.device_pci, err);
+	if (r >= 0)
+		r = peer ? carve_repo_vm_set_migration(ctx->db, vm, CARVE_MIGRATION_PREPARED, ctx->host_uuid, NULL, err)
+			 : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
+	if (r >= 0)
+		r = note_store_after(ctx, it, -1, prior, n_prior, err);
+	return r < 0 ? r : carve_pool_note_vm(ctx, vm, err);
+}
+
+/* confirm_in, its own transaction, retried when the commit meets another
+ * placement's locks in a deadlock (PostgreSQL breaks it by failing one). */
 static int confirm_made(struct carve_ctx *ctx, const char *vm, struct items *it, bool peer, struct carve_error *err)
 {
 	int r;
 	for (int attempt = 0;; attempt++) {
 		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
 			return r;
-		for (size_t i = 0; i < it->n && r >= 0; i++)
-			r = peer ? carve_repo_vgpu_schedule_peer(ctx->db, it->v[i].vgpu, it->v[i].pgpu,
-								 it->v[i].where.device_pci, err)
-				 : carve_repo_vgpu_confirm(ctx->db, it->v[i].vgpu, it->v[i].where.device_pci, err);
-		if (r >= 0)
-			r = peer ? carve_repo_vm_set_migration(ctx->db, vm, CARVE_MIGRATION_PREPARED, ctx->host_uuid, NULL, err)
-				 : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
-		if (r >= 0)
-			r = note_store(ctx, it, -1, err);
-		if (r >= 0)
-			r = carve_pool_note_vm(ctx, vm, err);
+		r = confirm_in(ctx, vm, it, peer, NULL, 0, err);
 		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
 			return r;
 		carve_error_clear(err);
@@ -1138,6 +1146,23 @@ static int realize_drop(struct carve_ctx *ctx, const char *vm, struct items *it,
  * here, or a migration's phase this host acts in.  Claim it (for a start,
  * or a migration's destination, recording the VFs it will use, which only
  * this host can choose), then act and confirm as a local one would. */
+/* In the claim's transaction: a VF for each VF-backed item the requester
+ * could not choose one for (another host's VFs), recorded as a start's
+ * reservation or (peer) a migration destination's device. */
+static int reserve_vfs(struct carve_ctx *ctx, struct items *it, bool peer, struct carve_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; r >= 0 && i < it->n; i++) {
+		struct item *x = &it->v[i];
+		if (!vf_impl(x->impl) || x->where.device_pci[0])
+			continue;
+		choose_vf(ctx, it, i, x->where.device_pci);
+		r = peer ? carve_repo_vgpu_schedule_peer(ctx->db, x->vgpu, x->pgpu, x->where.device_pci, err)
+			 : carve_repo_vgpu_reserve(ctx->db, x->vgpu, x->pgpu, x->where.device_pci, err);
+	}
+	return r;
+}
+
 int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
 {
 	bool claimed = false, peer = false;
@@ -1152,14 +1177,8 @@ int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error 
 		peer = obj->migration != CARVE_MIGRATION_NONE && strcmp(obj->migration_peer, ctx->host_uuid) == 0;
 		bool making = peer ? obj->migration == CARVE_MIGRATION_PREPARING : obj->power == CARVE_POWER_STARTING;
 		r = load_side(obj, peer, &it, err);
-		for (size_t i = 0; r >= 0 && making && i < it.n; i++)
-			if (vf_impl(it.v[i].impl) && !it.v[i].where.device_pci[0]) {
-				choose_vf(ctx, &it, i, it.v[i].where.device_pci);
-				r = peer ? carve_repo_vgpu_schedule_peer(ctx->db, it.v[i].vgpu, it.v[i].pgpu,
-									 it.v[i].where.device_pci, err)
-					 : carve_repo_vgpu_reserve(ctx->db, it.v[i].vgpu, it.v[i].pgpu,
-								   it.v[i].where.device_pci, err);
-			}
+		if (r >= 0 && making)
+			r = reserve_vfs(ctx, &it, peer, err);
 	}
 	if ((r = carve_ops_end(ctx, r, err)) < 0) {
 		carve_model_reload_vm(ctx->model, ctx->db, vm, NULL);
@@ -1213,14 +1232,8 @@ static int claim_starts(struct carve_ctx *ctx, struct started_vm *v, size_t *n, 
 		if (!obj)
 			continue;
 		(*n)++;
-		if ((r = load_items(obj, &x->it, err)) < 0)
+		if ((r = load_items(obj, &x->it, err)) < 0 || (r = reserve_vfs(ctx, &x->it, false, err)) < 0)
 			break;
-		for (size_t k = 0; r >= 0 && k < x->it.n; k++)
-			if (vf_impl(x->it.v[k].impl) && !x->it.v[k].where.device_pci[0]) {
-				choose_vf(ctx, &x->it, k, x->it.v[k].where.device_pci);
-				r = carve_repo_vgpu_reserve(ctx->db, x->it.v[k].vgpu, x->it.v[k].pgpu,
-							    x->it.v[k].where.device_pci, err);
-			}
 	}
 	if ((r = carve_ops_end(ctx, r, err)) < 0) {
 		for (size_t i = 0; i < *n; i++)
@@ -1238,18 +1251,9 @@ static int confirm_starts(struct carve_ctx *ctx, struct started_vm *v, size_t n,
 	for (int attempt = 0;; attempt++) {
 		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
 			return r;
-		for (size_t i = 0; i < n && r >= 0; i++) {
-			if (!v[i].ok)
-				continue;
-			for (size_t k = 0; k < v[i].it.n && r >= 0; k++)
-				r = carve_repo_vgpu_confirm(ctx->db, v[i].it.v[k].vgpu, v[i].it.v[k].where.device_pci, err);
-			if (r >= 0)
-				r = carve_repo_vm_set_power(ctx->db, v[i].vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
-			if (r >= 0)
-				r = note_store_after(ctx, &v[i].it, -1, v, i, err);
-			if (r >= 0)
-				r = carve_pool_note_vm(ctx, v[i].vm, err);
-		}
+		for (size_t i = 0; i < n && r >= 0; i++)
+			if (v[i].ok)
+				r = confirm_in(ctx, v[i].vm, &v[i].it, false, v, i, err);
 		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
 			return r;
 		carve_error_clear(err);

@@ -135,11 +135,6 @@ int carve_repo_vm_set_between(struct carve_db *db, const char *uuid, enum carve_
 		     uuid, carve_power_state_name(s), host, claim);
 }
 
-int carve_repo_vm_set_claim(struct carve_db *db, const char *uuid, const char *host, struct carve_error *err)
-{
-	return LATER(db, err, "UPDATE vm SET claimed_by=$2 WHERE uuid=$1", 2, uuid, host);
-}
-
 /* Work another host's agent left to host: a start or shutdown of a VM
  * placed there, or a migration's phase that host acts in. */
 #define PENDING_FOR(host)                                                                                      \

@@ -76,8 +76,6 @@ int carve_repo_vm_lock(struct carve_db *db, const char *uuid, bool *found, struc
  * (NULL: left to that host's agent), its last error cleared: one write. */
 int carve_repo_vm_set_between(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,
 			      const char *claim, struct carve_error *err);
-/* The agent acting on a VM between states (host NULL: none yet). */
-int carve_repo_vm_set_claim(struct carve_db *db, const char *uuid, const char *host, struct carve_error *err);
 /* Take up a VM that another host's placement left to this one: claimed by
  * no one, and resident on host starting or stopping, or in a migration's
  * phase host acts in (preparing, releasing, aborting with migration_peer

@@ -91,17 +91,20 @@ int carve_db_exec(struct carve_db *db, const char *sql, const char *const *param
 
 /* A savepoint statement, sent with the next statement where the backend
  * pipelines, at once where it does not. */
+/* Room for one more unsent statement: the unsent go out when full. */
+static int pending_room(struct carve_db *db, struct carve_error *err)
+{
+	return db->n_pending < ARRAY_SIZE(db->pending) ? 0 : carve_db_exec_all(db, NULL, 0, err);
+}
+
 static int defer(struct carve_db *db, const char *sql, struct carve_error *err)
 {
 	if (!db->ops->exec_all)
 		return carve_db_exec(db, sql, NULL, 0, NULL, err);
-	if (db->n_pending == ARRAY_SIZE(db->pending)) {
-		int r = carve_db_exec_all(db, NULL, 0, err);
-		if (r < 0)
-			return r;
-	}
-	db->pending[db->n_pending++] = (struct carve_db_stmt){.sql = sql};
-	return 0;
+	int r = pending_room(db, err);
+	if (r >= 0)
+		db->pending[db->n_pending++] = (struct carve_db_stmt){.sql = sql};
+	return r;
 }
 
 int carve_db_exec_later(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
@@ -109,11 +112,9 @@ int carve_db_exec_later(struct carve_db *db, const char *sql, const char *const 
 {
 	if (!db->ops->exec_all || db->txn_depth == 0)
 		return carve_db_exec(db, sql, params, nparams, NULL, err);
-	if (db->n_pending == ARRAY_SIZE(db->pending)) {
-		int r = carve_db_exec_all(db, NULL, 0, err);
-		if (r < 0)
-			return r;
-	}
+	int r = pending_room(db, err);
+	if (r < 0)
+		return r;
 	/* one block: the parameter array, then the strings */
 	size_t len = nparams * sizeof(char *);
 	for (size_t i = 0; i < nparams; i++)
