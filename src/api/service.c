@@ -75,6 +75,26 @@ struct batch {
  * (a writer that was to come and commit it gave up waiting for the lock). */
 #define BATCH_WAIT_MS 200
 
+/* A vm-start waiting to be taken up with the others that arrived with it
+ * (struct starts); its waiter owns it, on its stack. */
+struct start_req {
+	struct start_req *next;
+	struct carve_call call;
+	bool done;
+};
+
+/* vm-starts taken up together (ops.h, carve_ops_call_many): a request
+ * queues, and one that finds no batch running takes every queued one, up
+ * to CARVE_REALIZE_BATCH, runs them with the write lock and wakes their
+ * waiters; the starts that queue meanwhile form the next batch.  Under
+ * lock. */
+struct starts {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	struct start_req *head, **tail;
+	bool running;
+};
+
 struct carve_service {
 	char *db_path, *hostname, *backend_desc;
 	struct carve_host *host;  /* used only under write_lock */
@@ -123,6 +143,7 @@ struct carve_service {
 	struct carve_vm_watch *watches;
 	/* Group commit: the open batch of store-only writes (struct batch). */
 	struct batch batch;
+	struct starts starts;
 	carve_service_commit_hook commit_hook;
 	void *commit_hook_data;
 };
@@ -544,6 +565,93 @@ static int writer_get(struct carve_service *s, struct carve_ctx **c, struct carv
 	return r;
 }
 
+/* ---- starts taken up together ---- */
+
+/* Run a batch of starts on one connection with the write lock. */
+static void starts_run(struct carve_service *s, struct start_req **batch, size_t n)
+{
+	struct carve_ctx *c = NULL;
+	struct carve_error e = {0};
+	_cleanup_free_ struct carve_call *calls = calloc(n, sizeof(*calls));
+	int r = calls ? ctx_get(s, &c, &e) : carve_error_set(&e, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	if (r >= 0 && (r = write_lock(s, c, &e)) < 0) {
+		ctx_put(s, c);
+		c = NULL;
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			batch[i]->call.r = carve_error_reset(&batch[i]->call.err, r, e.id, "%s", e.message);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		calls[i].args = batch[i]->call.args;
+	ctx_prepare(s, c, true);
+	c->n_acted = 0;
+	carve_ops_call_many(c, "vm-start", calls, n);
+	quiet_note(s, c);
+	write_unlock(s);
+	ctx_put(s, c);
+	for (size_t i = 0; i < n; i++)
+		batch[i]->call = calls[i];
+}
+
+/* vm-start: taken up with the others that arrive meanwhile (struct
+ * starts); one placed on another host then waits for that host's agent
+ * on its own, as a single start does. */
+static int call_start(struct carve_service *s, json_t *args, json_t **result, struct carve_error *err)
+{
+	struct starts *q = &s->starts;
+	struct start_req me = {.call = {.args = args}};
+	double t0 = now_s();
+	pthread_mutex_lock(&q->lock);
+	*q->tail = &me;
+	q->tail = &me.next;
+	while (!me.done) {
+		if (q->running) {
+			pthread_cond_wait(&q->done, &q->lock);
+			continue;
+		}
+		struct start_req *batch[CARVE_REALIZE_BATCH];
+		size_t n = 0;
+		while (q->head && n < CARVE_REALIZE_BATCH) {
+			batch[n++] = q->head;
+			q->head = q->head->next;
+		}
+		if (!q->head)
+			q->tail = &q->head;
+		q->running = true;
+		pthread_mutex_unlock(&q->lock);
+		starts_run(s, batch, n);
+		pthread_mutex_lock(&q->lock);
+		for (size_t i = 0; i < n; i++)
+			batch[i]->done = true;
+		q->running = false;
+		pthread_cond_broadcast(&q->done);
+	}
+	pthread_mutex_unlock(&q->lock);
+	struct carve_call *call = &me.call;
+	if (call->r == CARVE_CALL_WAIT) {
+		struct carve_ctx *c = NULL;
+		int r = writer_get(s, &c, &call->err);
+		if (r < 0) {
+			call->r = r;
+		} else {
+			ctx_prepare(s, c, true);
+			carve_ops_call_wait(c, call);
+			write_unlock(s);
+			ctx_put(s, c);
+		}
+	}
+	carve_metrics_placement(s->metrics, now_s() - t0, call->r >= 0);
+	if (call->r < 0) {
+		json_decref(call->result);
+		carve_error_reset(err, call->r, call->err.id, "%s", call->err.message);
+		return call->r;
+	}
+	*result = call->result;
+	return 0;
+}
+
 /* ---- life cycle ---- */
 
 void carve_service_free(struct carve_service *s)
@@ -570,6 +678,8 @@ void carve_service_free(struct carve_service *s)
 	pthread_mutex_destroy(&s->changed_lock);
 	pthread_cond_destroy(&s->batch.done);
 	pthread_mutex_destroy(&s->batch.lock);
+	pthread_cond_destroy(&s->starts.done);
+	pthread_mutex_destroy(&s->starts.lock);
 	free(s->changed);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
@@ -598,6 +708,9 @@ int carve_service_new(const struct carve_service_config *cfg, struct carve_servi
 	pthread_mutex_init(&s->changed_lock, NULL);
 	pthread_mutex_init(&s->batch.lock, NULL);
 	pthread_cond_init(&s->batch.done, NULL);
+	pthread_mutex_init(&s->starts.lock, NULL);
+	pthread_cond_init(&s->starts.done, NULL);
+	s->starts.tail = &s->starts.head;
 	s->changed = calloc(MAX_CHANGED, sizeof(*s->changed));
 	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->max_open = cfg->max_connections ? cfg->max_connections : 64;
@@ -807,6 +920,8 @@ int carve_service_call(struct carve_service *s, const struct carve_op *op, bool 
 	*result = NULL;
 	if (writes && op->writes == CARVE_WRITE_STORE)
 		return call_grouped(s, op, args, result, err);
+	if (writes && carve_ops_call_batches(op->verb))
+		return call_start(s, args, result, err);
 	struct carve_ctx *c = NULL;
 	int r = ctx_get(s, &c, err);
 	if (r < 0)

@@ -489,15 +489,72 @@ static int set_between(struct carve_ctx *ctx, const char *vm, enum carve_power_s
 	return r < 0 ? r : carve_pool_note_vm(ctx, vm, err);
 }
 
+/* The PGPUs pinned (carve_ops_pgpu_pin) in the open transaction: a batch
+ * of starts pins each once, and the model mirrors what the batch reserves
+ * on them (reserved_in_model), so a second look would find it the same. */
+struct pins {
+	char uuid[CARVE_REALIZE_BATCH * 2][37];
+	size_t n;
+};
+
+static bool pinned(const struct pins *pins, const char *uuid)
+{
+	for (size_t i = 0; pins && i < pins->n; i++)
+		if (strcmp(pins->uuid[i], uuid) == 0)
+			return true;
+	return false;
+}
+
+static int pin(struct carve_ctx *ctx, struct pins *pins, struct carve_obj_pgpu *p, bool *changed,
+	       struct carve_error *err)
+{
+	*changed = false;
+	if (pinned(pins, p->uuid))
+		return 0;
+	int r = carve_ops_pgpu_pin(ctx, p, changed, err);
+	if (r >= 0 && pins && pins->n < ARRAY_SIZE(pins->uuid))
+		carve_strlcpy(pins->uuid[pins->n++], p->uuid, 37);
+	return r;
+}
+
+/* The reservation just written in the open transaction, mirrored in the
+ * model (model.h, carve_model_vm_set_state): the VM starting on target,
+ * its vGPUs scheduled on their PGPUs.  The VM's row is locked by the
+ * transaction; if it does not commit, the caller reloads the VM. */
+static int reserved_in_model(struct carve_ctx *ctx, const char *vm, const struct items *it, const char *target,
+			     struct carve_error *err)
+{
+	struct carve_model *m = ctx->model;
+	struct carve_obj_vm *o = carve_model_vm(m, vm);
+	if (!o)
+		return carve_ops_not_found("vm", vm, err);
+	bool here = strcmp(target, ctx->host_uuid) == 0;
+	carve_model_vm_set_state(m, o, CARVE_POWER_STARTING, carve_model_host(m, target), here ? ctx->host_uuid : NULL,
+				 true);
+	for (size_t i = 0; i < it->n; i++) {
+		struct carve_obj_vgpu *v = carve_model_vgpu(m, it->v[i].vgpu);
+		struct carve_obj_pgpu *p = carve_model_pgpu(m, it->v[i].pgpu);
+		if (!v || !p || carve_model_vgpu_set_place(m, v, v->resident, p, it->v[i].where.device_pci,
+							   CARVE_VGPU_RESERVED) < 0)
+			return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	}
+	return 0;
+}
+
 /* Step 1: choose the host and PGPUs and record the reservation (caller's
  * transaction), as XAPI does: of the candidate hosts, the one whose best
  * PGPU for the first vGPU is fullest (depth-first) or emptiest
  * (breadth-first), within it the index's choice.  Each chosen PGPU is
- * pinned (carve_ops_pgpu_pin); where the model was behind, the choice is made again
- * on the corrected model.  target: the chosen host's UUID. */
+ * pinned (carve_ops_pgpu_pin, once per transaction with pins); where the
+ * model was behind, the choice is made again on the corrected model.
+ * target: the chosen host's UUID.  The reservation is mirrored in the model
+ * (reserved_in_model).  *fatal: the failure is the store's, and the
+ * transaction is lost; else it is this VM's alone (no place, a bad on=) and
+ * nothing was written. */
 static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct items *it, const char *on,
-		   char target[37], struct carve_error *err)
+		   char target[37], struct pins *pins, bool *fatal, struct carve_error *err)
 {
+	*fatal = false;
 	_cleanup_free_ const struct carve_obj_host **hosts = NULL;
 	size_t n_hosts = 0;
 	int r = start_hosts(ctx, on, &hosts, &n_hosts, err);
@@ -531,9 +588,9 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 			break;
 		bool changed = false;
 		for (size_t i = 0; i < it->n && !changed && r >= 0; i++)
-			r = carve_ops_pgpu_pin(ctx, best[i], &changed, err);
+			r = pin(ctx, pins, best[i], &changed, err);
 		if (r < 0)
-			return r;
+			return *fatal = true, r;
 		if (!changed)
 			break;
 		best_host = NULL; /* the model was behind: choose again on what the store holds */
@@ -556,6 +613,10 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 		if ((r = item_params(x, best[i], err)) < 0)
 			return r;
 		x->where.device_pci[0] = '\0';
+	}
+	*fatal = true; /* from here on, what fails is the store's */
+	for (size_t i = 0; i < it->n; i++) {
+		struct item *x = &it->v[i];
 		/* A VF is chosen where the devices are made: the requester knows
 		 * only its own host's VFs. */
 		if (vf_impl(x->impl) && strcmp(target, ctx->host_uuid) == 0)
@@ -563,7 +624,9 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 		if ((r = carve_repo_vgpu_reserve(ctx->db, x->vgpu, x->pgpu, x->where.device_pci, err)) < 0)
 			return r;
 	}
-	return set_between(ctx, vm->uuid, CARVE_POWER_STARTING, target, err);
+	if ((r = set_between(ctx, vm->uuid, CARVE_POWER_STARTING, target, err)) < 0)
+		return r;
+	return reserved_in_model(ctx, vm->uuid, it, target, err);
 }
 
 int carve_ops_vm_release(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
@@ -622,8 +685,21 @@ static void relock(struct carve_ctx *ctx)
 	carve_model_wrlock(ctx->model);
 }
 
-struct started_vm;
+/* One start of several taken up together: started here
+ * (carve_ops_vm_start_many) or handed to this host
+ * (carve_ops_realize_starts). */
+struct started_vm {
+	char vm[37];
+	char target[37]; /* the host it was placed on */
+	const char *on;  /* the host asked for (on=), NULL for any */
+	struct items it;
+	bool live;       /* still going: nothing failed it yet */
+	bool ok;         /* its devices were made here */
+	struct carve_error err;
+};
+
 static const struct item *prior_item(const struct started_vm *prior, size_t n_prior, const struct item *x);
+static int confirm_starts(struct carve_ctx *ctx, struct started_vm *v, size_t n, struct carve_error *err);
 
 /* Note what the act did to each item's PGPU: in the store (inside the
  * caller's transaction) with delta (-1 made, +1 removed), then, after the
@@ -794,29 +870,6 @@ static int confirm_made(struct carve_ctx *ctx, const char *vm, struct items *it,
 	}
 }
 
-/* Steps 2 and 3 of a start whose reservation is committed and taken up by
- * this host (claimed_by): create the devices, the model open to readers
- * meanwhile, then confirm - or remove what was made and release, with the
- * error recorded on the VM when a requester on another host waits for it
- * (handed: a failed verb of this host's own changes nothing else). */
-static int realize_start(struct carve_ctx *ctx, const char *vm, struct items *it, bool handed,
-			 struct carve_error *err)
-{
-	carve_model_unlock(ctx->model);
-	int r = create_devices(ctx, it, err);
-	if (r < 0)
-		remove_created(ctx, it); /* devices first, then the reservation */
-	relock(ctx);
-
-	if (r < 0) {
-		failed(ctx, vm, true, handed, err);
-		return r;
-	}
-	if ((r = confirm_made(ctx, vm, it, false, err)) < 0)
-		return r; /* reconcile rolls the unconfirmed start back */
-	return acted(ctx, vm, it, true, err);
-}
-
 /* The VM of vm-start / vm-shutdown, and a host to act on. */
 static int vm_verb_args(struct carve_ctx *ctx, json_t *args, const char *verb, char vm[37], struct carve_error *err)
 {
@@ -824,6 +877,24 @@ static int vm_verb_args(struct carve_ctx *ctx, json_t *args, const char *verb, c
 	if (r >= 0 && !ctx->host)
 		r = carve_error_set(err, -EINVAL, "NO_HOST_BACKEND", "%s needs a host (drop --no-discover)", verb);
 	return r;
+}
+
+/* The VM exists (obj) and is in one of the power states allowed (a bit
+ * each) for verb. */
+static int vm_in_power(const struct carve_obj_vm *obj, const char *vm, const char *verb, unsigned allowed,
+		       struct carve_error *err)
+{
+	if (!obj)
+		return carve_ops_not_found("vm", vm, err);
+	if (allowed & (1u << obj->power))
+		return 0;
+	char want[64] = "";
+	for (int p = 0, n = 0; p < CARVE_POWER__MAX; p++)
+		if (allowed & (1u << p) && p != CARVE_POWER_STOPPING) /* a retry's state, not one to ask for */
+			snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s", n++ ? " or " : "",
+				 carve_power_state_name((enum carve_power_state)p));
+	return carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it %s", vm,
+			       carve_power_state_name(obj->power), verb, want);
 }
 
 /* verbs.h */
@@ -836,17 +907,8 @@ int carve_ops_vm_lock_begin(struct carve_ctx *ctx, const char *vm, const char *v
 		return r;
 	r = carve_model_lock_reload_vm(ctx->model, ctx->db, vm, &found, err);
 	*out = r >= 0 && found ? carve_model_vm(ctx->model, vm) : NULL;
-	if (r >= 0 && !*out)
-		r = carve_ops_not_found("vm", vm, err);
-	else if (r >= 0 && !(allowed & (1u << (*out)->power))) {
-		char want[64] = "";
-		for (int p = 0, n = 0; p < CARVE_POWER__MAX; p++)
-			if (allowed & (1u << p) && p != CARVE_POWER_STOPPING) /* a retry's state, not one to ask for */
-				snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s", n++ ? " or " : "",
-					 carve_power_state_name((enum carve_power_state)p));
-		r = carve_error_set(err, -EBUSY, "VM_BAD_POWER_STATE", "VM %s is %s; %s needs it %s", vm,
-				    carve_power_state_name((*out)->power), verb, want);
-	}
+	if (r >= 0)
+		r = vm_in_power(*out, vm, verb, allowed, err);
 	if (r < 0)
 		carve_db_rollback(ctx->db);
 	return r;
@@ -867,43 +929,194 @@ static int started(struct carve_ctx *ctx, const char *vm, json_t **result, struc
 	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Step 1 for the VMs of v at once: one transaction locks them all (in UUID
+ * order, so that two batches never wait on each other in a cycle), places
+ * each on the model as the ones before it left it, records the
+ * reservations and commits.  A VM that cannot start fails alone (live
+ * false, its error in err); a failure of the store fails them all, after
+ * retrying a deadlock as a single start does. */
+static void start_intents(struct carve_ctx *ctx, struct started_vm *v, size_t n, const char *verb,
+			  enum carve_power_state from)
+{
+	const char *order[CARVE_REALIZE_BATCH];
+	bool wanted[CARVE_REALIZE_BATCH], found[CARVE_REALIZE_BATCH];
+	size_t n_order = 0;
+	for (size_t i = 0; i < n; i++) {
+		wanted[i] = v[i].live;
+		bool seen = false;
+		for (size_t k = 0; k < n_order && !seen; k++)
+			seen = strcmp(order[k], v[i].vm) == 0;
+		if (v[i].live && !seen)
+			order[n_order++] = v[i].vm;
+	}
+	qsort(order, n_order, sizeof(*order), cmp_str);
+	_cleanup_free_ struct pins *pins = malloc(sizeof(*pins));
+	struct carve_error e = {0};
+	int r = pins ? 0 : carve_error_set(&e, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	for (int attempt = 0; r >= 0; attempt++) {
+		pins->n = 0;
+		if ((r = carve_ops_begin_shared(ctx, &e)) < 0)
+			break;
+		r = carve_model_lock_reload_vms(ctx->model, ctx->db, order, n_order, found, &e);
+		for (size_t i = 0; r >= 0 && i < n; i++) {
+			if (!(v[i].live = wanted[i]))
+				continue;
+			carve_error_clear(&v[i].err);
+			bool fatal = false;
+			const struct carve_obj_vm *obj = carve_model_vm(ctx->model, v[i].vm);
+			int ri = vm_in_power(obj, v[i].vm, verb, 1u << from, &v[i].err);
+			if (ri >= 0 && (ri = load_items(obj, &v[i].it, &v[i].err)) >= 0)
+				ri = reserve(ctx, obj, &v[i].it, v[i].on, v[i].target, pins, &fatal, &v[i].err);
+			if (ri < 0 && fatal) {
+				r = ri;
+				carve_error_reset(&e, ri, v[i].err.id, "%s", v[i].err.message);
+			} else if (ri < 0) {
+				v[i].live = false;
+			}
+		}
+		if ((r = carve_ops_end(ctx, r, &e)) >= 0)
+			return;
+		/* the model mirrors what was rolled back: read the VMs again */
+		for (size_t k = 0; k < n_order; k++)
+			carve_model_reload_vm(ctx->model, ctx->db, order[k], NULL);
+		if (r != -EAGAIN || attempt == 8)
+			break;
+		carve_error_clear(&e);
+		r = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (wanted[i]) {
+			v[i].live = false;
+			carve_error_reset(&v[i].err, e.code, e.id, "%s", e.message);
+		}
+}
+
+/* A start confirmed (committed) here: the model, the inventory and the
+ * acted GPUs as acted() leaves them, the VM mirrored rather than read back
+ * (its row was locked by the confirming transaction). */
+static int started_here(struct carve_ctx *ctx, const char *vm, const struct items *it, struct carve_error *err)
+{
+	struct carve_model *m = ctx->model;
+	note_inventory(ctx, it, true);
+	note_model(ctx, it);
+	struct carve_obj_vm *o = carve_model_vm(m, vm);
+	bool mirrored = o != NULL;
+	if (o)
+		carve_model_vm_set_state(m, o, CARVE_POWER_RUNNING, carve_model_host(m, ctx->host_uuid), NULL, false);
+	for (size_t i = 0; mirrored && i < it->n; i++) {
+		struct carve_obj_vgpu *v = carve_model_vgpu(m, it->v[i].vgpu);
+		struct carve_obj_pgpu *p = carve_model_pgpu(m, it->v[i].pgpu);
+		mirrored = v && p &&
+			   carve_model_vgpu_set_place(m, v, p, NULL, it->v[i].where.device_pci, CARVE_VGPU_RUNNING) >= 0;
+	}
+	int r = mirrored ? 0 : carve_model_reload_vm(m, ctx->db, vm, err);
+	if (r >= 0)
+		reread_acted(ctx);
+	return r;
+}
+
+/* Steps 2 and 3 for the VMs of v placed here: their devices created (the
+ * model open to readers meanwhile), the ones made confirmed in one
+ * transaction; a VM whose act fails is undone alone, its error recorded on
+ * it when a requester on another host waits for it (handed). */
+static int realize_here(struct carve_ctx *ctx, struct started_vm *v, size_t n, bool handed, struct carve_error *err)
+{
+	carve_model_unlock(ctx->model);
+	for (size_t i = 0; i < n; i++) {
+		v[i].ok = v[i].live && strcmp(v[i].target, ctx->host_uuid) == 0 &&
+			  create_devices(ctx, &v[i].it, &v[i].err) >= 0;
+		if (v[i].live && !v[i].ok)
+			remove_created(ctx, &v[i].it); /* devices first, then the reservation */
+	}
+	relock(ctx);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].live && !v[i].ok && strcmp(v[i].target, ctx->host_uuid) == 0) {
+			failed(ctx, v[i].vm, true, handed, &v[i].err);
+			v[i].live = false;
+		}
+	int r = confirm_starts(ctx, v, n, err);
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].ok)
+			continue;
+		if (r < 0) { /* reconcile rolls the unconfirmed starts back */
+			v[i].live = v[i].ok = false;
+			carve_error_reset(&v[i].err, err->code, err->id, "%s", err->message);
+			carve_model_reload_vm(ctx->model, ctx->db, v[i].vm, NULL);
+		} else if (started_here(ctx, v[i].vm, &v[i].it, &v[i].err) < 0) {
+			v[i].live = v[i].ok = false;
+		}
+	}
+	return r;
+}
+
+void carve_ops_vm_start_many(struct carve_ctx *ctx, const char *verb, enum carve_power_state from,
+			     struct carve_call *calls, json_t *const *args, size_t n)
+{
+	_cleanup_free_ struct started_vm *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v || n > CARVE_REALIZE_BATCH) {
+		for (size_t i = 0; i < n; i++)
+			if (calls[i].r >= 0)
+				calls[i].r = carve_error_set(&calls[i].err, v ? -E2BIG : -ENOMEM,
+							     v ? "INTERNAL_ERROR" : "OUT_OF_MEMORY",
+							     v ? "too many starts at once" : "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (calls[i].r < 0)
+			continue;
+		int r = vm_verb_args(ctx, args[i], verb, v[i].vm, &calls[i].err);
+		if (r >= 0)
+			r = carve_arg_str(args[i], "on", false, &v[i].on, &calls[i].err);
+		calls[i].r = r < 0 ? r : 0;
+		v[i].live = r >= 0;
+	}
+	struct carve_error e = {0};
+	start_intents(ctx, v, n, verb, from);
+	realize_here(ctx, v, n, false, &e); /* each VM has its own error */
+	for (size_t i = 0; i < n; i++) {
+		struct carve_call *c = &calls[i];
+		if (c->r < 0)
+			continue;
+		if (!v[i].live) {
+			c->r = v[i].err.code < 0 ? v[i].err.code : -EIO;
+			carve_error_reset(&c->err, c->r, v[i].err.id, "%s", v[i].err.message);
+		} else if (!v[i].ok) { /* 2, 3 on the chosen host, by its carved (carve_ops_realize) */
+			c->r = CARVE_CALL_WAIT;
+			carve_strlcpy(c->vm, v[i].vm, sizeof(c->vm));
+			carve_strlcpy(c->target, v[i].target, sizeof(c->target));
+		} else if (!(c->result = start_result(v[i].vm, &v[i].it, &c->err))) {
+			c->r = carve_error_isset(&c->err) ? c->err.code : -ENOMEM;
+		}
+	}
+}
+
+int carve_ops_vm_start_wait(struct carve_ctx *ctx, const char *vm, const char *target, json_t **result,
+			    struct carve_error *err)
+{
+	int r = carve_pool_wait(ctx, vm, target, CARVE_POWER_STARTING, err);
+	return r < 0 ? r : started(ctx, vm, result, err);
+}
+
 /* vm-start, and vm-resume of a VM that lost its reservation: `from` the
- * power state the VM must be in. */
+ * power state the VM must be in.  A batch of one. */
 static int start_vm(struct carve_ctx *ctx, json_t *args, const char *verb, enum carve_power_state from,
 		    json_t **result, struct carve_error *err)
 {
-	char vm[37], target[37] = "";
-	const char *on = NULL;
-	struct carve_obj_vm *obj;
-	struct items it;
-	int r = vm_verb_args(ctx, args, verb, vm, err);
-	if (r < 0 || (r = carve_arg_str(args, "on", false, &on, err)) < 0)
-		return r;
-
-	/* 1. intent, retried when two placements deadlock on their row locks */
-	for (int attempt = 0;; attempt++) {
-		if ((r = carve_ops_vm_lock_begin(ctx, vm, verb, 1u << from, &obj, err)) < 0)
-			return r;
-		r = load_items(obj, &it, err);
-		if (r >= 0)
-			r = reserve(ctx, obj, &it, on, target, err);
-		r = carve_ops_end(ctx, r, err);
-		if (r != -EAGAIN || attempt == 8)
-			break;
-		carve_error_clear(err); /* the next begin_vm_locked reads the VM again */
+	struct carve_call call = {.args = args};
+	carve_ops_vm_start_many(ctx, verb, from, &call, &args, 1);
+	if (call.r == CARVE_CALL_WAIT)
+		call.r = carve_ops_vm_start_wait(ctx, call.vm, call.target, &call.result, &call.err);
+	if (call.r < 0) {
+		carve_error_reset(err, call.r, call.err.id, "%s", call.err.message);
+		return call.r;
 	}
-	if (r < 0 || (r = carve_model_reload_vm(ctx->model, ctx->db, vm, err)) < 0)
-		return r;
-	if (strcmp(target, ctx->host_uuid) != 0) {
-		/* 2, 3 on the chosen host, by its carved (carve_ops_realize) */
-		if ((r = carve_pool_wait(ctx, vm, target, CARVE_POWER_STARTING, err)) < 0)
-			return r;
-		return started(ctx, vm, result, err);
-	}
-	if ((r = realize_start(ctx, vm, &it, false, err)) < 0)
-		return r;
-	*result = start_result(vm, &it, err);
-	return *result ? 0 : (carve_error_isset(err) ? err->code : -ENOMEM);
+	*result = call.result;
+	return 0;
 }
 
 int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)
@@ -1193,16 +1406,15 @@ int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error 
 	if (peer)
 		return phase == CARVE_MIGRATION_PREPARING ? realize_prepare(ctx, vm, &it, err)
 							  : realize_drop(ctx, vm, &it, phase, err);
-	return starting ? realize_start(ctx, vm, &it, true, err) : realize_stop(ctx, vm, &it, true, err);
+	if (!starting)
+		return realize_stop(ctx, vm, &it, true, err);
+	struct started_vm one = {.it = it, .live = true};
+	carve_strlcpy(one.vm, vm, sizeof(one.vm));
+	carve_strlcpy(one.target, ctx->host_uuid, sizeof(one.target));
+	if ((r = realize_here(ctx, &one, 1, true, err)) >= 0 && !one.ok)
+		r = carve_error_reset(err, one.err.code, one.err.id, "%s", one.err.message);
+	return r;
 }
-
-/* One start of carve_ops_realize_starts. */
-struct started_vm {
-	char vm[37];
-	struct items it;
-	bool ok;
-	struct carve_error err;
-};
 
 /* The last item of the acted VMs in prior on x's PGPU and type, if any. */
 static const struct item *prior_item(const struct started_vm *prior, size_t n_prior, const struct item *x)
@@ -1232,6 +1444,8 @@ static int claim_starts(struct carve_ctx *ctx, struct started_vm *v, size_t *n, 
 		if (!obj)
 			continue;
 		(*n)++;
+		x->live = true;
+		carve_strlcpy(x->target, ctx->host_uuid, sizeof(x->target));
 		if ((r = load_items(obj, &x->it, err)) < 0 || (r = reserve_vfs(ctx, &x->it, false, err)) < 0)
 			break;
 	}
@@ -1270,22 +1484,10 @@ int carve_ops_realize_starts(struct carve_ctx *ctx, size_t *done, struct carve_e
 	int r = claim_starts(ctx, v, &n, err);
 	if (r < 0 || n == 0)
 		return r;
-	carve_model_unlock(ctx->model);
-	for (size_t i = 0; i < n; i++) {
-		v[i].ok = create_devices(ctx, &v[i].it, &v[i].err) >= 0;
-		if (!v[i].ok)
-			remove_created(ctx, &v[i].it); /* devices first, then the reservation */
-	}
-	relock(ctx);
+	r = realize_here(ctx, v, n, true, err);
 	for (size_t i = 0; i < n; i++)
-		if (!v[i].ok)
-			failed(ctx, v[i].vm, true, true, &v[i].err);
-	if ((r = confirm_starts(ctx, v, n, err)) < 0)
-		return r; /* reconcile rolls the unconfirmed starts back */
-	for (size_t i = 0; i < n; i++)
-		if (v[i].ok && acted(ctx, v[i].vm, &v[i].it, true, NULL) >= 0)
-			(*done)++;
-	return 0;
+		*done += v[i].ok;
+	return r;
 }
 
 /* ---- reconcile ---- */
@@ -1508,11 +1710,6 @@ static void note_pci(const char **pci, size_t *n, size_t max, const struct carve
 		seen = strcmp(pci[j], carve_pgpu_place(p)->pci) == 0;
 	if (!seen)
 		pci[(*n)++] = strdup(carve_pgpu_place(p)->pci);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err)

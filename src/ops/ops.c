@@ -15,6 +15,7 @@
 #include "util/cleanup.h"
 #include "util/uuid.h"
 #include "verbs.h"
+#include "vm.h"
 
 
 void carve_ctx_close(struct carve_ctx *ctx)
@@ -301,12 +302,10 @@ static json_t *lower_keys(json_t *args, struct carve_error *err)
 	return out;
 }
 
-int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t **result, struct carve_error *err)
+/* The verb's arguments with their keys in lower case, each one the verb
+ * takes (*out a new reference). */
+static int verb_args(const struct carve_op *op, json_t *args, json_t **out, struct carve_error *err)
 {
-	*result = NULL;
-	const struct carve_op *op = carve_op_find(verb);
-	if (!op)
-		return carve_error_set(err, -EINVAL, "UNKNOWN_COMMAND", "unknown command: %.64s", verb ? verb : "");
 	_cleanup_json_ json_t *a = lower_keys(args, err);
 	if (!a)
 		return carve_error_isset(err) ? err->code : -ENOMEM;
@@ -323,14 +322,68 @@ int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t
 						       op->verb, k);
 		}
 	}
-	/* A context of its own (the CLI) loads the model and looks at the host
-	 * once; carved's service does both itself and keeps them current. */
+	*out = json_incref(a);
+	return 0;
+}
+
+/* A context of its own (the CLI) loads the model and looks at the host
+ * once; carved's service does both itself and keeps them current. */
+static int ctx_ready(struct carve_ctx *ctx, struct carve_error *err)
+{
 	int r;
-	if (!ctx->model) {
-		if ((r = carve_ops_load_model(ctx, err)) < 0)
-			return r;
-	}
+	if (!ctx->model && (r = carve_ops_load_model(ctx, err)) < 0)
+		return r;
 	if (!ctx->refreshed && (r = carve_ops_refresh(ctx, err)) < 0)
+		return r;
+	return 0;
+}
+
+bool carve_ops_call_batches(const char *verb)
+{
+	return verb && strcmp(verb, "vm-start") == 0;
+}
+
+void carve_ops_call_many(struct carve_ctx *ctx, const char *verb, struct carve_call *calls, size_t n)
+{
+	json_t *args[CARVE_REALIZE_BATCH] = {0};
+	const struct carve_op *op = carve_op_find(verb);
+	struct carve_error e = {0};
+	int r = !op || !carve_ops_call_batches(verb) || n > CARVE_REALIZE_BATCH
+			? carve_error_set(&e, -EINVAL, "UNKNOWN_COMMAND", "%.64s does not take calls together",
+					  verb ? verb : "")
+			: ctx_ready(ctx, &e);
+	for (size_t i = 0; i < n; i++) {
+		calls[i].result = NULL;
+		carve_error_clear(&calls[i].err);
+		calls[i].r = r < 0 ? carve_error_reset(&calls[i].err, r, e.id, "%s", e.message)
+				   : verb_args(op, calls[i].args, &args[i], &calls[i].err);
+	}
+	if (r >= 0) {
+		carve_model_wrlock(ctx->model);
+		carve_ops_vm_start_many(ctx, verb, CARVE_POWER_HALTED, calls, args, n);
+		carve_model_unlock(ctx->model);
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(args[i]);
+}
+
+int carve_ops_call_wait(struct carve_ctx *ctx, struct carve_call *call)
+{
+	carve_model_wrlock(ctx->model);
+	call->r = carve_ops_vm_start_wait(ctx, call->vm, call->target, &call->result, &call->err);
+	carve_model_unlock(ctx->model);
+	return call->r;
+}
+
+int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t **result, struct carve_error *err)
+{
+	*result = NULL;
+	const struct carve_op *op = carve_op_find(verb);
+	if (!op)
+		return carve_error_set(err, -EINVAL, "UNKNOWN_COMMAND", "unknown command: %.64s", verb ? verb : "");
+	_cleanup_json_ json_t *a = NULL;
+	int r = verb_args(op, args, &a, err);
+	if (r < 0 || (r = ctx_ready(ctx, err)) < 0)
 		return r;
 	if (op->writes)
 		carve_model_wrlock(ctx->model);

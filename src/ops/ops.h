@@ -154,6 +154,30 @@ const struct carve_op *carve_ops_table(size_t *n);
 /* Validate args against the verb, then run it.  *result is a new reference. */
 int carve_ops_call(struct carve_ctx *ctx, const char *verb, json_t *args, json_t **result, struct carve_error *err);
 
+/* One of several calls of a verb taken up together (carve_ops_call_many). */
+struct carve_call {
+	json_t *args;   /* in: the verb's arguments (borrowed) */
+	json_t *result; /* out, when r is 0: a new reference */
+	int r;          /* out: 0, a negative errno (err says why) or CARVE_CALL_WAIT */
+	struct carve_error err;
+	/* CARVE_CALL_WAIT: placed on another host, whose agent acts on it;
+	 * carve_ops_call_wait gives the answer. */
+	char vm[37], target[37];
+};
+#define CARVE_CALL_WAIT 1
+/* Does the verb take calls together?  vm-start does: the starts that reach
+ * one agent at once are placed in one transaction, their devices made, and
+ * confirmed in one more (lifecycle.c) - as group commit does for
+ * store-only writes, two commits for the lot instead of two each. */
+bool carve_ops_call_batches(const char *verb);
+/* Run n (at most CARVE_REALIZE_BATCH) calls of such a verb as one, each
+ * validated as carve_ops_call does and failing alone where only it is at
+ * fault; outcomes in calls[].  The model write-locked inside, as a verb's. */
+void carve_ops_call_many(struct carve_ctx *ctx, const char *verb, struct carve_call *calls, size_t n);
+/* The answer of a CARVE_CALL_WAIT call, once the other host's agent acted
+ * (ops/pool.h, carve_pool_wait): 0 with call->result, or the error. */
+int carve_ops_call_wait(struct carve_ctx *ctx, struct carve_call *call);
+
 /* Fold an inventory into the model (one transaction; see sync.c). */
 int carve_ops_sync_inventory(struct carve_ctx *ctx, struct carve_hw_inventory *inv, struct carve_error *err);
 

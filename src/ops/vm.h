@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "ops.h"
+#include "state/objects.h"
 
 int carve_extra_args_valid(const char *s, struct carve_error *err);
 struct carve_obj_vm;
@@ -28,6 +29,15 @@ int carve_op_vgpu_create(struct carve_ctx *ctx, json_t *args, json_t **result, s
 int carve_op_vgpu_destroy(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vgpu_param_set(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vm_start(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
+/* vm-start (or the start of vm-resume, from its power state) of n VMs at
+ * once (ops.h, carve_ops_call_many): args[i] lower-cased, calls[i] whose r
+ * is negative already are skipped.  Model write-locked. */
+void carve_ops_vm_start_many(struct carve_ctx *ctx, const char *verb, enum carve_power_state from,
+			     struct carve_call *calls, json_t *const *args, size_t n);
+/* The rest of a start placed on another host: its agent's outcome, then
+ * the answer.  Model write-locked. */
+int carve_ops_vm_start_wait(struct carve_ctx *ctx, const char *vm, const char *target, json_t **result,
+			    struct carve_error *err);
 int carve_op_vm_shutdown(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_host_reconcile(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);
 int carve_op_vgpu_adopt(struct carve_ctx *ctx, json_t *args, json_t **result, struct carve_error *err);

@@ -11,6 +11,7 @@
 #include "model/model.h"
 #include "repo.h"
 #include "util/cleanup.h"
+#include "util/str.h"
 #include "util/clock.h"
 #include "util/str.h"
 #include "util/uuid.h"
@@ -1355,6 +1356,58 @@ int carve_model_lock_reload_vm(struct carve_model *m, struct carve_db *db, const
 			       struct carve_error *err)
 {
 	return reload_vm(m, db, uuid, true, found, err);
+}
+
+int carve_model_lock_reload_vms(struct carve_model *m, struct carve_db *db, const char *const *uuids, size_t n,
+				bool *found, struct carve_error *err)
+{
+	if (n <= 1)
+		return n ? reload_vm(m, db, uuids[0], true, found, err) : 0;
+	m->version++;
+	struct carve_rows **rows = calloc(2 * n, sizeof(*rows));
+	struct carve_db_stmt *st = calloc(2 * n, sizeof(*st));
+	char (*sql)[256] = calloc(2 * n, sizeof(*sql));
+	int r = rows && st && sql ? 0 : oom(err);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		carve_repo_select_stmt(db, CARVE_REPO_VM, (const char **)&uuids[i], sql[2 * i], &rows[2 * i], &st[2 * i]);
+		strncat(sql[2 * i], carve_db_for_update(db), sizeof(sql[0]) - strlen(sql[2 * i]) - 1);
+		carve_repo_select_stmt(db, CARVE_REPO_VGPU, (const char **)&uuids[i], sql[2 * i + 1], &rows[2 * i + 1], &st[2 * i + 1]);
+	}
+	if (r >= 0)
+		r = carve_db_exec_all(db, st, 2 * n, err);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		found[i] = rows[2 * i]->nrows > 0;
+		r = carve_model_set_vm(m, db, uuids[i], rows[2 * i], rows[2 * i + 1], err);
+	}
+	for (size_t i = 0; rows && i < 2 * n; i++)
+		carve_rows_free(rows[i]);
+	free(rows);
+	free(st);
+	free(sql);
+	return r;
+}
+
+void carve_model_vm_set_state(struct carve_model *m, struct carve_obj_vm *vm, enum carve_power_state power,
+			      struct carve_obj_host *resident_on, const char *claimed_by, bool clear_error)
+{
+	m->version++;
+	vm->power = power;
+	vm->resident_on = resident_on;
+	carve_strlcpy(vm->claimed_by, claimed_by ? claimed_by : "", sizeof(vm->claimed_by));
+	if (clear_error && vm->last_error)
+		vm->last_error[0] = '\0';
+}
+
+int carve_model_vgpu_set_place(struct carve_model *m, struct carve_obj_vgpu *v, struct carve_obj_pgpu *resident,
+			       struct carve_obj_pgpu *scheduled, const char *device_pci, enum carve_vgpu_state state)
+{
+	m->version++;
+	vgpu_detach(v);
+	v->resident = resident;
+	v->scheduled = scheduled;
+	carve_strlcpy(v->device_pci, device_pci ? device_pci : "", sizeof(v->device_pci));
+	v->state = state;
+	return vgpu_attach(v);
 }
 
 int carve_model_set_vm(struct carve_model *m, struct carve_db *db, const char *uuid, const struct carve_rows *rows,

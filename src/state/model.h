@@ -144,6 +144,24 @@ int carve_model_lock_reload_vm(struct carve_model *m, struct carve_db *db, const
  * model has not seen yet. */
 int carve_model_set_vm(struct carve_model *m, struct carve_db *db, const char *uuid, const struct carve_rows *rows,
 		       const struct carve_rows *vgpus, struct carve_error *err);
+/* The same as carve_model_lock_reload_vm for n VMs at once, in one round
+ * trip where the store pipelines; their rows are locked in the order given
+ * (callers sort them, so that two such reads never wait on each other in a
+ * cycle).  found[i]: VM i exists. */
+int carve_model_lock_reload_vms(struct carve_model *m, struct carve_db *db, const char *const *uuids, size_t n,
+				bool *found, struct carve_error *err);
+/* What a writer wrote of a VM or a vGPU, applied to the model without
+ * reading it back.  Only for a row the writer's transaction holds locked
+ * (the VM's), so that the store holds exactly this once it commits; if it
+ * does not commit, the caller reloads the VM.  Model write-locked.
+ * vm_set_state: power state, resident_on (NULL: none), claimed_by ("" or
+ * NULL: none), and the last error cleared when clear_error.
+ * vgpu_set_place: where the vGPU holds capacity and its state; -ENOMEM
+ * leaves the vGPU detached (reload the VM). */
+void carve_model_vm_set_state(struct carve_model *m, struct carve_obj_vm *vm, enum carve_power_state power,
+			      struct carve_obj_host *resident_on, const char *claimed_by, bool clear_error);
+int carve_model_vgpu_set_place(struct carve_model *m, struct carve_obj_vgpu *v, struct carve_obj_pgpu *resident,
+			       struct carve_obj_pgpu *scheduled, const char *device_pci, enum carve_vgpu_state state);
 /* Every PGPU of a host, its host row and any type or group they name. */
 int carve_model_reload_host_pgpus(struct carve_model *m, struct carve_db *db, const char *host_uuid,
 				  struct carve_error *err);

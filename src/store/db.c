@@ -53,7 +53,7 @@ static void pending_drop(struct carve_db *db, size_t from)
 
 int carve_db_exec_all(struct carve_db *db, const struct carve_db_stmt *stmts, size_t n, struct carve_error *err)
 {
-	struct carve_db_stmt all[16];
+	struct carve_db_stmt all[CARVE_DB_PIPELINE_MAX];
 	size_t np = db->n_pending;
 	for (size_t i = 0; i < n; i++) {
 		if (stmts[i].out)

@@ -58,6 +58,10 @@ struct carve_db_stmt {
 	struct carve_rows **out; /* NULL: no rows wanted */
 };
 
+/* The most statements one round trip carries (carve_db_exec_all, with the
+ * unsent ones): more is -E2BIG. */
+#define CARVE_DB_PIPELINE_MAX 256
+
 struct carve_db_ops {
 	const char *name;
 	int (*exec)(struct carve_db *db, const char *sql, const char *const *params, size_t nparams,
@@ -107,8 +111,8 @@ struct carve_db {
 	 * carve_db_exec_later (their parameters copied into pending_owned):
 	 * they go out with the next statement, in its round trip (where
 	 * exec_all pipelines). */
-	struct carve_db_stmt pending[12];
-	char *pending_owned[12];
+	struct carve_db_stmt pending[64];
+	char *pending_owned[64];
 	size_t n_pending;
 };
 

@@ -333,8 +333,8 @@ static int pg_exec_all(struct carve_db *base, const struct carve_db_stmt *st, si
 		size_t stmt;
 		int slot;
 		bool parse;
-	} items[2 * 16];
-	if (n > 16)
+	} items[2 * CARVE_DB_PIPELINE_MAX];
+	if (n > CARVE_DB_PIPELINE_MAX)
 		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many statements in one pipeline");
 	int r = 0;
 	for (size_t i = 0; i < n && r >= 0; i++)
