@@ -80,20 +80,25 @@ static void realize(struct carve_agent *a)
 static int drain(struct carve_agent *a, bool *handed, struct carve_error *err)
 {
 	int r;
-	char ch[64], payload[160], self[64];
+	char ch[64], payload[8192], self[64];
 	carve_pool_origin(carve_service_host_uuid(a->svc), self);
 	while ((r = carve_db_next_note(a->db, ch, sizeof(ch), payload, sizeof(payload))) > 0) {
 		if (strcmp(ch, a->channel) == 0) {
 			*handed = true;
 			continue;
 		}
-		char kind[8], uuid[40], origin[72] = "";
-		if (sscanf(payload, "%7s %39s %71s", kind, uuid, origin) < 2 || strlen(uuid) != 36)
-			continue;
-		if (strcmp(origin, self) == 0)
-			continue; /* this process wrote it: its model has it */
-		if (strcmp(kind, "vm") == 0 || strcmp(kind, "pgpu") == 0)
-			carve_service_note_changed(a->svc, kind[0], uuid);
+		/* a line each (store/db.h, carve_db_notify) */
+		for (char *line = payload, *next; line && *line; line = next) {
+			if ((next = strchr(line, '\n')))
+				*next++ = '\0';
+			char kind[8], uuid[40], origin[72] = "";
+			if (sscanf(line, "%7s %39s %71s", kind, uuid, origin) < 2 || strlen(uuid) != 36)
+				continue;
+			if (strcmp(origin, self) == 0)
+				continue; /* this process wrote it: its model has it */
+			if (strcmp(kind, "vm") == 0 || strcmp(kind, "pgpu") == 0)
+				carve_service_note_changed(a->svc, kind[0], uuid);
+		}
 	}
 	if (r < 0)
 		return carve_error_set(err, r, "DATABASE_UNAVAILABLE", "the pool's notifications stopped");

@@ -296,9 +296,7 @@ int carve_ops_pgpu_pin(struct carve_ctx *ctx, struct carve_obj_pgpu *p, bool *ch
 	char uuid[37];
 	carve_strlcpy(uuid, p->uuid, sizeof(uuid));
 	_cleanup_rows_ struct carve_rows *rows = NULL;
-	int r = carve_repo_pgpu_lock(ctx->db, uuid, err);
-	if (r >= 0)
-		r = carve_repo_pgpu_vms(ctx->db, uuid, &rows, err);
+	int r = carve_repo_pgpu_lock_vms(ctx->db, uuid, &rows, err);
 	if (r < 0)
 		return r;
 	bool same = rows->nrows == p->n_vgpus;

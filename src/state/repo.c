@@ -250,18 +250,17 @@ int carve_repo_vgpu_set_extra_args(struct carve_db *db, const char *uuid, const 
 	return EXEC(db, err, "UPDATE vgpu SET extra_args=$2 WHERE uuid=$1", 2, uuid, extra);
 }
 
-int carve_repo_pgpu_lock(struct carve_db *db, const char *uuid, struct carve_error *err)
+int carve_repo_pgpu_lock_vms(struct carve_db *db, const char *pgpu, struct carve_rows **out, struct carve_error *err)
 {
 	char sql[96];
 	snprintf(sql, sizeof(sql), "SELECT uuid FROM pgpu WHERE uuid=$1%s", carve_db_for_update(db));
-	return carve_db_execf(db, NULL, err, sql, 1, uuid);
-}
-
-int carve_repo_pgpu_vms(struct carve_db *db, const char *pgpu, struct carve_rows **out, struct carve_error *err)
-{
-	return carve_db_execf(db, out, err,
-			      "SELECT uuid, vm_uuid FROM vgpu WHERE resident_on=$1 OR scheduled_pgpu=$1 ORDER BY uuid", 1,
-			      pgpu);
+	const char *params[] = {pgpu};
+	const struct carve_db_stmt st[] = {
+		{.sql = sql, .params = params, .nparams = 1},
+		{.sql = "SELECT uuid, vm_uuid FROM vgpu WHERE resident_on=$1 OR scheduled_pgpu=$1 ORDER BY uuid",
+		 .params = params, .nparams = 1, .out = out},
+	};
+	return carve_db_exec_all(db, st, 2, err);
 }
 
 int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,

@@ -125,11 +125,11 @@ struct carve_repo_vgpu {
 int carve_repo_vgpu_insert(struct carve_db *db, const struct carve_repo_vgpu *v, struct carve_error *err);
 int carve_repo_vgpu_delete(struct carve_db *db, const char *uuid, struct carve_error *err);
 int carve_repo_vgpu_set_extra_args(struct carve_db *db, const char *uuid, const char *extra, struct carve_error *err);
-/* Lock the PGPU's row until the transaction ends: every placement on it
- * takes this lock before it counts what the PGPU holds. */
-int carve_repo_pgpu_lock(struct carve_db *db, const char *uuid, struct carve_error *err);
-/* Rows (uuid, vm_uuid) of the vGPUs resident or scheduled on the PGPU. */
-int carve_repo_pgpu_vms(struct carve_db *db, const char *pgpu, struct carve_rows **out, struct carve_error *err);
+/* Lock the PGPU's row until the transaction ends (every placement on it
+ * takes this lock before it counts what the PGPU holds), then the rows
+ * (uuid, vm_uuid) of the vGPUs resident or scheduled on it, ordered by
+ * uuid: one round trip where the store pipelines. */
+int carve_repo_pgpu_lock_vms(struct carve_db *db, const char *pgpu, struct carve_rows **out, struct carve_error *err);
 /* Intent: placed on pgpu (and that VF, "" when none), state reserved. */
 int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
 			    struct carve_error *err);

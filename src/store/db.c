@@ -25,8 +25,12 @@ void carve_db_close(struct carve_db *db)
 		return;
 	for (size_t i = 0; i < db->n_pending; i++)
 		free(db->pending_owned[i]);
+	for (size_t i = 0; i < db->n_notes; i++)
+		free(db->notes[i].text);
 	db->ops->close(db);
 }
+
+static void notes_drop(struct carve_db *db);
 
 /* Reads, transaction control and PRAGMAs do not change the model. */
 static bool may_write(const char *sql)
@@ -200,6 +204,7 @@ static int begin(struct carve_db *db, enum carve_db_mode mode, struct carve_erro
 		return r;
 	}
 	db->batching = false;
+	notes_drop(db);
 	pending_drop(db, 0);
 	db->txn_failed = false;
 	db->wrote = false;
@@ -239,11 +244,68 @@ bool carve_db_notifies(const struct carve_db *db)
 	return db->ops->listen != NULL;
 }
 
+#define NOTE_MAX 7999
+
+static int note_queue(struct carve_db *db, struct carve_db_note *n, struct carve_error *err)
+{
+	int r = carve_db_execf_later(db, err, "SELECT pg_notify($1, $2)", 2, n->channel, n->text);
+	free(n->text);
+	n->text = NULL;
+	n->len = 0;
+	return r;
+}
+
+static void notes_drop(struct carve_db *db)
+{
+	for (size_t i = 0; i < db->n_notes; i++)
+		free(db->notes[i].text);
+	db->n_notes = 0;
+}
+
+/* Queue the transaction's joined notifications (before its COMMIT). */
+static int notes_queue(struct carve_db *db, struct carve_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; i < db->n_notes && r >= 0; i++)
+		if (db->notes[i].len)
+			r = note_queue(db, &db->notes[i], err);
+	notes_drop(db);
+	return r;
+}
+
 int carve_db_notify(struct carve_db *db, const char *channel, const char *payload, struct carve_error *err)
 {
 	if (!carve_db_notifies(db))
 		return 0;
-	return carve_db_execf_later(db, err, "SELECT pg_notify($1, $2)", 2, channel, payload);
+	size_t pl = strlen(payload);
+	/* Joined only at the top level of a plain transaction: a batch's
+	 * member may roll back to its savepoint, taking its own with it. */
+	if (db->txn_depth != 1 || db->batching || strlen(channel) >= sizeof(db->notes[0].channel) || pl >= NOTE_MAX ||
+	    strchr(payload, '\n'))
+		return carve_db_execf_later(db, err, "SELECT pg_notify($1, $2)", 2, channel, payload);
+	struct carve_db_note *n = NULL;
+	for (size_t i = 0; i < db->n_notes && !n; i++)
+		if (strcmp(db->notes[i].channel, channel) == 0)
+			n = &db->notes[i];
+	if (!n && db->n_notes == ARRAY_SIZE(db->notes))
+		return carve_db_execf_later(db, err, "SELECT pg_notify($1, $2)", 2, channel, payload);
+	if (!n) {
+		n = &db->notes[db->n_notes++];
+		*n = (struct carve_db_note){0};
+		memcpy(n->channel, channel, strlen(channel) + 1);
+	}
+	int r;
+	if (n->len && n->len + 1 + pl > NOTE_MAX && (r = note_queue(db, n, err)) < 0)
+		return r;
+	char *t = realloc(n->text, n->len + 1 + pl + 1);
+	if (!t)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	n->text = t;
+	if (n->len)
+		t[n->len++] = '\n';
+	memcpy(t + n->len, payload, pl + 1);
+	n->len += pl;
+	return 0;
 }
 
 int carve_db_listen(struct carve_db *db, const char *channel, struct carve_error *err)
@@ -321,12 +383,13 @@ int carve_db_commit(struct carve_db *db, struct carve_error *err)
 	if (!db->batching && db->member_wrote && !db->member_announced)
 		db->unannounced = true;
 	db->batching = false;
-	if (db->txn_failed) {
+	int r = db->txn_failed ? 0 : notes_queue(db, err);
+	if (db->txn_failed || r < 0) {
+		notes_drop(db);
 		pending_drop(db, 0);
 		carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
-		return carve_error_set(err, -EIO, "INTERNAL_ERROR", "transaction was rolled back");
+		return r < 0 ? r : carve_error_set(err, -EIO, "INTERNAL_ERROR", "transaction was rolled back");
 	}
-	int r = 0;
 	uint64_t gen = 0;
 	/* A shared transaction announces itself (carve_db_notify) instead, and
 	 * so does one whose every write was announced (carve_db_announced). */
@@ -372,6 +435,7 @@ void carve_db_rollback(struct carve_db *db)
 		return;
 	}
 	db->batching = false;
+	notes_drop(db);
 	pending_drop(db, 0); /* what is being rolled back */
 	carve_db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL);
 }

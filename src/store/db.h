@@ -114,6 +114,15 @@ struct carve_db {
 	struct carve_db_stmt pending[64];
 	char *pending_owned[64];
 	size_t n_pending;
+	/* Notifications of the open top-level transaction not queued yet
+	 * (carve_db_notify): one pg_notify per channel carries them all, a
+	 * line each, queued before its COMMIT. */
+	struct carve_db_note {
+		char channel[64];
+		char *text;
+		size_t len;
+	} notes[4];
+	size_t n_notes;
 };
 
 /* Open a store by its specification: a PostgreSQL connection string (a URI
@@ -169,7 +178,10 @@ int carve_db_begin_shared(struct carve_db *db, struct carve_error *err);
 int carve_db_begin_snapshot(struct carve_db *db, struct carve_error *err);
 /* Send a notification on channel when the open transaction commits (none if
  * it rolls back); 0 and nothing sent where the backend has no NOTIFY.
- * payload: at most 7999 bytes. */
+ * payload: one line, at most 7999 bytes.  The payloads a transaction sends
+ * on one channel may arrive joined in one notification, a line each (up to
+ * 7999 bytes): every listener splits at newlines.  (Each notification
+ * costs every listening backend of the pool a wake-up and a message.) */
 int carve_db_notify(struct carve_db *db, const char *channel, const char *payload, struct carve_error *err);
 /* The open transaction (or, in a batch, the open member) announced every
  * object it writes with carve_db_notify, so that readers reload those
