@@ -13,23 +13,34 @@
 #          heartbeats kept fresh by this script, every PGPU holding a running
 #          V100X-16Q vGPU, so they are live candidates that placement must look
 #          at and pass over): 8,000 PGPUs in one GPU group.
-# The clients speak HTTP to the agents' unix sockets (POST /v1/vms/{uuid}/start)
-# from Python threads, 4 per agent; every VM has one V100X-2Q vGPU.
-#   placements/s  N agents (1, 4, 8), 48 starts per agent at once, after which
-#                 they are shut down again (not timed);
+# The clients speak HTTP to the agents' unix sockets (POST /v1/call/vm-start);
+# every VM has one V100X-2Q vGPU.  The timed starts come from pool-load
+# (bench/pool-load.c: a C client, as pgbench is), the set-up and the
+# shutdowns between runs from Python.
+#   placements/s  N agents (1, 4, 8), 48 starts per agent at once (a boot
+#                 storm: every start of the run issued together, CONC
+#                 connections per agent), after which they are shut down
+#                 again (not timed), ROUNDS times; then the 8 agents again
+#                 with 4 connections each (starts that arrive a few at a
+#                 time);
 #   pgbench       -N (simple update), 8 clients, same server, same run;
 #   latency       LAT_N sequential vm-start (each followed by its shutdown) at
 #                 the agent of "small" and at agent-1 of "big", measured
 #                 before agents 2-8 start (one agent per pool: the same CPU
 #                 share on a small machine): median, and the ratio.
 # Prints the numbers and the ratios; docs/performance.md records a run.
-# Environment: STARTS (per agent, default 48), LAT_N (default 200).
+# Environment: STARTS (per agent, default 48), CONC (connections per agent,
+# default STARTS), ROUNDS (default 5), LAT_N (default 200).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$REPO/build}" && pwd)
 CARVE=$BUILD/src/cli/carve
 CARVED=$BUILD/src/daemon/carved
 STARTS=${STARTS:-48}
+CONC=${CONC:-$STARTS}
+ROUNDS=${ROUNDS:-5}
+LOAD=$BUILD/bench/pool-load
+[ -x "$LOAD" ] || { echo "$LOAD is not built (ninja -C $BUILD)" >&2; exit 1; }
 LAT_N=${LAT_N:-200}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$PGBIN" ] || { echo "PostgreSQL is not installed (scripts/install-deps)" >&2; exit 1; }
@@ -111,8 +122,10 @@ EOC
 	return 1
 }
 cat >"$W/client.py" <<'PYEOF'
-import http.client, json, os, socket, statistics, sys, threading, time
+import http.client, json, os, re, socket, statistics, subprocess, sys, threading, time
 mode, w, starts, lat_n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+load, conc = os.environ.get("LOAD"), int(os.environ.get("CONC", "48"))
+rounds = int(os.environ.get("ROUNDS", "5"))
 
 class UConn(http.client.HTTPConnection):
     def __init__(self, path):
@@ -171,13 +184,49 @@ if mode == "throughput":
   warm = {i: vms[:8] for i, vms in vms_of.items()}
   run_all("big", list(range(1, 9)), warm, "vm-start")
   run_all("big", list(range(1, 9)), warm, "vm-shutdown")
+  def timed(agents, c):
+    args = [load, "vm-start", str(c)]
+    for i in agents:
+      path = f"{w}/vms-{i}.txt"
+      with open(path, "w") as f:
+        f.write("\n".join(vms_of[i]) + "\n")
+      args.append(f"{sock('big', i)}:{path}")
+    out = subprocess.run(args, capture_output=True, text=True).stdout
+    m = re.match(r"(\d+) ok, (\d+) failed in ([0-9.]+) s", out)
+    if not m:
+      sys.exit(f"pool-load: {out}")
+    refusal = out.splitlines()[1] if int(m.group(2)) else ""
+    return int(m.group(1)), int(m.group(2)), float(m.group(3)), refusal
+  def batches():
+    nb = ns = 0
+    for i in range(1, 9):
+      c = UConn(sock("big", i))
+      c.request("GET", "/metrics")
+      for line in c.getresponse().read().decode().splitlines():
+        if line.startswith("carve_start_batches_total "): nb += int(line.split()[1])
+        if line.startswith("carve_start_batch_starts_total "): ns += int(line.split()[1])
+    return nb, ns
   rates = {}
-  for n in (1, 4, 8):
+  for n, c in ((1, conc), (4, conc), (8, conc), (8, 4)):
     agents = list(range(1, n + 1))
-    dt, errs = run_all("big", agents, vms_of, "vm-start")
-    rates[n] = n * starts / dt
-    print(f"placements/s with {n} agent(s): {rates[n]:.0f} ({n * starts} starts in {dt:.2f} s, {len(errs)} refused)"
-          + (f" first refusal: {errs[0]}" if errs else ""))
+    b0 = batches()
+    ok = failed = 0
+    dt = 0.0
+    refusal = ""
+    for r in range(rounds):
+      if r:
+        run_all("big", agents, vms_of, "vm-shutdown")
+      o, f, d, refusal = timed(agents, c)
+      ok, failed, dt = ok + o, failed + f, dt + d
+    b1 = batches()
+    rate = ok / dt
+    if c == conc:
+      rates[n] = rate
+    else:
+      result["rate_8_conc4"] = rate
+    mean = (b1[1] - b0[1]) / max(b1[0] - b0[0], 1)
+    print(f"placements/s with {n} agent(s), {c} connections each: {rate:.0f} ({ok} starts in {dt:.3f} s, "
+          f"{failed} refused; {mean:.1f} starts per batch)" + (f" {refusal}" if refusal else ""))
     run_all("big", agents, vms_of, "vm-shutdown")
   result["rates"] = rates
 
@@ -207,7 +256,7 @@ python3 "$W/client.py" latency "$W" "$STARTS" "$LAT_N"
 for i in 2 3 4 5 6 7 8; do agent big agent-$i; done
 sleep 2
 echo "big pool: $(q big "SELECT COUNT(*) FROM pgpu WHERE device_name LIKE '%V100%'") V100 PGPUs on $(q big "SELECT COUNT(*) FROM host WHERE enabled = 1") hosts"
-python3 "$W/client.py" throughput "$W" "$STARTS" "$LAT_N"
+LOAD=$LOAD CONC=$CONC ROUNDS=$ROUNDS python3 "$W/client.py" throughput "$W" "$STARTS" "$LAT_N"
 pgbench -i -q -s 8 "$CI dbname=bench" >/dev/null 2>&1
 TPS=$(pgbench -N -c 8 -j 2 -T 10 "$CI dbname=bench" 2>/dev/null | sed -nE 's/^tps = ([0-9.]+).*/\1/p' | head -1)
 echo "pgbench -N (simple update), 8 clients: $TPS TPS"
@@ -216,5 +265,6 @@ import json, sys
 r, tps = json.load(open(sys.argv[1])), float(sys.argv[2])
 for n, v in sorted(r["rates"].items(), key=lambda x: int(x[0])):
     print(f"ratio: placements/s with {n} agent(s) / pgbench TPS = {v / tps:.2f}")
+print(f"ratio: placements/s with 8 agents, 4 connections each / pgbench TPS = {r['rate_8_conc4'] / tps:.2f}")
 print(f"ratio: vm-start latency 8,000 / 8 PGPUs = {r['lat_big_ms'] / r['lat_small_ms']:.2f}")
 PYEOF

@@ -40,6 +40,7 @@ struct carve_metrics {
 	_Atomic uint64_t reconcile_runs[2];            /* failed, ok */
 	_Atomic uint64_t refresh_runs[2];
 	_Atomic uint64_t cache[2];                     /* miss, hit */
+	_Atomic uint64_t start_batches, batched_starts; /* vm-starts taken up together */
 	_Atomic uint64_t commits[2];                   /* group commits: failed, ok */
 	_Atomic uint64_t committed[2];                 /* requests in them */
 	pthread_mutex_t lock;                          /* guards actions */
@@ -76,6 +77,14 @@ static void observe(struct histogram *h, double s)
 	atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)(s > 0 ? s * 1e9 : 0), memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+}
+
+void carve_metrics_start_batch(struct carve_metrics *m, size_t n)
+{
+	if (!m)
+		return;
+	atomic_fetch_add_explicit(&m->start_batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->batched_starts, n, memory_order_relaxed);
 }
 
 void carve_metrics_commit(struct carve_metrics *m, size_t n, bool ok)
@@ -449,6 +458,10 @@ int carve_metrics_render(struct carve_metrics *m, struct carve_ctx *ctx, char **
 			fprintf(f, "%s{outcome=\"%s\"} %llu\n", what[k][0], ok ? "ok" : "failed",
 				(unsigned long long)atomic_load(k ? &m->committed[ok] : &m->commits[ok]));
 	}
+	header(f, "carve_start_batches_total", "counter", "Batches of vm-starts taken up together.");
+	fprintf(f, "carve_start_batches_total %llu\n", (unsigned long long)atomic_load(&m->start_batches));
+	header(f, "carve_start_batch_starts_total", "counter", "The vm-starts those batches held.");
+	fprintf(f, "carve_start_batch_starts_total %llu\n", (unsigned long long)atomic_load(&m->batched_starts));
 	header(f, "carve_placement_duration_seconds", "histogram",
 	       "vm-start: placement, realisation on the host and confirmation.");
 	put_histogram(f, "carve_placement_duration_seconds", NULL, &m->placement);

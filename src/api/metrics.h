@@ -41,6 +41,8 @@ void carve_metrics_reconcile(struct carve_metrics *m, json_t *result);
 void carve_metrics_refresh(struct carve_metrics *m, bool ok);
 /* One group commit (service.h) of n requests, and whether it succeeded. */
 void carve_metrics_commit(struct carve_metrics *m, size_t n, bool ok);
+/* One batch of n vm-starts taken up together (service.h). */
+void carve_metrics_start_batch(struct carve_metrics *m, size_t n);
 /* A read served from the read cache (hit) or computed (miss). */
 void carve_metrics_cache(struct carve_metrics *m, bool hit);
 

@@ -588,6 +588,7 @@ static void starts_run(struct carve_service *s, struct start_req **batch, size_t
 	ctx_prepare(s, c, true);
 	c->n_acted = 0;
 	carve_ops_call_many(c, "vm-start", calls, n);
+	carve_metrics_start_batch(s->metrics, n);
 	quiet_note(s, c);
 	write_unlock(s);
 	ctx_put(s, c);

@@ -476,7 +476,11 @@ static int start_hosts(struct carve_ctx *ctx, const char *on, const struct carve
 /* In the intent's transaction: the VM goes between states (starting or
  * stopping) on host, claimed by this host when it acts itself, else by no
  * one and handed over to that host's agent (pool.h); its last error is
- * cleared and every agent told. */
+ * cleared.  Every agent is told of a hand-over at once; of an act of this
+ * host's own when it is confirmed or undone, which follows in
+ * milliseconds: a placement elsewhere on these PGPUs locks and reads them
+ * anyway (carve_ops_pgpu_pin), and each notification costs every listening
+ * backend of the pool a wake-up. */
 static int set_between(struct carve_ctx *ctx, const char *vm, enum carve_power_state power, const char *host,
 		       struct carve_error *err)
 {
@@ -484,7 +488,7 @@ static int set_between(struct carve_ctx *ctx, const char *vm, enum carve_power_s
 	int r = carve_repo_vm_set_between(ctx->db, vm, power, host, here ? ctx->host_uuid : NULL, err);
 	if (r >= 0 && !here)
 		r = carve_pool_hand_over(ctx, host, vm, err);
-	return r < 0 ? r : carve_pool_note_vm(ctx, vm, err);
+	return r < 0 || here ? r : carve_pool_note_vm(ctx, vm, err);
 }
 
 /* The PGPUs pinned (carve_ops_pgpu_pin) in the open transaction: a batch
@@ -539,32 +543,65 @@ static int reserved_in_model(struct carve_ctx *ctx, const char *vm, const struct
 	return 0;
 }
 
+/* The hosts worth a look for a VM whose first vGPU is of group g0 and
+ * type t0 (on= not given): those with room for it (carve_model_rooms),
+ * enabled and live, this host first; *pruned false where the model keeps
+ * no room sets (then every host, start_hosts). */
+static int room_hosts(struct carve_ctx *ctx, const struct carve_obj_group *g0, const struct carve_obj_type *t0,
+		      const struct carve_obj_host ***out, size_t *n, bool *pruned, struct carve_error *err)
+{
+	struct carve_view *const *views;
+	size_t nv = 0;
+	*pruned = g0 && t0 && carve_model_rooms(ctx->model, g0, t0, &views, &nv) >= 0;
+	if (!*pruned)
+		return start_hosts(ctx, NULL, out, n, err);
+	*n = 0;
+	if (!(*out = calloc(nv + 1, sizeof(**out))))
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	const struct carve_obj_host *self = carve_model_host(ctx->model, ctx->host_uuid);
+	for (size_t i = 0; i < nv; i++)
+		if (views[i]->host == self && self->enabled)
+			(*out)[(*n)++] = self;
+	for (size_t i = 0; i < nv; i++) {
+		const struct carve_obj_host *h = views[i]->host;
+		if (h != self && h->enabled && carve_model_host_live(ctx->model, h))
+			(*out)[(*n)++] = h;
+	}
+	return 0;
+}
+
 /* Step 1: choose the host and PGPUs and record the reservation (caller's
  * transaction), as XAPI does: of the candidate hosts, the one whose best
  * PGPU for the first vGPU is fullest (depth-first) or emptiest
- * (breadth-first), within it the index's choice.  Each chosen PGPU is
- * pinned (carve_ops_pgpu_pin, once per transaction with pins); where the
- * model was behind, the choice is made again on the corrected model.
- * target: the chosen host's UUID.  The reservation is mirrored in the model
- * (reserved_in_model).  *fatal: the failure is the store's, and the
- * transaction is lost; else it is this VM's alone (no place, a bad on=) and
- * nothing was written. */
+ * (breadth-first), within it the index's choice - looking only at hosts
+ * with room for that vGPU (room_hosts), and at every host again when none
+ * fits, to say why.  Each chosen PGPU is pinned (carve_ops_pgpu_pin, once
+ * per transaction with pins); where the model was behind, the choice is
+ * made again on the corrected model.  target: the chosen host's UUID.  The
+ * reservation is mirrored in the model (reserved_in_model).  *fatal: the
+ * failure is the store's, and the transaction is lost; else it is this
+ * VM's alone (no place, a bad on=) and nothing was written. */
 static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct items *it, const char *on,
 		   char target[37], struct pins *pins, bool *fatal, struct carve_error *err)
 {
 	*fatal = false;
-	_cleanup_free_ const struct carve_obj_host **hosts = NULL;
-	size_t n_hosts = 0;
-	int r = start_hosts(ctx, on, &hosts, &n_hosts, err);
-	if (r < 0)
-		return r;
 	const struct carve_obj_group *g0 = it->n ? carve_model_group(ctx->model, it->v[0].group) : NULL;
+	const struct carve_obj_type *t0 = it->n ? carve_model_type(ctx->model, it->v[0].type) : NULL;
 	bool breadth = g0 && g0->algo == CARVE_PLACE_BREADTH_FIRST;
 	struct carve_obj_pgpu *chosen[CARVE_MAX_VGPUS_PER_VM + 1], *best[CARVE_MAX_VGPUS_PER_VM + 1] = {0};
-	const struct carve_obj_host *best_host = NULL, *why_host = n_hosts ? hosts[0] : NULL;
+	const struct carve_obj_host *best_host = NULL, *why_host = NULL;
 	enum carve_place_reason why = CARVE_PLACE_NOT_SUPPORTED, best_why = CARVE_PLACE_OK;
+	size_t n_hosts = 0;
+	bool pruned = !on;
+	int r = 0;
 	for (int round = 0; round < 16; round++) {
+		_cleanup_free_ const struct carve_obj_host **hosts = NULL;
+		r = pruned ? room_hosts(ctx, g0, t0, &hosts, &n_hosts, &pruned, err)
+			   : start_hosts(ctx, on, &hosts, &n_hosts, err);
+		if (r < 0)
+			return r;
 		best_host = NULL;
+		why_host = n_hosts ? hosts[0] : NULL;
 		int64_t best_score = 0;
 		best_why = CARVE_PLACE_OK;
 		for (size_t h = 0; h < n_hosts; h++) {
@@ -581,6 +618,10 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 				best_score = score;
 				memcpy(best, chosen, sizeof(best));
 			}
+		}
+		if (!best_host && pruned) { /* none with room fits: every host, for the reason */
+			pruned = false;
+			continue;
 		}
 		if (!best_host)
 			break;

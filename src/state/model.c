@@ -203,8 +203,69 @@ static void vgpu_free(struct carve_obj_vgpu *v)
 
 /* ---- views ---- */
 
+static struct carve_room *room_find(struct carve_rooms *rs, const struct carve_obj_group *g,
+				    const struct carve_obj_type *t)
+{
+	for (size_t i = 0; rs && !rs->stale && i < rs->n; i++)
+		if (rs->v[i].group == g && rs->v[i].type == t)
+			return &rs->v[i];
+	return NULL;
+}
+
+static int room_add(struct carve_room *r, struct carve_view *v)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct carve_view **a = realloc(r->views, cap * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		r->views = a;
+		r->cap = cap;
+	}
+	r->views[r->n++] = v;
+	return 0;
+}
+
+static void room_del(struct carve_room *r, const struct carve_view *v)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->views[i] == v) {
+			r->views[i] = r->views[--r->n];
+			return;
+		}
+}
+
+static void rooms_clear(struct carve_rooms *rs)
+{
+	for (size_t i = 0; rs && i < rs->n; i++)
+		free(rs->v[i].views);
+	if (rs) {
+		free(rs->v);
+		rs->v = NULL;
+		rs->n = 0;
+		rs->stale = false;
+	}
+}
+
+/* Index e of view v has room, or not: its type's room set follows.  A set
+ * that cannot grow is made stale (rebuilt on next use). */
+static void room_note(struct carve_view *v, struct carve_view_index *e)
+{
+	bool has = carve_place_index_total(e->idx) > 0;
+	if (has == e->room)
+		return;
+	e->room = has;
+	struct carve_room *r = room_find(v->rooms, v->group, e->type);
+	if (r && has && room_add(r, v) < 0)
+		v->rooms->stale = true;
+	else if (r && !has)
+		room_del(r, v);
+}
+
 static void view_drop_indexes(struct carve_view *v)
 {
+	if (v->rooms && v->n_idx)
+		v->rooms->stale = true;
 	for (size_t i = 0; i < v->n_idx; i++)
 		carve_place_index_free(v->idx[i].idx);
 	free(v->idx);
@@ -247,6 +308,9 @@ static struct carve_view *view_find(struct carve_model *m, const struct carve_ob
 		return NULL;
 	v->group = (struct carve_obj_group *)g;
 	v->host = (struct carve_obj_host *)h;
+	v->rooms = m->rooms;
+	if (m->rooms)
+		m->rooms->stale = true; /* a view not in the sets */
 	m->views[m->n_views++] = v;
 	hv[((struct carve_obj_host *)h)->n_views++] = v;
 	return v;
@@ -303,8 +367,10 @@ static int view_add(struct carve_view *v, struct carve_obj_pgpu *p, const struct
 /* Something that decides p's capacity changed: the view's indexes learn it. */
 static void view_changed(struct carve_obj_pgpu *p)
 {
-	for (size_t i = 0; i < p->view->n_idx; i++)
+	for (size_t i = 0; i < p->view->n_idx; i++) {
 		carve_place_index_update(p->view->idx[i].idx, p->vi);
+		room_note(p->view, &p->view->idx[i]);
+	}
 }
 
 static void drop_all_indexes(struct carve_model *m)
@@ -335,11 +401,62 @@ static int view_index(struct carve_model *m, struct carve_view *v, const struct 
 	}
 	v->idx = a;
 	enum carve_place_algo algo = v->group ? v->group->algo : CARVE_PLACE_DEPTH_FIRST;
-	if ((r = carve_place_index_new(v->pgpus, v->n, &t->place, algo, out)) >= 0)
-		v->idx[v->n_idx++] = (struct carve_view_index){.type = t, .idx = *out};
+	if ((r = carve_place_index_new(v->pgpus, v->n, &t->place, algo, out)) >= 0) {
+		v->idx[v->n_idx] = (struct carve_view_index){.type = t, .idx = *out};
+		room_note(v, &v->idx[v->n_idx++]);
+	}
 out:
 	pthread_mutex_unlock(&m->index_lock);
 	return r;
+}
+
+int carve_model_rooms(struct carve_model *m, const struct carve_obj_group *g, const struct carve_obj_type *t,
+		      struct carve_view *const **views, size_t *n)
+{
+	if (!m->rooms)
+		return -ENOMEM;
+	if (m->rooms->stale) {
+		rooms_clear(m->rooms);
+		for (size_t i = 0; i < m->n_views; i++) /* every view leaves the sets */
+			for (size_t k = 0; k < m->views[i]->n_idx; k++)
+				m->views[i]->idx[k].room = false;
+	}
+	struct carve_room *r = room_find(m->rooms, g, t);
+	if (!r) {
+		struct carve_room *a = realloc(m->rooms->v, (m->rooms->n + 1) * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		m->rooms->v = a;
+		r = &a[m->rooms->n++];
+		*r = (struct carve_room){.group = g, .type = t};
+		/* every view of the group whose index has room joins: as its
+		 * index is built (room_note), or here */
+		for (size_t i = 0; i < m->n_views; i++)
+			for (size_t k = 0; m->views[i]->group == g && k < m->views[i]->n_idx; k++)
+				if (m->views[i]->idx[k].type == t)
+					m->views[i]->idx[k].room = false;
+		for (size_t i = 0; i < m->n_views; i++) {
+			struct carve_view *v = m->views[i];
+			struct carve_place_index *idx;
+			if (v->group != g || v->n == 0)
+				continue;
+			if (view_index(m, v, t, &idx) < 0)
+				return m->rooms->stale = true, -ENOMEM;
+			for (size_t k = 0; k < v->n_idx; k++) {
+				struct carve_view_index *e = &v->idx[k];
+				if (e->type != t || e->room || carve_place_index_total(e->idx) <= 0)
+					continue;
+				e->room = true;
+				if (room_add(r, v) < 0)
+					return m->rooms->stale = true, -ENOMEM;
+			}
+		}
+		if (m->rooms->stale) /* it could not grow: none kept */
+			return -ENOMEM;
+	}
+	*views = r->views;
+	*n = r->n;
+	return 0;
 }
 
 /* ---- a PGPU's vGPUs and what placement derives from them ---- */
@@ -504,7 +621,8 @@ int carve_model_new(struct carve_model **out)
 	if (!m)
 		return -ENOMEM;
 	m->host_timeout_ms = 10000;
-	if (pthread_rwlock_init(&m->lock, NULL) != 0) {
+	if (!(m->rooms = calloc(1, sizeof(*m->rooms))) || pthread_rwlock_init(&m->lock, NULL) != 0) {
+		free(m->rooms);
 		free(m);
 		return -ENOMEM;
 	}
@@ -542,6 +660,9 @@ static void model_clear(struct carve_model *m)
 	free(m->views);
 	m->views = NULL;
 	m->n_views = 0;
+	rooms_clear(m->rooms);
+	free(m->rooms);
+	m->rooms = NULL;
 	for (size_t i = 0; i < m->strings.cap; i++)
 		free(m->strings.slot[i]);
 	free(m->strings.slot);
@@ -1186,6 +1307,7 @@ int carve_model_load(struct carve_model *m, struct carve_db *db, struct carve_er
 	m->version++;
 	struct carve_model fresh;
 	memset(&fresh, 0, sizeof(fresh));
+	fresh.rooms = calloc(1, sizeof(*fresh.rooms)); /* NULL: none kept */
 	/* One transaction: a consistent picture, even with writers about (the
 	 * caller's, when it holds one). */
 	bool own = db->txn_depth == 0;

@@ -54,6 +54,25 @@ struct carve_objs {
 struct carve_view_index {
 	const struct carve_obj_type *type;
 	struct carve_place_index *idx;
+	bool room; /* the index has room (total > 0): its view is in the type's room set */
+};
+
+/* Per GPU group and vGPU type: the views whose index for the type has room,
+ * kept as the indexes change (carve_model_rooms).  A placement in a pool of
+ * thousands of hosts then looks at the hosts that can take the vGPU, not
+ * at every host.  Any index dropped makes every set stale (rebuilt on next
+ * use). */
+struct carve_room {
+	const struct carve_obj_group *group;
+	const struct carve_obj_type *type;
+	struct carve_view **views;
+	size_t n, cap;
+};
+
+struct carve_rooms {
+	struct carve_room *v;
+	size_t n;
+	bool stale;
 };
 
 struct carve_view {
@@ -64,6 +83,7 @@ struct carve_view {
 	size_t n, cap;
 	struct carve_view_index *idx;   /* built on first use, one per type */
 	size_t n_idx;
+	struct carve_rooms *rooms;      /* the model's (NULL: none kept) */
 };
 
 /* Uncommitted changes (carve_model_set_uncommitted): readers that want
@@ -91,6 +111,7 @@ struct carve_model {
 	struct carve_objs hosts, groups, types, pgpus, vms, vgpus;
 	struct carve_view **views;
 	size_t n_views;
+	struct carve_rooms *rooms; /* owned; the views point to it */
 	struct carve_umap strings; /* interned strings */
 	/* Per PGPU: its vGPUs (resident or scheduled); per VM: its vGPUs by slot. */
 };
@@ -227,6 +248,12 @@ int carve_model_place(struct carve_model *m, const struct carve_obj_group *g, co
  * it comes back or is declared dead).  A host that never had an agent
  * (driven by the CLI alone) counts. */
 bool carve_model_host_counts(const struct carve_model *m, const struct carve_obj_host *h);
+/* The views of group g (a host each) whose PGPUs have room for a vGPU of
+ * type t - every one, maybe a few more: a view stays until its index says
+ * otherwise (*views borrowed until the model next changes).  Model
+ * write-locked.  -ENOMEM (nothing set) where the set cannot be kept. */
+int carve_model_rooms(struct carve_model *m, const struct carve_obj_group *g, const struct carve_obj_type *t,
+		      struct carve_view *const **views, size_t *n);
 /* How many more vGPUs of type t the group can take, over every host whose
  * capacity counts (carve_model_host_counts). */
 int carve_model_remaining(struct carve_model *m, const struct carve_obj_group *g, const struct carve_obj_type *t,

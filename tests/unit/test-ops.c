@@ -13,7 +13,9 @@
  * - the per-VM vGPU limit is an error wherever it is met, also when the
  *   store holds more than the limit (never a truncation);
  * - /metrics labels: escaped, and the vGPU states the model uses;
- * - arguments rendered from numbers do not alias.
+ * - arguments rendered from numbers do not alias;
+ * - vm-starts taken up together fail alone where only they are at fault,
+ *   and the placement's room sets follow capacity exactly.
  *
  * Environment (tests/unit/meson.build): CARVE_SRCDIR.
  */
@@ -33,6 +35,7 @@
 #include "host/sim.h"
 #include "ops/args.h"
 #include "ops/ops.h"
+#include "place/index.h"
 #include "state/model.h"
 #include "state/repo.h"
 #include "util/cleanup.h"
@@ -402,6 +405,88 @@ static void test_metrics_labels(void **state)
 	ctx_done(&ctx);
 }
 
+/* The room set of (group, type) is exactly the group's views whose index
+ * has room: what placement prunes the pool's hosts with. */
+static void expect_rooms_exact(struct carve_ctx *ctx, const char *group, const char *type)
+{
+	struct carve_model *m = ctx->model;
+	carve_model_wrlock(m);
+	const struct carve_obj_group *g = carve_model_group(m, group);
+	const struct carve_obj_type *t = carve_model_type(m, type);
+	struct carve_view *const *views;
+	size_t n = 0, want = 0;
+	assert_int_equal(carve_model_rooms(m, g, t, &views, &n), 0);
+	for (size_t i = 0; i < m->n_views; i++) {
+		struct carve_view *v = m->views[i];
+		int64_t total = 0;
+		for (size_t k = 0; v->group == g && k < v->n_idx; k++)
+			if (v->idx[k].type == t)
+				total = carve_place_index_total(v->idx[k].idx);
+		bool in = false;
+		for (size_t k = 0; k < n; k++)
+			in |= views[k] == v;
+		if (v->group == g && v->n)
+			assert_true(in == (total > 0));
+		else
+			assert_false(in);
+		want += v->group == g && total > 0;
+	}
+	assert_int_equal(n, want);
+	carve_model_unlock(m);
+}
+
+/* vm-starts taken up together (carve_ops_call_many): each fails alone
+ * where only it is at fault - an unknown VM, one named twice, one that no
+ * longer fits - and the others start; model and store agree after. */
+static void test_starts_together(void **state)
+{
+	(void)state;
+	struct carve_ctx ctx;
+	ctx_open(&ctx, NULL);
+	struct world w;
+	world_of(&ctx, &w);
+	/* two P40s: two full-size vGPUs fit, a third does not */
+	char *vm[4];
+	for (int i = 0; i < 4; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "f%d", i);
+		_cleanup_json_ json_t *v = call(&ctx, "vm-create", "name-label", name, NULL);
+		vm[i] = strdup(str(v, "uuid"));
+		json_decref(call(&ctx, "vgpu-create", "vm-uuid", vm[i], "gpu-group-uuid", w.group, "vgpu-type-uuid",
+				 w.full, NULL));
+	}
+	expect_rooms_exact(&ctx, w.group, w.full);
+	struct carve_call calls[5] = {0};
+	json_t *args[5] = {
+		json_pack("{s:s}", "uuid", vm[0]), json_pack("{s:s}", "uuid", "00000000-0000-4000-8000-000000000000"),
+		json_pack("{s:s}", "uuid", vm[1]), json_pack("{s:s}", "uuid", vm[0]), json_pack("{s:s}", "uuid", vm[2]),
+	};
+	for (int i = 0; i < 5; i++)
+		calls[i].args = args[i];
+	carve_ops_call_many(&ctx, "vm-start", calls, 5);
+	assert_int_equal(calls[0].r, 0);
+	assert_string_equal(calls[1].err.id, "UUID_NOT_FOUND");
+	assert_int_equal(calls[2].r, 0);
+	assert_string_equal(calls[3].err.id, "VM_BAD_POWER_STATE"); /* starting already, in this batch */
+	assert_true(calls[4].r < 0);                                   /* the P40s are full */
+	assert_non_null(json_object_get(calls[0].result, "libvirt-hostdevs"));
+	expect_model_is_store(&ctx);
+	expect_rooms_exact(&ctx, w.group, w.full);
+	assert_int_equal(remaining(&ctx, w.group, w.full), 0);
+	json_decref(call(&ctx, "vm-shutdown", "uuid", vm[1], NULL));
+	expect_rooms_exact(&ctx, w.group, w.full);
+	json_decref(call(&ctx, "vm-start", "uuid", vm[2], NULL));
+	expect_model_is_store(&ctx);
+	for (int i = 0; i < 5; i++) {
+		json_decref(args[i]);
+		json_decref(calls[i].result);
+	}
+	for (int i = 0; i < 4; i++)
+		free(vm[i]);
+	world_free(&w);
+	ctx_done(&ctx);
+}
+
 static void test_args_no_alias(void **state)
 {
 	(void)state;
@@ -421,7 +506,7 @@ int main(void)
 		cmocka_unit_test(test_reconcile_after_reboot), cmocka_unit_test(test_act_rereads_gpu),
 		cmocka_unit_test(test_other_writer),
 		cmocka_unit_test(test_vgpu_limit), cmocka_unit_test(test_metrics_labels),
-		cmocka_unit_test(test_args_no_alias),
+		cmocka_unit_test(test_args_no_alias), cmocka_unit_test(test_starts_together),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
