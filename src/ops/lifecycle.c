@@ -740,13 +740,27 @@ struct started_vm {
 static const struct item *prior_item(const struct started_vm *prior, size_t n_prior, const struct item *x);
 static int confirm_starts(struct carve_ctx *ctx, struct started_vm *v, size_t n, struct carve_error *err);
 
+/* Does a VM of batch[from..n) that acted (ok) have an item on x's PGPU and
+ * type? */
+static bool later_item(const struct started_vm *batch, size_t from, size_t n, const struct item *x)
+{
+	for (size_t i = from; batch && i < n; i++)
+		for (size_t k = 0; batch[i].ok && k < batch[i].it.n; k++)
+			if (strcmp(batch[i].it.v[k].pgpu, x->pgpu) == 0 && strcmp(batch[i].it.v[k].type, x->type) == 0)
+				return true;
+	return false;
+}
+
 /* Note what the act did to each item's PGPU: in the store (inside the
  * caller's transaction) with delta (-1 made, +1 removed), then, after the
  * commit, in the model and the inventory (note_model, note_inventory).  Items
  * sharing a PGPU and type count one after the other - within it, and after
- * those of the n_prior VMs acted on before it in the same transaction. */
-static int note_store_after(struct carve_ctx *ctx, struct items *it, int delta, const struct started_vm *prior,
-			    size_t n_prior, struct carve_error *err)
+ * those of the VMs of batch acted on before it (batch[me] is it, of n; NULL
+ * alone) in the same transaction; only the last of them writes the count
+ * (a row updated twice in one transaction costs PostgreSQL its foreign-key
+ * checks again). */
+static int note_store_after(struct carve_ctx *ctx, struct items *it, int delta, const struct started_vm *batch,
+			    size_t me, size_t n, struct carve_error *err)
 {
 	int r = 0;
 	for (size_t i = 0; i < it->n && r >= 0; i++) {
@@ -756,7 +770,7 @@ static int note_store_after(struct carve_ctx *ctx, struct items *it, int delta, 
 		ssize_t s = p && t ? carve_pgpu_slot_of(p, t) : -1;
 		if (s < 0)
 			continue; /* no such slot (the type left the PGPU): nothing to count */
-		const struct item *last = prior_item(prior, n_prior, x);
+		const struct item *last = prior_item(batch, batch ? me : 0, x);
 		int64_t before = last ? last->available_after : carve_pgpu_place(p)->slots[s].host_available;
 		for (size_t k = i; k-- > 0;)
 			if (strcmp(it->v[k].pgpu, x->pgpu) == 0 && strcmp(it->v[k].type, x->type) == 0) {
@@ -764,14 +778,18 @@ static int note_store_after(struct carve_ctx *ctx, struct items *it, int delta, 
 				break;
 			}
 		x->available_after = carve_pgpu_available_after(before, p->ext[s].max_instances, delta);
-		r = carve_repo_pgpu_type_set_available(ctx->db, x->pgpu, x->type, x->available_after, err);
+		bool again = later_item(batch, me + 1, n, x);
+		for (size_t k = i + 1; k < it->n && !again; k++)
+			again = strcmp(it->v[k].pgpu, x->pgpu) == 0 && strcmp(it->v[k].type, x->type) == 0;
+		if (!again)
+			r = carve_repo_pgpu_type_set_available(ctx->db, x->pgpu, x->type, x->available_after, err);
 	}
 	return r;
 }
 
 static int note_store(struct carve_ctx *ctx, struct items *it, int delta, struct carve_error *err)
 {
-	return note_store_after(ctx, it, delta, NULL, 0, err);
+	return note_store_after(ctx, it, delta, NULL, 0, 0, err);
 }
 
 static void note_model(struct carve_ctx *ctx, const struct items *it)
@@ -876,10 +894,10 @@ static int create_devices(struct carve_ctx *ctx, struct items *it, struct carve_
 
 /* In the open transaction: the devices of it exist - a start's vGPUs
  * running here, or a migration's destination (peer) prepared - with the
- * driver's counts (after those of the n_prior VMs confirmed before it in
- * the transaction, note_store_after). */
+ * driver's counts (chained with the other VMs of batch confirmed in the
+ * transaction, note_store_after). */
 static int confirm_in(struct carve_ctx *ctx, const char *vm, struct items *it, bool peer,
-		      const struct started_vm *prior, size_t n_prior, struct carve_error *err)
+		      const struct started_vm *batch, size_t me, size_t n, struct carve_error *err)
 {
 	int r = 0;
 	for (size_t i = 0; i < it->n && r >= 0; i++)
@@ -890,7 +908,7 @@ static int confirm_in(struct carve_ctx *ctx, const char *vm, struct items *it, b
 		r = peer ? carve_repo_vm_set_migration(ctx->db, vm, CARVE_MIGRATION_PREPARED, ctx->host_uuid, NULL, err)
 			 : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
 	if (r >= 0)
-		r = note_store_after(ctx, it, -1, prior, n_prior, err);
+		r = note_store_after(ctx, it, -1, batch, me, n, err);
 	return r < 0 ? r : carve_pool_note_vm(ctx, vm, err);
 }
 
@@ -902,7 +920,7 @@ static int confirm_made(struct carve_ctx *ctx, const char *vm, struct items *it,
 	for (int attempt = 0;; attempt++) {
 		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
 			return r;
-		r = confirm_in(ctx, vm, it, peer, NULL, 0, err);
+		r = confirm_in(ctx, vm, it, peer, NULL, 0, 0, err);
 		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
 			return r;
 		carve_error_clear(err);
@@ -1506,7 +1524,7 @@ static int confirm_starts(struct carve_ctx *ctx, struct started_vm *v, size_t n,
 			return r;
 		for (size_t i = 0; i < n && r >= 0; i++)
 			if (v[i].ok)
-				r = confirm_in(ctx, v[i].vm, &v[i].it, false, v, i, err);
+				r = confirm_in(ctx, v[i].vm, &v[i].it, false, v, i, n, err);
 		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
 			return r;
 		carve_error_clear(err);
