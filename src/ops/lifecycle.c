@@ -53,6 +53,19 @@ struct items {
 	size_t n;
 };
 
+/* One start of several taken up together: started here
+ * (carve_ops_vm_start_many) or handed to this host
+ * (carve_ops_realize_starts). */
+struct started_vm {
+	char vm[37];
+	char target[37]; /* the host it was placed on */
+	const char *on;  /* the host asked for (on=), NULL for any */
+	struct items it;
+	bool live;       /* still going: nothing failed it yet */
+	bool ok;         /* its devices were made here */
+	struct carve_error err;
+};
+
 /* x's vgpu_params on PGPU p (NULL: none yet): p's defaults (host-apply)
  * under the vGPU's own, which is what creation writes and reconcile keeps. */
 static int item_params(struct item *x, const struct carve_obj_pgpu *p, struct carve_error *err)
@@ -473,6 +486,20 @@ static int start_hosts(struct carve_ctx *ctx, const char *on, const struct carve
 	return 0;
 }
 
+static bool acts_here(const struct carve_ctx *ctx, const char *host)
+{
+	return !host || strcmp(host, ctx->host_uuid) == 0;
+}
+
+/* The notifications of set_between (below). */
+static int between_told(struct carve_ctx *ctx, const char *vm, const char *host, struct carve_error *err)
+{
+	if (acts_here(ctx, host))
+		return 0;
+	int r = carve_pool_hand_over(ctx, host, vm, err);
+	return r < 0 ? r : carve_pool_note_vm(ctx, vm, err);
+}
+
 /* In the intent's transaction: the VM goes between states (starting or
  * stopping) on host, claimed by this host when it acts itself, else by no
  * one and handed over to that host's agent (pool.h); its last error is
@@ -484,22 +511,34 @@ static int start_hosts(struct carve_ctx *ctx, const char *on, const struct carve
 static int set_between(struct carve_ctx *ctx, const char *vm, enum carve_power_state power, const char *host,
 		       struct carve_error *err)
 {
-	bool here = !host || strcmp(host, ctx->host_uuid) == 0;
-	int r = carve_repo_vm_set_between(ctx->db, vm, power, host, here ? ctx->host_uuid : NULL, err);
-	if (r >= 0 && !here)
-		r = carve_pool_hand_over(ctx, host, vm, err);
-	return r < 0 || here ? r : carve_pool_note_vm(ctx, vm, err);
+	int r = carve_repo_vm_set_between(ctx->db, vm, power, host, acts_here(ctx, host) ? ctx->host_uuid : NULL, err);
+	return r < 0 ? r : between_told(ctx, vm, host, err);
 }
 
-/* The PGPUs pinned (carve_ops_pgpu_pin) in the open transaction: a batch
- * of starts pins each once, and the model mirrors what the batch reserves
- * on them (reserved_in_model), so a second look would find it the same. */
-struct pins {
+/* A batch's intent transaction: the PGPUs pinned (carve_ops_pgpu_pin) in
+ * it - each once, since the model mirrors what the batch reserves on them
+ * (reserved_in_model), so a second look would find it the same - and the
+ * reservations, written together before the commit as one statement for
+ * the vGPUs and one for the VMs (repo.h, carve_repo_vgpus_reserve).  A PGPU
+ * is pinned before anything of the batch is reserved on it, so the store
+ * that the pin reads lacks nothing the batch placed there. */
+struct intent {
 	char uuid[CARVE_REALIZE_BATCH * 2][37];
 	size_t n;
+	const char *vgpu[CARVE_REPO_SET_MAX], *pgpu[CARVE_REPO_SET_MAX], *pci[CARVE_REPO_SET_MAX];
+	size_t n_vgpu;
+	const char *vm[CARVE_REALIZE_BATCH], *host[CARVE_REALIZE_BATCH], *claim[CARVE_REALIZE_BATCH];
+	size_t n_vm;
 };
 
-static bool pinned(const struct pins *pins, const char *uuid)
+/* The batch's reservations, written (in the intent's transaction). */
+static int intent_write(struct carve_ctx *ctx, const struct intent *p, struct carve_error *err)
+{
+	int r = carve_repo_vgpus_reserve(ctx->db, p->n_vgpu, p->vgpu, p->pgpu, p->pci, err);
+	return r < 0 ? r : carve_repo_vms_set_between(ctx->db, p->n_vm, p->vm, CARVE_POWER_STARTING, p->host, p->claim, err);
+}
+
+static bool pinned(const struct intent *pins, const char *uuid)
 {
 	for (size_t i = 0; pins && i < pins->n; i++)
 		if (strcmp(pins->uuid[i], uuid) == 0)
@@ -507,7 +546,7 @@ static bool pinned(const struct pins *pins, const char *uuid)
 	return false;
 }
 
-static int pin(struct carve_ctx *ctx, struct pins *pins, struct carve_obj_pgpu *p, bool *changed,
+static int pin(struct carve_ctx *ctx, struct intent *pins, struct carve_obj_pgpu *p, bool *changed,
 	       struct carve_error *err)
 {
 	*changed = false;
@@ -581,9 +620,12 @@ static int room_hosts(struct carve_ctx *ctx, const struct carve_obj_group *g0, c
  * reservation is mirrored in the model (reserved_in_model).  *fatal: the
  * failure is the store's, and the transaction is lost; else it is this
  * VM's alone (no place, a bad on=) and nothing was written. */
-static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct items *it, const char *on,
-		   char target[37], struct pins *pins, bool *fatal, struct carve_error *err)
+static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct started_vm *sv, struct intent *pins,
+		   bool *fatal, struct carve_error *err)
 {
+	struct items *it = &sv->it;
+	const char *on = sv->on;
+	char *target = sv->target;
 	*fatal = false;
 	const struct carve_obj_group *g0 = it->n ? carve_model_group(ctx->model, it->v[0].group) : NULL;
 	const struct carve_obj_type *t0 = it->n ? carve_model_type(ctx->model, it->v[0].type) : NULL;
@@ -654,18 +696,26 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 		x->where.device_pci[0] = '\0';
 	}
 	*fatal = true; /* from here on, what fails is the store's */
+	if (pins->n_vgpu + it->n > ARRAY_SIZE(pins->vgpu) || pins->n_vm == ARRAY_SIZE(pins->vm))
+		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many vGPUs in one batch");
+	bool here = acts_here(ctx, target);
 	for (size_t i = 0; i < it->n; i++) {
 		struct item *x = &it->v[i];
 		/* A VF is chosen where the devices are made: the requester knows
 		 * only its own host's VFs. */
-		if (vf_impl(x->impl) && strcmp(target, ctx->host_uuid) == 0)
+		if (vf_impl(x->impl) && here)
 			choose_vf(ctx, it, i, x->where.device_pci);
-		if ((r = carve_repo_vgpu_reserve(ctx->db, x->vgpu, x->pgpu, x->where.device_pci, err)) < 0)
-			return r;
+		pins->vgpu[pins->n_vgpu] = x->vgpu;
+		pins->pgpu[pins->n_vgpu] = x->pgpu;
+		pins->pci[pins->n_vgpu++] = x->where.device_pci;
 	}
-	if ((r = set_between(ctx, vm->uuid, CARVE_POWER_STARTING, target, err)) < 0)
+	/* starting on target, as set_between writes it */
+	pins->vm[pins->n_vm] = sv->vm;
+	pins->host[pins->n_vm] = target;
+	pins->claim[pins->n_vm++] = here ? ctx->host_uuid : NULL;
+	if ((r = between_told(ctx, sv->vm, target, err)) < 0)
 		return r;
-	return reserved_in_model(ctx, vm->uuid, it, target, err);
+	return reserved_in_model(ctx, sv->vm, it, target, err);
 }
 
 int carve_ops_vm_release(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
@@ -724,21 +774,8 @@ static void relock(struct carve_ctx *ctx)
 	carve_model_wrlock(ctx->model);
 }
 
-/* One start of several taken up together: started here
- * (carve_ops_vm_start_many) or handed to this host
- * (carve_ops_realize_starts). */
-struct started_vm {
-	char vm[37];
-	char target[37]; /* the host it was placed on */
-	const char *on;  /* the host asked for (on=), NULL for any */
-	struct items it;
-	bool live;       /* still going: nothing failed it yet */
-	bool ok;         /* its devices were made here */
-	struct carve_error err;
-};
-
 static const struct item *prior_item(const struct started_vm *prior, size_t n_prior, const struct item *x);
-static int confirm_starts(struct carve_ctx *ctx, struct started_vm *v, size_t n, struct carve_error *err);
+static int confirm_made(struct carve_ctx *ctx, struct started_vm *v, size_t n, bool peer, struct carve_error *err);
 
 /* Does a VM of batch[from..n) that acted (ok) have an item on x's PGPU and
  * type? */
@@ -892,35 +929,58 @@ static int create_devices(struct carve_ctx *ctx, struct items *it, struct carve_
 	return r;
 }
 
-/* In the open transaction: the devices of it exist - a start's vGPUs
- * running here, or a migration's destination (peer) prepared - with the
- * driver's counts (chained with the other VMs of batch confirmed in the
- * transaction, note_store_after). */
-static int confirm_in(struct carve_ctx *ctx, const char *vm, struct items *it, bool peer,
-		      const struct started_vm *batch, size_t me, size_t n, struct carve_error *err)
+/* In the open transaction: the devices of the VMs of v that acted (ok)
+ * exist - a start's vGPUs running here, or a migration's destination
+ * (peer) prepared - with the driver's counts, chained from one VM to the
+ * next (note_store_after).  A start's rows are written for all the VMs at
+ * once (repo.h, carve_repo_vgpus_confirm). */
+static int confirm_in(struct carve_ctx *ctx, const struct started_vm *v, size_t n, bool peer,
+		      struct carve_error *err)
 {
+	size_t nv = 0, nm = 0;
+	for (size_t i = 0; i < n; i++)
+		nv += v[i].ok ? v[i].it.n : 0;
+	_cleanup_free_ const char **vgpu = calloc(nv + 1, sizeof(*vgpu)), **pci = calloc(nv + 1, sizeof(*pci)),
+				  **vm = calloc(n + 1, sizeof(*vm));
+	if (!vgpu || !pci || !vm)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	int r = 0;
-	for (size_t i = 0; i < it->n && r >= 0; i++)
-		r = peer ? carve_repo_vgpu_schedule_peer(ctx->db, it->v[i].vgpu, it->v[i].pgpu, it->v[i].where.device_pci,
-							 err)
-			 : carve_repo_vgpu_confirm(ctx->db, it->v[i].vgpu, it->v[i].where.device_pci, err);
-	if (r >= 0)
-		r = peer ? carve_repo_vm_set_migration(ctx->db, vm, CARVE_MIGRATION_PREPARED, ctx->host_uuid, NULL, err)
-			 : carve_repo_vm_set_power(ctx->db, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
-	if (r >= 0)
-		r = note_store_after(ctx, it, -1, batch, me, n, err);
-	return r < 0 ? r : carve_pool_note_vm(ctx, vm, err);
+	nv = 0;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		const struct items *it = &v[i].it;
+		if (!v[i].ok)
+			continue;
+		for (size_t k = 0; k < it->n && r >= 0; k++)
+			if (peer)
+				r = carve_repo_vgpu_schedule_peer(ctx->db, it->v[k].vgpu, it->v[k].pgpu,
+								  it->v[k].where.device_pci, err);
+			else
+				vgpu[nv] = it->v[k].vgpu, pci[nv++] = it->v[k].where.device_pci;
+		if (r >= 0 && peer)
+			r = carve_repo_vm_set_migration(ctx->db, v[i].vm, CARVE_MIGRATION_PREPARED, ctx->host_uuid, NULL,
+							err);
+		vm[nm++] = v[i].vm;
+		if (r >= 0)
+			r = note_store_after(ctx, (struct items *)it, -1, v, i, n, err);
+		if (r >= 0)
+			r = carve_pool_note_vm(ctx, v[i].vm, err);
+	}
+	if (r >= 0 && !peer)
+		r = carve_repo_vgpus_confirm(ctx->db, nv, vgpu, pci, err);
+	if (r >= 0 && !peer)
+		r = carve_repo_vms_set_power(ctx->db, nm, vm, CARVE_POWER_RUNNING, ctx->host_uuid, err);
+	return r;
 }
 
 /* confirm_in, its own transaction, retried when the commit meets another
  * placement's locks in a deadlock (PostgreSQL breaks it by failing one). */
-static int confirm_made(struct carve_ctx *ctx, const char *vm, struct items *it, bool peer, struct carve_error *err)
+static int confirm_made(struct carve_ctx *ctx, struct started_vm *v, size_t n, bool peer, struct carve_error *err)
 {
 	int r;
 	for (int attempt = 0;; attempt++) {
 		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
 			return r;
-		r = confirm_in(ctx, vm, it, peer, NULL, 0, 0, err);
+		r = confirm_in(ctx, v, n, peer, err);
 		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
 			return r;
 		carve_error_clear(err);
@@ -1012,11 +1072,11 @@ static void start_intents(struct carve_ctx *ctx, struct started_vm *v, size_t n,
 			order[n_order++] = v[i].vm;
 	}
 	qsort(order, n_order, sizeof(*order), cmp_str);
-	_cleanup_free_ struct pins *pins = malloc(sizeof(*pins));
+	_cleanup_free_ struct intent *pins = malloc(sizeof(*pins));
 	struct carve_error e = {0};
 	int r = pins ? 0 : carve_error_set(&e, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	for (int attempt = 0; r >= 0; attempt++) {
-		pins->n = 0;
+		pins->n = pins->n_vgpu = pins->n_vm = 0;
 		if ((r = carve_ops_begin_shared(ctx, &e)) < 0)
 			break;
 		r = carve_model_lock_reload_vms(ctx->model, ctx->db, order, n_order, found, &e);
@@ -1028,7 +1088,7 @@ static void start_intents(struct carve_ctx *ctx, struct started_vm *v, size_t n,
 			const struct carve_obj_vm *obj = carve_model_vm(ctx->model, v[i].vm);
 			int ri = vm_in_power(obj, v[i].vm, verb, 1u << from, &v[i].err);
 			if (ri >= 0 && (ri = load_items(obj, &v[i].it, &v[i].err)) >= 0)
-				ri = reserve(ctx, obj, &v[i].it, v[i].on, v[i].target, pins, &fatal, &v[i].err);
+				ri = reserve(ctx, obj, &v[i], pins, &fatal, &v[i].err);
 			if (ri < 0 && fatal) {
 				r = ri;
 				carve_error_reset(&e, ri, v[i].err.id, "%s", v[i].err.message);
@@ -1036,6 +1096,8 @@ static void start_intents(struct carve_ctx *ctx, struct started_vm *v, size_t n,
 				v[i].live = false;
 			}
 		}
+		if (r >= 0)
+			r = intent_write(ctx, pins, &e);
 		if ((r = carve_ops_end(ctx, r, &e)) >= 0)
 			return;
 		/* the model mirrors what was rolled back: read the VMs again */
@@ -1096,7 +1158,7 @@ static int realize_here(struct carve_ctx *ctx, struct started_vm *v, size_t n, b
 			failed(ctx, v[i].vm, true, handed, &v[i].err);
 			v[i].live = false;
 		}
-	int r = confirm_starts(ctx, v, n, err);
+	int r = confirm_made(ctx, v, n, false, err);
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i].ok)
 			continue;
@@ -1391,8 +1453,11 @@ static int realize_prepare(struct carve_ctx *ctx, const char *vm, struct items *
 		migration_failed(ctx, vm, err);
 		return r;
 	}
-	if ((r = confirm_made(ctx, vm, it, true, err)) < 0)
+	struct started_vm one = {.it = *it, .ok = true};
+	carve_strlcpy(one.vm, vm, sizeof(one.vm));
+	if ((r = confirm_made(ctx, &one, 1, true, err)) < 0)
 		return r; /* still preparing, claimed here: host-reconcile rolls it back */
+	*it = one.it; /* with the counts noted */
 	carve_crash_point("migrate-prepared");
 	return acted(ctx, vm, it, true, err);
 }
@@ -1512,23 +1577,6 @@ static int claim_starts(struct carve_ctx *ctx, struct started_vm *v, size_t *n, 
 		*n = 0;
 	}
 	return r;
-}
-
-/* The devices of every start that acted, in one transaction (retried as
- * confirm_made is). */
-static int confirm_starts(struct carve_ctx *ctx, struct started_vm *v, size_t n, struct carve_error *err)
-{
-	int r;
-	for (int attempt = 0;; attempt++) {
-		if ((r = carve_ops_begin_shared(ctx, err)) < 0)
-			return r;
-		for (size_t i = 0; i < n && r >= 0; i++)
-			if (v[i].ok)
-				r = confirm_in(ctx, v[i].vm, &v[i].it, false, v, i, n, err);
-		if ((r = carve_ops_end(ctx, r, err)) != -EAGAIN || attempt == 8)
-			return r;
-		carve_error_clear(err);
-	}
 }
 
 int carve_ops_realize_starts(struct carve_ctx *ctx, size_t *done, struct carve_error *err)

@@ -4,6 +4,7 @@
 #include "repo.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,11 +111,7 @@ int carve_repo_vm_reread_delete(struct carve_db *db, const char *uuid, struct ca
 int carve_repo_vm_set_power(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,
 			    struct carve_error *err)
 {
-	/* A settled VM is no one's work any more. */
-	return LATER(db, err,
-		    "UPDATE vm SET power_state=$2, resident_on=$3, "
-		    "claimed_by=CASE WHEN $2 IN ('halted', 'running', 'suspended') THEN NULL ELSE claimed_by END WHERE uuid=$1",
-		    3, uuid, carve_power_state_name(s), host);
+	return carve_repo_vms_set_power(db, 1, &uuid, s, host, err);
 }
 
 int carve_repo_vm_lock(struct carve_db *db, const char *uuid, bool *found, struct carve_error *err)
@@ -131,8 +128,7 @@ int carve_repo_vm_lock(struct carve_db *db, const char *uuid, bool *found, struc
 int carve_repo_vm_set_between(struct carve_db *db, const char *uuid, enum carve_power_state s, const char *host,
 			      const char *claim, struct carve_error *err)
 {
-	return LATER(db, err, "UPDATE vm SET power_state=$2, resident_on=$3, claimed_by=$4, last_error='' WHERE uuid=$1", 4,
-		     uuid, carve_power_state_name(s), host, claim);
+	return carve_repo_vms_set_between(db, 1, &uuid, s, &host, &claim, err);
 }
 
 /* Work another host's agent left to host: a start or shutdown of a VM
@@ -266,16 +262,176 @@ int carve_repo_pgpu_lock_vms(struct carve_db *db, const char *pgpu, struct carve
 int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
 			    struct carve_error *err)
 {
-	return LATER(db, err, "UPDATE vgpu SET scheduled_pgpu=$2, device_pci=$3, state='reserved' WHERE uuid=$1", 3, uuid,
-		    pgpu, device_pci ? device_pci : "");
+	if (!device_pci)
+		device_pci = "";
+	return carve_repo_vgpus_reserve(db, 1, &uuid, &pgpu, &device_pci, err);
 }
 
-int carve_repo_vgpu_confirm(struct carve_db *db, const char *uuid, const char *device_pci, struct carve_error *err)
+/* ---- set-oriented writes of a batch ---- */
+
+/* One SQL text per power-of-two number of rows, built on first use and
+ * kept for the process (carve_db_exec_later keeps the pointer; the
+ * prepared-statement cache keys on it): head, the rows of cols
+ * placeholders each - "($1, $2), ($3, $4)", or "$1, $2" for one column
+ * unparenthesized (an IN list) - and tail.  The rows are padded to the
+ * bucket by repeating the last, which a set operation cannot tell apart. */
+#define SET_BUCKETS 11 /* 1 .. 1024 rows */
+
+struct set_sql {
+	const char *head, *tail;
+	size_t cols; /* parameters a row (after `fixed` leading ones) */
+	bool paren;
+	size_t fixed; /* parameters before the rows' ($1 .. $fixed) */
+	char *text[SET_BUCKETS];
+};
+
+static pthread_mutex_t set_sql_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t bucket_of(size_t n, size_t *rows)
 {
-	return LATER(db, err,
-		    "UPDATE vgpu SET resident_on=scheduled_pgpu, scheduled_pgpu=NULL, device_pci=$2, state='running' "
-		    "WHERE uuid=$1",
-		    2, uuid, device_pci ? device_pci : "");
+	size_t b = 0;
+	for (*rows = 1; *rows < n; *rows *= 2)
+		b++;
+	return b;
+}
+
+static const char *set_sql_text(struct set_sql *q, size_t b, size_t rows)
+{
+	pthread_mutex_lock(&set_sql_lock);
+	if (!q->text[b]) {
+		size_t cap = strlen(q->head) + strlen(q->tail) + rows * q->cols * 10 + rows * 4 + 1;
+		char *t = malloc(cap);
+		if (t) {
+			size_t off = (size_t)snprintf(t, cap, "%s", q->head);
+			for (size_t r = 0, k = q->fixed + 1; r < rows; r++) {
+				off += (size_t)snprintf(t + off, cap - off, "%s%s", r ? ", " : "", q->paren ? "(" : "");
+				for (size_t c = 0; c < q->cols; c++)
+					off += (size_t)snprintf(t + off, cap - off, "%s$%zu", c ? ", " : "", k++);
+				off += (size_t)snprintf(t + off, cap - off, "%s", q->paren ? ")" : "");
+			}
+			snprintf(t + off, cap - off, "%s", q->tail);
+		}
+		q->text[b] = t;
+	}
+	pthread_mutex_unlock(&set_sql_lock);
+	return q->text[b];
+}
+
+static const char **set_params(struct set_sql *q, const char *const *fixed, size_t n, const char *const *const *cols,
+			       const char **sql, size_t *np);
+
+/* Queue q for n rows: fixed leading parameters, then column c of row r at
+ * cols[c][r]. */
+static int set_later(struct carve_db *db, struct set_sql *q, const char *const *fixed, size_t n,
+		     const char *const *const *cols, struct carve_error *err)
+{
+	if (n == 0)
+		return 0;
+	if (n > CARVE_REPO_SET_MAX)
+		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many rows in one statement");
+	const char *sql;
+	size_t np;
+	_cleanup_free_ const char **params = set_params(q, fixed, n, cols, &sql, &np);
+	if (!params)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	return carve_db_exec_later(db, sql, params, np, err);
+}
+
+/* The parameters of q for n rows (padded to the bucket) and its text. */
+static const char **set_params(struct set_sql *q, const char *const *fixed, size_t n, const char *const *const *cols,
+			       const char **sql, size_t *np)
+{
+	size_t rows, b = bucket_of(n, &rows);
+	*sql = set_sql_text(q, b, rows);
+	*np = q->fixed + rows * q->cols;
+	const char **params = malloc(*np * sizeof(*params));
+	if (!*sql || !params) {
+		free(params);
+		return NULL;
+	}
+	for (size_t i = 0; i < q->fixed; i++)
+		params[i] = fixed[i];
+	for (size_t r = 0; r < rows; r++)
+		for (size_t c = 0; c < q->cols; c++)
+			params[q->fixed + r * q->cols + c] = cols[c][r < n ? r : n - 1];
+	return params;
+}
+
+int carve_repo_vms_select(struct carve_db *db, size_t n, const char *const *uuid, bool lock, struct carve_rows **vms,
+			  struct carve_rows **vgpus, struct carve_error *err)
+{
+	*vms = *vgpus = NULL;
+	if (n == 0 || n > CARVE_REPO_SET_MAX)
+		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "%zu VMs in one read", n);
+	/* the lock's suffix is the store's: a text each */
+	static struct set_sql vm_q = {.head = "SELECT * FROM vm WHERE uuid IN (", .tail = ") ORDER BY uuid", .cols = 1},
+			      vm_lock_q[2] = {{.head = "SELECT * FROM vm WHERE uuid IN (", .tail = ") ORDER BY uuid FOR NO KEY UPDATE", .cols = 1},
+					      {.head = "SELECT * FROM vm WHERE uuid IN (", .tail = ") ORDER BY uuid", .cols = 1}},
+			      vgpu_q = {.head = "SELECT * FROM vgpu WHERE vm_uuid IN (", .tail = ") ORDER BY vm_uuid, device",
+					.cols = 1};
+	const char *suffix = carve_db_for_update(db);
+	if (lock && suffix[0] && strcmp(suffix, " FOR NO KEY UPDATE") != 0)
+		return carve_error_set(err, -EINVAL, "INTERNAL_ERROR", "no set form for the lock '%s'", suffix);
+	struct set_sql *q = !lock ? &vm_q : &vm_lock_q[suffix[0] ? 0 : 1];
+	const char *const *cols[] = {uuid};
+	const char *sql[2];
+	size_t np[2];
+	_cleanup_free_ const char **p0 = set_params(q, NULL, n, cols, &sql[0], &np[0]);
+	_cleanup_free_ const char **p1 = set_params(&vgpu_q, NULL, n, cols, &sql[1], &np[1]);
+	if (!p0 || !p1)
+		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+	const struct carve_db_stmt st[] = {
+		{.sql = sql[0], .params = p0, .nparams = np[0], .out = vms},
+		{.sql = sql[1], .params = p1, .nparams = np[1], .out = vgpus},
+	};
+	return carve_db_exec_all(db, st, 2, err);
+}
+
+int carve_repo_vgpus_reserve(struct carve_db *db, size_t n, const char *const *uuid, const char *const *pgpu,
+			     const char *const *device_pci, struct carve_error *err)
+{
+	static struct set_sql q = {
+		.head = "UPDATE vgpu SET scheduled_pgpu=v.column2, device_pci=v.column3, state='reserved' FROM (VALUES ",
+		.tail = ") AS v WHERE vgpu.uuid=v.column1", .cols = 3, .paren = true};
+	const char *const *cols[] = {uuid, pgpu, device_pci};
+	return set_later(db, &q, NULL, n, cols, err);
+}
+
+int carve_repo_vms_set_between(struct carve_db *db, size_t n, const char *const *uuid, enum carve_power_state s,
+			       const char *const *host, const char *const *claim, struct carve_error *err)
+{
+	static struct set_sql q = {
+		.head = "UPDATE vm SET power_state=$1, resident_on=v.column2, claimed_by=v.column3, last_error='' "
+			"FROM (VALUES ",
+		.tail = ") AS v WHERE vm.uuid=v.column1", .cols = 3, .paren = true, .fixed = 1};
+	const char *fixed[] = {carve_power_state_name(s)};
+	const char *const *cols[] = {uuid, host, claim};
+	return set_later(db, &q, fixed, n, cols, err);
+}
+
+int carve_repo_vgpus_confirm(struct carve_db *db, size_t n, const char *const *uuid, const char *const *device_pci,
+			     struct carve_error *err)
+{
+	static struct set_sql q = {
+		.head = "UPDATE vgpu SET resident_on=scheduled_pgpu, scheduled_pgpu=NULL, device_pci=v.column2, "
+			"state='running' FROM (VALUES ",
+		.tail = ") AS v WHERE vgpu.uuid=v.column1", .cols = 2, .paren = true};
+	const char *const *cols[] = {uuid, device_pci};
+	return set_later(db, &q, NULL, n, cols, err);
+}
+
+int carve_repo_vms_set_power(struct carve_db *db, size_t n, const char *const *uuid, enum carve_power_state s,
+			     const char *host, struct carve_error *err)
+{
+	/* A settled VM is no one's work any more (carve_repo_vm_set_power). */
+	static struct set_sql q = {
+		.head = "UPDATE vm SET power_state=$1, resident_on=$2, "
+			"claimed_by=CASE WHEN $1 IN ('halted', 'running', 'suspended') THEN NULL ELSE claimed_by END "
+			"WHERE uuid IN (",
+		.tail = ")", .cols = 1, .fixed = 2};
+	const char *fixed[] = {carve_power_state_name(s), host};
+	const char *const *cols[] = {uuid};
+	return set_later(db, &q, fixed, n, cols, err);
 }
 
 int carve_repo_vgpu_set_device_pci(struct carve_db *db, const char *uuid, const char *device_pci,

@@ -133,8 +133,29 @@ int carve_repo_pgpu_lock_vms(struct carve_db *db, const char *pgpu, struct carve
 /* Intent: placed on pgpu (and that VF, "" when none), state reserved. */
 int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *pgpu, const char *device_pci,
 			    struct carve_error *err);
-/* Confirmation: realized on its scheduled PGPU at device_pci, running. */
-int carve_repo_vgpu_confirm(struct carve_db *db, const char *uuid, const char *device_pci, struct carve_error *err);
+
+/* The same writes for n rows at once (a batch of starts), in one statement
+ * each however many rows (n at most CARVE_REPO_SET_MAX), deferred as the
+ * single ones are (carve_db_exec_later; the single ones are these for one
+ * row): the rows of carve_repo_vgpu_reserve and carve_repo_vm_set_between
+ * (power s for all), carve_repo_vm_set_power of n VMs to one state on one
+ * host, and the confirmation of n vGPUs (realized on their scheduled PGPU
+ * at device_pci, running).  The strings must stay valid until the call
+ * returns (they are copied). */
+#define CARVE_REPO_SET_MAX 1024
+/* The rows (SELECT *) of n VMs, ordered by uuid, and of their vGPUs,
+ * ordered by VM, in one round trip where the store pipelines; with lock,
+ * the VMs' rows locked (carve_db_for_update) in uuid order. */
+int carve_repo_vms_select(struct carve_db *db, size_t n, const char *const *uuid, bool lock, struct carve_rows **vms,
+			  struct carve_rows **vgpus, struct carve_error *err);
+int carve_repo_vgpus_reserve(struct carve_db *db, size_t n, const char *const *uuid, const char *const *pgpu,
+			     const char *const *device_pci, struct carve_error *err);
+int carve_repo_vms_set_between(struct carve_db *db, size_t n, const char *const *uuid, enum carve_power_state s,
+			       const char *const *host, const char *const *claim, struct carve_error *err);
+int carve_repo_vgpus_confirm(struct carve_db *db, size_t n, const char *const *uuid, const char *const *device_pci,
+			     struct carve_error *err);
+int carve_repo_vms_set_power(struct carve_db *db, size_t n, const char *const *uuid, enum carve_power_state s,
+			     const char *host, struct carve_error *err);
 int carve_repo_vgpu_set_device_pci(struct carve_db *db, const char *uuid, const char *device_pci,
 				   struct carve_error *err);
 /* Every vGPU of a VM back to defined (no PGPU, no device). */
