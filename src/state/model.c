@@ -1480,41 +1480,32 @@ int carve_model_lock_reload_vm(struct carve_model *m, struct carve_db *db, const
 	return reload_vm(m, db, uuid, true, found, err);
 }
 
-/* The rows of rows whose column col is key, borrowed: the cells point into
- * rows (free only out->cells). */
-static int rows_where(const struct carve_rows *rows, const char *col, const char *key, struct carve_rows *out)
-{
-	*out = (struct carve_rows){.ncols = rows->ncols, .colnames = rows->colnames};
-	for (size_t i = 0; i < rows->nrows; i++) {
-		if (strcmp(cell(rows, i, col), key) != 0)
-			continue;
-		char **c = realloc(out->cells, (out->nrows + 1) * rows->ncols * sizeof(*c));
-		if (!c)
-			return -ENOMEM;
-		out->cells = c;
-		memcpy(c + out->nrows++ * rows->ncols, rows->cells + i * rows->ncols, rows->ncols * sizeof(*c));
-	}
-	return 0;
-}
-
 int carve_model_lock_reload_vms(struct carve_model *m, struct carve_db *db, const char *const *uuids, size_t n,
 				bool *found, struct carve_error *err)
 {
 	if (n <= 1)
 		return n ? reload_vm(m, db, uuids[0], true, found, err) : 0;
 	m->version++;
-	_cleanup_rows_ struct carve_rows *vms = NULL, *vgpus = NULL;
-	int r = carve_repo_vms_select(db, n, uuids, true, &vms, &vgpus, err);
+	struct carve_rows **rows = calloc(2 * n, sizeof(*rows));
+	struct carve_db_stmt *st = calloc(2 * n, sizeof(*st));
+	char (*sql)[256] = calloc(2 * n, sizeof(*sql));
+	int r = rows && st && sql ? 0 : oom(err);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		struct carve_rows vm = {0}, vg = {0};
-		if (rows_where(vms, "uuid", uuids[i], &vm) < 0 || rows_where(vgpus, "vm_uuid", uuids[i], &vg) < 0)
-			r = oom(err);
-		found[i] = vm.nrows > 0;
-		if (r >= 0)
-			r = carve_model_set_vm(m, db, uuids[i], &vm, &vg, err);
-		free(vm.cells);
-		free(vg.cells);
+		carve_repo_select_stmt(db, CARVE_REPO_VM, (const char **)&uuids[i], sql[2 * i], &rows[2 * i], &st[2 * i]);
+		strncat(sql[2 * i], carve_db_for_update(db), sizeof(sql[0]) - strlen(sql[2 * i]) - 1);
+		carve_repo_select_stmt(db, CARVE_REPO_VGPU, (const char **)&uuids[i], sql[2 * i + 1], &rows[2 * i + 1], &st[2 * i + 1]);
 	}
+	if (r >= 0)
+		r = carve_db_exec_all(db, st, 2 * n, err);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		found[i] = rows[2 * i]->nrows > 0;
+		r = carve_model_set_vm(m, db, uuids[i], rows[2 * i], rows[2 * i + 1], err);
+	}
+	for (size_t i = 0; rows && i < 2 * n; i++)
+		carve_rows_free(rows[i]);
+	free(rows);
+	free(st);
+	free(sql);
 	return r;
 }
 

@@ -165,10 +165,11 @@ int carve_model_lock_reload_vm(struct carve_model *m, struct carve_db *db, const
  * model has not seen yet. */
 int carve_model_set_vm(struct carve_model *m, struct carve_db *db, const char *uuid, const struct carve_rows *rows,
 		       const struct carve_rows *vgpus, struct carve_error *err);
-/* The same as carve_model_lock_reload_vm for n distinct VMs at once, in
- * two statements, one round trip where the store pipelines; their rows are
- * locked in the store's order of their UUIDs, so that two such reads never
- * wait on each other in a cycle.  found[i]: VM i exists. */
+/* The same as carve_model_lock_reload_vm for n VMs at once, in one round
+ * trip where the store pipelines (two statements a VM: by its key, each
+ * is an index lookup whatever the statistics say); their rows are locked
+ * in the order given (callers sort them, so that two such reads never wait
+ * on each other in a cycle).  found[i]: VM i exists. */
 int carve_model_lock_reload_vms(struct carve_model *m, struct carve_db *db, const char *const *uuids, size_t n,
 				bool *found, struct carve_error *err);
 /* What a writer wrote of a VM or a vGPU, applied to the model without

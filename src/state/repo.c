@@ -274,7 +274,7 @@ int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *p
  * prepared-statement cache keys on it): head, the rows of cols
  * placeholders each - "($1, $2), ($3, $4)", or "$1, $2" for one column
  * unparenthesized (an IN list) - and tail.  The rows are padded to the
- * bucket by repeating the last, which a set operation cannot tell apart. */
+ * bucket with empty strings, which match no UUID. */
 #define SET_BUCKETS 11 /* 1 .. 1024 rows */
 
 struct set_sql {
@@ -353,38 +353,8 @@ static const char **set_params(struct set_sql *q, const char *const *fixed, size
 		params[i] = fixed[i];
 	for (size_t r = 0; r < rows; r++)
 		for (size_t c = 0; c < q->cols; c++)
-			params[q->fixed + r * q->cols + c] = cols[c][r < n ? r : n - 1];
+			params[q->fixed + r * q->cols + c] = r < n ? cols[c][r] : "";
 	return params;
-}
-
-int carve_repo_vms_select(struct carve_db *db, size_t n, const char *const *uuid, bool lock, struct carve_rows **vms,
-			  struct carve_rows **vgpus, struct carve_error *err)
-{
-	*vms = *vgpus = NULL;
-	if (n == 0 || n > CARVE_REPO_SET_MAX)
-		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "%zu VMs in one read", n);
-	/* the lock's suffix is the store's: a text each */
-	static struct set_sql vm_q = {.head = "SELECT * FROM vm WHERE uuid IN (", .tail = ") ORDER BY uuid", .cols = 1},
-			      vm_lock_q[2] = {{.head = "SELECT * FROM vm WHERE uuid IN (", .tail = ") ORDER BY uuid FOR NO KEY UPDATE", .cols = 1},
-					      {.head = "SELECT * FROM vm WHERE uuid IN (", .tail = ") ORDER BY uuid", .cols = 1}},
-			      vgpu_q = {.head = "SELECT * FROM vgpu WHERE vm_uuid IN (", .tail = ") ORDER BY vm_uuid, device",
-					.cols = 1};
-	const char *suffix = carve_db_for_update(db);
-	if (lock && suffix[0] && strcmp(suffix, " FOR NO KEY UPDATE") != 0)
-		return carve_error_set(err, -EINVAL, "INTERNAL_ERROR", "no set form for the lock '%s'", suffix);
-	struct set_sql *q = !lock ? &vm_q : &vm_lock_q[suffix[0] ? 0 : 1];
-	const char *const *cols[] = {uuid};
-	const char *sql[2];
-	size_t np[2];
-	_cleanup_free_ const char **p0 = set_params(q, NULL, n, cols, &sql[0], &np[0]);
-	_cleanup_free_ const char **p1 = set_params(&vgpu_q, NULL, n, cols, &sql[1], &np[1]);
-	if (!p0 || !p1)
-		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
-	const struct carve_db_stmt st[] = {
-		{.sql = sql[0], .params = p0, .nparams = np[0], .out = vms},
-		{.sql = sql[1], .params = p1, .nparams = np[1], .out = vgpus},
-	};
-	return carve_db_exec_all(db, st, 2, err);
 }
 
 int carve_repo_vgpus_reserve(struct carve_db *db, size_t n, const char *const *uuid, const char *const *pgpu,

@@ -143,11 +143,6 @@ int carve_repo_vgpu_reserve(struct carve_db *db, const char *uuid, const char *p
  * at device_pci, running).  The strings must stay valid until the call
  * returns (they are copied). */
 #define CARVE_REPO_SET_MAX 1024
-/* The rows (SELECT *) of n VMs, ordered by uuid, and of their vGPUs,
- * ordered by VM, in one round trip where the store pipelines; with lock,
- * the VMs' rows locked (carve_db_for_update) in uuid order. */
-int carve_repo_vms_select(struct carve_db *db, size_t n, const char *const *uuid, bool lock, struct carve_rows **vms,
-			  struct carve_rows **vgpus, struct carve_error *err);
 int carve_repo_vgpus_reserve(struct carve_db *db, size_t n, const char *const *uuid, const char *const *pgpu,
 			     const char *const *device_pci, struct carve_error *err);
 int carve_repo_vms_set_between(struct carve_db *db, size_t n, const char *const *uuid, enum carve_power_state s,
