@@ -90,10 +90,20 @@ struct start_req {
  * lock. */
 struct starts {
 	pthread_mutex_t lock;
-	pthread_cond_t done;
+	pthread_cond_t done, arrived;
 	struct start_req *head, **tail;
+	size_t queued;
 	bool running;
+	size_t last[2]; /* the sizes of the last two batches */
 };
+
+/* Company for a batch: right after batches of several, the starts whose
+ * answers just went out tend to come back within a fraction of a
+ * millisecond (clients that start one VM after another); the next batch
+ * waits up to this long for as many as the last two batches held, as
+ * PostgreSQL's commit_delay waits for other commits.  A start that comes
+ * alone (the last batch held one) waits for none. */
+#define START_COMPANY_US 300
 
 struct carve_service {
 	char *db_path, *hostname, *backend_desc;
@@ -607,11 +617,23 @@ static int call_start(struct carve_service *s, json_t *args, json_t **result, st
 	pthread_mutex_lock(&q->lock);
 	*q->tail = &me;
 	q->tail = &me.next;
+	q->queued++;
+	pthread_cond_broadcast(&q->arrived);
 	while (!me.done) {
 		if (q->running) {
 			pthread_cond_wait(&q->done, &q->lock);
 			continue;
 		}
+		q->running = true;
+		size_t want = q->last[0] > 1 ? q->last[0] + q->last[1] : 0;
+		if (want > CARVE_REALIZE_BATCH)
+			want = CARVE_REALIZE_BATCH;
+		struct timespec until = carve_realtime_after_ms(0);
+		until.tv_nsec += START_COMPANY_US * 1000L;
+		if (until.tv_nsec >= 1000000000L)
+			until.tv_sec++, until.tv_nsec -= 1000000000L;
+		while (q->queued < want && pthread_cond_timedwait(&q->arrived, &q->lock, &until) != ETIMEDOUT)
+			;
 		struct start_req *batch[CARVE_REALIZE_BATCH];
 		size_t n = 0;
 		while (q->head && n < CARVE_REALIZE_BATCH) {
@@ -620,7 +642,9 @@ static int call_start(struct carve_service *s, json_t *args, json_t **result, st
 		}
 		if (!q->head)
 			q->tail = &q->head;
-		q->running = true;
+		q->queued -= n;
+		q->last[1] = q->last[0];
+		q->last[0] = n;
 		pthread_mutex_unlock(&q->lock);
 		starts_run(s, batch, n);
 		pthread_mutex_lock(&q->lock);
@@ -680,6 +704,7 @@ void carve_service_free(struct carve_service *s)
 	pthread_cond_destroy(&s->batch.done);
 	pthread_mutex_destroy(&s->batch.lock);
 	pthread_cond_destroy(&s->starts.done);
+	pthread_cond_destroy(&s->starts.arrived);
 	pthread_mutex_destroy(&s->starts.lock);
 	free(s->changed);
 	if (s->wake_fd >= 0)
@@ -711,6 +736,7 @@ int carve_service_new(const struct carve_service_config *cfg, struct carve_servi
 	pthread_cond_init(&s->batch.done, NULL);
 	pthread_mutex_init(&s->starts.lock, NULL);
 	pthread_cond_init(&s->starts.done, NULL);
+	pthread_cond_init(&s->starts.arrived, NULL);
 	s->starts.tail = &s->starts.head;
 	s->changed = calloc(MAX_CHANGED, sizeof(*s->changed));
 	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
