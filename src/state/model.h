@@ -249,10 +249,10 @@ int carve_model_place(struct carve_model *m, const struct carve_obj_group *g, co
  * it comes back or is declared dead).  A host that never had an agent
  * (driven by the CLI alone) counts. */
 bool carve_model_host_counts(const struct carve_model *m, const struct carve_obj_host *h);
-/* The views of group g (a host each) whose PGPUs have room for a vGPU of
- * type t - every one, maybe a few more: a view stays until its index says
- * otherwise (*views borrowed until the model next changes).  Model
- * write-locked.  -ENOMEM (nothing set) where the set cannot be kept. */
+/* The views of group g (a host each) whose placement index for type t has
+ * room, exactly those (*views borrowed until the model next changes).
+ * Model write-locked.  -ENOMEM (nothing set) where the set cannot be kept:
+ * then the caller looks at every host. */
 int carve_model_rooms(struct carve_model *m, const struct carve_obj_group *g, const struct carve_obj_type *t,
 		      struct carve_view *const **views, size_t *n);
 /* How many more vGPUs of type t the group can take, over every host whose
