@@ -628,10 +628,7 @@ static int call_start(struct carve_service *s, json_t *args, json_t **result, st
 		size_t want = q->last[0] > 1 ? q->last[0] + q->last[1] : 0;
 		if (want > CARVE_REALIZE_BATCH)
 			want = CARVE_REALIZE_BATCH;
-		struct timespec until = carve_realtime_after_ms(0);
-		until.tv_nsec += START_COMPANY_US * 1000L;
-		if (until.tv_nsec >= 1000000000L)
-			until.tv_sec++, until.tv_nsec -= 1000000000L;
+		struct timespec until = carve_realtime_after_us(START_COMPANY_US);
 		while (q->queued < want && pthread_cond_timedwait(&q->arrived, &q->lock, &until) != ETIMEDOUT)
 			;
 		struct start_req *batch[CARVE_REALIZE_BATCH];
@@ -960,13 +957,10 @@ int carve_service_call(struct carve_service *s, const struct carve_op *op, bool 
 	}
 	ctx_prepare(s, c, writes);
 	c->n_acted = 0;
-	double t0 = now_s();
 	r = carve_ops_call(c, op->verb, args, result, err);
 	if (writes)
 		quiet_note(s, c);
-	if (strcmp(op->verb, "vm-start") == 0)
-		carve_metrics_placement(s->metrics, now_s() - t0, r >= 0);
-	else if (strcmp(op->verb, "host-reconcile") == 0)
+	if (strcmp(op->verb, "host-reconcile") == 0) /* vm-start's: call_start */
 		carve_metrics_reconcile(s->metrics, r >= 0 ? *result : NULL);
 	if (writes)
 		write_unlock(s);

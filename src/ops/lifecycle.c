@@ -517,7 +517,7 @@ static int set_between(struct carve_ctx *ctx, const char *vm, enum carve_power_s
 
 /* A batch's intent transaction: the PGPUs pinned (carve_ops_pgpu_pin) in
  * it - each once, since the model mirrors what the batch reserves on them
- * (reserved_in_model), so a second look would find it the same - and the
+ * (mirror), so a second look would find it the same - and the
  * reservations, written together before the commit as one statement for
  * the vGPUs and one for the VMs (repo.h, carve_repo_vgpus_reserve).  A PGPU
  * is pinned before anything of the batch is reserved on it, so the store
@@ -558,26 +558,29 @@ static int pin(struct carve_ctx *ctx, struct intent *pins, struct carve_obj_pgpu
 	return r;
 }
 
-/* The reservation just written in the open transaction, mirrored in the
- * model (model.h, carve_model_vm_set_state): the VM starting on target,
- * its vGPUs scheduled on their PGPUs.  The VM's row is locked by the
- * transaction; if it does not commit, the caller reloads the VM. */
-static int reserved_in_model(struct carve_ctx *ctx, const char *vm, const struct items *it, const char *target,
-			     struct carve_error *err)
+/* What a start wrote of vm and the vGPUs of it, mirrored in the model
+ * (model.h, carve_model_vm_set_state): the VM power on host, claimed by
+ * claim (the last error cleared with clear_error), each vGPU scheduled on
+ * its PGPU (reserved) or resident there (running).  The VM's row is locked
+ * by the writing transaction.  -ENOENT (the model lacks the VM) or
+ * -ENOMEM where the model could not follow: the caller reads the VM
+ * again. */
+static int mirror(struct carve_ctx *ctx, const char *vm, const struct items *it, enum carve_power_state power,
+		  const char *host, const char *claim, bool clear_error, enum carve_vgpu_state state)
 {
 	struct carve_model *m = ctx->model;
 	struct carve_obj_vm *o = carve_model_vm(m, vm);
 	if (!o)
-		return carve_ops_not_found("vm", vm, err);
-	bool here = strcmp(target, ctx->host_uuid) == 0;
-	carve_model_vm_set_state(m, o, CARVE_POWER_STARTING, carve_model_host(m, target), here ? ctx->host_uuid : NULL,
-				 true);
+		return -ENOENT;
+	carve_model_vm_set_state(m, o, power, carve_model_host(m, host), claim, clear_error);
+	bool running = state == CARVE_VGPU_RUNNING;
 	for (size_t i = 0; i < it->n; i++) {
 		struct carve_obj_vgpu *v = carve_model_vgpu(m, it->v[i].vgpu);
 		struct carve_obj_pgpu *p = carve_model_pgpu(m, it->v[i].pgpu);
-		if (!v || !p || carve_model_vgpu_set_place(m, v, v->resident, p, it->v[i].where.device_pci,
-							   CARVE_VGPU_RESERVED) < 0)
-			return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
+		if (!v || !p ||
+		    carve_model_vgpu_set_place(m, v, running ? p : v->resident, running ? NULL : p,
+					       it->v[i].where.device_pci, state) < 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -617,7 +620,7 @@ static int room_hosts(struct carve_ctx *ctx, const struct carve_obj_group *g0, c
  * fits, to say why.  Each chosen PGPU is pinned (carve_ops_pgpu_pin, once
  * per transaction with pins); where the model was behind, the choice is
  * made again on the corrected model.  target: the chosen host's UUID.  The
- * reservation is mirrored in the model (reserved_in_model).  *fatal: the
+ * reservation is mirrored in the model (mirror).  *fatal: the
  * failure is the store's, and the transaction is lost; else it is this
  * VM's alone (no place, a bad on=) and nothing was written. */
 static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct started_vm *sv, struct intent *pins,
@@ -715,7 +718,11 @@ static int reserve(struct carve_ctx *ctx, const struct carve_obj_vm *vm, struct 
 	pins->claim[pins->n_vm++] = here ? ctx->host_uuid : NULL;
 	if ((r = between_told(ctx, sv->vm, target, err)) < 0)
 		return r;
-	return reserved_in_model(ctx, sv->vm, it, target, err);
+	r = mirror(ctx, sv->vm, it, CARVE_POWER_STARTING, target, here ? ctx->host_uuid : NULL, true,
+		   CARVE_VGPU_RESERVED);
+	if (r == -ENOENT)
+		return carve_ops_not_found("vm", sv->vm, err);
+	return r < 0 ? carve_error_set(err, r, "OUT_OF_MEMORY", "out of memory") : 0;
 }
 
 int carve_ops_vm_release(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
@@ -934,8 +941,7 @@ static int create_devices(struct carve_ctx *ctx, struct items *it, struct carve_
  * (peer) prepared - with the driver's counts, chained from one VM to the
  * next (note_store_after).  A start's rows are written for all the VMs at
  * once (repo.h, carve_repo_vgpus_confirm). */
-static int confirm_in(struct carve_ctx *ctx, const struct started_vm *v, size_t n, bool peer,
-		      struct carve_error *err)
+static int confirm_in(struct carve_ctx *ctx, struct started_vm *v, size_t n, bool peer, struct carve_error *err)
 {
 	size_t nv = 0, nm = 0;
 	for (size_t i = 0; i < n; i++)
@@ -947,7 +953,7 @@ static int confirm_in(struct carve_ctx *ctx, const struct started_vm *v, size_t 
 	int r = 0;
 	nv = 0;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		const struct items *it = &v[i].it;
+		struct items *it = &v[i].it;
 		if (!v[i].ok)
 			continue;
 		for (size_t k = 0; k < it->n && r >= 0; k++)
@@ -961,7 +967,7 @@ static int confirm_in(struct carve_ctx *ctx, const struct started_vm *v, size_t 
 							err);
 		vm[nm++] = v[i].vm;
 		if (r >= 0)
-			r = note_store_after(ctx, (struct items *)it, -1, v, i, n, err);
+			r = note_store_after(ctx, it, -1, v, i, n, err);
 		if (r >= 0)
 			r = carve_pool_note_vm(ctx, v[i].vm, err);
 	}
@@ -1120,20 +1126,11 @@ static void start_intents(struct carve_ctx *ctx, struct started_vm *v, size_t n,
  * (its row was locked by the confirming transaction). */
 static int started_here(struct carve_ctx *ctx, const char *vm, const struct items *it, struct carve_error *err)
 {
-	struct carve_model *m = ctx->model;
 	note_inventory(ctx, it, true);
 	note_model(ctx, it);
-	struct carve_obj_vm *o = carve_model_vm(m, vm);
-	bool mirrored = o != NULL;
-	if (o)
-		carve_model_vm_set_state(m, o, CARVE_POWER_RUNNING, carve_model_host(m, ctx->host_uuid), NULL, false);
-	for (size_t i = 0; mirrored && i < it->n; i++) {
-		struct carve_obj_vgpu *v = carve_model_vgpu(m, it->v[i].vgpu);
-		struct carve_obj_pgpu *p = carve_model_pgpu(m, it->v[i].pgpu);
-		mirrored = v && p &&
-			   carve_model_vgpu_set_place(m, v, p, NULL, it->v[i].where.device_pci, CARVE_VGPU_RUNNING) >= 0;
-	}
-	int r = mirrored ? 0 : carve_model_reload_vm(m, ctx->db, vm, err);
+	int r = mirror(ctx, vm, it, CARVE_POWER_RUNNING, ctx->host_uuid, NULL, false, CARVE_VGPU_RUNNING) < 0
+			? carve_model_reload_vm(ctx->model, ctx->db, vm, err)
+			: 0;
 	if (r >= 0)
 		reread_acted(ctx);
 	return r;
@@ -1147,14 +1144,13 @@ static int realize_here(struct carve_ctx *ctx, struct started_vm *v, size_t n, b
 {
 	carve_model_unlock(ctx->model);
 	for (size_t i = 0; i < n; i++) {
-		v[i].ok = v[i].live && strcmp(v[i].target, ctx->host_uuid) == 0 &&
-			  create_devices(ctx, &v[i].it, &v[i].err) >= 0;
+		v[i].ok = v[i].live && acts_here(ctx, v[i].target) && create_devices(ctx, &v[i].it, &v[i].err) >= 0;
 		if (v[i].live && !v[i].ok)
 			remove_created(ctx, &v[i].it); /* devices first, then the reservation */
 	}
 	relock(ctx);
 	for (size_t i = 0; i < n; i++)
-		if (v[i].live && !v[i].ok && strcmp(v[i].target, ctx->host_uuid) == 0) {
+		if (v[i].live && !v[i].ok && acts_here(ctx, v[i].target)) {
 			failed(ctx, v[i].vm, true, handed, &v[i].err);
 			v[i].live = false;
 		}
@@ -1477,10 +1473,6 @@ static int realize_drop(struct carve_ctx *ctx, const char *vm, struct items *it,
 	return confirm_removed(ctx, vm, it, true, err);
 }
 
-/* Take up what another host left to this one: a start or shutdown placed
- * here, or a migration's phase this host acts in.  Claim it (for a start,
- * or a migration's destination, recording the VFs it will use, which only
- * this host can choose), then act and confirm as a local one would. */
 /* In the claim's transaction: a VF for each VF-backed item the requester
  * could not choose one for (another host's VFs), recorded as a start's
  * reservation or (peer) a migration destination's device. */
@@ -1498,6 +1490,10 @@ static int reserve_vfs(struct carve_ctx *ctx, struct items *it, bool peer, struc
 	return r;
 }
 
+/* Take up what another host left to this one: a start or shutdown placed
+ * here, or a migration's phase this host acts in.  Claim it (for a start,
+ * or a migration's destination, recording the VFs it will use, which only
+ * this host can choose), then act and confirm as a local one would. */
 int carve_ops_realize(struct carve_ctx *ctx, const char *vm, struct carve_error *err)
 {
 	bool claimed = false, peer = false;
@@ -1556,12 +1552,18 @@ static int claim_starts(struct carve_ctx *ctx, struct started_vm *v, size_t *n, 
 	if (r < 0)
 		return r;
 	r = carve_repo_vm_claim_starts(ctx->db, ctx->host_uuid, CARVE_REALIZE_BATCH, &rows, err);
-	for (size_t i = 0; r >= 0 && i < rows->nrows && *n < CARVE_REALIZE_BATCH; i++) {
+	/* read again in one round trip (the claim holds their rows already) */
+	const char *claimed[CARVE_REALIZE_BATCH];
+	bool found[CARVE_REALIZE_BATCH];
+	size_t n_claimed = 0;
+	for (size_t i = 0; r >= 0 && i < rows->nrows && n_claimed < CARVE_REALIZE_BATCH; i++)
+		claimed[n_claimed++] = carve_rows_get(rows, i, "uuid");
+	if (r >= 0)
+		r = carve_model_lock_reload_vms(ctx->model, ctx->db, claimed, n_claimed, found, err);
+	for (size_t i = 0; r >= 0 && i < n_claimed; i++) {
 		struct started_vm *x = &v[*n];
 		memset(x, 0, sizeof(*x));
-		carve_strlcpy(x->vm, carve_rows_get(rows, i, "uuid"), sizeof(x->vm));
-		if ((r = carve_model_reload_vm(ctx->model, ctx->db, x->vm, err)) < 0)
-			break;
+		carve_strlcpy(x->vm, claimed[i], sizeof(x->vm));
 		const struct carve_obj_vm *obj = carve_model_vm(ctx->model, x->vm);
 		if (!obj)
 			continue;

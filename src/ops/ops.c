@@ -358,11 +358,11 @@ void carve_ops_call_many(struct carve_ctx *ctx, const char *verb, struct carve_c
 		calls[i].r = r < 0 ? carve_error_reset(&calls[i].err, r, e.id, "%s", e.message)
 				   : verb_args(op, calls[i].args, &args[i], &calls[i].err);
 	}
-	if (r >= 0) {
-		carve_model_wrlock(ctx->model);
-		carve_ops_vm_start_many(ctx, verb, CARVE_POWER_HALTED, calls, args, n);
-		carve_model_unlock(ctx->model);
-	}
+	if (r < 0)
+		return; /* n may be past args[] */
+	carve_model_wrlock(ctx->model);
+	carve_ops_vm_start_many(ctx, verb, CARVE_POWER_HALTED, calls, args, n);
+	carve_model_unlock(ctx->model);
 	for (size_t i = 0; i < n; i++)
 		json_decref(args[i]);
 }

@@ -11,7 +11,6 @@
 #include "model/model.h"
 #include "repo.h"
 #include "util/cleanup.h"
-#include "util/str.h"
 #include "util/clock.h"
 #include "util/str.h"
 #include "util/uuid.h"
@@ -415,12 +414,8 @@ int carve_model_rooms(struct carve_model *m, const struct carve_obj_group *g, co
 {
 	if (!m->rooms)
 		return -ENOMEM;
-	if (m->rooms->stale) {
-		rooms_clear(m->rooms);
-		for (size_t i = 0; i < m->n_views; i++) /* every view leaves the sets */
-			for (size_t k = 0; k < m->views[i]->n_idx; k++)
-				m->views[i]->idx[k].room = false;
-	}
+	if (m->rooms->stale)
+		rooms_clear(m->rooms); /* a set's flags are reset as it is built */
 	struct carve_room *r = room_find(m->rooms, g, t);
 	if (!r) {
 		struct carve_room *a = realloc(m->rooms->v, (m->rooms->n + 1) * sizeof(*a));
@@ -1450,23 +1445,33 @@ int carve_model_reload_host_pgpus(struct carve_model *m, struct carve_db *db, co
 	return r;
 }
 
+/* The two reads of a VM (its row, locked with lock, and its vGPUs' rows)
+ * into st[0..1], their rows into rows[0..1]; *uuid must outlive them. */
+static void vm_reads(struct carve_db *db, const char **uuid, bool lock, char sql[2][256], struct carve_rows **rows,
+		     struct carve_db_stmt st[2])
+{
+	carve_repo_select_stmt(db, CARVE_REPO_VM, uuid, sql[0], &rows[0], &st[0]);
+	if (lock)
+		strncat(sql[0], carve_db_for_update(db), 255 - strlen(sql[0]));
+	carve_repo_select_stmt(db, CARVE_REPO_VGPU, uuid, sql[1], &rows[1], &st[1]);
+}
+
 static int reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, bool lock, bool *found,
 		     struct carve_error *err)
 {
 	m->version++;
-	_cleanup_rows_ struct carve_rows *rows = NULL, *vgpus = NULL;
+	struct carve_rows *rows[2] = {NULL, NULL};
 	char sql[2][256];
 	struct carve_db_stmt st[2];
-	carve_repo_select_stmt(db, CARVE_REPO_VM, &uuid, sql[0], &rows, &st[0]);
-	if (lock)
-		strncat(sql[0], carve_db_for_update(db), sizeof(sql[0]) - strlen(sql[0]) - 1);
-	carve_repo_select_stmt(db, CARVE_REPO_VGPU, &uuid, sql[1], &vgpus, &st[1]);
+	vm_reads(db, &uuid, lock, sql, rows, st);
 	int r = carve_db_exec_all(db, st, 2, err); /* one round trip where the store pipelines */
-	if (r < 0)
-		return r;
-	if (found)
-		*found = rows->nrows > 0;
-	return carve_model_set_vm(m, db, uuid, rows, vgpus, err);
+	if (r >= 0 && found)
+		*found = rows[0]->nrows > 0;
+	if (r >= 0)
+		r = carve_model_set_vm(m, db, uuid, rows[0], rows[1], err);
+	carve_rows_free(rows[0]);
+	carve_rows_free(rows[1]);
+	return r;
 }
 
 int carve_model_reload_vm(struct carve_model *m, struct carve_db *db, const char *uuid, struct carve_error *err)
@@ -1490,11 +1495,8 @@ int carve_model_lock_reload_vms(struct carve_model *m, struct carve_db *db, cons
 	struct carve_db_stmt *st = calloc(2 * n, sizeof(*st));
 	char (*sql)[256] = calloc(2 * n, sizeof(*sql));
 	int r = rows && st && sql ? 0 : oom(err);
-	for (size_t i = 0; r >= 0 && i < n; i++) {
-		carve_repo_select_stmt(db, CARVE_REPO_VM, (const char **)&uuids[i], sql[2 * i], &rows[2 * i], &st[2 * i]);
-		strncat(sql[2 * i], carve_db_for_update(db), sizeof(sql[0]) - strlen(sql[2 * i]) - 1);
-		carve_repo_select_stmt(db, CARVE_REPO_VGPU, (const char **)&uuids[i], sql[2 * i + 1], &rows[2 * i + 1], &st[2 * i + 1]);
-	}
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		vm_reads(db, (const char **)&uuids[i], true, &sql[2 * i], &rows[2 * i], &st[2 * i]);
 	if (r >= 0)
 		r = carve_db_exec_all(db, st, 2 * n, err);
 	for (size_t i = 0; r >= 0 && i < n; i++) {

@@ -317,11 +317,8 @@ static const char *set_sql_text(struct set_sql *q, size_t b, size_t rows)
 	return q->text[b];
 }
 
-static const char **set_params(struct set_sql *q, const char *const *fixed, size_t n, const char *const *const *cols,
-			       const char **sql, size_t *np);
-
 /* Queue q for n rows: fixed leading parameters, then column c of row r at
- * cols[c][r]. */
+ * cols[c][r], the rows padded to q's bucket. */
 static int set_later(struct carve_db *db, struct set_sql *q, const char *const *fixed, size_t n,
 		     const char *const *const *cols, struct carve_error *err)
 {
@@ -329,32 +326,17 @@ static int set_later(struct carve_db *db, struct set_sql *q, const char *const *
 		return 0;
 	if (n > CARVE_REPO_SET_MAX)
 		return carve_error_set(err, -E2BIG, "INTERNAL_ERROR", "too many rows in one statement");
-	const char *sql;
-	size_t np;
-	_cleanup_free_ const char **params = set_params(q, fixed, n, cols, &sql, &np);
-	if (!params)
+	size_t rows, b = bucket_of(n, &rows), np = q->fixed + rows * q->cols;
+	const char *sql = set_sql_text(q, b, rows);
+	_cleanup_free_ const char **params = malloc(np * sizeof(*params));
+	if (!sql || !params)
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
-	return carve_db_exec_later(db, sql, params, np, err);
-}
-
-/* The parameters of q for n rows (padded to the bucket) and its text. */
-static const char **set_params(struct set_sql *q, const char *const *fixed, size_t n, const char *const *const *cols,
-			       const char **sql, size_t *np)
-{
-	size_t rows, b = bucket_of(n, &rows);
-	*sql = set_sql_text(q, b, rows);
-	*np = q->fixed + rows * q->cols;
-	const char **params = malloc(*np * sizeof(*params));
-	if (!*sql || !params) {
-		free(params);
-		return NULL;
-	}
 	for (size_t i = 0; i < q->fixed; i++)
 		params[i] = fixed[i];
 	for (size_t r = 0; r < rows; r++)
 		for (size_t c = 0; c < q->cols; c++)
 			params[q->fixed + r * q->cols + c] = r < n ? cols[c][r] : "";
-	return params;
+	return carve_db_exec_later(db, sql, params, np, err);
 }
 
 int carve_repo_vgpus_reserve(struct carve_db *db, size_t n, const char *const *uuid, const char *const *pgpu,

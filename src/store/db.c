@@ -19,18 +19,17 @@ int carve_db_open(const char *spec, struct carve_db **out, struct carve_error *e
 	return carve_db_spec_is_pg(spec) ? carve_db_open_pg(spec, out, err) : carve_db_open_sqlite(spec, out, err);
 }
 
+static void notes_drop(struct carve_db *db);
+static void pending_drop(struct carve_db *db, size_t from);
+
 void carve_db_close(struct carve_db *db)
 {
 	if (!db)
 		return;
-	for (size_t i = 0; i < db->n_pending; i++)
-		free(db->pending_owned[i]);
-	for (size_t i = 0; i < db->n_notes; i++)
-		free(db->notes[i].text);
+	pending_drop(db, 0);
+	notes_drop(db);
 	db->ops->close(db);
 }
-
-static void notes_drop(struct carve_db *db);
 
 /* Reads, transaction control and PRAGMAs do not change the model. */
 static bool may_write(const char *sql)
@@ -93,14 +92,14 @@ int carve_db_exec(struct carve_db *db, const char *sql, const char *const *param
 	return carve_db_exec_all(db, &st, 1, err);
 }
 
-/* A savepoint statement, sent with the next statement where the backend
- * pipelines, at once where it does not. */
 /* Room for one more unsent statement: the unsent go out when full. */
 static int pending_room(struct carve_db *db, struct carve_error *err)
 {
 	return db->n_pending < ARRAY_SIZE(db->pending) ? 0 : carve_db_exec_all(db, NULL, 0, err);
 }
 
+/* A savepoint statement, sent with the next statement where the backend
+ * pipelines, at once where it does not. */
 static int defer(struct carve_db *db, const char *sql, struct carve_error *err)
 {
 	if (!db->ops->exec_all)
@@ -246,9 +245,15 @@ bool carve_db_notifies(const struct carve_db *db)
 
 #define NOTE_MAX 7999
 
+/* One notification, sent with the next statement or the commit. */
+static int notify_later(struct carve_db *db, const char *channel, const char *payload, struct carve_error *err)
+{
+	return carve_db_execf_later(db, err, "SELECT pg_notify($1, $2)", 2, channel, payload);
+}
+
 static int note_queue(struct carve_db *db, struct carve_db_note *n, struct carve_error *err)
 {
-	int r = carve_db_execf_later(db, err, "SELECT pg_notify($1, $2)", 2, n->channel, n->text);
+	int r = notify_later(db, n->channel, n->text, err);
 	free(n->text);
 	n->text = NULL;
 	n->len = 0;
@@ -282,13 +287,13 @@ int carve_db_notify(struct carve_db *db, const char *channel, const char *payloa
 	 * member may roll back to its savepoint, taking its own with it. */
 	if (db->txn_depth != 1 || db->batching || strlen(channel) >= sizeof(db->notes[0].channel) || pl >= NOTE_MAX ||
 	    strchr(payload, '\n'))
-		return carve_db_execf_later(db, err, "SELECT pg_notify($1, $2)", 2, channel, payload);
+		return notify_later(db, channel, payload, err);
 	struct carve_db_note *n = NULL;
 	for (size_t i = 0; i < db->n_notes && !n; i++)
 		if (strcmp(db->notes[i].channel, channel) == 0)
 			n = &db->notes[i];
 	if (!n && db->n_notes == ARRAY_SIZE(db->notes))
-		return carve_db_execf_later(db, err, "SELECT pg_notify($1, $2)", 2, channel, payload);
+		return notify_later(db, channel, payload, err);
 	if (!n) {
 		n = &db->notes[db->n_notes++];
 		*n = (struct carve_db_note){0};
