@@ -523,7 +523,7 @@ static int set_between(struct carve_ctx *ctx, const char *vm, enum carve_power_s
  * is pinned before anything of the batch is reserved on it, so the store
  * that the pin reads lacks nothing the batch placed there. */
 struct intent {
-	char uuid[CARVE_REALIZE_BATCH * 2][37];
+	char uuid[CARVE_REPO_SET_MAX][37]; /* a PGPU a vGPU at most: never full */
 	size_t n;
 	const char *vgpu[CARVE_REPO_SET_MAX], *pgpu[CARVE_REPO_SET_MAX], *pci[CARVE_REPO_SET_MAX];
 	size_t n_vgpu;
@@ -1571,6 +1571,11 @@ static int claim_starts(struct carve_ctx *ctx, struct started_vm *v, size_t *n, 
 		x->live = true;
 		carve_strlcpy(x->target, ctx->host_uuid, sizeof(x->target));
 		if ((r = load_items(obj, &x->it, err)) < 0 || (r = reserve_vfs(ctx, &x->it, false, err)) < 0)
+			break;
+		/* the VFs chosen, in the model: the next VM's choice skips them */
+		if (mirror(ctx, x->vm, &x->it, CARVE_POWER_STARTING, ctx->host_uuid, ctx->host_uuid, false,
+			   CARVE_VGPU_RESERVED) < 0 &&
+		    (r = carve_model_reload_vm(ctx->model, ctx->db, x->vm, err)) < 0)
 			break;
 	}
 	if ((r = carve_ops_end(ctx, r, err)) < 0) {
