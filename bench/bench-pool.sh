@@ -207,7 +207,7 @@ if mode == "throughput":
         if line.startswith("carve_start_batch_starts_total "): ns += int(line.split()[1])
     return nb, ns
   rates = {}
-  for n, c in ((1, conc), (4, conc), (8, conc), (8, 4)):
+  for n, c, storm in ((1, conc, True), (4, conc, True), (8, conc, True), (8, 4, False)):
     agents = list(range(1, n + 1))
     b0 = batches()
     ok = failed = 0
@@ -220,7 +220,7 @@ if mode == "throughput":
       ok, failed, dt = ok + o, failed + f, dt + d
     b1 = batches()
     rate = ok / dt
-    if c == conc:
+    if storm:
       rates[n] = rate
     else:
       result["rate_8_conc4"] = rate
