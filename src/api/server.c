@@ -470,6 +470,16 @@ static int tcp_listen(const char *spec, int *out, char *bound, size_t bound_len,
 	return 0;
 }
 
+/* A connection's thread's stack.  The default (the stack rlimit, 8 MiB)
+ * is more than glibc keeps cached for reuse (40 MiB: five stacks), so
+ * under a burst of connections nearly every thread mapped a fresh stack
+ * and unmapped it at exit - about a sixth of carved's CPU in a boot
+ * storm (docs/performance.md).  512 KiB is over five times the deepest
+ * call chain of a request (-fstack-usage: a vm-start's realize is the
+ * largest frame, 40 KiB, under 30 KiB of callers and about as much of
+ * libpq and jansson below it) and lets glibc keep 80 stacks. */
+#define CARVE_SERVER_THREAD_STACK (512 * 1024)
+
 static int start_daemon(struct carve_server *srv, struct listener *l, int fd, const struct carve_server_config *cfg,
 			bool tls, struct carve_error *err)
 {
@@ -483,6 +493,7 @@ static int start_daemon(struct carve_server *srv, struct listener *l, int fd, co
 		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->limits.header_bytes, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->limits.conn_timeout_s, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, l},
+		{MHD_OPTION_THREAD_STACK_SIZE, CARVE_SERVER_THREAD_STACK, NULL},
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
 		{tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)cfg->tls_key_pem},
 		{tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cfg->tls_cert_pem},

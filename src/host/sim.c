@@ -759,21 +759,14 @@ static void remove_dev(struct sim *s, struct carve_hw_gpu *g, struct carve_hw_de
 
 /* ---- persistence ---- */
 
-static json_t *state_to_json(const struct sim *s)
+/* The state file is JSON as jansson writes it with JSON_INDENT(2) and
+ * JSON_PRESERVE_ORDER (tests and operators read it).  Everything but the
+ * devices comes from jansson; the devices - the part that grows, rewritten
+ * at every create - are written here in the same form, which costs a tenth
+ * of building and dumping them as a tree (most of a boot storm's sim time,
+ * docs/performance.md). */
+static json_t *state_head_to_json(const struct sim *s)
 {
-	_cleanup_json_ json_t *devs = json_array();
-	if (!devs)
-		return NULL;
-	for (size_t i = 0; i < s->model.n_gpus; i++) {
-		const struct carve_hw_gpu *g = &s->model.gpus[i];
-		for (size_t j = 0; j < g->n_devs; j++) {
-			const struct carve_hw_dev *d = &g->devs[j];
-			if (json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "pgpu", g->pci, "uuid",
-								  d->uuid, "type", d->type_id, "parent", d->parent,
-								  "params", d->params)) < 0)
-				return NULL;
-		}
-	}
 	/* Enabled VFs are kernel state too: a reboot (no state file) loses them. */
 	_cleanup_json_ json_t *numvfs = json_object();
 	if (!numvfs)
@@ -816,25 +809,73 @@ static json_t *state_to_json(const struct sim *s)
 			return NULL;
 	if (!ecc)
 		return NULL;
-	return json_pack("{s:s, s:i, s:s, s:O, s:O, s:O, s:O, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION,
-			 "profile", s->profile_name, "numvfs", numvfs, "mixed", mixed, "mig", mig, "ecc", ecc, "devices",
-			 devs);
+	return json_pack("{s:s, s:i, s:s, s:O, s:O, s:O, s:O}", "format", STATE_FORMAT, "version", STATE_VERSION,
+			 "profile", s->profile_name, "numvfs", numvfs, "mixed", mixed, "mig", mig, "ecc", ecc);
+}
+
+/* A JSON string as jansson writes it: ASCII escaped as jansson does (the
+ * short escapes, \u00XX for the other control characters); anything else
+ * through jansson itself. */
+static bool put_json_string(FILE *f, const char *v)
+{
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+		if (*c >= 0x80) {
+			_cleanup_json_ json_t *j = json_string(v);
+			_cleanup_free_ char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+			return t && fputs(t, f) >= 0; /* not UTF-8: no JSON string */
+		}
+	putc_unlocked('"', f);
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+		const char *esc = *c == '"' ? "\\\"" : *c == '\\' ? "\\\\" : *c == '\b' ? "\\b" : *c == '\f' ? "\\f"
+				: *c == '\n' ? "\\n" : *c == '\r' ? "\\r" : *c == '\t' ? "\\t" : NULL;
+		if (esc)
+			fputs(esc, f);
+		else if (*c < 0x20)
+			fprintf(f, "\\u%04X", *c);
+		else
+			putc_unlocked(*c, f);
+	}
+	return putc_unlocked('"', f) != EOF;
 }
 
 static int persist(struct sim *s, struct carve_error *err)
 {
 	if (!s->state_path)
 		return 0;
-	_cleanup_json_ json_t *j = state_to_json(s);
-	_cleanup_free_ char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	if (!text)
+	_cleanup_json_ json_t *j = state_head_to_json(s);
+	_cleanup_free_ char *head = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	size_t hlen = head ? strlen(head) : 0;
+	if (!head || hlen < 2 || strcmp(head + hlen - 2, "\n}") != 0)
 		return oom(err);
-	size_t len = strlen(text);
-	_cleanup_free_ char *withnl = carve_strdupf("%s\n", text);
-	if (!withnl)
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return oom(err);
+	fwrite(head, 1, hlen - 2, f);
+	fputs(",\n  \"devices\": [", f);
+	bool any = false, ok = true;
+	for (size_t i = 0; i < s->model.n_gpus; i++) {
+		const struct carve_hw_gpu *g = &s->model.gpus[i];
+		for (size_t k = 0; k < g->n_devs; k++) {
+			const struct carve_hw_dev *d = &g->devs[k];
+			const char *key[] = {"pgpu", "uuid", "type", "parent", "params"};
+			const char *val[] = {g->pci, d->uuid, d->type_id, d->parent, d->params};
+			fputs(any ? ",\n    {" : "\n    {", f);
+			for (size_t c = 0; c < 5; c++) {
+				fprintf(f, "%s\n      \"%s\": ", c ? "," : "", key[c]);
+				ok = put_json_string(f, val[c]) && ok;
+			}
+			fputs("\n    }", f);
+			any = true;
+		}
+	}
+	fputs(any ? "\n  ]\n}\n" : "]\n}\n", f);
+	ok = !ferror(f) && ok;
+	if (fclose(f) != 0 || !ok || !text)
 		return oom(err);
 	/* Kernel state survives carve's death, not the machine's. */
-	return carve_file_replace(s->state_path, withnl, len + 1, "SIM_STATE_WRITE_FAILED", err);
+	return carve_file_replace(s->state_path, text, len, "SIM_STATE_WRITE_FAILED", err);
 }
 
 static int state_error(const struct sim *s, struct carve_error *err, size_t i, const char *detail)
