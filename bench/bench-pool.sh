@@ -15,8 +15,9 @@
 #          at and pass over): 8,000 PGPUs in one GPU group.
 # The clients speak HTTP to the agents' unix sockets (POST /v1/call/vm-start);
 # every VM has one V100X-2Q vGPU.  The timed starts come from pool-load
-# (bench/pool-load.c: a C client, as pgbench is), the set-up and the
-# shutdowns between runs from Python.
+# (bench/pool-load.c: a C client on one thread, its connections dialled
+# before the clock starts and closed after it stops, as pgbench's are), the
+# set-up and the shutdowns between runs from Python.
 #   placements/s  N agents (1, 4, 8), 48 starts per agent at once (a boot
 #                 storm: every start of the run issued together, CONC
 #                 connections per agent), after which they are shut down
