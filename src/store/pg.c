@@ -237,14 +237,18 @@ nomem:
  * joined by primary key) were planned as a sequential scan of the whole
  * VM or vGPU table from 64 rows of 8,000 on, measured 3-10x slower than
  * the 64 index lookups; 1.1 is the value PostgreSQL's documentation gives
- * for data that is cached. */
+ * for data that is cached.  plan_cache_mode: carve's statements reach rows
+ * by key, so a prepared statement's plan does not depend on its
+ * parameters; left to choose, the server planned some of them afresh at
+ * every execution (a tenth of its CPU in a boot storm). */
 static int session_set_up(struct pg_db *db, struct carve_error *err)
 {
 	PGresult *res = PQexec(db->conn, "SELECT set_config('synchronous_commit', 'on', false), "
 					 "set_config('lock_timeout', '10s', false), "
 					 "set_config('client_min_messages', 'warning', false), "
 					 "set_config('client_encoding', 'UTF8', false), "
-					 "set_config('random_page_cost', '1.1', false)");
+					 "set_config('random_page_cost', '1.1', false), "
+					 "set_config('plan_cache_mode', 'force_generic_plan', false)");
 	int r = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : result_error(db, res, err);
 	PQclear(res);
 	return r;

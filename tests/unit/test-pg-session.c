@@ -1,7 +1,7 @@
 /* What every PostgreSQL session of carve's runs with (store/pg.c) holds on
  * a connection the server dropped and carve opened again: synchronous
  * commit on although the database's default is off, and the planner's
- * random_page_cost.  Needs a server: CARVE_TEST_PG names a database
+ * settings.  Needs a server: CARVE_TEST_PG names a database
  * (tests/pool/run sets it); without it the test is skipped (exit 77).
  * The database's default synchronous_commit is set off for the test and
  * reset after. */
@@ -57,6 +57,7 @@ static void test_session_revived(void **state)
 	assert_int_equal(carve_db_open(conninfo, &db, &err), 0);
 	expect_setting(db, "synchronous_commit", "on");
 	expect_setting(db, "random_page_cost", "1.1");
+	expect_setting(db, "plan_cache_mode", "force_generic_plan");
 	_cleanup_free_ char *pid = one(db, "SELECT pg_backend_pid()::text");
 
 	/* The server ends the session (as a restart would); the next SELECT
@@ -77,6 +78,7 @@ static void test_session_revived(void **state)
 	assert_string_not_equal(pid, pid2);
 	expect_setting(db, "synchronous_commit", "on");
 	expect_setting(db, "random_page_cost", "1.1");
+	expect_setting(db, "plan_cache_mode", "force_generic_plan");
 
 	snprintf(alter, sizeof(alter), "ALTER DATABASE \"%s\" RESET synchronous_commit", dbname);
 	assert_int_equal(carve_db_exec(admin, alter, NULL, 0, NULL, &err), 0);
