@@ -148,6 +148,10 @@ struct carve_service {
 	char (*changed)[38];
 	size_t n_changed;
 	bool changed_all;
+	/* changed[] by hash (open addressing, CHANGED_SLOTS): index + 1, 0 for
+	 * none.  A boot storm announces hundreds of VMs to every agent; a scan
+	 * of the list for each was a seventh of an agent's CPU. */
+	uint16_t *changed_at;
 	/* Requesters waiting for another agent to act on a VM (ops.h,
 	 * watch_begin): woken by that VM's notification.  Under changed_lock. */
 	struct carve_vm_watch *watches;
@@ -159,6 +163,7 @@ struct carve_service {
 };
 
 #define MAX_CHANGED 1024
+#define CHANGED_SLOTS (2 * MAX_CHANGED) /* a power of two */
 
 #define QUIET_MS 1000
 
@@ -704,6 +709,7 @@ void carve_service_free(struct carve_service *s)
 	pthread_cond_destroy(&s->starts.arrived);
 	pthread_mutex_destroy(&s->starts.lock);
 	free(s->changed);
+	free(s->changed_at);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
 	pthread_mutex_destroy(&s->write_lock);
@@ -736,6 +742,7 @@ int carve_service_new(const struct carve_service_config *cfg, struct carve_servi
 	pthread_cond_init(&s->starts.arrived, NULL);
 	s->starts.tail = &s->starts.head;
 	s->changed = calloc(MAX_CHANGED, sizeof(*s->changed));
+	s->changed_at = calloc(CHANGED_SLOTS, sizeof(*s->changed_at));
 	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->max_open = cfg->max_connections ? cfg->max_connections : 64;
 	s->db_path = strdup(cfg->db_path);
@@ -892,6 +899,8 @@ static int catch_up(struct carve_service *s, struct carve_ctx *c, bool in_batch,
 		memcpy(keys, s->changed, n * sizeof(*keys));
 	else if (n && !all)
 		all = true; /* no memory for the list: read everything */
+	if (s->n_changed)
+		memset(s->changed_at, 0, CHANGED_SLOTS * sizeof(*s->changed_at));
 	s->n_changed = 0;
 	s->changed_all = false;
 	pthread_mutex_unlock(&s->changed_lock);
@@ -919,16 +928,24 @@ void carve_service_note_changed(struct carve_service *s, char kind, const char *
 			w->fired = true;
 			pthread_cond_signal(&w->cond);
 		}
-	if (kind == 'a' || !s->changed) {
+	if (kind == 'a' || !s->changed || !s->changed_at) {
 		s->changed_all = true;
 	} else if (!s->changed_all) {
+		uint32_t h = 2166136261u ^ (unsigned char)kind; /* FNV-1a */
+		for (const char *c = uuid; *c; c++)
+			h = (h ^ (unsigned char)*c) * 16777619u;
+		size_t slot = h & (CHANGED_SLOTS - 1);
 		bool seen = false;
-		for (size_t i = 0; i < s->n_changed && !seen; i++)
-			seen = s->changed[i][0] == kind && strcmp(s->changed[i] + 1, uuid) == 0;
-		if (!seen && s->n_changed < MAX_CHANGED)
+		for (; s->changed_at[slot] && !seen; slot = (slot + 1) & (CHANGED_SLOTS - 1)) {
+			const char *k = s->changed[s->changed_at[slot] - 1];
+			seen = k[0] == kind && strcmp(k + 1, uuid) == 0;
+		}
+		if (!seen && s->n_changed < MAX_CHANGED) {
 			snprintf(s->changed[s->n_changed++], 38, "%c%s", kind, uuid);
-		else if (!seen)
+			s->changed_at[slot] = (uint16_t)s->n_changed;
+		} else if (!seen) {
 			s->changed_all = true;
+		}
 	}
 	pthread_mutex_unlock(&s->changed_lock);
 }
