@@ -1703,7 +1703,7 @@ static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, 
 			return 0;
 		}
 	}
-	if ((st == CARVE_POWER_STARTING || st == CARVE_POWER_STOPPING) && !obj->claimed_by[0]) {
+	if (carve_power_state_between(st) && !obj->claimed_by[0]) {
 		/* Another host placed it here and no agent took it up yet: do it
 		 * now, as this host's carved would on the hand-over. */
 		struct carve_error e2 = {0};
@@ -1712,7 +1712,7 @@ static int reconcile_vm(struct carve_ctx *ctx, const char *vm, json_t *actions, 
 		    vm, NULL, r < 0 ? e2.message : NULL);
 		return 0;
 	}
-	if (st == CARVE_POWER_STARTING || st == CARVE_POWER_STOPPING) {
+	if (carve_power_state_between(st)) {
 		/* An unacknowledged start is rolled back; a shutdown is finished. */
 		remove_interrupted(ctx, &it);
 		if ((r = carve_ops_begin(ctx, err)) < 0 || (r = carve_ops_end(ctx, carve_ops_vm_release(ctx, vm, err), err)) < 0 ||

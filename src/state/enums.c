@@ -56,6 +56,10 @@ int carve_vgpu_origin_from_name(const char *name) { return from_name(origin_name
 const char *carve_p2p_name(enum carve_p2p p) { return NAME_OF(p2p_names, p); }
 int carve_p2p_from_name(const char *name) { return from_name(p2p_names, ARRAY_SIZE(p2p_names), name); }
 const char *carve_migration_name(enum carve_migration m) { return NAME_OF(migration_names, m); }
+bool carve_power_state_between(enum carve_power_state s)
+{
+	return s == CARVE_POWER_STARTING || s == CARVE_POWER_STOPPING;
+}
 int carve_migration_from_name(const char *name)
 {
 	return from_name(migration_names, ARRAY_SIZE(migration_names), name);

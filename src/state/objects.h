@@ -86,6 +86,9 @@ const char *carve_p2p_name(enum carve_p2p p);
 int carve_p2p_from_name(const char *name);
 const char *carve_migration_name(enum carve_migration m);
 int carve_migration_from_name(const char *name);
+/* Whether a VM in power state s is between states (starting, stopping):
+ * an agent's work until it settles. */
+bool carve_power_state_between(enum carve_power_state s);
 const char *carve_degraded_policy_name(enum carve_degraded_policy p);
 int carve_degraded_policy_from_name(const char *name);
 

@@ -132,18 +132,26 @@ int carve_repo_vm_set_between(struct carve_db *db, const char *uuid, enum carve_
 }
 
 /* Work another host's agent left to host: a start or shutdown of a VM
- * placed there, or a migration's phase that host acts in. */
-#define PENDING_FOR(host)                                                                                      \
-	"claimed_by IS NULL AND ((resident_on=" host " AND power_state IN ('starting', 'stopping')) OR "       \
-	"(migration_peer=" host " AND migration IN ('preparing', 'releasing', 'aborting')))"
+ * placed there (carve_power_state_between), or a migration's phase that
+ * host acts in (preparing, releasing, aborting; not the waiting none and
+ * prepared).  host and the five states are
+ * placeholders; PENDING_STATES gives the states' values in that order. */
+#define PENDING_FOR(host, p1, p2, m1, m2, m3)                                                                  \
+	"claimed_by IS NULL AND ((resident_on=" host " AND power_state IN (" p1 ", " p2 ")) OR "               \
+	"(migration_peer=" host " AND migration IN (" m1 ", " m2 ", " m3 ")))"
+#define PENDING_STATES                                                                                         \
+	carve_power_state_name(CARVE_POWER_STARTING), carve_power_state_name(CARVE_POWER_STOPPING),           \
+		carve_migration_name(CARVE_MIGRATION_PREPARING), carve_migration_name(CARVE_MIGRATION_RELEASING), \
+		carve_migration_name(CARVE_MIGRATION_ABORTING)
 
 int carve_repo_vm_claim(struct carve_db *db, const char *uuid, const char *host, bool *claimed,
 			struct carve_error *err)
 {
 	_cleanup_rows_ struct carve_rows *rows = NULL;
 	int r = carve_db_execf(db, &rows, err,
-			       "UPDATE vm SET claimed_by=$2 WHERE uuid=$1 AND " PENDING_FOR("$2") " RETURNING uuid", 2, uuid,
-			       host);
+			       "UPDATE vm SET claimed_by=$2 WHERE uuid=$1 AND " PENDING_FOR("$2", "$3", "$4", "$5", "$6", "$7")
+			       " RETURNING uuid",
+			       7, uuid, host, PENDING_STATES);
 	if (r >= 0)
 		*claimed = rows->nrows == 1;
 	return r;
@@ -158,10 +166,10 @@ int carve_repo_vm_claim_starts(struct carve_db *db, const char *host, size_t max
 	 * locked: a start taken up meanwhile is not taken twice */
 	return carve_db_execf(db, out, err,
 			      "UPDATE vm SET claimed_by=$1 WHERE uuid IN (SELECT uuid FROM vm WHERE claimed_by IS NULL AND "
-			      "resident_on=$1 AND power_state='starting' AND migration='none' ORDER BY uuid LIMIT $2) AND "
-			      "claimed_by IS NULL AND resident_on=$1 AND power_state='starting' AND migration='none' "
-			      "RETURNING uuid",
-			      2, host, n);
+			      "resident_on=$1 AND power_state=$3 AND migration=$4 ORDER BY uuid LIMIT $2) AND "
+			      "claimed_by IS NULL AND resident_on=$1 AND power_state=$3 AND migration=$4 RETURNING uuid",
+			      4, host, n, carve_power_state_name(CARVE_POWER_STARTING),
+			      carve_migration_name(CARVE_MIGRATION_NONE));
 }
 
 int carve_repo_vm_set_error(struct carve_db *db, const char *uuid, const char *error, struct carve_error *err)
@@ -171,7 +179,9 @@ int carve_repo_vm_set_error(struct carve_db *db, const char *uuid, const char *e
 
 int carve_repo_vm_pending(struct carve_db *db, const char *host, struct carve_rows **out, struct carve_error *err)
 {
-	return carve_db_execf(db, out, err, "SELECT uuid FROM vm WHERE " PENDING_FOR("$1") " ORDER BY uuid", 1, host);
+	return carve_db_execf(db, out, err,
+			      "SELECT uuid FROM vm WHERE " PENDING_FOR("$1", "$2", "$3", "$4", "$5", "$6") " ORDER BY uuid", 6,
+			      host, PENDING_STATES);
 }
 
 int carve_repo_vm_status(struct carve_db *db, const char *uuid, struct carve_rows **out, struct carve_error *err)
@@ -343,10 +353,11 @@ int carve_repo_vgpus_reserve(struct carve_db *db, size_t n, const char *const *u
 			     const char *const *device_pci, struct carve_error *err)
 {
 	static struct set_sql q = {
-		.head = "UPDATE vgpu SET scheduled_pgpu=v.column2, device_pci=v.column3, state='reserved' FROM (VALUES ",
-		.tail = ") AS v WHERE vgpu.uuid=v.column1", .cols = 3, .paren = true};
+		.head = "UPDATE vgpu SET scheduled_pgpu=v.column2, device_pci=v.column3, state=$1 FROM (VALUES ",
+		.tail = ") AS v WHERE vgpu.uuid=v.column1", .cols = 3, .paren = true, .fixed = 1};
+	const char *fixed[] = {carve_vgpu_state_name(CARVE_VGPU_RESERVED)};
 	const char *const *cols[] = {uuid, pgpu, device_pci};
-	return set_later(db, &q, NULL, n, cols, err);
+	return set_later(db, &q, fixed, n, cols, err);
 }
 
 int carve_repo_vms_set_between(struct carve_db *db, size_t n, const char *const *uuid, enum carve_power_state s,
@@ -366,24 +377,25 @@ int carve_repo_vgpus_confirm(struct carve_db *db, size_t n, const char *const *u
 {
 	static struct set_sql q = {
 		.head = "UPDATE vgpu SET resident_on=scheduled_pgpu, scheduled_pgpu=NULL, device_pci=v.column2, "
-			"state='running' FROM (VALUES ",
-		.tail = ") AS v WHERE vgpu.uuid=v.column1", .cols = 2, .paren = true};
+			"state=$1 FROM (VALUES ",
+		.tail = ") AS v WHERE vgpu.uuid=v.column1", .cols = 2, .paren = true, .fixed = 1};
+	const char *fixed[] = {carve_vgpu_state_name(CARVE_VGPU_RUNNING)};
 	const char *const *cols[] = {uuid, device_pci};
-	return set_later(db, &q, NULL, n, cols, err);
+	return set_later(db, &q, fixed, n, cols, err);
 }
 
 int carve_repo_vms_set_power(struct carve_db *db, size_t n, const char *const *uuid, enum carve_power_state s,
 			     const char *host, struct carve_error *err)
 {
-	/* A settled VM is no one's work any more (carve_repo_vm_set_power). */
-	static struct set_sql q = {
-		.head = "UPDATE vm SET power_state=$1, resident_on=$2, "
-			"claimed_by=CASE WHEN $1 IN ('halted', 'running', 'suspended') THEN NULL ELSE claimed_by END "
-			"WHERE uuid IN (",
-		.tail = ")", .cols = 1, .fixed = 2};
+	/* A settled VM is no one's work any more (carve_repo_vm_set_power);
+	 * one between states stays its agent's. */
+	static struct set_sql q[2] = {
+		{.head = "UPDATE vm SET power_state=$1, resident_on=$2, claimed_by=NULL WHERE uuid IN (",
+		 .tail = ")", .cols = 1, .fixed = 2},
+		{.head = "UPDATE vm SET power_state=$1, resident_on=$2 WHERE uuid IN (", .tail = ")", .cols = 1, .fixed = 2}};
 	const char *fixed[] = {carve_power_state_name(s), host};
 	const char *const *cols[] = {uuid};
-	return set_later(db, &q, fixed, n, cols, err);
+	return set_later(db, &q[carve_power_state_between(s) ? 1 : 0], fixed, n, cols, err);
 }
 
 int carve_repo_vgpu_set_device_pci(struct carve_db *db, const char *uuid, const char *device_pci,
@@ -395,9 +407,9 @@ int carve_repo_vgpu_set_device_pci(struct carve_db *db, const char *uuid, const 
 int carve_repo_vm_vgpus_release(struct carve_db *db, const char *vm, struct carve_error *err)
 {
 	return LATER(db, err,
-		    "UPDATE vgpu SET scheduled_pgpu=NULL, resident_on=NULL, device_pci='', peer_device_pci='', state='defined' "
+		    "UPDATE vgpu SET scheduled_pgpu=NULL, resident_on=NULL, device_pci='', peer_device_pci='', state=$2 "
 		    "WHERE vm_uuid=$1",
-		    1, vm);
+		    2, vm, carve_vgpu_state_name(CARVE_VGPU_DEFINED));
 }
 
 int carve_repo_vm_vgpus_set_state(struct carve_db *db, const char *vm, enum carve_vgpu_state s,
