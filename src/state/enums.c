@@ -46,6 +46,10 @@ static int from_name(const char *const *names, size_t n, const char *name)
 
 const char *carve_power_state_name(enum carve_power_state s) { return NAME_OF(power_names, s); }
 int carve_power_state_from_name(const char *name) { return from_name(power_names, ARRAY_SIZE(power_names), name); }
+bool carve_power_state_between(enum carve_power_state s)
+{
+	return s == CARVE_POWER_STARTING || s == CARVE_POWER_STOPPING;
+}
 const char *carve_vgpu_state_name(enum carve_vgpu_state s) { return NAME_OF(vgpu_state_names, s); }
 int carve_vgpu_state_from_name(const char *name)
 {
@@ -56,10 +60,6 @@ int carve_vgpu_origin_from_name(const char *name) { return from_name(origin_name
 const char *carve_p2p_name(enum carve_p2p p) { return NAME_OF(p2p_names, p); }
 int carve_p2p_from_name(const char *name) { return from_name(p2p_names, ARRAY_SIZE(p2p_names), name); }
 const char *carve_migration_name(enum carve_migration m) { return NAME_OF(migration_names, m); }
-bool carve_power_state_between(enum carve_power_state s)
-{
-	return s == CARVE_POWER_STARTING || s == CARVE_POWER_STOPPING;
-}
 int carve_migration_from_name(const char *name)
 {
 	return from_name(migration_names, ARRAY_SIZE(migration_names), name);

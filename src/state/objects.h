@@ -78,6 +78,9 @@ enum carve_degraded_policy {
  * _from_name returns the value or -EINVAL. */
 const char *carve_power_state_name(enum carve_power_state s);
 int carve_power_state_from_name(const char *name);
+/* Whether a VM in power state s is between states (starting, stopping):
+ * an agent's work until it settles. */
+bool carve_power_state_between(enum carve_power_state s);
 const char *carve_vgpu_state_name(enum carve_vgpu_state s);
 int carve_vgpu_state_from_name(const char *name);
 const char *carve_vgpu_origin_name(enum carve_vgpu_origin o);
@@ -86,9 +89,6 @@ const char *carve_p2p_name(enum carve_p2p p);
 int carve_p2p_from_name(const char *name);
 const char *carve_migration_name(enum carve_migration m);
 int carve_migration_from_name(const char *name);
-/* Whether a VM in power state s is between states (starting, stopping):
- * an agent's work until it settles. */
-bool carve_power_state_between(enum carve_power_state s);
 const char *carve_degraded_policy_name(enum carve_degraded_policy p);
 int carve_degraded_policy_from_name(const char *name);
 

@@ -134,8 +134,8 @@ int carve_repo_vm_set_between(struct carve_db *db, const char *uuid, enum carve_
 /* Work another host's agent left to host: a start or shutdown of a VM
  * placed there (carve_power_state_between), or a migration's phase that
  * host acts in (preparing, releasing, aborting; not the waiting none and
- * prepared).  host and the five states are
- * placeholders; PENDING_STATES gives the states' values in that order. */
+ * prepared).  host and the five states are placeholders; PENDING_STATES
+ * gives the states' values in that order. */
 #define PENDING_FOR(host, p1, p2, m1, m2, m3)                                                                  \
 	"claimed_by IS NULL AND ((resident_on=" host " AND power_state IN (" p1 ", " p2 ")) OR "               \
 	"(migration_peer=" host " AND migration IN (" m1 ", " m2 ", " m3 ")))"

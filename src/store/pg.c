@@ -62,6 +62,9 @@ struct pg_db {
 	PGconn *conn;
 	struct pg_stmt stmts[STMT_CACHE];
 	size_t n_stmts;
+	/* Re-opened, but carve's session settings (session_set_up) could not
+	 * be set: nothing runs on it until a later revive sets them. */
+	bool unset;
 };
 
 static void stmts_forget(struct pg_db *db)
@@ -262,11 +265,22 @@ static int session_set_up(struct pg_db *db, struct carve_error *err)
  * outside a transaction, a BEGIN). */
 static bool revive(struct pg_db *db, bool between_txns)
 {
-	if (PQstatus(db->conn) == CONNECTION_OK || !between_txns)
+	if ((PQstatus(db->conn) == CONNECTION_OK && !db->unset) || !between_txns)
 		return false;
 	PQreset(db->conn);
 	stmts_forget(db); /* a new session: none prepared */
-	return PQstatus(db->conn) == CONNECTION_OK && session_set_up(db, NULL) >= 0;
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		return false;
+	db->unset = session_set_up(db, NULL) < 0;
+	return !db->unset;
+}
+
+/* A session without carve's settings runs nothing (durability among them). */
+static int refuse_unset(const struct pg_db *db, struct carve_error *err)
+{
+	return db->unset ? carve_error_set(err, -EIO, "DATABASE_UNAVAILABLE",
+					   "database: the re-opened session could not be set up")
+			 : 0;
 }
 
 /* One statement, prepared first if it is worth it and not yet. */
@@ -326,6 +340,10 @@ static int pg_exec(struct carve_db *base, const char *sql, const char *const *pa
 		return carve_error_set(err, -ENOMEM, "OUT_OF_MEMORY", "out of memory");
 	bool between = db->base.txn_depth == 0;
 	revive(db, between);
+	if ((r = refuse_unset(db, err)) < 0) {
+		free(owned);
+		return r;
+	}
 	PGresult *res = run_one(db, sql, q, params, nparams);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_FATAL_ERROR && starts_with_word(sql, "SELECT") && revive(db, between)) {
@@ -465,12 +483,14 @@ static int pg_begin(struct carve_db *base, enum carve_db_mode mode, struct carve
 	/* Called for the top level only: nothing of the transaction has
 	 * happened yet, so a dropped connection may be re-opened. */
 	revive(db, true);
+	int r = refuse_unset(db, err);
+	if (r < 0)
+		return r;
 	PGresult *res = PQexec(db->conn, sql);
 	if ((!res || PQresultStatus(res) == PGRES_FATAL_ERROR) && revive(db, true)) {
 		PQclear(res);
 		res = PQexec(db->conn, sql);
 	}
-	int r = 0;
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
 		r = result_error(db, res, err);
 	else if (base->begin_generation && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
